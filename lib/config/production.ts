@@ -1,0 +1,62 @@
+import type { EnvironmentConfigInput } from './types';
+
+/**
+ * Production: three AZs with a NAT gateway each, Multi-AZ PostgreSQL with the
+ * longest point-in-time window RDS allows, canary traffic shifting.
+ *
+ * The account ids are placeholders: see "Point the config at your AWS accounts"
+ * in the README.
+ */
+export const production: EnvironmentConfigInput = {
+  name: 'production',
+  primary: { account: '222222222222', region: 'us-east-1' },
+  standby: { account: '222222222222', region: 'us-west-2' },
+  network: {
+    primaryCidr: '10.20.0.0/16',
+    standbyCidr: '10.120.0.0/16',
+    maxAzs: 3,
+    natGateways: 3,
+    interfaceEndpoints: true,
+  },
+  database: {
+    instanceClass: 'r7g.large',
+    engineVersion: '18.3',
+    databaseName: 'bodyscript',
+    allocatedStorageGiB: 100,
+    maxAllocatedStorageGiB: 1000,
+    backupRetentionDays: 35,
+    multiAz: true,
+    performanceInsightsRetentionDays: 7,
+    monitoringIntervalSeconds: 15,
+    credentialRotationDays: 30,
+  },
+  storage: {
+    noncurrentVersionExpirationDays: 90,
+    abortIncompleteUploadDays: 1,
+    accessLogExpirationDays: 365,
+  },
+  backup: {
+    retentionDays: 35,
+    dailyStartHourUtc: 5,
+  },
+  alarms: {
+    emails: ['platform-oncall@bodyscript.example'],
+  },
+  sentry: {
+    org: 'bodyscript',
+    project: 'bodyscript',
+    dsnSecretName: 'bodyscript/production/sentry-dsn',
+  },
+  services: {
+    api: { imageTag: '1.0.0', cpu: 1024, memoryMiB: 2048, minTasks: 3, maxTasks: 12 },
+    processing: { imageTag: '1.0.0', cpu: 4096, memoryMiB: 8192, minTasks: 2, maxTasks: 10 },
+  },
+  deployment: {
+    strategy: 'canary-10-percent-5-minutes',
+    terminationWaitMinutes: 30,
+    timeoutMinutes: 60,
+  },
+  logs: {
+    retentionDays: 365,
+  },
+};

@@ -1,0 +1,327 @@
+import { z } from 'zod';
+
+/**
+ * The schema of one BodyScript environment's configuration.
+ *
+ * Every field is checked before any construct is built (see `validate.ts`). Custom
+ * checks carry their own message in the form "must be …, got …" so that the
+ * formatter can print `<env>.<path>: <message>` and nothing else.
+ */
+
+/** Environment names are part of stack names and of every physical name. */
+export const ENVIRONMENT_NAMES = ['staging', 'production'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Fargate task sizes: vCPU units and the memory (MiB) each allows. */
+export const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+};
+
+/** How CodeDeploy shifts traffic from blue to green. */
+export const DEPLOYMENT_STRATEGIES = ['all-at-once', 'canary-10-percent-5-minutes', 'linear-10-percent-every-1-minute'] as const;
+export type DeploymentStrategy = (typeof DEPLOYMENT_STRATEGIES)[number];
+
+/** RDS Performance Insights keeps data for 7 days (free tier) or whole months up to 731 days. */
+export const PERFORMANCE_INSIGHTS_RETENTION_DAYS = [7, 31, 62, 93, 186, 372, 731] as const;
+
+/** RDS enhanced monitoring intervals (seconds); 0 would turn it off, which we never allow. */
+export const MONITORING_INTERVAL_SECONDS = [1, 5, 10, 15, 30, 60] as const;
+
+function range(from: number, to: number, step: number): number[] {
+  const values: number[] = [];
+  for (let v = from; v <= to; v += step) values.push(v);
+  return values;
+}
+
+/** Renders a received value for an error message: strings quoted, the rest as JSON. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return `'${value}'`;
+  try {
+    const json = JSON.stringify(value);
+    return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  } catch {
+    return String(value);
+  }
+}
+
+/** An integer in [min, max], reported as "must be an integer min–max, got X". */
+export function integerBetween(min: number, max: number, unit = '') {
+  const suffix = unit ? ` ${unit}` : '';
+  return z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max, {
+    error: (issue) => `must be an integer ${min}–${max}${suffix}, got ${describeValue(issue.input)}`,
+  });
+}
+
+/** One of a fixed list of numbers, reported with the whole list. */
+export function oneOfNumbers<T extends readonly number[]>(allowed: T, unit = '') {
+  const suffix = unit ? ` (${unit})` : '';
+  return z.custom<T[number]>((v) => typeof v === 'number' && allowed.includes(v), {
+    error: (issue) => `must be one of ${allowed.join(', ')}${suffix}, got ${describeValue(issue.input)}`,
+  });
+}
+
+/** A string matching a pattern, with a plain description of what is allowed. */
+export function stringMatching(pattern: RegExp, allowed: string) {
+  return z.custom<string>((v) => typeof v === 'string' && pattern.test(v), {
+    error: (issue) => `must be ${allowed}, got ${describeValue(issue.input)}`,
+  });
+}
+
+const accountId = stringMatching(/^\d{12}$/, 'a 12-digit AWS account id');
+const region = stringMatching(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region name such as us-east-1');
+const ipv4Cidr = stringMatching(
+  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(1[6-9]|2[0-4])$/,
+  'an IPv4 CIDR block with a prefix of /16 to /24, such as 10.10.0.0/16',
+);
+const email = stringMatching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address');
+const dnsName = stringMatching(
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  'a lower-case DNS name such as app.example.com',
+);
+/** ECR tag rules: up to 128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit. */
+export const imageTag = stringMatching(
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+  "an image tag of 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit",
+);
+
+const location = z.strictObject({ account: accountId, region });
+
+const network = z.strictObject({
+  /** CIDR of the primary region's VPC. */
+  primaryCidr: ipv4Cidr,
+  /** CIDR of the standby region's VPC; must not overlap the primary (so the two can ever be peered). */
+  standbyCidr: ipv4Cidr,
+  /** Availability zones the VPC spans. */
+  maxAzs: integerBetween(2, 3, 'availability zones'),
+  /** NAT gateways: 1 is cheap, one per AZ survives an AZ loss. */
+  natGateways: integerBetween(1, 3, 'NAT gateways'),
+  /** Interface endpoints for ECR, CloudWatch Logs and Secrets Manager keep that traffic off the NAT. */
+  interfaceEndpoints: z.boolean({ error: (i) => `must be true or false, got ${describeValue(i.input)}` }),
+});
+
+const database = z.strictObject({
+  /** RDS instance class without the `db.` prefix, e.g. `t4g.medium` or `r6g.large`. */
+  instanceClass: stringMatching(/^[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/, 'an RDS instance class without the db. prefix, such as t4g.medium or r6g.large'),
+  /** PostgreSQL engine version `major.minor`; the major version must be 16 or newer. */
+  engineVersion: stringMatching(/^(1[6-9]|[2-9]\d)\.\d+$/, "a PostgreSQL version 'major.minor' with major 16 or newer, such as '17.6'"),
+  /** Name of the application database created on the instance. */
+  databaseName: stringMatching(/^[a-z][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL identifier such as bodyscript'),
+  allocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
+  /** Storage autoscaling ceiling; must be at least the allocated storage. */
+  maxAllocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
+  /** Point-in-time recovery window. */
+  backupRetentionDays: integerBetween(1, 35, 'days'),
+  multiAz: z.boolean({ error: (i) => `must be true or false, got ${describeValue(i.input)}` }),
+  performanceInsightsRetentionDays: oneOfNumbers(PERFORMANCE_INSIGHTS_RETENTION_DAYS, 'days'),
+  monitoringIntervalSeconds: oneOfNumbers(MONITORING_INTERVAL_SECONDS, 'seconds'),
+  /** How often Secrets Manager rotates the master password. */
+  credentialRotationDays: integerBetween(1, 365, 'days'),
+});
+
+const storage = z.strictObject({
+  /** Old object versions are kept this long, then expire. */
+  noncurrentVersionExpirationDays: integerBetween(1, 3650, 'days'),
+  /** Multipart uploads left unfinished are aborted after this many days. */
+  abortIncompleteUploadDays: integerBetween(1, 30, 'days'),
+  /** Server access logs are kept this long. */
+  accessLogExpirationDays: integerBetween(30, 3650, 'days'),
+});
+
+const backup = z.strictObject({
+  /** Daily recovery points are kept this long. */
+  retentionDays: integerBetween(7, 3650, 'days'),
+  /** Hour of day (UTC) at which the daily backup starts; kept clear of the RDS backup window. */
+  dailyStartHourUtc: integerBetween(0, 23, '(hour, UTC)'),
+});
+
+const domain = z.strictObject({
+  /** The Route 53 public hosted zone that holds the names below. */
+  hostedZoneId: stringMatching(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'),
+  hostedZoneName: dnsName,
+  /** Name users type for the web app, e.g. app.bodyscript.example. */
+  appDomainName: dnsName,
+  /** Name of the API, e.g. api.bodyscript.example. */
+  apiDomainName: dnsName,
+});
+
+const slack = z.strictObject({
+  /** Slack workspace id as AWS Chatbot shows it (starts with T). */
+  workspaceId: stringMatching(/^T[A-Z0-9]{8,11}$/, 'a Slack workspace id such as T012ABCDEFG'),
+  /** Channel for critical alarms (starts with C). */
+  criticalChannelId: stringMatching(/^[CG][A-Z0-9]{8,11}$/, 'a Slack channel id such as C012ABCDEFG'),
+  /** Channel for warnings. */
+  warningChannelId: stringMatching(/^[CG][A-Z0-9]{8,11}$/, 'a Slack channel id such as C012ABCDEFG'),
+});
+
+const sentry = z.strictObject({
+  org: stringMatching(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'a Sentry organization slug'),
+  project: stringMatching(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'a Sentry project slug'),
+  /** Name of the Secrets Manager secret holding the DSN; the DSN itself never appears in code. */
+  dsnSecretName: stringMatching(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name'),
+});
+
+const service = z.strictObject({
+  /** Default image tag; `-c <service>ImageTag=...` overrides it at synth. */
+  imageTag,
+  /** Fargate CPU units. */
+  cpu: oneOfNumbers([256, 512, 1024, 2048, 4096] as const, 'CPU units'),
+  /** Fargate memory (MiB); must be a size the CPU allows. */
+  memoryMiB: integerBetween(512, 30720, 'MiB'),
+  minTasks: integerBetween(1, 100, 'tasks'),
+  maxTasks: integerBetween(1, 100, 'tasks'),
+});
+
+const deployment = z.strictObject({
+  /** How traffic shifts to the new (green) task set. */
+  strategy: z.enum(DEPLOYMENT_STRATEGIES, {
+    error: (i) => `must be one of ${DEPLOYMENT_STRATEGIES.join(', ')}, got ${describeValue(i.input)}`,
+  }),
+  /** Minutes the old (blue) tasks keep running after the switch, so a rollback is instant. */
+  terminationWaitMinutes: integerBetween(0, 2880, 'minutes'),
+  /** A CodeDeploy deployment started by `cdk deploy` fails the stack after this long. */
+  timeoutMinutes: integerBetween(5, 120, 'minutes'),
+});
+
+const logs = z.strictObject({
+  /** Retention of every application and infrastructure log group. */
+  retentionDays: oneOfNumbers(LOG_RETENTION_DAYS, 'a CloudWatch Logs retention'),
+});
+
+const alarms = z.strictObject({
+  /** Addresses subscribed to the critical and warning topics. */
+  emails: z.array(email, { error: (i) => `must be a list of e-mail addresses, got ${describeValue(i.input)}` }).min(1, {
+    error: 'must list at least one e-mail address, got none',
+  }),
+});
+
+export const environmentConfigSchema = z
+  .strictObject({
+    name: z.enum(ENVIRONMENT_NAMES, {
+      error: (i) => `must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${describeValue(i.input)}`,
+    }),
+    primary: location,
+    standby: location,
+    network,
+    database,
+    storage,
+    backup,
+    domain: domain.optional(),
+    alarms,
+    slack: slack.optional(),
+    sentry,
+    services: z.strictObject({ api: service, processing: service }),
+    deployment,
+    logs,
+  })
+  .superRefine((config, ctx) => {
+    if (config.primary.region === config.standby.region) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['standby', 'region'],
+        message: `must differ from primary.region, got '${config.standby.region}' for both`,
+      });
+    }
+    if (config.network.natGateways > config.network.maxAzs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'natGateways'],
+        message: `must be at most network.maxAzs (${config.network.maxAzs}), got ${config.network.natGateways}`,
+      });
+    }
+    if (cidrsOverlap(config.network.primaryCidr, config.network.standbyCidr)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'standbyCidr'],
+        message: `must not overlap network.primaryCidr ${config.network.primaryCidr}, got ${config.network.standbyCidr}`,
+      });
+    }
+    if (config.database.maxAllocatedStorageGiB < config.database.allocatedStorageGiB) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'maxAllocatedStorageGiB'],
+        message: `must be at least database.allocatedStorageGiB (${config.database.allocatedStorageGiB}), got ${config.database.maxAllocatedStorageGiB}`,
+      });
+    }
+    for (const serviceName of ['api', 'processing'] as const) {
+      const s = config.services[serviceName];
+      const allowedMemory = FARGATE_MEMORY_BY_CPU[s.cpu];
+      if (allowedMemory && !allowedMemory.includes(s.memoryMiB)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', serviceName, 'memoryMiB'],
+          message: `must be a Fargate memory size for ${s.cpu} CPU units (${describeMemory(allowedMemory)}), got ${s.memoryMiB}`,
+        });
+      }
+      if (s.minTasks > s.maxTasks) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', serviceName, 'maxTasks'],
+          message: `must be at least services.${serviceName}.minTasks (${s.minTasks}), got ${s.maxTasks}`,
+        });
+      }
+    }
+    if (config.domain) {
+      for (const field of ['appDomainName', 'apiDomainName'] as const) {
+        const name = config.domain[field];
+        if (name !== config.domain.hostedZoneName && !name.endsWith(`.${config.domain.hostedZoneName}`)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['domain', field],
+            message: `must be inside domain.hostedZoneName '${config.domain.hostedZoneName}', got '${name}'`,
+          });
+        }
+      }
+    }
+  });
+
+/** A validated environment configuration. */
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+
+function describeMemory(values: readonly number[]): string {
+  return values.length > 4 ? `${values[0]}–${values[values.length - 1]} in steps of ${values[1] - values[0]}` : values.join(', ');
+}
+
+/** Parses `a.b.c.d/n` into the [first, last] addresses it covers, as unsigned integers. */
+export function cidrRange(cidr: string): [number, number] {
+  const [address, prefixText] = cidr.split('/');
+  const prefix = Number(prefixText);
+  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(value / size) * size;
+  return [first, first + size - 1];
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [aFirst, aLast] = cidrRange(a);
+  const [bFirst, bLast] = cidrRange(b);
+  return aFirst <= bLast && bFirst <= aLast;
+}
+
+/**
+ * Settings that belong to the project rather than to one environment: where the
+ * GitHub deploy roles live and which repository may assume them.
+ */
+export const projectConfigSchema = z.strictObject({
+  github: z.strictObject({
+    /** GitHub organisation (or user) that owns the repository. */
+    owner: stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub organisation or user name'),
+    /** Repository name; trust policies accept only `repo:<owner>/<repository>:…`. */
+    repository: stringMatching(/^[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository name'),
+    /** Account and region of the `BodyScript-GitHub` stack (the OIDC provider and deploy roles). */
+    account: accountId,
+    region,
+  }),
+});
+
+/** Validated project-wide configuration. */
+export type ProjectConfig = z.infer<typeof projectConfigSchema>;

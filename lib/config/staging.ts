@@ -1,0 +1,62 @@
+import type { EnvironmentConfigInput } from './types';
+
+/**
+ * Staging: the same shape as production at a smaller size. It is where every
+ * merge to `develop` lands and where DR drills are rehearsed.
+ *
+ * The account ids are placeholders: see "Point the config at your AWS accounts"
+ * in the README.
+ */
+export const staging: EnvironmentConfigInput = {
+  name: 'staging',
+  primary: { account: '111111111111', region: 'us-east-1' },
+  standby: { account: '111111111111', region: 'us-west-2' },
+  network: {
+    primaryCidr: '10.10.0.0/16',
+    standbyCidr: '10.110.0.0/16',
+    maxAzs: 2,
+    natGateways: 1,
+    interfaceEndpoints: false,
+  },
+  database: {
+    instanceClass: 't4g.medium',
+    engineVersion: '18.3',
+    databaseName: 'bodyscript',
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 100,
+    backupRetentionDays: 7,
+    multiAz: false,
+    performanceInsightsRetentionDays: 7,
+    monitoringIntervalSeconds: 60,
+    credentialRotationDays: 30,
+  },
+  storage: {
+    noncurrentVersionExpirationDays: 30,
+    abortIncompleteUploadDays: 1,
+    accessLogExpirationDays: 90,
+  },
+  backup: {
+    retentionDays: 7,
+    dailyStartHourUtc: 5,
+  },
+  alarms: {
+    emails: ['platform-staging@bodyscript.example'],
+  },
+  sentry: {
+    org: 'bodyscript',
+    project: 'bodyscript',
+    dsnSecretName: 'bodyscript/staging/sentry-dsn',
+  },
+  services: {
+    api: { imageTag: '1.0.0', cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 4 },
+    processing: { imageTag: '1.0.0', cpu: 2048, memoryMiB: 4096, minTasks: 1, maxTasks: 4 },
+  },
+  deployment: {
+    strategy: 'all-at-once',
+    terminationWaitMinutes: 5,
+    timeoutMinutes: 30,
+  },
+  logs: {
+    retentionDays: 30,
+  },
+};
