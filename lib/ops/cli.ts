@@ -1,0 +1,246 @@
+import { type BodyScriptConfig, ConfigError, ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, loadConfig } from '../config';
+import { releaseSnapshotIdentifier, SERVICE_NAMES, type ServiceName } from '../naming';
+import { OpsError } from './aws-errors';
+import type { OpsClients } from './clients';
+import { DEFAULT_ROLLBACK_TIMEOUT_MINUTES, runRollback } from './commands/rollback';
+import { DEFAULT_SNAPSHOT_TIMEOUT_MINUTES, runSnapshot } from './commands/snapshot';
+import { DEFAULT_VERIFY_TIMEOUT_MINUTES, runVerify } from './commands/verify';
+import { createContext } from './context';
+import { runFailback } from './dr/failback';
+import { runFailover } from './dr/failover';
+import { runDrStatus } from './dr/status';
+import { ExitCode } from './exit-codes';
+import type { Clock, Output } from './progress';
+import type { RetryOptions } from './retry';
+
+/**
+ * Argument parsing and dispatch of `npm run ops`. Hand-written rather than a
+ * generic parser so that every mistake gets one line naming the flag and the
+ * allowed values, and so that nothing is done before all arguments are valid.
+ */
+
+export type Command =
+  | { readonly name: 'help' }
+  | { readonly name: 'verify'; readonly env: EnvironmentName; readonly timeoutMinutes: number }
+  | { readonly name: 'rollback'; readonly env: EnvironmentName; readonly service: ServiceName; readonly execute: boolean; readonly timeoutMinutes: number }
+  | { readonly name: 'snapshot'; readonly env: EnvironmentName; readonly release: string; readonly execute: boolean; readonly timeoutMinutes: number }
+  | { readonly name: 'dr status'; readonly env: EnvironmentName }
+  | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string }
+  | { readonly name: 'dr failback'; readonly env: EnvironmentName };
+
+export const USAGE = `Usage: npm run ops -- <command> --env <${ENVIRONMENT_NAMES.join('|')}> [options]
+
+Commands:
+  verify      --env E [--timeout-minutes N]          alarms OK, last deployments succeeded, canaries passing (polls; default ${DEFAULT_VERIFY_TIMEOUT_MINUTES} min, 0 = check once)
+  rollback    --env E --service <${SERVICE_NAMES.join('|')}> [--execute] [--timeout-minutes N]
+                                                     stop the deployment in progress, or redeploy the previous revision; then verify
+  snapshot    --env E --release R [--execute] [--timeout-minutes N]
+                                                     manual RDS snapshot named after the release
+  dr status   --env E                                replica lag, bucket replication, standby readiness
+  dr failover --env E [--execute --confirm E] [--report-dir DIR]
+                                                     promote the replica, raise the standby, report RTO and data loss
+  dr failback --env E                                print the steps back to the primary region (changes nothing)
+  help                                               this text
+
+Commands that change something are dry runs unless --execute is given.
+Exit codes: 0 healthy/done, 1 unhealthy or failed, 2 bad arguments, 3 timed out, 4 AWS error (access, credentials, missing resource, throttling).`;
+
+type FlagKind = 'env' | 'boolean' | 'string' | { readonly integer: [number, number] } | { readonly oneOf: readonly string[] };
+
+const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, FlagKind>> = {
+  verify: { env: 'env', 'timeout-minutes': { integer: [0, 180] } },
+  rollback: { env: 'env', service: { oneOf: SERVICE_NAMES }, execute: 'boolean', 'timeout-minutes': { integer: [1, 120] } },
+  snapshot: { env: 'env', release: 'string', execute: 'boolean', 'timeout-minutes': { integer: [1, 240] } },
+  'dr status': { env: 'env' },
+  'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string' },
+  'dr failback': { env: 'env' },
+};
+
+function usageError(message: string): OpsError {
+  return new OpsError('usage', message);
+}
+
+function parseFlags(command: keyof typeof COMMAND_FLAGS, args: string[]): Map<string, string | boolean> {
+  const spec = COMMAND_FLAGS[command];
+  const allowed = Object.keys(spec).map((f) => `--${f}`).join(', ');
+  const values = new Map<string, string | boolean>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) throw usageError(`unexpected argument '${arg}' for '${command}'; allowed flags: ${allowed}`);
+    const eq = arg.indexOf('=');
+    const flag = arg.slice(2, eq === -1 ? undefined : eq);
+    const kind = spec[flag];
+    if (!kind) throw usageError(`unknown flag --${flag} for '${command}'; allowed flags: ${allowed}`);
+    if (values.has(flag)) throw usageError(`--${flag} is given more than once`);
+    if (kind === 'boolean') {
+      if (eq !== -1) throw usageError(`--${flag} takes no value, got '${arg.slice(eq + 1)}'`);
+      values.set(flag, true);
+      continue;
+    }
+    let value: string | undefined = eq === -1 ? args[i + 1] : arg.slice(eq + 1);
+    if (eq === -1) {
+      if (value === undefined || value.startsWith('--')) value = undefined;
+      else i++;
+    }
+    if (value === undefined || value === '') throw usageError(`--${flag} needs a value${describeAllowed(kind)}`);
+    values.set(flag, value);
+  }
+  return values;
+}
+
+function describeAllowed(kind: FlagKind): string {
+  if (kind === 'env') return `: one of ${ENVIRONMENT_NAMES.join(', ')}`;
+  if (typeof kind === 'object' && 'oneOf' in kind) return `: one of ${kind.oneOf.join(', ')}`;
+  if (typeof kind === 'object' && 'integer' in kind) return `: an integer ${kind.integer[0]}–${kind.integer[1]}`;
+  return '';
+}
+
+function requireEnv(values: Map<string, string | boolean>): EnvironmentName {
+  const value = values.get('env');
+  if (value === undefined) throw usageError(`--env is required: one of ${ENVIRONMENT_NAMES.join(', ')}`);
+  if (!ENVIRONMENT_NAMES.includes(value as EnvironmentName)) {
+    throw usageError(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got '${String(value)}'`);
+  }
+  return value as EnvironmentName;
+}
+
+function integerFlag(values: Map<string, string | boolean>, flag: string, range: [number, number], fallback: number): number {
+  const value = values.get(flag);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || n < range[0] || n > range[1]) {
+    throw usageError(`--${flag} must be an integer ${range[0]}–${range[1]}, got '${String(value)}'`);
+  }
+  return n;
+}
+
+/** Parses argv (without `node` and the script). Throws an OpsError of kind 'usage' on any mistake. */
+export function parseArgs(argv: string[]): Command {
+  const [first, second] = argv;
+  if (first === undefined) throw usageError('no command given');
+  if (first === 'help' || first === '--help' || first === '-h') return { name: 'help' };
+  let command: keyof typeof COMMAND_FLAGS;
+  let rest: string[];
+  if (first === 'dr') {
+    if (second !== 'status' && second !== 'failover' && second !== 'failback') {
+      throw usageError(`'dr' needs a subcommand: one of status, failover, failback${second ? `, got '${second}'` : ''}`);
+    }
+    command = `dr ${second}`;
+    rest = argv.slice(2);
+  } else if (first === 'verify' || first === 'rollback' || first === 'snapshot') {
+    command = first;
+    rest = argv.slice(1);
+  } else {
+    throw usageError(`unknown command '${first}': one of verify, rollback, snapshot, dr status, dr failover, dr failback, help`);
+  }
+  const values = parseFlags(command, rest);
+  const env = requireEnv(values);
+  const execute = values.get('execute') === true;
+  switch (command) {
+    case 'verify':
+      return { name: command, env, timeoutMinutes: integerFlag(values, 'timeout-minutes', [0, 180], DEFAULT_VERIFY_TIMEOUT_MINUTES) };
+    case 'rollback': {
+      const service = values.get('service');
+      if (service === undefined) throw usageError(`--service is required: one of ${SERVICE_NAMES.join(', ')}`);
+      if (!SERVICE_NAMES.includes(service as ServiceName)) throw usageError(`--service must be one of ${SERVICE_NAMES.join(', ')}, got '${String(service)}'`);
+      return {
+        name: command,
+        env,
+        service: service as ServiceName,
+        execute,
+        timeoutMinutes: integerFlag(values, 'timeout-minutes', [1, 120], DEFAULT_ROLLBACK_TIMEOUT_MINUTES),
+      };
+    }
+    case 'snapshot': {
+      const release = values.get('release');
+      if (typeof release !== 'string') throw usageError(`--release is required: the release being deployed, e.g. --release v1.2.3`);
+      try {
+        releaseSnapshotIdentifier(env, release);
+      } catch (error) {
+        throw usageError(`--release ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return { name: command, env, release, execute, timeoutMinutes: integerFlag(values, 'timeout-minutes', [1, 240], DEFAULT_SNAPSHOT_TIMEOUT_MINUTES) };
+    }
+    case 'dr failover': {
+      const confirm = values.get('confirm');
+      const reportDir = values.get('report-dir');
+      return {
+        name: command,
+        env,
+        execute,
+        confirm: typeof confirm === 'string' ? confirm : undefined,
+        reportDir: typeof reportDir === 'string' ? reportDir : 'reports',
+      };
+    }
+    case 'dr status':
+    case 'dr failback':
+      return { name: command, env };
+  }
+}
+
+/** What bin/ops.ts wires in: real clients and clock there, mocks and a fake clock in tests. */
+export interface CliDependencies {
+  readonly out: Output;
+  readonly clock: Clock;
+  readonly createClients: (config: EnvironmentConfig) => OpsClients;
+  readonly loadConfig?: () => BodyScriptConfig;
+  readonly retry?: RetryOptions;
+  /** Poll interval override for tests (seconds). */
+  readonly intervalSeconds?: number;
+}
+
+export async function runCli(argv: string[], deps: CliDependencies): Promise<ExitCode> {
+  let command: Command;
+  try {
+    command = parseArgs(argv);
+  } catch (error) {
+    deps.out.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof OpsError && /^(no command|unknown command)/.test(error.message)) deps.out.error(USAGE);
+    else deps.out.error(`run 'npm run ops -- help' for usage`);
+    return ExitCode.USAGE;
+  }
+  if (command.name === 'help') {
+    deps.out.line(USAGE);
+    return ExitCode.OK;
+  }
+
+  let config: EnvironmentConfig;
+  try {
+    config = (deps.loadConfig ?? (() => loadConfig()))().environments[command.env];
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      deps.out.error(`error: the configuration is invalid:`);
+      for (const problem of error.problems) deps.out.error(`  ${problem}`);
+      return ExitCode.USAGE;
+    }
+    throw error;
+  }
+
+  const ctx = createContext({ env: command.env, config, clients: deps.createClients(config), clock: deps.clock, out: deps.out, retry: deps.retry });
+  const interval = deps.intervalSeconds;
+  try {
+    switch (command.name) {
+      case 'verify':
+        return (await runVerify(ctx, { timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
+      case 'rollback':
+        return (await runRollback(ctx, { service: command.service, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
+      case 'snapshot':
+        return (await runSnapshot(ctx, { release: command.release, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
+      case 'dr status':
+        return (await runDrStatus(ctx)).exitCode;
+      case 'dr failover':
+        return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, intervalSeconds: interval })).exitCode;
+      case 'dr failback':
+        return runFailback(ctx).exitCode;
+    }
+  } catch (error) {
+    if (error instanceof OpsError) {
+      deps.out.error(`error: ${error.message}`);
+      if (error.exitCode !== ExitCode.USAGE) deps.out.error(`stopped: no further step was taken.`);
+      return error.exitCode;
+    }
+    // Anything else is a bug in this tool, never a success.
+    deps.out.error(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return ExitCode.UNHEALTHY;
+  }
+}

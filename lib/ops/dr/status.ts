@@ -1,0 +1,200 @@
+import { GetBucketReplicationCommand } from '@aws-sdk/client-s3';
+import { bucketName, replicaInstanceIdentifier } from '../../naming';
+import { OpsError } from '../aws-errors';
+import { awsCall, type OpsContext } from '../context';
+import { ExitCode } from '../exit-codes';
+import { checkIdentity } from '../identity';
+import { latestMetric, metricPoints } from '../metrics';
+import { formatDuration } from '../progress';
+import {
+  describeReplica,
+  describeScalableTargets,
+  describeStandbyServices,
+  describeTargetGroups,
+  isReadReplica,
+  latestReplicaLag,
+  replicationStatus,
+  scalableResourceId,
+  targetGroupArnsOf,
+} from './standby';
+
+/**
+ * `ops dr status`: could we fail over right now, and how much data would we lose?
+ *
+ * Read-only. A missing standby resource is a finding of this report (shown as
+ * FAIL, exit 1), not an abort; access-denied and credential errors still abort
+ * with exit 4, because then we know nothing.
+ */
+
+/** Above this replica lag a failover would lose more than five minutes of writes: reported as a failure. */
+export const MAX_HEALTHY_REPLICA_LAG_SECONDS = 300;
+/** S3 Replication Time Control promises 15 minutes; a latency above that is a failure. */
+export const MAX_HEALTHY_REPLICATION_LATENCY_SECONDS = 900;
+/** The primary buckets that replicate to the standby region (access logs stay regional). */
+export const REPLICATED_BUCKET_PURPOSES = ['uploads', 'results', 'frontend'] as const;
+/** The id of the replication rule on every replicated bucket. */
+export const REPLICATION_RULE_ID = 'ReplicateToStandby';
+
+export interface DrCheck {
+  readonly area: 'database' | 'storage' | 'standby';
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface DrStatusResult {
+  readonly exitCode: ExitCode;
+  readonly checks: DrCheck[];
+}
+
+/** Runs a check; a missing resource becomes a failed check so the report still covers everything else. */
+async function guarded(area: DrCheck['area'], name: string, fn: () => Promise<DrCheck[]>): Promise<DrCheck[]> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof OpsError && error.kind === 'not-found') return [{ area, name, ok: false, detail: error.message }];
+    throw error;
+  }
+}
+
+export async function checkReplica(ctx: OpsContext): Promise<DrCheck[]> {
+  const id = replicaInstanceIdentifier(ctx.env);
+  return guarded('database', `replica ${id}`, async () => {
+    const replica = await describeReplica(ctx);
+    const status = replica.DBInstanceStatus ?? 'unknown';
+    const replication = replicationStatus(replica) ?? 'unknown';
+    const checks: DrCheck[] = [
+      { area: 'database', name: `replica ${id} status`, ok: status === 'available', detail: status },
+      isReadReplica(replica)
+        ? {
+            area: 'database',
+            name: `replica ${id} replication`,
+            ok: replication === 'replicating',
+            detail: `${replication} from ${replica.ReadReplicaSourceDBInstanceIdentifier}`,
+          }
+        : { area: 'database', name: `replica ${id} replication`, ok: false, detail: 'not a read replica (already promoted?)' },
+    ];
+    const lag = await latestReplicaLag(ctx);
+    checks.push(
+      lag
+        ? {
+            area: 'database',
+            name: `replica ${id} lag`,
+            ok: lag.value <= MAX_HEALTHY_REPLICA_LAG_SECONDS,
+            detail: `${lag.value}s at ${lag.timestamp.toISOString()} (last replicated ≈ ${new Date(lag.timestamp.getTime() - lag.value * 1000).toISOString()}; limit ${MAX_HEALTHY_REPLICA_LAG_SECONDS}s)`,
+          }
+        : { area: 'database', name: `replica ${id} lag`, ok: false, detail: 'no ReplicaLag datapoint in the last 15 minutes' },
+    );
+    return checks;
+  });
+}
+
+export async function checkBucketReplication(ctx: OpsContext): Promise<DrCheck[]> {
+  const { primary, standby } = ctx.config;
+  const checks: DrCheck[] = [];
+  for (const purpose of REPLICATED_BUCKET_PURPOSES) {
+    const source = bucketName(ctx.env, purpose, primary.account, primary.region);
+    const destination = bucketName(ctx.env, purpose, standby.account, standby.region);
+    checks.push(
+      ...(await guarded('storage', `bucket ${source} replication`, async () => {
+        const config = await awsCall(ctx, 'primary', 's3:GetReplicationConfiguration', `bucket ${source}`, () =>
+          ctx.clients.primary.s3.send(new GetBucketReplicationCommand({ Bucket: source })),
+        );
+        const rule = config.ReplicationConfiguration?.Rules?.find((r) => r.ID === REPLICATION_RULE_ID);
+        const ruleOk = rule?.Status === 'Enabled' && rule.Destination?.Bucket === `arn:aws:s3:::${destination}`;
+        const ruleCheck: DrCheck = {
+          area: 'storage',
+          name: `bucket ${source} rule ${REPLICATION_RULE_ID}`,
+          ok: ruleOk,
+          detail: rule
+            ? `${rule.Status} → ${rule.Destination?.Bucket ?? 'no destination'}${ruleOk ? '' : ` (expected Enabled → arn:aws:s3:::${destination})`}`
+            : `no rule ${REPLICATION_RULE_ID}`,
+        };
+        const dimensions = { SourceBucket: source, DestinationBucket: destination, RuleId: REPLICATION_RULE_ID };
+        const failed = await metricPoints(ctx, 'primary', {
+          namespace: 'AWS/S3',
+          metricName: 'OperationsFailedReplication',
+          dimensions,
+          stat: 'Sum',
+          lookbackMinutes: 60,
+          periodSeconds: 300,
+        });
+        const failedCount = failed.reduce((sum, p) => sum + p.value, 0);
+        const latency = await latestMetric(ctx, 'primary', {
+          namespace: 'AWS/S3',
+          metricName: 'ReplicationLatency',
+          dimensions,
+          stat: 'Maximum',
+          lookbackMinutes: 60,
+          periodSeconds: 300,
+        });
+        return [
+          ruleCheck,
+          { area: 'storage', name: `bucket ${source} failed replications`, ok: failedCount === 0, detail: `${failedCount} in the last hour` },
+          {
+            area: 'storage',
+            name: `bucket ${source} replication latency`,
+            // No datapoint means no writes in the last hour: nothing is waiting to replicate.
+            ok: !latency || latency.value <= MAX_HEALTHY_REPLICATION_LATENCY_SECONDS,
+            detail: latency ? `${formatDuration(latency.value * 1000)} (limit ${formatDuration(MAX_HEALTHY_REPLICATION_LATENCY_SECONDS * 1000)})` : 'no data in the last hour (no recent writes)',
+          },
+        ];
+      })),
+    );
+  }
+  return checks;
+}
+
+export async function checkStandbyServices(ctx: OpsContext): Promise<DrCheck[]> {
+  return guarded('standby', `standby services in ${ctx.config.standby.region}`, async () => {
+    const services = await describeStandbyServices(ctx);
+    const scalable = await describeScalableTargets(ctx);
+    const checks: DrCheck[] = [];
+    for (const s of services) {
+      if (!s.details) {
+        checks.push({ area: 'standby', name: `service ${s.ecsName}`, ok: false, detail: `missing in the standby cluster (${ctx.config.standby.region})` });
+        continue;
+      }
+      const desired = s.details.desiredCount ?? 0;
+      checks.push({
+        area: 'standby',
+        name: `service ${s.ecsName}`,
+        ok: s.details.status === 'ACTIVE',
+        detail: `${s.details.status}, desired ${desired}, running ${s.details.runningCount ?? 0}${desired === 0 ? ' (pilot light)' : ' (scaled up: failover in progress or done?)'}`,
+      });
+      const target = scalable.get(scalableResourceId(ctx, s.service));
+      checks.push({
+        area: 'standby',
+        name: `service ${s.ecsName} scalable`,
+        ok: Boolean(target),
+        detail: target ? `registered, min ${target.min}, max ${target.max}` : 'no Application Auto Scaling target registered',
+      });
+      const arns = targetGroupArnsOf(s);
+      const groups = await describeTargetGroups(ctx, arns);
+      checks.push({
+        area: 'standby',
+        name: `service ${s.ecsName} target groups`,
+        ok: arns.length > 0 && groups.length === arns.length,
+        detail: arns.length === 0 ? 'the service has no load balancer target group' : `${groups.length}/${arns.length} present: ${groups.map((g) => g.name).join(', ')}`,
+      });
+    }
+    return checks;
+  });
+}
+
+export async function runDrStatus(ctx: OpsContext): Promise<DrStatusResult> {
+  await checkIdentity(ctx, 'standby');
+  ctx.progress.log(`DR status of ${ctx.env}: primary ${ctx.config.primary.region}, standby ${ctx.config.standby.region}`);
+  const checks = [...(await checkReplica(ctx)), ...(await checkBucketReplication(ctx)), ...(await checkStandbyServices(ctx))];
+  for (const area of ['database', 'storage', 'standby'] as const) {
+    ctx.progress.plain(`${area}:`);
+    for (const c of checks.filter((x) => x.area === area)) ctx.progress.plain(`  ${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  }
+  const failing = checks.filter((c) => !c.ok);
+  if (failing.length > 0) {
+    ctx.out.error(`DR status of ${ctx.env}: ${failing.length} problem(s): ${failing.map((c) => c.name).join('; ')}`);
+    return { exitCode: ExitCode.UNHEALTHY, checks };
+  }
+  ctx.progress.log(`DR status of ${ctx.env}: ready to fail over`);
+  return { exitCode: ExitCode.OK, checks };
+}

@@ -1,0 +1,92 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * The DR drill report: what was done, how long each step took, the measured
+ * RTO and the data-loss window. Written as JSON (for the drill workflow and
+ * trend tracking) and Markdown (for the incident or drill notes).
+ */
+
+export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'not-run';
+
+export interface StepRecord {
+  readonly name: string;
+  readonly title: string;
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  elapsedSeconds?: number;
+  detail: string[];
+  error?: string;
+}
+
+export interface DataLossWindow {
+  /** ReplicaLag (seconds) of the newest datapoint read just before promotion; null when none was published. */
+  replicaLagSecondsAtPromotion: number | null;
+  /** Time of that datapoint. */
+  lagMeasuredAt: string | null;
+  /** Newest primary write known to have reached the replica: lagMeasuredAt minus the lag. */
+  lastReplicatedAt: string | null;
+  note: string;
+}
+
+export interface FailoverReport {
+  environment: string;
+  primaryRegion: string;
+  standbyRegion: string;
+  startedAt: string;
+  finishedAt?: string;
+  outcome: 'succeeded' | 'failed';
+  exitCode: number;
+  failedStep?: string;
+  error?: string;
+  /** Seconds from the start of the run to a healthy standby; null when it never became healthy. */
+  rtoSeconds: number | null;
+  dataLoss: DataLossWindow;
+  /** Where the standby now answers (load balancer DNS names). */
+  endpoints: string[];
+  steps: StepRecord[];
+}
+
+/** `2025-03-01T12:34:56.789Z` → `20250301T123456Z`: sortable and safe in file names. */
+export function fileTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+export function reportBaseName(env: string, startedMs: number): string {
+  return `dr-${env}-${fileTimestamp(startedMs)}`;
+}
+
+export function renderMarkdown(report: FailoverReport): string {
+  const lines: string[] = [];
+  lines.push(`# DR failover report: ${report.environment}`, '');
+  lines.push(`| | |`, `|---|---|`);
+  lines.push(`| outcome | **${report.outcome.toUpperCase()}**${report.failedStep ? ` (failed at step \`${report.failedStep}\`)` : ''} |`);
+  lines.push(`| primary → standby | ${report.primaryRegion} → ${report.standbyRegion} |`);
+  lines.push(`| started | ${report.startedAt} |`);
+  lines.push(`| finished | ${report.finishedAt ?? '—'} |`);
+  lines.push(`| RTO (start → healthy) | ${report.rtoSeconds === null ? 'not reached' : `${report.rtoSeconds} s`} |`);
+  lines.push(`| replica lag at promotion | ${report.dataLoss.replicaLagSecondsAtPromotion === null ? 'unknown' : `${report.dataLoss.replicaLagSecondsAtPromotion} s`} |`);
+  lines.push(`| last replicated write | ${report.dataLoss.lastReplicatedAt ?? 'unknown'} |`);
+  lines.push(`| exit code | ${report.exitCode} |`, '');
+  if (report.error) lines.push(`**Error:** ${report.error}`, '');
+  lines.push(`Data-loss window: ${report.dataLoss.note}`, '');
+  if (report.endpoints.length > 0) lines.push(`Standby endpoints: ${report.endpoints.map((e) => `\`${e}\``).join(', ')}`, '');
+  lines.push(`## Steps`, '', `| # | step | status | elapsed | details |`, `|---|---|---|---|---|`);
+  report.steps.forEach((step, i) => {
+    const details = [...step.detail, ...(step.error ? [`ERROR: ${step.error}`] : [])].join('<br>').replace(/\|/g, '\\|');
+    lines.push(`| ${i + 1} | ${step.title} | ${step.status} | ${step.elapsedSeconds === undefined ? '—' : `${step.elapsedSeconds} s`} | ${details || '—'} |`);
+  });
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Writes `<dir>/<base>.json` and `<dir>/<base>.md`; returns both paths. */
+export async function writeReport(dir: string, baseName: string, report: FailoverReport): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, `${baseName}.json`);
+  const markdown = join(dir, `${baseName}.md`);
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`, 'utf8');
+  await writeFile(markdown, renderMarkdown(report), 'utf8');
+  return { json, markdown };
+}
