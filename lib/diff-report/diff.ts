@@ -47,7 +47,15 @@ export interface StackDiff {
   readonly stackName: string;
   /** False when the baseline has no such stack: everything counts as new. */
   readonly baselineFound: boolean;
-  readonly counts: { readonly added: number; readonly changed: number; readonly replaced: number; readonly removed: number };
+  readonly counts: {
+    readonly added: number;
+    /** Resources whose properties or policies change (replacements included). */
+    readonly changed: number;
+    readonly replaced: number;
+    readonly removed: number;
+    /** Resources whose only change is their Metadata (construct path, cdk-nag suppressions): CloudFormation leaves them untouched. */
+    readonly metadataOnly: number;
+  };
   readonly resources: readonly ResourceChangeRow[];
   /** Rows of [+/-, resource, effect, action, principal, condition]. */
   readonly iamStatements: readonly (readonly string[])[];
@@ -70,9 +78,10 @@ export function diffStack(stack: StackTemplate, baseline: Template | undefined):
   });
   const counts = {
     added: resources.filter((r) => r.change === 'add').length,
-    changed: resources.filter((r) => r.change !== 'add' && r.change !== 'remove').length,
+    changed: resources.filter((r) => r.change !== 'add' && r.change !== 'remove' && !isMetadataOnly(r)).length,
     replaced: resources.filter((r) => r.change === 'replace' || r.change === 'may-replace').length,
     removed: resources.filter((r) => r.change === 'remove').length,
+    metadataOnly: resources.filter(isMetadataOnly).length,
   };
   return {
     stack: stack.displayName,
@@ -86,6 +95,11 @@ export function diffStack(stack: StackTemplate, baseline: Template | undefined):
     otherChanges: otherChanges(diff),
     dangerous: findDangerousChanges(stack.displayName, diff),
   };
+}
+
+/** A change reviewers need not read: only the resource's Metadata differs. */
+export function isMetadataOnly(row: ResourceChangeRow): boolean {
+  return row.change === 'modify' && row.attributes.length > 0 && row.attributes.every((a) => !a.isProperty && a.name === 'Metadata');
 }
 
 function toRow(logicalId: string, change: ResourceDifference): ResourceChangeRow {

@@ -1,4 +1,4 @@
-import type { ChangedAttribute, DangerKind, DangerousChange, ResourceChangeRow, StackDiff } from './diff';
+import { type ChangedAttribute, type DangerKind, type DangerousChange, isMetadataOnly, type ResourceChangeRow, type StackDiff } from './diff';
 
 /**
  * Markdown for the pull-request comment and the JSON summary the CI reads.
@@ -60,7 +60,7 @@ export function renderMarkdown(report: DiffReport): string {
     );
   }
   for (const stack of report.stacks) lines.push(...renderStack(stack), '');
-  return `${lines.join('\n').trimEnd()}\n`;
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
 function renderBanner(dangerous: readonly DangerousChange[], allowance: Allowance | undefined): string[] {
@@ -118,14 +118,21 @@ function renderStack(stack: StackDiff): string[] {
   }
   lines.push(`**${added}** added, **${changed}** changed (${replaced} replaced), **${removed}** removed.`, '');
 
-  if (stack.resources.length > 0) {
+  // Metadata-only changes (construct paths, cdk-nag suppressions) can be
+  // hundreds of rows that deploy nothing; one line keeps the real changes visible.
+  const rows = stack.resources.filter((row) => !isMetadataOnly(row));
+  if (rows.length > 0) {
     const dangerousIds = new Set(stack.dangerous.map((d) => d.logicalId));
     lines.push('| Resource | Type | Change | Properties |', '|---|---|---|---|');
-    for (const row of stack.resources) {
+    for (const row of rows) {
       const marker = dangerousIds.has(row.logicalId) ? '🛑 ' : '';
       lines.push(`| ${marker}${cell(resourceName(row.logicalId, row.path))} | ${cell(row.type)} | ${changeLabel(row)} | ${cell(attributeList(row.attributes))} |`);
     }
     lines.push('');
+  }
+  if (stack.counts.metadataOnly > 0) {
+    const n = stack.counts.metadataOnly;
+    lines.push(`_${n} resource${n === 1 ? '' : 's'} changed only ${n === 1 ? 'its' : 'their'} Metadata (construct paths, cdk-nag suppressions); CloudFormation does not touch ${n === 1 ? 'it' : 'them'}._`, '');
   }
   if (stack.iamStatements.length > 0) {
     lines.push('### IAM statement changes', '', '| | Resource | Effect | Action | Principal | Condition |', '|---|---|---|---|---|---|');
@@ -215,6 +222,7 @@ export interface JsonSummary {
     readonly changed: number;
     readonly replaced: number;
     readonly removed: number;
+    readonly metadataOnly: number;
     readonly iamChanges: number;
     readonly securityGroupChanges: number;
   }>;

@@ -239,6 +239,23 @@ describe('classification on edited real templates', () => {
     expect(diff.dangerous).toEqual([]);
   });
 
+  test('metadata-only changes are counted apart and collapsed into one line of the report', async () => {
+    const databaseId = logicalIdOf('base', 'AWS::RDS::DBInstance');
+    const suppressed = edit('base', (resources) => {
+      resources[databaseId].Metadata = { ...(resources[databaseId].Metadata as object), cdk_nag: { rules_to_suppress: [{ id: 'AwsSolutions-RDS11', reason: 'default port' }] } };
+    });
+    const diff = diffStack(stackOf(suppressed), dataTemplate('base'));
+    expect(diff.counts).toEqual({ added: 0, changed: 0, replaced: 0, removed: 0, metadataOnly: 1 });
+    expect(diff.dangerous).toEqual([]);
+
+    const templates = fs.mkdtempSync(path.join(work, 'metadata-'));
+    fs.writeFileSync(path.join(templates, `${DATA_STACK}.template.json`), JSON.stringify(suppressed));
+    const result = await run(['--assembly', assemblies.base, '--baseline', templates]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.markdown).toContain('_1 resource changed only its Metadata (construct paths, cdk-nag suppressions); CloudFormation does not touch it._');
+    expect(result.markdown).not.toContain('| Resource | Type | Change | Properties |');
+  });
+
   test('the stateful list is the one the design names', () => {
     expect([...STATEFUL_RESOURCE_TYPES].sort()).toEqual(
       [
