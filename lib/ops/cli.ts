@@ -216,9 +216,9 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
     throw error;
   }
 
-  const ctx = createContext({ env: command.env, config, clients: deps.createClients(config), clock: deps.clock, out: deps.out, retry: deps.retry });
   const interval = deps.intervalSeconds;
   try {
+    const ctx = createContext({ env: command.env, config, clients: deps.createClients(config), clock: deps.clock, out: deps.out, retry: deps.retry });
     switch (command.name) {
       case 'verify':
         return (await runVerify(ctx, { timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;

@@ -170,7 +170,7 @@ export async function checkStandbyServices(ctx: OpsContext): Promise<DrCheck[]> 
         detail: target ? `registered, min ${target.min}, max ${target.max}` : 'no Application Auto Scaling target registered',
       });
       const arns = targetGroupArnsOf(s);
-      const groups = await describeTargetGroups(ctx, arns);
+      const groups = (await describeTargetGroups(ctx, arns)).filter((g) => arns.includes(g.arn));
       checks.push({
         area: 'standby',
         name: `service ${s.ecsName} target groups`,

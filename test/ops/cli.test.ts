@@ -1,0 +1,135 @@
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { ConfigError, loadConfig } from '../../lib/config';
+import { parseArgs, runCli, USAGE } from '../../lib/ops/cli';
+import { ExitCode } from '../../lib/ops/exit-codes';
+import { awsError, captureOutput, FAST_RETRY, fakeClock, mockedClients } from './helpers';
+
+function cli() {
+  const { clients, mocks } = mockedClients();
+  const out = captureOutput();
+  const created: string[] = [];
+  const deps = {
+    out,
+    clock: fakeClock(),
+    retry: FAST_RETRY,
+    createClients: (config: { name: string }) => {
+      created.push(config.name);
+      return clients;
+    },
+  };
+  return { deps, mocks, out, created };
+}
+
+describe('ops argument parsing', () => {
+  test('parses every command with defaults', () => {
+    expect(parseArgs(['verify', '--env', 'staging'])).toEqual({ name: 'verify', env: 'staging', timeoutMinutes: 10 });
+    expect(parseArgs(['verify', '--env=production', '--timeout-minutes', '0'])).toEqual({ name: 'verify', env: 'production', timeoutMinutes: 0 });
+    expect(parseArgs(['rollback', '--env', 'staging', '--service', 'processing'])).toEqual({ name: 'rollback', env: 'staging', service: 'processing', execute: false, timeoutMinutes: 15 });
+    expect(parseArgs(['snapshot', '--env', 'production', '--release', 'v1.2.3', '--execute'])).toMatchObject({ name: 'snapshot', release: 'v1.2.3', execute: true });
+    expect(parseArgs(['dr', 'status', '--env', 'staging'])).toEqual({ name: 'dr status', env: 'staging' });
+    expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging'])).toEqual({
+      name: 'dr failover',
+      env: 'staging',
+      execute: true,
+      confirm: 'staging',
+      reportDir: 'reports',
+    });
+    expect(parseArgs(['dr', 'failover', '--env', 'staging', '--report-dir', '/tmp/r'])).toMatchObject({ execute: false, reportDir: '/tmp/r' });
+    expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production' });
+    expect(parseArgs(['--help'])).toEqual({ name: 'help' });
+  });
+
+  test.each([
+    [['verify'], '--env is required: one of staging, production'],
+    [['verify', '--env', 'prod'], "--env must be one of staging, production, got 'prod'"],
+    [['verify', '--env'], '--env needs a value: one of staging, production'],
+    [['verify', '--env', 'staging', '--timeout-minutes', 'ten'], "--timeout-minutes must be an integer 0–180, got 'ten'"],
+    [['verify', '--env', 'staging', '--timeout-minutes', '500'], "--timeout-minutes must be an integer 0–180, got '500'"],
+    [['verify', '--env', 'staging', '--execute'], "unknown flag --execute for 'verify'; allowed flags: --env, --timeout-minutes"],
+    [['verify', '--env', 'staging', '--env', 'production'], '--env is given more than once'],
+    [['rollback', '--env', 'staging'], '--service is required: one of api, processing'],
+    [['rollback', '--env', 'staging', '--service', 'frontend'], "--service must be one of api, processing, got 'frontend'"],
+    [['snapshot', '--env', 'staging'], '--release is required: the release being deployed, e.g. --release v1.2.3'],
+    [['snapshot', '--env', 'staging', '--release', '...'], "--release release '...' must contain at least one letter or digit"],
+    [['dr', 'failover', '--env', 'staging', '--execute=yes'], "--execute takes no value, got 'yes'"],
+    [['dr'], "'dr' needs a subcommand: one of status, failover, failback"],
+    [['dr', 'promote', '--env', 'staging'], "'dr' needs a subcommand: one of status, failover, failback, got 'promote'"],
+    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of verify, rollback, snapshot, dr status, dr failover, dr failback, help"],
+    [['verify', 'staging'], "unexpected argument 'staging' for 'verify'; allowed flags: --env, --timeout-minutes"],
+  ])('%j → %s', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message);
+    try {
+      parseArgs(argv);
+    } catch (error) {
+      expect(error).toMatchObject({ kind: 'usage', exitCode: ExitCode.USAGE });
+    }
+  });
+});
+
+describe('ops runCli', () => {
+  test('bad arguments: one error line, exit 2, no client created', async () => {
+    const { deps, out, created } = cli();
+    expect(await runCli(['rollback', '--env', 'staging', '--service', 'web'], deps)).toBe(ExitCode.USAGE);
+    expect(out.errors[0]).toBe("error: --service must be one of api, processing, got 'web'");
+    expect(created).toEqual([]);
+  });
+
+  test('unknown command prints the usage with exit 2; help prints it with exit 0', async () => {
+    const a = cli();
+    expect(await runCli(['frobnicate'], a.deps)).toBe(ExitCode.USAGE);
+    expect(a.out.errors).toContain(USAGE);
+    const b = cli();
+    expect(await runCli(['help'], b.deps)).toBe(ExitCode.OK);
+    expect(b.out.lines).toEqual([USAGE]);
+  });
+
+  test('dr failover with a mismatched --confirm: clear error, exit 2, no AWS call', async () => {
+    const { deps, mocks, out } = cli();
+    const code = await runCli(['dr', 'failover', '--env', 'production', '--execute', '--confirm', 'staging'], deps);
+    expect(code).toBe(ExitCode.USAGE);
+    expect(out.errors[0]).toBe("error: --confirm 'staging' does not match --env 'production': type the environment name again to fail over; nothing was done");
+    expect(mocks.sts.calls()).toHaveLength(0);
+    expect(mocks.standby.rds.calls()).toHaveLength(0);
+  });
+
+  test('missing credentials: exit 4 with "no AWS credentials found", never success', async () => {
+    const { deps, mocks, out } = cli();
+    mocks.sts.on(GetCallerIdentityCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
+    const code = await runCli(['verify', '--env', 'staging'], deps);
+    expect(code).toBe(ExitCode.AWS_ERROR);
+    expect(out.errors[0]).toMatch(/^error: no AWS credentials found/);
+    expect(out.errors[1]).toBe('stopped: no further step was taken.');
+    expect(mocks.primary.cloudWatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
+  });
+
+  test('an invalid configuration: every problem printed, exit 2', async () => {
+    const { deps, out } = cli();
+    const code = await runCli(['verify', '--env', 'staging'], {
+      ...deps,
+      loadConfig: () => {
+        throw new ConfigError(['staging.primary.account: must be a 12-digit AWS account id, got nothing']);
+      },
+    });
+    expect(code).toBe(ExitCode.USAGE);
+    expect(out.errors).toEqual(['error: the configuration is invalid:', '  staging.primary.account: must be a 12-digit AWS account id, got nothing']);
+  });
+
+  test('the clients are built for the configuration of the chosen environment', async () => {
+    const { deps, created } = cli();
+    expect(await runCli(['dr', 'failback', '--env', 'production'], { ...deps, loadConfig: () => loadConfig() })).toBe(ExitCode.OK);
+    expect(created).toEqual(['production']);
+  });
+
+  test('an unexpected (non-AWS) failure is exit 1, not success', async () => {
+    const { deps, out } = cli();
+    const code = await runCli(['verify', '--env', 'staging'], {
+      ...deps,
+      createClients: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(code).toBe(ExitCode.UNHEALTHY);
+    expect(out.errors[0]).toMatch(/^unexpected error: Error: boom/);
+  });
+});

@@ -1,0 +1,136 @@
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  DescribeCanariesLastRunCommand,
+  type DescribeCanariesLastRunCommandInput,
+  type DescribeCanariesLastRunCommandOutput,
+  type ServiceInputTypes as SyntheticsInput,
+  type ServiceOutputTypes as SyntheticsOutput,
+  SyntheticsClient,
+} from '@aws-sdk/client-synthetics';
+import { type AwsCommand, type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { type EnvironmentConfig, type EnvironmentName, loadConfig } from '../../lib/config';
+import type { OpsClients, RegionalClients } from '../../lib/ops/clients';
+import { createContext, type OpsContext } from '../../lib/ops/context';
+import type { Clock, Output } from '../../lib/ops/progress';
+import type { RetryOptions } from '../../lib/ops/retry';
+
+/**
+ * @aws-sdk/client-synthetics is pinned to an older release whose nested @smithy
+ * types differ from those aws-sdk-client-mock is typed against; the classes are
+ * the same at run time. These casts keep the synthetics mocks typed.
+ */
+export const DescribeCanariesLastRun = DescribeCanariesLastRunCommand as unknown as new (
+  input: DescribeCanariesLastRunCommandInput,
+) => AwsCommand<DescribeCanariesLastRunCommandInput, DescribeCanariesLastRunCommandOutput>;
+
+/** A clock whose sleep advances time instantly: polling loops run without waiting. */
+export interface FakeClock extends Clock {
+  readonly sleeps: number[];
+  advance(ms: number): void;
+}
+
+export const START = Date.parse('2025-06-01T12:00:00Z');
+
+export function fakeClock(start = START): FakeClock {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+export interface CapturedOutput extends Output {
+  readonly lines: string[];
+  readonly errors: string[];
+  text(): string;
+}
+
+export function captureOutput(): CapturedOutput {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, line: (t) => lines.push(t), error: (t) => errors.push(t), text: () => [...lines, ...errors].join('\n') };
+}
+
+function regional(region: string) {
+  const clients = {
+    region,
+    autoScaling: new ApplicationAutoScalingClient({ region }),
+    cloudWatch: new CloudWatchClient({ region }),
+    codeDeploy: new CodeDeployClient({ region }),
+    ecs: new ECSClient({ region }),
+    elbv2: new ElasticLoadBalancingV2Client({ region }),
+    rds: new RDSClient({ region }),
+    s3: new S3Client({ region }),
+    synthetics: new SyntheticsClient({ region }),
+  } satisfies RegionalClients;
+  // Instance mocks (not class mocks), so a test can tell a primary-region call from a standby-region one.
+  const mocks = {
+    autoScaling: mockClient(clients.autoScaling),
+    cloudWatch: mockClient(clients.cloudWatch),
+    codeDeploy: mockClient(clients.codeDeploy),
+    ecs: mockClient(clients.ecs),
+    elbv2: mockClient(clients.elbv2),
+    rds: mockClient(clients.rds),
+    s3: mockClient(clients.s3),
+    synthetics: mockClient(clients.synthetics as never) as unknown as AwsStub<SyntheticsInput, SyntheticsOutput, unknown>,
+  };
+  return { clients, mocks };
+}
+
+export type Mocks = ReturnType<typeof mockedClients>['mocks'];
+
+export function mockedClients() {
+  const primary = regional('us-east-1');
+  const standby = regional('us-west-2');
+  const route53 = new Route53Client({ region: 'us-east-1' });
+  const sts = new STSClient({ region: 'us-east-1' });
+  const clients: OpsClients = { primary: primary.clients, standby: standby.clients, route53, sts };
+  return { clients, mocks: { primary: primary.mocks, standby: standby.mocks, route53: mockClient(route53), sts: mockClient(sts) } };
+}
+
+/** Throttling is retried quickly in tests; the fake clock makes the delays free anyway. */
+export const FAST_RETRY: RetryOptions = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 8000 };
+
+export interface Harness {
+  readonly ctx: OpsContext;
+  readonly mocks: Mocks;
+  readonly clock: FakeClock;
+  readonly out: CapturedOutput;
+  readonly config: EnvironmentConfig;
+}
+
+export function harness(env: EnvironmentName = 'staging', configOverride: Partial<EnvironmentConfig> = {}): Harness {
+  const config = { ...loadConfig().environments[env], ...configOverride } as EnvironmentConfig;
+  const { clients, mocks } = mockedClients();
+  const clock = fakeClock();
+  const out = captureOutput();
+  mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: config.primary.account, Arn: `arn:aws:sts::${config.primary.account}:assumed-role/Operator/alice` });
+  const ctx = createContext({ env, config, clients, clock, out, retry: FAST_RETRY });
+  return { ctx, mocks, clock, out, config };
+}
+
+/** An error as the SDK throws it: the AWS error code is the name. */
+export function awsError(name: string, message = `${name} from the mock`): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
+/** Every command name a mocked client received. */
+export function commandNames(mock: { calls(): { args: unknown[] }[] }): string[] {
+  return mock.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+}

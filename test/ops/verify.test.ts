@@ -1,0 +1,190 @@
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { runVerify } from '../../lib/ops/commands/verify';
+import { ExitCode } from '../../lib/ops/exit-codes';
+import { awsError, DescribeCanariesLastRun, harness, START, type Harness } from './helpers';
+
+const CANARIES = ['bs-stg-frontend', 'bs-stg-api', 'bs-stg-processing'];
+
+function canaryRuns(state: 'PASSED' | 'FAILED' | 'RUNNING', completedAgoMs = 60_000) {
+  return {
+    CanariesLastRun: CANARIES.map((name) => ({
+      CanaryName: name,
+      LastRun: { Status: { State: state, StateReason: state === 'FAILED' ? 'HTTP 502' : undefined }, Timeline: { Completed: new Date(START - completedAgoMs) } },
+    })),
+  };
+}
+
+/** A healthy staging: alarms on two pages, both deployments succeeded, canaries passed a minute ago. */
+function healthy(h: Harness): void {
+  h.mocks.primary.cloudWatch
+    .on(DescribeAlarmsCommand)
+    .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Api-5xx', StateValue: 'OK' }], NextToken: 'page-2' })
+    .on(DescribeAlarmsCommand, { NextToken: 'page-2' })
+    .resolves({ CompositeAlarms: [{ AlarmName: 'BodyScript-Staging-ServiceHealth', StateValue: 'OK' }] });
+  h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+  h.mocks.primary.codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-1', status: 'Succeeded' } } });
+  h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves(canaryRuns('PASSED'));
+}
+
+describe('ops verify', () => {
+  test('healthy environment: exit 0 after reading every alarm page, both deployment groups and all canaries', async () => {
+    const h = harness();
+    healthy(h);
+    const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    const alarmCalls = h.mocks.primary.cloudWatch.commandCalls(DescribeAlarmsCommand);
+    expect(alarmCalls).toHaveLength(2);
+    expect(alarmCalls[0].args[0].input).toMatchObject({ AlarmNamePrefix: 'BodyScript-Staging-', AlarmTypes: ['CompositeAlarm', 'MetricAlarm'] });
+    expect(alarmCalls[1].args[0].input.NextToken).toBe('page-2');
+    const groups = h.mocks.primary.codeDeploy.commandCalls(GetDeploymentGroupCommand).map((c) => c.args[0].input.deploymentGroupName);
+    expect(groups).toEqual(['BodyScript-Staging-api', 'BodyScript-Staging-processing']);
+    expect(h.mocks.primary.synthetics.commandCalls(DescribeCanariesLastRun)[0].args[0].input.Names).toEqual(CANARIES);
+    expect(result.checks.every((c) => c.state === 'ok')).toBe(true);
+    expect(h.out.text()).toContain('staging is healthy');
+    expect(h.clock.sleeps).toEqual([]);
+  });
+
+  test('INSUFFICIENT_DATA is pending: verify keeps polling and succeeds when the alarm turns OK, printing elapsed time', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'INSUFFICIENT_DATA' }] })
+      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'OK' }] });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(h.clock.sleeps).toEqual([30_000]);
+    expect(h.out.lines.some((l) => l.startsWith('[+00m00s]') && l.includes('INSUFFICIENT_DATA: BodyScript-Staging-Queue-Age'))).toBe(true);
+    expect(h.out.lines.some((l) => l.startsWith('[+00m30s]') && l.includes('checks OK'))).toBe(true);
+  });
+
+  test('INSUFFICIENT_DATA until the timeout: exit TIMEOUT (3) naming the alarm', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'INSUFFICIENT_DATA' }] });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 2 });
+    expect(result.exitCode).toBe(ExitCode.TIMEOUT);
+    // Bounded: at most timeout / interval sleeps.
+    expect(h.clock.sleeps.length).toBeLessThanOrEqual(4);
+    expect(h.out.errors.join('\n')).toMatch(/timed out after .*BodyScript-Staging-Queue-Age/);
+  });
+
+  test('an alarm still in ALARM at the timeout: exit UNHEALTHY (1)', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Api-5xx', StateValue: 'ALARM' }] });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 1 });
+    expect(result.exitCode).toBe(ExitCode.UNHEALTHY);
+    expect(h.out.errors.join('\n')).toContain('staging is UNHEALTHY: alarms: 1/1 in ALARM: BodyScript-Staging-Api-5xx');
+  });
+
+  test('--timeout-minutes 0 checks once without sleeping', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves(canaryRuns('RUNNING'));
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.TIMEOUT);
+    expect(h.clock.sleeps).toEqual([]);
+  });
+
+  test('a failed last deployment and a failed canary are failing checks', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.codeDeploy
+      .on(GetDeploymentGroupCommand, { deploymentGroupName: 'BodyScript-Staging-api' })
+      .resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-BAD', status: 'Failed' } } });
+    h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves(canaryRuns('FAILED'));
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.UNHEALTHY);
+    expect(result.checks.find((c) => c.name === 'deployment BodyScript-Staging-api')).toMatchObject({ state: 'failing', detail: 'last deployment d-BAD Failed' });
+    expect(result.checks.find((c) => c.name === 'canary bs-stg-api')).toMatchObject({ state: 'failing', detail: 'last run FAILED: HTTP 502' });
+  });
+
+  test('a deployment in progress and a stale canary result are pending, not OK', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-NEW'] });
+    h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves(canaryRuns('PASSED', 60 * 60_000));
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.TIMEOUT);
+    expect(result.checks.find((c) => c.name === 'deployment BodyScript-Staging-processing')).toMatchObject({ state: 'pending', detail: 'deployment d-NEW in progress' });
+    expect(result.checks.find((c) => c.name === 'canary bs-stg-frontend')?.detail).toBe('last run PASSED but 1h00m00s ago: is the canary stopped?');
+  });
+
+  test('throttling is retried with exponential backoff, then succeeds', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.synthetics
+      .on(DescribeCanariesLastRun)
+      .rejectsOnce(awsError('ThrottlingException', 'Rate exceeded'))
+      .rejectsOnce(awsError('TooManyRequestsException'))
+      .resolves(canaryRuns('PASSED'));
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(h.mocks.primary.synthetics.commandCalls(DescribeCanariesLastRun)).toHaveLength(3);
+    expect(h.clock.sleeps).toEqual([1000, 2000]);
+    expect(h.out.text()).toContain('synthetics:DescribeCanariesLastRun throttled (attempt 1/4)');
+  });
+
+  test('throttling that outlasts the retries stops with a throttled AWS error', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).rejects(awsError('Throttling'));
+    await expect(runVerify(h.ctx, { timeoutMinutes: 0 })).rejects.toMatchObject({ kind: 'throttled', exitCode: ExitCode.AWS_ERROR });
+    expect(h.mocks.primary.cloudWatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(4);
+  });
+
+  test('access denied names the action and the account, and is never healthy', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.codeDeploy.on(GetDeploymentGroupCommand).rejects(awsError('AccessDeniedException', 'User is not authorized'));
+    const error = await runVerify(h.ctx, { timeoutMinutes: 0 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'access-denied', exitCode: ExitCode.AWS_ERROR });
+    expect((error as Error).message).toContain('access denied: codedeploy:GetDeploymentGroup on deployment group BodyScript-Staging-api/BodyScript-Staging-api');
+    expect((error as Error).message).toContain('role of account 111111111111');
+    // Only one attempt: access denied is not retried.
+    expect(h.mocks.primary.codeDeploy.commandCalls(GetDeploymentGroupCommand)).toHaveLength(1);
+  });
+
+  test('missing credentials stop before any check', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.sts.on(GetCallerIdentityCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
+    const error = await runVerify(h.ctx, { timeoutMinutes: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'credentials', exitCode: ExitCode.AWS_ERROR });
+    expect((error as Error).message).toMatch(/^no AWS credentials found/);
+    expect(h.mocks.primary.cloudWatch.calls()).toHaveLength(0);
+  });
+
+  test('credentials of another account are refused (they would find nothing and look healthy)', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: '999999999999', Arn: 'arn:aws:sts::999999999999:assumed-role/Dev/bob' });
+    await expect(runVerify(h.ctx, { timeoutMinutes: 0 })).rejects.toThrow(/account 999999999999, but staging primary lives in account 111111111111/);
+    expect(h.mocks.primary.cloudWatch.calls()).toHaveLength(0);
+  });
+
+  test('no alarms at all is a missing resource, not a healthy environment', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
+    await expect(runVerify(h.ctx, { timeoutMinutes: 0 })).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining('no CloudWatch alarms named BodyScript-Staging-*') });
+  });
+
+  test('a missing deployment group or canary is reported as a missing resource', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).rejects(awsError('DeploymentGroupDoesNotExistException', 'No Deployment Group found'));
+    await expect(runVerify(h.ctx, { timeoutMinutes: 0 })).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringMatching(/^missing resource: codedeploy:ListDeployments found no deployment group BodyScript-Staging-api/),
+    });
+
+    const h2 = harness();
+    healthy(h2);
+    h2.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves({ CanariesLastRun: canaryRuns('PASSED').CanariesLastRun.slice(1) });
+    await expect(runVerify(h2.ctx, { timeoutMinutes: 0 })).rejects.toThrow('Synthetics canary bs-stg-frontend not found');
+  });
+});
