@@ -64,6 +64,7 @@ describe('ops dr failover', () => {
     expect(text).toContain('6. dns: skipped (no domain configured)');
     expect(text).toContain(`lag ${LAG_SECONDS}s`);
     expect(text).toContain('To fail over: --execute --confirm staging');
+    expect(text).toContain(`to ${join(dir, 'dr-staging-<timestamp>')}.md and .json`);
   });
 
   test('a mismatched --confirm is refused before any AWS call', async () => {

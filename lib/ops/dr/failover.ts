@@ -3,6 +3,7 @@ import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { PromoteReadReplicaCommand } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { access, constants, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { clusterName, ecsServiceName, replicaInstanceIdentifier, SERVICE_NAMES, stackNames } from '../../naming';
 import { OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
@@ -88,14 +89,14 @@ export function checkConfirmation(ctx: OpsContext, options: Pick<FailoverOptions
   }
 }
 
-function printPlan(ctx: OpsContext): void {
+function printPlan(ctx: OpsContext, options: FailoverOptions): void {
   const { config, env } = ctx;
   const replica = replicaInstanceIdentifier(env);
   ctx.progress.plain(`Failover plan for ${env}: ${config.primary.region} → ${config.standby.region} (account ${config.standby.account})`);
   ctx.progress.plain(`  1. preflight: sts:GetCallerIdentity must be account ${config.standby.account}; the report directory must be writable`);
   ctx.progress.plain(`  2. check-replica: DB instance ${replica} must be available and a read replica; record its ReplicaLag`);
   ctx.progress.plain(
-    `  3. promote-replica: record ReplicaLag (the data-loss window), PromoteReadReplica ${replica} (backup retention ${config.database.backupRetentionDays} days), wait until available (≤ ${DEFAULT_PROMOTE_TIMEOUT_MINUTES} min)`,
+    `  3. promote-replica: record ReplicaLag (the data-loss window), PromoteReadReplica ${replica} (backup retention ${config.database.backupRetentionDays} days), wait until available (≤ ${options.promoteTimeoutMinutes ?? DEFAULT_PROMOTE_TIMEOUT_MINUTES} min)`,
   );
   for (const service of SERVICE_NAMES) {
     const s = config.services[service];
@@ -103,19 +104,19 @@ function printPlan(ctx: OpsContext): void {
       `  4. scale-services: RegisterScalableTarget service/${clusterName(env)}/${ecsServiceName(env, service)} min ${s.minTasks} max ${s.maxTasks}; UpdateService desiredCount ${s.minTasks}`,
     );
   }
-  ctx.progress.plain(`     wait until every service runs its minimum tasks (≤ ${DEFAULT_SCALE_TIMEOUT_MINUTES} min)`);
-  ctx.progress.plain(`  5. target-health: wait until each service's target group has at least minTasks healthy targets (≤ ${DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES} min)`);
+  ctx.progress.plain(`     wait until every service runs its minimum tasks (≤ ${options.scaleTimeoutMinutes ?? DEFAULT_SCALE_TIMEOUT_MINUTES} min)`);
+  ctx.progress.plain(`  5. target-health: wait until each service's target group has at least minTasks healthy targets (≤ ${options.targetHealthTimeoutMinutes ?? DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES} min)`);
   ctx.progress.plain(
     config.domain
       ? `  6. dns: check the Route 53 failover records of ${config.domain.apiDomainName} in zone ${config.domain.hostedZoneId}; the health-check-driven SECONDARY record takes over (no record is changed)`
       : `  6. dns: skipped (no domain configured); the report lists the standby load balancer names`,
   );
-  ctx.progress.plain(`  then: write the report (RTO, data-loss window) to reports/dr-${env}-<timestamp>.md and .json`);
+  ctx.progress.plain(`  then: write the report (RTO, data-loss window) to ${join(options.reportDir, `dr-${env}-<timestamp>`)}.md and .json`);
 }
 
 export async function runFailover(ctx: OpsContext, options: FailoverOptions): Promise<FailoverResult> {
   checkConfirmation(ctx, options);
-  printPlan(ctx);
+  printPlan(ctx, options);
   if (!options.execute) {
     // A read-only preview of the first checks: a dry run that would fail at step 2 should say so now.
     await checkIdentity(ctx, 'standby');
