@@ -106,7 +106,7 @@ const network = z.strictObject({
   /** NAT gateways: 1 is cheap, one per AZ survives an AZ loss. */
   natGateways: integerBetween(1, 3, 'NAT gateways'),
   /** Interface endpoints for ECR, CloudWatch Logs and Secrets Manager keep that traffic off the NAT. */
-  interfaceEndpoints: z.boolean({ error: (i) => `must be true or false, got ${describeValue(i.input)}` }),
+  interfaceEndpoints: z.boolean(),
 });
 
 const database = z.strictObject({
@@ -121,7 +121,7 @@ const database = z.strictObject({
   maxAllocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
   /** Point-in-time recovery window. */
   backupRetentionDays: integerBetween(1, 35, 'days'),
-  multiAz: z.boolean({ error: (i) => `must be true or false, got ${describeValue(i.input)}` }),
+  multiAz: z.boolean(),
   performanceInsightsRetentionDays: oneOfNumbers(PERFORMANCE_INSIGHTS_RETENTION_DAYS, 'days'),
   monitoringIntervalSeconds: oneOfNumbers(MONITORING_INTERVAL_SECONDS, 'seconds'),
   /** How often Secrets Manager rotates the master password. */
@@ -183,9 +183,7 @@ const service = z.strictObject({
 
 const deployment = z.strictObject({
   /** How traffic shifts to the new (green) task set. */
-  strategy: z.enum(DEPLOYMENT_STRATEGIES, {
-    error: (i) => `must be one of ${DEPLOYMENT_STRATEGIES.join(', ')}, got ${describeValue(i.input)}`,
-  }),
+  strategy: z.enum(DEPLOYMENT_STRATEGIES),
   /** Minutes the old (blue) tasks keep running after the switch, so a rollback is instant. */
   terminationWaitMinutes: integerBetween(0, 2880, 'minutes'),
   /** A CodeDeploy deployment started by `cdk deploy` fails the stack after this long. */
@@ -206,9 +204,7 @@ const alarms = z.strictObject({
 
 export const environmentConfigSchema = z
   .strictObject({
-    name: z.enum(ENVIRONMENT_NAMES, {
-      error: (i) => `must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${describeValue(i.input)}`,
-    }),
+    name: z.enum(ENVIRONMENT_NAMES),
     primary: location,
     standby: location,
     network,

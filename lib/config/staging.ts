@@ -57,6 +57,7 @@ export const staging: EnvironmentConfigInput = {
     timeoutMinutes: 30,
   },
   logs: {
-    retentionDays: 30,
+    // Control Tower (CT.CLOUDWATCH.PR.2) requires a year; staging log volume is small.
+    retentionDays: 365,
   },
 };

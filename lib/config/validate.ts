@@ -32,6 +32,9 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string): string[] {
   const at = (path: readonly PropertyKey[]) => [prefix, ...path.map(String)].filter((p) => p !== '').join('.');
   switch (issue.code) {
     case 'invalid_type':
+      if (issue.expected === 'boolean' && issue.input !== undefined) {
+        return [`${at(issue.path)}: must be true or false, got ${describeValue(issue.input)}`];
+      }
       if (issue.input === undefined) {
         return [`${at(issue.path)}: is required (${article(issue.expected)} ${issue.expected})`];
       }

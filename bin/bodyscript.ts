@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { App } from 'aws-cdk-lib';
+import { buildBodyScriptApp } from '../lib/app';
+import { ConfigError, loadConfig } from '../lib/config';
+
+/**
+ * The BodyScript CDK app. Configuration is validated before any stack is built:
+ * on a problem this prints one line per problem and exits non-zero, so no
+ * template is written.
+ */
+function main(): void {
+  const app = new App();
+  let config;
+  try {
+    config = loadConfig({
+      apiImageTag: app.node.tryGetContext('apiImageTag'),
+      processingImageTag: app.node.tryGetContext('processingImageTag'),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  buildBodyScriptApp(app, config);
+  app.synth();
+}
+
+main();

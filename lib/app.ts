@@ -1,0 +1,57 @@
+import { type App, Tags } from 'aws-cdk-lib';
+import { enableComplianceChecks } from './compliance';
+import { type BodyScriptConfig, ENVIRONMENT_NAMES, type EnvironmentName } from './config';
+import { stackNames } from './naming';
+import { ApplicationStack } from './stacks/application-stack';
+import { DataStack } from './stacks/data-stack';
+import { NetworkStack } from './stacks/network-stack';
+
+/** The stacks of one environment. */
+export interface EnvironmentStacks {
+  readonly network: NetworkStack;
+  readonly data: DataStack;
+  readonly application: ApplicationStack;
+}
+
+export interface BodyScriptStacks {
+  readonly environments: Readonly<Record<EnvironmentName, EnvironmentStacks>>;
+}
+
+/**
+ * Builds every BodyScript stack into `app` from validated configuration. The
+ * entry point (bin/bodyscript.ts) and the tests both call this, so the tests
+ * check exactly what `cdk synth` produces.
+ */
+export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScriptStacks {
+  enableComplianceChecks(app);
+  Tags.of(app).add('Project', 'BodyScript');
+  Tags.of(app).add('ManagedBy', 'aws-cdk');
+
+  const environments = {} as Record<EnvironmentName, EnvironmentStacks>;
+  for (const name of ENVIRONMENT_NAMES) {
+    const environment = config.environments[name];
+    const primary = { account: environment.primary.account, region: environment.primary.region };
+
+    const network = new NetworkStack(app, stackNames.network(name), {
+      env: primary,
+      config: environment,
+      description: `BodyScript ${name}: VPC, subnets, flow logs and endpoints`,
+    });
+    const data = new DataStack(app, stackNames.data(name), {
+      env: primary,
+      config: environment,
+      vpc: network.vpc,
+      description: `BodyScript ${name}: database, buckets, keys, queues and backups (stateful)`,
+    });
+    const application = new ApplicationStack(app, stackNames.application(name), {
+      env: primary,
+      config: environment,
+      network,
+      data,
+      description: `BodyScript ${name}: services, edge and monitoring; deploys the whole environment`,
+    });
+    for (const stack of [network, data, application]) Tags.of(stack).add('Environment', name);
+    environments[name] = { network, data, application };
+  }
+  return { environments };
+}

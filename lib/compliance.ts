@@ -1,0 +1,46 @@
+import { type App, Validations } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+
+/** The shortest reason a security reviewer will read as a reason rather than a shrug. */
+export const MINIMUM_REASON_LENGTH = 20;
+
+/**
+ * Control Tower proactive controls (cfn-guard) that BodyScript does not meet on
+ * purpose, each with the reason. This is the only place a guard rule is turned
+ * off; `test/compliance.test.ts` prints this table and checks every reason.
+ */
+export const GUARD_RULE_EXEMPTIONS: Readonly<Record<string, string>> = {};
+
+/**
+ * Registers the compliance gates on the whole app: cdk-nag's AWS Solutions, NIST
+ * 800-53 rev 5 and HIPAA Security packs, and cfn-guard with the Control Tower
+ * proactive controls. Any unacknowledged finding stops synthesis.
+ */
+export function enableComplianceChecks(app: App): void {
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app),
+    new NIST80053R5Checks(app),
+    new HIPAASecurityChecks(app),
+    new CfnGuardValidator({
+      controlTowerRulesEnabled: true,
+      disabledRules: Object.keys(GUARD_RULE_EXEMPTIONS),
+    }),
+  );
+}
+
+/**
+ * Acknowledges compliance findings on one construct (and the resources under
+ * it) with one reason. Use the narrowest construct that owns the finding, never
+ * a stack or the app: `test/compliance.test.ts` fails on acknowledgements made
+ * at stack level or with a reason shorter than MINIMUM_REASON_LENGTH.
+ */
+export function acknowledge(scope: IConstruct, ruleIds: readonly string[], reason: string): void {
+  if (reason.trim().length < MINIMUM_REASON_LENGTH) {
+    throw new Error(`acknowledgement of ${ruleIds.join(', ')} on ${scope.node.path}: reason must be at least ${MINIMUM_REASON_LENGTH} characters, got '${reason}'`);
+  }
+  for (const id of ruleIds) {
+    Validations.of(scope).acknowledge({ id, reason });
+  }
+}

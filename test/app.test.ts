@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stacks, templateJson } from './support/assembly';
+
+const committedContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.context.json'), 'utf8')) as Record<string, unknown>;
+
+describe('the BodyScript app', () => {
+  test('defines the stacks people type, for both environments', () => {
+    expect(stacks().map((s) => s.displayName)).toEqual(
+      expect.arrayContaining([
+        'BodyScript-Staging',
+        'BodyScript-Staging-Network',
+        'BodyScript-Staging-Data',
+        'BodyScript-Production',
+        'BodyScript-Production-Network',
+        'BodyScript-Production-Data',
+      ]),
+    );
+  });
+
+  test('every stack has an explicit account and region (no environment-agnostic stack)', () => {
+    for (const stack of stacks()) {
+      expect(stack.environment).toMatch(/^aws:\/\/\d{12}\/[a-z]{2}-[a-z]+-\d$/);
+    }
+  });
+
+  test.each(['Staging', 'Production'])('BodyScript-%s depends on its network and data stacks, so one deploy brings up the environment', (env) => {
+    const application = stacks().find((s) => s.displayName === `BodyScript-${env}`)!;
+    expect(application.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-Network`, `BodyScript-${env}-Data`]));
+    const data = stacks().find((s) => s.displayName === `BodyScript-${env}-Data`)!;
+    expect(data.dependencies).toContain(`BodyScript-${env}-Network`);
+  });
+
+  test('cdk.context.json answers the availability-zone lookup of every account and region, so synth never calls AWS', () => {
+    const pairs = new Set(stacks().map((s) => s.environment.replace('aws://', '')));
+    for (const pair of pairs) {
+      const [account, region] = pair.split('/');
+      expect(committedContext).toHaveProperty([`availability-zones:account=${account}:region=${region}`]);
+    }
+  });
+
+  test('no stack reads a value that would need a lookup at synth time', () => {
+    for (const stack of stacks()) {
+      const text = JSON.stringify(templateJson(stack.id));
+      expect(text).not.toContain('dummy-value-for-');
+    }
+  });
+
+  test('every stack carries the project, environment and owner tags on its resources', () => {
+    const network = templateJson('BodyScript-Production-Network');
+    const vpc = Object.values(network.Resources).find((r) => r.Type === 'AWS::EC2::VPC')!;
+    expect(vpc.Properties?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'Project', Value: 'BodyScript' },
+        { Key: 'Environment', Value: 'production' },
+        { Key: 'ManagedBy', Value: 'aws-cdk' },
+      ]),
+    );
+  });
+});

@@ -1,0 +1,103 @@
+import { stacks, templateJson } from './support/assembly';
+
+/**
+ * The logical ID of a stateful resource is its identity: CloudFormation replaces
+ * (deletes and re-creates) a resource whose logical ID changes. This table pins
+ * every stateful resource of every environment with the policies that keep its
+ * data when it is removed or replaced. A failure here means a refactoring would
+ * destroy data: move the construct back, do not update the table.
+ */
+const STATEFUL_TYPES = new Set([
+  'AWS::RDS::DBInstance',
+  'AWS::S3::Bucket',
+  'AWS::KMS::Key',
+  'AWS::Backup::BackupVault',
+  'AWS::SecretsManager::Secret',
+  'AWS::SQS::Queue',
+  'AWS::Logs::LogGroup',
+  'AWS::ECR::Repository',
+]);
+
+type Policy = 'Retain' | 'Snapshot';
+type Pin = [logicalId: string, type: string, policy: Policy];
+
+const DATA_STACK_PINS = (env: 'Staging' | 'Production'): Pin[] => [
+  ['DataKey2A0DE9E6', 'AWS::KMS::Key', 'Retain'],
+  ['DatabaseKey7998E78F', 'AWS::KMS::Key', 'Retain'],
+  ['LogsKeyFE4C4A83', 'AWS::KMS::Key', 'Retain'],
+  ['BackupKey1226E6A1', 'AWS::KMS::Key', 'Retain'],
+  ['DatabaseInstanceAA8A5FDE', 'AWS::RDS::DBInstance', 'Snapshot'],
+  [
+    env === 'Staging'
+      ? 'BodyScriptStagingDataDatabaseInstanceSecret47B3DB673fdaad7efa858a3daf9490cf0a702aeb'
+      : 'BodyScriptProductionDataDatabaseInstanceSecretBD9A89923fdaad7efa858a3daf9490cf0a702aeb',
+    'AWS::SecretsManager::Secret',
+    'Retain',
+  ],
+  ['DatabasePostgresqlLogs0EEFD61B', 'AWS::Logs::LogGroup', 'Retain'],
+  ['DatabaseUpgradeLogsA548C373', 'AWS::Logs::LogGroup', 'Retain'],
+  ['AccessLogsBucket9935880A', 'AWS::S3::Bucket', 'Retain'],
+  ['UploadsBucket6E76B673', 'AWS::S3::Bucket', 'Retain'],
+  ['ResultsBucket260A22AD', 'AWS::S3::Bucket', 'Retain'],
+  ['FrontendBucketA01D232A', 'AWS::S3::Bucket', 'Retain'],
+  ['ProcessingQueue6DC600C3', 'AWS::SQS::Queue', 'Retain'],
+  ['ProcessingDeadLetterQueueE13B1352', 'AWS::SQS::Queue', 'Retain'],
+  ['BackupVault3A9C5852', 'AWS::Backup::BackupVault', 'Retain'],
+];
+
+const NETWORK_STACK_PINS: Pin[] = [
+  ['FlowLogKey162F5411', 'AWS::KMS::Key', 'Retain'],
+  ['NetworkFlowLogs2BEC3212', 'AWS::Logs::LogGroup', 'Retain'],
+];
+
+const APPLICATION_STACK_PINS: Pin[] = [['TopicsKey9F724072', 'AWS::KMS::Key', 'Retain']];
+
+export const PINNED: Record<string, Pin[]> = {
+  'BodyScript-Staging-Data': DATA_STACK_PINS('Staging'),
+  'BodyScript-Production-Data': DATA_STACK_PINS('Production'),
+  'BodyScript-Staging-Network': NETWORK_STACK_PINS,
+  'BodyScript-Production-Network': NETWORK_STACK_PINS,
+  'BodyScript-Staging': APPLICATION_STACK_PINS,
+  'BodyScript-Production': APPLICATION_STACK_PINS,
+};
+
+describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pins) => {
+  test.each(pins)('%s (%s) keeps its logical ID and its %s policies', (logicalId, type, policy) => {
+    const resource = templateJson(stackName).Resources[logicalId];
+    expect(resource).toBeDefined();
+    expect(resource.Type).toBe(type);
+    expect(resource.DeletionPolicy).toBe(policy);
+    expect(resource.UpdateReplacePolicy).toBe(policy);
+  });
+});
+
+describe('the data stacks', () => {
+  test.each(['BodyScript-Staging-Data', 'BodyScript-Production-Data'])('%s has termination protection', (name) => {
+    expect(stacks().find((s) => s.displayName === name)?.terminationProtection).toBe(true);
+  });
+
+  test.each(['BodyScript-Staging-Data', 'BodyScript-Production-Data'])('the database in %s has deletion protection', (name) => {
+    expect(templateJson(name).Resources.DatabaseInstanceAA8A5FDE.Properties?.DeletionProtection).toBe(true);
+  });
+});
+
+describe('every stateful resource in every stack', () => {
+  // A new stateful resource must be added to PINNED above, so that nobody can
+  // rename it later without this test noticing.
+  test('is pinned and retained or snapshotted', () => {
+    const unpinned: string[] = [];
+    const unprotected: string[] = [];
+    for (const stack of stacks()) {
+      const pinnedIds = new Set((PINNED[stack.displayName] ?? []).map(([id]) => id));
+      for (const [logicalId, resource] of Object.entries(templateJson(stack.id).Resources)) {
+        if (!STATEFUL_TYPES.has(resource.Type)) continue;
+        if (!pinnedIds.has(logicalId)) unpinned.push(`${stack.displayName}/${logicalId} (${resource.Type})`);
+        if (!['Retain', 'Snapshot'].includes(resource.DeletionPolicy ?? '') || !['Retain', 'Snapshot'].includes(resource.UpdateReplacePolicy ?? '')) {
+          unprotected.push(`${stack.displayName}/${logicalId}: DeletionPolicy=${resource.DeletionPolicy} UpdateReplacePolicy=${resource.UpdateReplacePolicy}`);
+        }
+      }
+    }
+    expect(unpinned).toEqual([]);
+    expect(unprotected).toEqual([]);
+  });
+});

@@ -1,0 +1,8 @@
+import * as fs from 'node:fs';
+import { TEST_ASSEMBLY_ENV } from './synthesize';
+
+/** Removes this run's shared assembly. */
+export default function globalTeardown(): void {
+  const dir = process.env[TEST_ASSEMBLY_ENV];
+  if (dir && !process.env.BODYSCRIPT_KEEP_TEST_ASSEMBLY) fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,46 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildBodyScriptApp } from '../../lib/app';
+import { loadConfig, type SynthOverrides } from '../../lib/config';
+
+/**
+ * Where the shared test assembly of this jest run lives. The global setup picks
+ * a fresh temporary directory and passes it to the test workers through the
+ * environment, so concurrent jest runs never read each other's templates.
+ */
+export const TEST_ASSEMBLY_ENV = 'BODYSCRIPT_TEST_ASSEMBLY';
+export function testAssemblyDir(): string {
+  const dir = process.env[TEST_ASSEMBLY_ENV];
+  if (!dir) throw new Error(`${TEST_ASSEMBLY_ENV} is not set: run the tests with jest, whose global setup synthesizes the app`);
+  return dir;
+}
+
+/** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
+  const committedContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.context.json'), 'utf8'));
+  return { ...committedContext, ...cdkJson.context };
+}
+
+/**
+ * Synthesizes the whole BodyScript app into `outdir` exactly as bin/bodyscript.ts
+ * does (same config, compliance plugins and context) and returns the app.
+ * Validation failures do not throw here: they are left in the assembly's
+ * validation report for the compliance test to show.
+ */
+export function synthesizeBodyScript(outdir: string, overrides: SynthOverrides = {}): void {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir, context: { ...cdkJsonContext(), ...overrides } });
+  buildBodyScriptApp(app, loadConfig(overrides));
+  try {
+    app.synth();
+  } catch (error) {
+    fs.writeFileSync(path.join(outdir, 'synth-error.txt'), String(error instanceof Error ? error.stack : error));
+  }
+}
+
+/** A fresh App with the project's feature flags, for construct unit tests. */
+export function testApp(): App {
+  return new App({ context: cdkJsonContext() });
+}
