@@ -2,12 +2,14 @@ import { type App, Tags } from 'aws-cdk-lib';
 import { enableComplianceChecks } from './compliance';
 import { type BodyScriptConfig, ENVIRONMENT_NAMES, type EnvironmentName } from './config';
 import { stackNames } from './naming';
+import { AlertingStack } from './stacks/alerting-stack';
 import { ApplicationStack } from './stacks/application-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 
 /** The stacks of one environment. */
 export interface EnvironmentStacks {
+  readonly alerting: AlertingStack;
   readonly network: NetworkStack;
   readonly data: DataStack;
   readonly application: ApplicationStack;
@@ -32,6 +34,11 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
     const environment = config.environments[name];
     const primary = { account: environment.primary.account, region: environment.primary.region };
 
+    const alerting = new AlertingStack(app, stackNames.alerting(name), {
+      env: primary,
+      config: environment,
+      description: `BodyScript ${name}: alarm topics and their delivery to people`,
+    });
     const network = new NetworkStack(app, stackNames.network(name), {
       env: primary,
       config: environment,
@@ -46,12 +53,13 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
     const application = new ApplicationStack(app, stackNames.application(name), {
       env: primary,
       config: environment,
+      alerting,
       network,
       data,
-      description: `BodyScript ${name}: services, edge and monitoring; deploys the whole environment`,
+      description: `BodyScript ${name}: edge and monitoring; deploys the whole environment`,
     });
-    for (const stack of [network, data, application]) Tags.of(stack).add('Environment', name);
-    environments[name] = { network, data, application };
+    for (const stack of [alerting, network, data, application]) Tags.of(stack).add('Environment', name);
+    environments[name] = { alerting, network, data, application };
   }
   return { environments };
 }

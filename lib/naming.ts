@@ -23,6 +23,8 @@ export function environmentTitle(env: EnvironmentName): string {
 export const stackNames = {
   /** Brings up the whole environment; depends on every stack it needs. */
   application: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}`,
+  /** Alarm topics and their delivery; deployed first so every stack can publish to it. */
+  alerting: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Alerting`,
   network: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Network`,
   /** Stateful: database, buckets, keys, queues, backups. Termination protection on. */
   data: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Data`,

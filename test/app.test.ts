@@ -9,9 +9,11 @@ describe('the BodyScript app', () => {
     expect(stacks().map((s) => s.displayName)).toEqual(
       expect.arrayContaining([
         'BodyScript-Staging',
+        'BodyScript-Staging-Alerting',
         'BodyScript-Staging-Network',
         'BodyScript-Staging-Data',
         'BodyScript-Production',
+        'BodyScript-Production-Alerting',
         'BodyScript-Production-Network',
         'BodyScript-Production-Data',
       ]),
@@ -24,9 +26,11 @@ describe('the BodyScript app', () => {
     }
   });
 
-  test.each(['Staging', 'Production'])('BodyScript-%s depends on its network and data stacks, so one deploy brings up the environment', (env) => {
+  test.each(['Staging', 'Production'])('BodyScript-%s depends on its alerting, network and data stacks, so one deploy brings up the environment', (env) => {
     const application = stacks().find((s) => s.displayName === `BodyScript-${env}`)!;
-    expect(application.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-Network`, `BodyScript-${env}-Data`]));
+    expect(application.dependencies).toEqual(
+      expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`]),
+    );
     const data = stacks().find((s) => s.displayName === `BodyScript-${env}-Data`)!;
     expect(data.dependencies).toContain(`BodyScript-${env}-Network`);
   });

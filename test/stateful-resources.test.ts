@@ -50,15 +50,15 @@ const NETWORK_STACK_PINS: Pin[] = [
   ['NetworkFlowLogs2BEC3212', 'AWS::Logs::LogGroup', 'Retain'],
 ];
 
-const APPLICATION_STACK_PINS: Pin[] = [['TopicsKey9F724072', 'AWS::KMS::Key', 'Retain']];
+const ALERTING_STACK_PINS: Pin[] = [['TopicsKey9F724072', 'AWS::KMS::Key', 'Retain']];
 
 export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Staging-Data': DATA_STACK_PINS('Staging'),
   'BodyScript-Production-Data': DATA_STACK_PINS('Production'),
   'BodyScript-Staging-Network': NETWORK_STACK_PINS,
   'BodyScript-Production-Network': NETWORK_STACK_PINS,
-  'BodyScript-Staging': APPLICATION_STACK_PINS,
-  'BodyScript-Production': APPLICATION_STACK_PINS,
+  'BodyScript-Staging-Alerting': ALERTING_STACK_PINS,
+  'BodyScript-Production-Alerting': ALERTING_STACK_PINS,
 };
 
 describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pins) => {
