@@ -5,6 +5,7 @@ import { stackNames } from './naming';
 import { AlertingStack } from './stacks/alerting-stack';
 import { ApplicationStack } from './stacks/application-stack';
 import { DataStack } from './stacks/data-stack';
+import { GitHubStack } from './stacks/github-stack';
 import { NetworkStack } from './stacks/network-stack';
 
 /** The stacks of one environment. */
@@ -17,6 +18,8 @@ export interface EnvironmentStacks {
 
 export interface BodyScriptStacks {
   readonly environments: Readonly<Record<EnvironmentName, EnvironmentStacks>>;
+  /** The GitHub OIDC provider and deploy roles (one stack for all environments). */
+  readonly github: GitHubStack;
 }
 
 /**
@@ -61,5 +64,12 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
     for (const stack of [alerting, network, data, application]) Tags.of(stack).add('Environment', name);
     environments[name] = { alerting, network, data, application };
   }
-  return { environments };
+
+  const github = new GitHubStack(app, stackNames.github, {
+    env: { account: config.project.github.account, region: config.project.github.region },
+    github: config.project.github,
+    environments: config.environments,
+    description: 'BodyScript: GitHub Actions OIDC provider and the deploy roles of each environment',
+  });
+  return { environments, github };
 }

@@ -150,3 +150,22 @@ export function releaseSnapshotIdentifier(env: EnvironmentName, release: string)
   if (!cleaned) throw new Error(`release '${release}' must contain at least one letter or digit`);
   return `${resourcePrefix(env)}-pre-${cleaned}`.slice(0, 255).replace(/-$/, '');
 }
+
+/**
+ * IAM roles that GitHub Actions assumes through OIDC (in the `BodyScript-GitHub`
+ * stack). The workflows name them by these names, and test/workflows.test.ts
+ * checks that they do.
+ */
+export function githubDeployRoleName(env: EnvironmentName): string {
+  return `BodyScript-GitHub-Deploy-${environmentTitle(env)}`;
+}
+export const GITHUB_DIFF_ROLE_NAME = 'BodyScript-GitHub-Diff';
+
+/**
+ * The role in an environment's account that the operator CLI's changing
+ * commands (snapshot, rollback, dr failover) run as from the pipeline. The
+ * GitHub deploy role of the environment may assume it by this name.
+ */
+export function operationsRoleName(env: EnvironmentName): string {
+  return `BodyScript-${environmentTitle(env)}-Operations`;
+}

@@ -16,6 +16,7 @@ describe('the BodyScript app', () => {
         'BodyScript-Production-Alerting',
         'BodyScript-Production-Network',
         'BodyScript-Production-Data',
+        'BodyScript-GitHub',
       ]),
     );
   });

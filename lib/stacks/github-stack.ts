@@ -1,0 +1,147 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, type ProjectConfig } from '../config';
+import { environmentTitle, GITHUB_DIFF_ROLE_NAME, githubDeployRoleName, operationsRoleName } from '../naming';
+
+/** The issuer of GitHub Actions' OIDC tokens (host only: IAM prefixes condition keys with it). */
+export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
+/** The audience configure-aws-credentials asks GitHub to put in the token. */
+export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
+
+/** The roles `cdk bootstrap` creates (default qualifier), by what the CDK CLI uses them for. */
+export const CDK_BOOTSTRAP_ROLE_KINDS = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
+export type CdkBootstrapRoleKind = (typeof CDK_BOOTSTRAP_ROLE_KINDS)[number];
+/** The default bootstrap qualifier; cdk.json sets no other. */
+export const CDK_BOOTSTRAP_QUALIFIER = 'hnb659fds';
+
+/** ARN of a CDK bootstrap role, e.g. `arn:aws:iam::111111111111:role/cdk-hnb659fds-deploy-role-111111111111-us-east-1`. */
+export function cdkBootstrapRoleArn(kind: CdkBootstrapRoleKind, account: string, region: string): string {
+  return `arn:aws:iam::${account}:role/cdk-${CDK_BOOTSTRAP_QUALIFIER}-${kind}-role-${account}-${region}`;
+}
+
+/** ARN of an environment's operations role in one of its accounts. */
+export function operationsRoleArn(env: EnvironmentName, account: string): string {
+  return `arn:aws:iam::${account}:role/${operationsRoleName(env)}`;
+}
+
+/** The `sub` claim GitHub puts in the token of a job that runs in a repository environment. */
+export function environmentSubject(github: ProjectConfig['github'], env: EnvironmentName): string {
+  return `repo:${github.owner}/${github.repository}:environment:${env}`;
+}
+
+/** The `sub` claim of a job triggered by a pull request. */
+export function pullRequestSubject(github: ProjectConfig['github']): string {
+  return `repo:${github.owner}/${github.repository}:pull_request`;
+}
+
+/** The account/region pairs an environment deploys to: primary first, then standby. */
+function locations(config: EnvironmentConfig): { account: string; region: string }[] {
+  return [config.primary, config.standby];
+}
+
+/**
+ * Every role ARN the deploy role of an environment may assume: the four CDK
+ * bootstrap roles of its primary and of its standby account/region, and the
+ * environment's operations role in each of its accounts (for the operator
+ * CLI's snapshot, rollback and failover, which the bootstrap roles cannot do).
+ */
+export function deployRoleTargets(config: EnvironmentConfig): string[] {
+  const bootstrap = locations(config).flatMap(({ account, region }) => CDK_BOOTSTRAP_ROLE_KINDS.map((kind) => cdkBootstrapRoleArn(kind, account, region)));
+  const operations = [...new Set(locations(config).map((l) => l.account))].map((account) => operationsRoleArn(config.name, account));
+  return [...new Set([...bootstrap, ...operations])];
+}
+
+/** Every role ARN the pull-request diff role may assume: the lookup role of every environment's account/regions. */
+export function diffRoleTargets(environments: Readonly<Record<EnvironmentName, EnvironmentConfig>>): string[] {
+  const arns = ENVIRONMENT_NAMES.flatMap((name) => locations(environments[name]).map(({ account, region }) => cdkBootstrapRoleArn('lookup', account, region)));
+  return [...new Set(arns)];
+}
+
+export interface GitHubStackProps extends StackProps {
+  /** Which repository may assume the roles. */
+  readonly github: ProjectConfig['github'];
+  /** Every environment, for the account/regions its deploy role may reach. */
+  readonly environments: Readonly<Record<EnvironmentName, EnvironmentConfig>>;
+}
+
+/**
+ * What lets GitHub Actions reach AWS without stored keys: the GitHub OIDC
+ * provider, one deploy role per environment and a read-only diff role for pull
+ * requests.
+ *
+ * A role holds no AWS permission of its own: it may only assume the CDK
+ * bootstrap roles (which CloudFormation's execution role backs) and the
+ * environment's operations role. A token is accepted only from a job of this
+ * repository that runs in the matching GitHub environment, so the `production`
+ * environment's required reviewers gate every production credential.
+ */
+export class GitHubStack extends Stack {
+  public readonly oidcProvider: iam.OidcProviderNative;
+  /** The deploy role of each environment, trusted only for `repo:<owner>/<repository>:environment:<env>`. */
+  public readonly deployRoles: Readonly<Record<EnvironmentName, iam.Role>>;
+  /** Assumable from pull-request jobs; may only assume the bootstrap lookup roles (read-only). */
+  public readonly diffRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: GitHubStackProps) {
+    // The roles gate every deployment: deleting this stack by mistake would stop the pipeline.
+    super(scope, id, { ...props, terminationProtection: true });
+    const { github, environments } = props;
+
+    this.oidcProvider = new iam.OidcProviderNative(this, 'GitHubOidcProvider', {
+      url: `https://${GITHUB_OIDC_HOST}`,
+      clientIds: [GITHUB_OIDC_AUDIENCE],
+      // No thumbprint: IAM validates GitHub's certificate against its own trusted CAs.
+    });
+
+    const deployRoles = {} as Record<EnvironmentName, iam.Role>;
+    for (const name of ENVIRONMENT_NAMES) {
+      const role = this.githubRole(`${environmentTitle(name)}DeployRole`, {
+        roleName: githubDeployRoleName(name),
+        subject: environmentSubject(github, name),
+        description: `GitHub Actions deploys of BodyScript ${name}: jobs of ${github.owner}/${github.repository} in the '${name}' environment only`,
+      });
+      this.allowAssume(role, `${environmentTitle(name)}DeployPolicy`, deployRoleTargets(environments[name]), `BodyScript ${name}: the CDK bootstrap roles and the operations role of ${name}, nothing else`);
+      new CfnOutput(this, `${environmentTitle(name)}DeployRoleArn`, { value: role.roleArn, description: `role-to-assume of the ${name} deploy jobs` });
+      deployRoles[name] = role;
+    }
+    this.deployRoles = deployRoles;
+
+    this.diffRole = this.githubRole('DiffRole', {
+      roleName: GITHUB_DIFF_ROLE_NAME,
+      subject: pullRequestSubject(github),
+      description: `GitHub Actions pull-request diffs of ${github.owner}/${github.repository}: read-only (CDK lookup roles)`,
+    });
+    this.allowAssume(this.diffRole, 'DiffPolicy', diffRoleTargets(environments), 'BodyScript pull-request diffs: the read-only CDK lookup roles only');
+    new CfnOutput(this, 'DiffRoleArn', { value: this.diffRole.roleArn, description: 'role-to-assume of pull-request diff jobs (read-only)' });
+  }
+
+  /** A role that only a GitHub token with exactly this `sub` (and our audience) can assume, for at most an hour. */
+  private githubRole(id: string, options: { roleName: string; subject: string; description: string }): iam.Role {
+    return new iam.Role(this, id, {
+      roleName: options.roleName,
+      description: options.description,
+      // StringEquals, not StringLike: a wildcard in `sub` would let any branch or environment in.
+      assumedBy: new iam.OpenIdConnectPrincipal(this.oidcProvider, {
+        StringEquals: {
+          [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
+          [`${GITHUB_OIDC_HOST}:sub`]: options.subject,
+        },
+      }),
+      maxSessionDuration: Duration.hours(1),
+    });
+  }
+
+  /**
+   * A managed policy (not inline) so that the role's permissions are one
+   * reviewable document. `sts:TagSession` is there because the CDK CLI may pass
+   * session tags when it assumes the bootstrap roles, whose trust policies allow it.
+   */
+  private allowAssume(role: iam.Role, id: string, roleArns: string[], description: string): void {
+    const policy = new iam.ManagedPolicy(this, id, {
+      description,
+      statements: [new iam.PolicyStatement({ sid: 'AssumeNamedRolesOnly', actions: ['sts:AssumeRole', 'sts:TagSession'], resources: roleArns })],
+    });
+    role.addManagedPolicy(policy);
+  }
+}
