@@ -28,10 +28,14 @@ export const stackNames = {
   network: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Network`,
   /** Stateful: database, buckets, keys, queues, backups. Termination protection on. */
   data: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Data`,
+  /** What serves traffic: container repositories, the ECS services, their load balancers, CodeDeploy, canaries, CloudFront. */
+  services: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Services`,
   /** Stateful, in the standby region: what must exist before the primary's replication rules. */
   standbyData: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-StandbyData`,
   /** The disaster-recovery standby in the standby region. */
   standby: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Standby`,
+  /** AWS FIS experiment templates (game days) against the primary region; deployed after the top stack. */
+  faultInjection: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-FaultInjection`,
   /** The GitHub OIDC provider and deploy roles. */
   github: 'BodyScript-GitHub',
 } as const;
@@ -108,9 +112,33 @@ export function deploymentGroupName(env: EnvironmentName, service: ServiceName):
   return `BodyScript-${environmentTitle(env)}-${service}`;
 }
 
+/** CloudWatch log group of a service's containers. */
+export function serviceLogGroupName(env: EnvironmentName, service: ServiceName): string {
+  return `/bodyscript/${env}/${service}`;
+}
+
+/** Task definition family of a service (CodeDeploy deploys new revisions of it). */
+export function taskFamilyName(env: EnvironmentName, service: ServiceName): string {
+  return `${resourcePrefix(env)}-${service}`;
+}
+
+/** Secrets Manager secret whose value CloudFront sends to the api load balancer to prove a request came through it. */
+export function originVerifySecretName(env: EnvironmentName): string {
+  return `bodyscript/${env}/cloudfront-origin-verify`;
+}
+
+/** AWS WAF web ACL in front of the CloudFront distribution. */
+export function webAclName(env: EnvironmentName): string {
+  return `${resourcePrefix(env)}-edge`;
+}
+
 /** ECR repository of a service. */
 export function repositoryName(env: EnvironmentName, service: ServiceName): string {
   return `bodyscript/${env}/${service}`;
+}
+/** What every repository name of an environment starts with (the ECR replication filter). */
+export function repositoryNamePrefix(env: EnvironmentName): string {
+  return `bodyscript/${env}/`;
 }
 
 /**
@@ -144,11 +172,63 @@ export function canaryName(env: EnvironmentName, target: 'frontend' | 'api' | 'p
   return name;
 }
 
+/**
+ * Bucket of a Synthetics canary's run artifacts (logs, HAR files), named after the
+ * canary (see `canaryName()`), with account and region because bucket names are global.
+ */
+export function canaryArtifactsBucketName(canary: string, account: string, region: string): string {
+  const name = `bodyscript-canary-${canary}-${account}-${region}`;
+  if (name.length > 63) throw new Error(`canary artifacts bucket name '${name}' must be at most 63 characters; shorten the canary name '${canary}'`);
+  return name;
+}
+
 /** Name of a manual snapshot taken before a release, e.g. `bodyscript-production-pre-v1-2-3`. */
 export function releaseSnapshotIdentifier(env: EnvironmentName, release: string): string {
   const cleaned = release.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   if (!cleaned) throw new Error(`release '${release}' must contain at least one letter or digit`);
   return `${resourcePrefix(env)}-pre-${cleaned}`.slice(0, 255).replace(/-$/, '');
+}
+
+/**
+ * ARNs built from names, account and region. Stacks in one region use them to
+ * name resources of the other region without a cross-region reference (which
+ * CloudFormation can only express as an export that blocks updates).
+ */
+export function partitionOf(region: string): string {
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('cn-')) return 'aws-cn';
+  return 'aws';
+}
+export interface AccountRegion {
+  readonly account: string;
+  readonly region: string;
+}
+/** `arn:aws:rds:<region>:<account>:db:<identifier>` of the primary database. */
+export function databaseInstanceArn(env: EnvironmentName, where: AccountRegion): string {
+  return `arn:${partitionOf(where.region)}:rds:${where.region}:${where.account}:db:${databaseInstanceIdentifier(env)}`;
+}
+/** ARN of a KMS alias: S3 replication and RDS accept it where a key ARN is expected. */
+export function keyAliasArn(alias: string, where: AccountRegion): string {
+  return `arn:${partitionOf(where.region)}:kms:${where.region}:${where.account}:${alias}`;
+}
+/** ARN of the environment's AWS Backup vault in a region (the standby has a vault of the same name). */
+export function backupVaultArn(env: EnvironmentName, where: AccountRegion): string {
+  return `arn:${partitionOf(where.region)}:backup:${where.region}:${where.account}:backup-vault:${backupVaultName(env)}`;
+}
+/** ARN of a CloudWatch alarm (metric or composite) by name. */
+export function alarmArn(name: string, where: AccountRegion): string {
+  return `arn:${partitionOf(where.region)}:cloudwatch:${where.region}:${where.account}:alarm:${name}`;
+}
+
+/** Buckets whose objects replicate to the standby region (access logs stay regional). */
+export const REPLICATED_BUCKET_PURPOSES = ['uploads', 'results', 'frontend'] as const;
+export type ReplicatedBucketPurpose = (typeof REPLICATED_BUCKET_PURPOSES)[number];
+/** Id of the replication rule on every replicated bucket; `ops dr status` and the replication metrics name it. */
+export const REPLICATION_RULE_ID = 'ReplicateToStandby';
+
+/** Key alias of the standby region's keys: `alias/bodyscript-staging/standby-data`. */
+export function standbyKeyAlias(env: EnvironmentName, purpose: 'data' | 'database' | 'logs' | 'backup' | 'alarm-topics'): string {
+  return keyAlias(env, `standby-${purpose}`);
 }
 
 /**

@@ -1,0 +1,244 @@
+import * as http from 'node:http';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { CANARY_SCRIPT, HealthCheckCanary, type HealthCheckCanaryProps } from '../constructs/health-check-canary';
+import { testApp } from './support/synthesize';
+
+const env = { account: '111111111111', region: 'us-east-1' };
+
+function fixtures() {
+  const app = testApp();
+  const base = new Stack(app, 'Base', { env });
+  const key = new kms.Key(base, 'Key');
+  const accessLogs = new s3.Bucket(base, 'AccessLogs', { bucketName: 'bodyscript-staging-access-logs-111111111111-us-east-1' });
+  const topic = new sns.Topic(base, 'Topic');
+  const vpc = new ec2.Vpc(base, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const stack = new Stack(app, 'Canaries', { env });
+  return { app, base, stack, key, accessLogs, topic, vpc };
+}
+
+describe('HealthCheckCanary', () => {
+  let template: Template;
+  let baseTemplate: Template;
+  let publicCanary: HealthCheckCanary;
+  let internalCanary: HealthCheckCanary;
+
+  beforeAll(() => {
+    const { base, stack, key, accessLogs, topic, vpc } = fixtures();
+    publicCanary = new HealthCheckCanary(stack, 'Api', {
+      canaryName: 'bs-stg-api',
+      url: 'https://app.bodyscript.example/api/health',
+      expectedBodyPattern: '"status":\\s*"ok"',
+      maxLatency: Duration.millis(500),
+      alarmName: 'BodyScript-Staging-Canary-api',
+      alarmTopic: topic,
+      encryptionKey: key,
+      accessLogsBucket: accessLogs,
+      route53HealthCheck: { fqdn: 'api.bodyscript.example', resourcePath: '/health' },
+    });
+    internalCanary = new HealthCheckCanary(stack, 'Processing', {
+      canaryName: 'bs-stg-processing',
+      url: 'http://internal-processing.example/health',
+      expectedStatus: 204,
+      maxLatency: Duration.seconds(2),
+      vpc,
+      alarmName: 'BodyScript-Staging-Canary-processing',
+      encryptionKey: key,
+      accessLogsBucket: accessLogs,
+    });
+    template = Template.fromStack(stack);
+    baseTemplate = Template.fromStack(base);
+  });
+
+  test('runs every minute on the Node.js 22 Synthetics runtime and cleans up what it provisions', () => {
+    template.hasResourceProperties('AWS::Synthetics::Canary', {
+      Name: 'bs-stg-api',
+      RuntimeVersion: 'syn-nodejs-puppeteer-13.0',
+      Schedule: { Expression: 'rate(1 minute)' },
+      StartCanaryAfterCreation: true,
+      ProvisionedResourceCleanup: 'AUTOMATIC',
+      Code: { Handler: 'index.handler', Script: CANARY_SCRIPT },
+    });
+  });
+
+  test('passes the URL, status, body pattern and latency budget to the script', () => {
+    template.hasResourceProperties('AWS::Synthetics::Canary', {
+      Name: 'bs-stg-api',
+      RunConfig: {
+        TimeoutInSeconds: 50,
+        EnvironmentVariables: {
+          TARGET_URL: 'https://app.bodyscript.example/api/health',
+          EXPECTED_STATUS: '200',
+          BODY_PATTERN: '"status":\\s*"ok"',
+          MAX_LATENCY_MS: '500',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Synthetics::Canary', {
+      Name: 'bs-stg-processing',
+      RunConfig: { EnvironmentVariables: { EXPECTED_STATUS: '204', BODY_PATTERN: '', MAX_LATENCY_MS: '2000' } },
+    });
+  });
+
+  describe('the script, run against a local server', () => {
+    let server: http.Server;
+    let port: number;
+    const answer = { status: 200, body: '{"status": "ok"}', delayMs: 0 };
+
+    beforeAll(async () => {
+      server = http.createServer((_request, response) => {
+        setTimeout(() => response.writeHead(answer.status).end(answer.body), answer.delayMs);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    /** Runs CANARY_SCRIPT with a stand-in for the Synthetics library that makes the real request. */
+    function runCanary(variables: Record<string, string>): Promise<void> {
+      const synthetics = {
+        getCanaryUserAgentString: () => 'test-canary',
+        executeHttpStep: (_name: string, options: http.RequestOptions, validate: (r: http.IncomingMessage) => Promise<void>) =>
+          new Promise<void>((resolve, reject) => {
+            http.request({ ...options, protocol: 'http:' }, (response) => validate(response).then(resolve, reject)).on('error', reject).end();
+          }),
+      };
+      const fakeRequire = (name: string) => (name === 'Synthetics' ? synthetics : { info: () => undefined });
+      const module = { exports: {} as { handler?: () => Promise<void> } };
+      new Function('require', 'exports', 'process', CANARY_SCRIPT)(fakeRequire, module.exports, { env: variables });
+      return module.exports.handler!();
+    }
+    const variables = () => ({ TARGET_URL: `http://127.0.0.1:${port}/health`, EXPECTED_STATUS: '200', BODY_PATTERN: '"status":\\s*"ok"', MAX_LATENCY_MS: '300' });
+
+    test('passes a healthy, fast answer', async () => {
+      Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 0 });
+      await expect(runCanary(variables())).resolves.toBeUndefined();
+    });
+    test('fails a wrong status', async () => {
+      Object.assign(answer, { status: 503, body: '{"status": "ok"}', delayMs: 0 });
+      await expect(runCanary(variables())).rejects.toThrow('expected status 200, got 503');
+    });
+    test('fails a body that does not match', async () => {
+      Object.assign(answer, { status: 200, body: '{"status": "degraded"}', delayMs: 0 });
+      await expect(runCanary(variables())).rejects.toThrow(/body does not match/);
+    });
+    test('fails a slow answer', async () => {
+      Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 400 });
+      await expect(runCanary(variables())).rejects.toThrow(/more than the 300 ms allowed/);
+    });
+  });
+
+  test('writes artifacts SSE-KMS to its own encrypted, expiring, retained bucket', () => {
+    template.hasResourceProperties('AWS::Synthetics::Canary', {
+      Name: 'bs-stg-api',
+      ArtifactConfig: { S3Encryption: { EncryptionMode: 'SSE_KMS', KmsKeyArn: Match.anyValue() } },
+    });
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketName: 'bodyscript-canary-bs-stg-api-111111111111-us-east-1',
+        BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+        LoggingConfiguration: { DestinationBucketName: 'bodyscript-staging-access-logs-111111111111-us-east-1', LogFilePrefix: 'bodyscript-canary-bs-stg-api-111111111111-us-east-1/', TargetObjectKeyFormat: Match.anyValue() },
+        LifecycleConfiguration: { Rules: Match.arrayWith([{ Id: 'ExpireCanaryArtifacts', Status: 'Enabled', ExpirationInDays: 30 }]) },
+      },
+    });
+  });
+
+  test('lets S3 deliver the artifacts bucket access logs by literal name, without a reference back to its stack', () => {
+    const policies = JSON.stringify(baseTemplate.findResources('AWS::S3::BucketPolicy'));
+    expect(policies).toContain('AllowLogDeliverybsstgapi');
+    expect(policies).toContain(':s3:::bodyscript-canary-bs-stg-api-111111111111-us-east-1');
+    expect(policies).not.toContain('Fn::GetStackOutput');
+  });
+
+  test('its role has only a managed policy scoped to its bucket, key and log group', () => {
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    const api = Object.values(policies).find((p) => JSON.stringify(p).includes('bs-stg-api'))!;
+    const statements = (api.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) => s.Action);
+    expect(statements).toEqual(
+      expect.arrayContaining(['s3:PutObject', 'kms:GenerateDataKey', 'cloudwatch:PutMetricData', 'logs:PutLogEvents']),
+    );
+    expect(JSON.stringify(api)).toContain('/aws/lambda/cwsyn-bs-stg-api-*');
+    expect(JSON.stringify(api)).not.toContain('ec2:CreateNetworkInterface');
+    template.resourcePropertiesCountIs('AWS::IAM::Policy', {}, 0);
+  });
+
+  test('alarms after two failed one-minute runs in a row (detection within two minutes) and notifies its topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'BodyScript-Staging-Canary-api',
+      Namespace: 'CloudWatchSynthetics',
+      MetricName: 'SuccessPercent',
+      Statistic: 'Average',
+      Period: 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 100,
+      ComparisonOperator: 'LessThanThreshold',
+      AlarmActions: [Match.anyValue()],
+      OKActions: [Match.anyValue()],
+      AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/rollback.md'),
+    });
+    expect(publicCanary.detectionTime.toSeconds()).toBeLessThanOrEqual(120);
+  });
+
+  test('an internal target is checked from the VPC through its own security group', () => {
+    expect(internalCanary.securityGroup).toBeDefined();
+    expect(publicCanary.securityGroup).toBeUndefined();
+    template.hasResourceProperties('AWS::Synthetics::Canary', {
+      Name: 'bs-stg-processing',
+      VPCConfig: { VpcId: Match.anyValue(), SubnetIds: Match.anyValue(), SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('ProcessingSecurityGroup'), 'GroupId'] }] },
+    });
+    template.hasResourceProperties('AWS::Synthetics::Canary', { Name: 'bs-stg-api', VPCConfig: Match.absent() });
+    const internalPolicy = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).find((p) => JSON.stringify(p).includes('bs-stg-processing'));
+    expect(JSON.stringify(internalPolicy)).toContain('ec2:CreateNetworkInterface');
+  });
+
+  test('adds a Route 53 HTTPS health check every 30 seconds where a domain exists', () => {
+    template.resourceCountIs('AWS::Route53::HealthCheck', 1);
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: { Type: 'HTTPS', FullyQualifiedDomainName: 'api.bodyscript.example', ResourcePath: '/health', Port: 443, RequestInterval: 30, EnableSNI: true },
+    });
+    expect(publicCanary.route53HealthCheck).toBeDefined();
+    expect(internalCanary.route53HealthCheck).toBeUndefined();
+  });
+
+  describe('fails when', () => {
+    const props = (overrides: Partial<HealthCheckCanaryProps>, f = fixtures()): HealthCheckCanaryProps => ({
+      canaryName: 'bs-stg-x',
+      url: 'https://example.com/health',
+      maxLatency: Duration.millis(500),
+      alarmName: 'BodyScript-Staging-Canary-x',
+      encryptionKey: f.key,
+      accessLogsBucket: f.accessLogs,
+      ...overrides,
+    });
+    test.each<[string, Partial<HealthCheckCanaryProps>, RegExp]>([
+      ['the name is too long', { canaryName: 'bs-production-processing-x' }, /canaryName must be 1–21 characters/],
+      ['the name has capitals', { canaryName: 'BS-api' }, /canaryName must be 1–21 characters/],
+      ['the URL is not http(s)', { url: 'ftp://example.com' }, /url must be an http:\/\/ or https:\/\/ URL, got 'ftp:\/\/example.com'/],
+      ['the status is not an HTTP status', { expectedStatus: 42 }, /expectedStatus must be an HTTP status code 100–599, got 42/],
+      ['the body pattern does not compile', { expectedBodyPattern: '(' }, /expectedBodyPattern must be a valid regular expression/],
+      ['the latency budget is zero', { maxLatency: Duration.millis(0) }, /maxLatency must be more than 0 and at most 20 seconds, got 0 ms/],
+      ['the latency budget exceeds the run', { maxLatency: Duration.seconds(30) }, /maxLatency must be more than 0 and at most 20 seconds/],
+      ['the Route 53 path is relative', { route53HealthCheck: { fqdn: 'api.example.com', resourcePath: 'health' } }, /route53HealthCheck.resourcePath must start with '\/'/],
+    ])('%s', (_name, overrides, error) => {
+      const f = fixtures();
+      expect(() => new HealthCheckCanary(f.stack, 'C', props(overrides, f))).toThrow(error);
+    });
+
+    test('subnets are given without a VPC', () => {
+      const f = fixtures();
+      expect(() => new HealthCheckCanary(f.stack, 'C', props({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }, f))).toThrow(/vpcSubnets and securityGroups need a vpc/);
+    });
+
+    test('the access-log bucket has no physical name', () => {
+      const f = fixtures();
+      const unnamed = new s3.Bucket(f.base, 'Unnamed');
+      expect(() => new HealthCheckCanary(f.stack, 'C', props({ accessLogsBucket: unnamed }, f))).toThrow(/accessLogsBucket must have a physical name/);
+    });
+  });
+});
