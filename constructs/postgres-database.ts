@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +15,40 @@ export const POSTGRES_PORT = 5433;
 
 /** Log types PostgreSQL exports to CloudWatch Logs. */
 export const POSTGRES_LOG_EXPORTS = ['postgresql', 'upgrade'] as const;
+
+/**
+ * Parameters of every BodyScript PostgreSQL parameter group (the primary's and
+ * the standby replica's): TLS 1.2+ only, connection and slow-statement logging.
+ */
+export const POSTGRES_PARAMETERS: Readonly<Record<string, string>> = {
+  'rds.force_ssl': '1',
+  ssl_min_protocol_version: 'TLSv1.2',
+  log_connections: '1',
+  log_disconnections: '1',
+  // Statements slower than the API's 500 ms budget are worth seeing.
+  log_min_duration_statement: '500',
+  log_statement: 'ddl',
+};
+
+/**
+ * Where RDS copies the instance's automated backups (snapshots and transaction
+ * logs), so that point-in-time recovery survives the loss of the region.
+ */
+export interface AutomatedBackupReplication {
+  /** Destination region, e.g. `us-west-2`. */
+  readonly region: string;
+  /**
+   * ARN of the KMS key (or key alias) in the destination region that encrypts the
+   * copies; built from names (lib/naming.ts), since the key lives in another region's stack.
+   */
+  readonly kmsKeyArn: string;
+  /**
+   * How long the copies are kept.
+   *
+   * @default - the instance's backupRetention
+   */
+  readonly retention?: Duration;
+}
 
 /**
  * Properties of a PostgresDatabase.
@@ -53,6 +87,12 @@ export interface PostgresDatabaseProps {
    * @default - not replicated
    */
   readonly secretReplicaRegions?: secretsmanager.ReplicaRegion[];
+  /**
+   * Replicate the automated backups to another region (cross-region point-in-time recovery).
+   *
+   * @default - automated backups stay in the instance's region
+   */
+  readonly automatedBackupReplication?: AutomatedBackupReplication;
 }
 
 /**
@@ -86,15 +126,7 @@ export class PostgresDatabase extends Construct {
     this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
       engine,
       description: `BodyScript PostgreSQL ${major}: TLS only, slow-statement and connection logging`,
-      parameters: {
-        'rds.force_ssl': '1',
-        ssl_min_protocol_version: 'TLSv1.2',
-        log_connections: '1',
-        log_disconnections: '1',
-        // Statements slower than the API's 500 ms budget are worth seeing.
-        log_min_duration_statement: '500',
-        log_statement: 'ddl',
-      },
+      parameters: { ...POSTGRES_PARAMETERS },
     });
 
     // Creating the log groups ourselves (RDS writes into existing groups with
@@ -150,6 +182,18 @@ export class PostgresDatabase extends Construct {
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
     });
     for (const group of Object.values(logGroups)) this.instance.node.addDependency(group);
+    if (props.automatedBackupReplication) {
+      const replication = props.automatedBackupReplication;
+      if (replication.region === Stack.of(this).region) {
+        throw new Error(`PostgresDatabase ${this.node.path}: automatedBackupReplication.region must be another region than the instance's (${replication.region})`);
+      }
+      // No L2 property yet: CloudFormation's own AutomaticBackupReplication* properties
+      // start (and on removal stop) the cross-region replication of automated backups.
+      const cfnInstance = this.instance.node.defaultChild as rds.CfnDBInstance;
+      cfnInstance.automaticBackupReplicationRegion = replication.region;
+      cfnInstance.automaticBackupReplicationKmsKeyId = replication.kmsKeyArn;
+      cfnInstance.automaticBackupReplicationRetentionPeriod = (replication.retention ?? props.backupRetention).toDays();
+    }
     this.secret = this.instance.secret!;
     // The database outlives a stack deletion (final snapshot); so must its password.
     (this.instance.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);

@@ -7,6 +7,8 @@ import { ApplicationStack } from './stacks/application-stack';
 import { DataStack } from './stacks/data-stack';
 import { GitHubStack } from './stacks/github-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { StandbyDataStack } from './stacks/standby-data-stack';
+import { StandbyStack } from './stacks/standby-stack';
 
 /** The stacks of one environment. */
 export interface EnvironmentStacks {
@@ -14,6 +16,10 @@ export interface EnvironmentStacks {
   readonly network: NetworkStack;
   readonly data: DataStack;
   readonly application: ApplicationStack;
+  /** Standby region: keys, replica buckets and backup vault (before the primary's replication). */
+  readonly standbyData: StandbyDataStack;
+  /** Standby region: read replica, pilot-light services, standby alarms. */
+  readonly standby: StandbyStack;
 }
 
 export interface BodyScriptStacks {
@@ -36,6 +42,15 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
   for (const name of ENVIRONMENT_NAMES) {
     const environment = config.environments[name];
     const primary = { account: environment.primary.account, region: environment.primary.region };
+    const standbyLocation = { account: environment.standby.account, region: environment.standby.region };
+
+    // The replication targets must exist before the primary names them: the
+    // primary data stack depends on this one (an ordering, not a reference).
+    const standbyData = new StandbyDataStack(app, stackNames.standbyData(name), {
+      env: standbyLocation,
+      config: environment,
+      description: `BodyScript ${name} standby (${standbyLocation.region}): keys, replica buckets and backup vault (stateful)`,
+    });
 
     const alerting = new AlertingStack(app, stackNames.alerting(name), {
       env: primary,
@@ -53,6 +68,7 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       vpc: network.vpc,
       description: `BodyScript ${name}: database, buckets, keys, queues and backups (stateful)`,
     });
+    data.addStackDependency(standbyData, 'replica buckets, standby keys and backup vault the replication names');
     const application = new ApplicationStack(app, stackNames.application(name), {
       env: primary,
       config: environment,
@@ -61,8 +77,16 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       data,
       description: `BodyScript ${name}: edge and monitoring; deploys the whole environment`,
     });
-    for (const stack of [alerting, network, data, application]) Tags.of(stack).add('Environment', name);
-    environments[name] = { alerting, network, data, application };
+    // The replica needs its source database; deploy with `cdk deploy BodyScript-<Env>-Standby`.
+    const standby = new StandbyStack(app, stackNames.standby(name), {
+      env: standbyLocation,
+      config: environment,
+      standbyData,
+      description: `BodyScript ${name} standby (${standbyLocation.region}): read replica, pilot-light services, standby alarms`,
+    });
+    standby.addStackDependency(data, 'the source database of the read replica');
+    for (const stack of [alerting, network, data, application, standbyData, standby]) Tags.of(stack).add('Environment', name);
+    environments[name] = { alerting, network, data, application, standbyData, standby };
   }
 
   const github = new GitHubStack(app, stackNames.github, {

@@ -16,9 +16,21 @@ describe('the BodyScript app', () => {
         'BodyScript-Production-Alerting',
         'BodyScript-Production-Network',
         'BodyScript-Production-Data',
+        'BodyScript-Staging-StandbyData',
+        'BodyScript-Staging-Standby',
+        'BodyScript-Production-StandbyData',
+        'BodyScript-Production-Standby',
         'BodyScript-GitHub',
       ]),
     );
+  });
+
+  test.each(['Staging', 'Production'])('the %s standby stacks are in us-west-2; the standby is deployed after its StandbyData and the primary data stack', (env) => {
+    const standbyData = stacks().find((s) => s.displayName === `BodyScript-${env}-StandbyData`)!;
+    const standby = stacks().find((s) => s.displayName === `BodyScript-${env}-Standby`)!;
+    expect(standbyData.environment).toMatch(/\/us-west-2$/);
+    expect(standby.environment).toMatch(/\/us-west-2$/);
+    expect(standby.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-StandbyData`, `BodyScript-${env}-Data`]));
   });
 
   test('every stack has an explicit account and region (no environment-agnostic stack)', () => {

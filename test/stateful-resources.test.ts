@@ -52,6 +52,27 @@ const NETWORK_STACK_PINS: Pin[] = [
 
 const ALERTING_STACK_PINS: Pin[] = [['TopicsKey9F724072', 'AWS::KMS::Key', 'Retain']];
 
+const STANDBY_DATA_STACK_PINS: Pin[] = [
+  ['StandbyDataKey5B72B36D', 'AWS::KMS::Key', 'Retain'],
+  ['StandbyDatabaseKey2FB370F9', 'AWS::KMS::Key', 'Retain'],
+  ['StandbyBackupKeyFDEAD3F0', 'AWS::KMS::Key', 'Retain'],
+  ['StandbyAccessLogsBucketF19C7A58', 'AWS::S3::Bucket', 'Retain'],
+  ['UploadsReplicaBucketE6372363', 'AWS::S3::Bucket', 'Retain'],
+  ['ResultsReplicaBucket8EF1BEE5', 'AWS::S3::Bucket', 'Retain'],
+  ['FrontendReplicaBucket567128B4', 'AWS::S3::Bucket', 'Retain'],
+  ['StandbyBackupVault2EA2BD0F', 'AWS::Backup::BackupVault', 'Retain'],
+];
+
+const STANDBY_STACK_PINS: Pin[] = [
+  ['StandbyLogsKey0E21876F', 'AWS::KMS::Key', 'Retain'],
+  ['StandbyTopicsKey833B0DBE', 'AWS::KMS::Key', 'Retain'],
+  ['NetworkFlowLogs2BEC3212', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ReplicaPostgresqlLogs87B1BF6C', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ReplicaUpgradeLogsE1C3C275', 'AWS::Logs::LogGroup', 'Retain'],
+  // Promoted by `ops dr failover`, it becomes the environment's database.
+  ['ReplicaInstance639BE1BF', 'AWS::RDS::DBInstance', 'Snapshot'],
+];
+
 export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Staging-Data': DATA_STACK_PINS('Staging'),
   'BodyScript-Production-Data': DATA_STACK_PINS('Production'),
@@ -59,6 +80,10 @@ export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Production-Network': NETWORK_STACK_PINS,
   'BodyScript-Staging-Alerting': ALERTING_STACK_PINS,
   'BodyScript-Production-Alerting': ALERTING_STACK_PINS,
+  'BodyScript-Staging-StandbyData': STANDBY_DATA_STACK_PINS,
+  'BodyScript-Production-StandbyData': STANDBY_DATA_STACK_PINS,
+  'BodyScript-Staging-Standby': STANDBY_STACK_PINS,
+  'BodyScript-Production-Standby': STANDBY_STACK_PINS,
 };
 
 describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pins) => {

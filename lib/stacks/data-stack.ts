@@ -3,9 +3,11 @@ import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
@@ -16,21 +18,23 @@ import { SecureBucket } from '../../constructs/secure-bucket';
 import type { EnvironmentConfig } from '../config';
 import {
   backupPlanName,
+  backupVaultArn,
   backupVaultName,
   bucketName,
   databaseInstanceIdentifier,
   databaseSecretName,
   keyAlias,
+  keyAliasArn,
+  partitionOf,
   processingDeadLetterQueueName,
   processingQueueName,
+  REPLICATED_BUCKET_PURPOSES,
+  REPLICATION_RULE_ID,
+  type ReplicatedBucketPurpose,
+  repositoryNamePrefix,
+  standbyKeyAlias,
 } from '../naming';
 
-/**
- * Until the disaster-recovery standby (BodyScript-<Env>-StandbyData) exists to
- * receive replicas, the daily AWS Backup recovery points are the copy of record.
- */
-const NOT_YET_REPLICATED =
-  'Cross-region replication needs the standby replica buckets, which the disaster-recovery standby stacks provide; until they exist the daily AWS Backup recovery points in the encrypted vault protect this data.';
 
 export interface DataStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -63,12 +67,23 @@ export class DataStack extends Stack {
   public readonly processingDeadLetterQueue: sqs.Queue;
   public readonly backupVault: backup.BackupVault;
   public readonly backupPlan: backup.BackupPlan;
+  /** Role S3 assumes to replicate uploads, results and frontend objects to the standby region. */
+  public readonly replicationRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, terminationProtection: true });
     const { config } = props;
     const env = config.name;
     const logRetention = config.logs.retentionDays as logs.RetentionDays;
+    const standby = config.standby;
+    // Keys of the standby region (BodyScript-<Env>-StandbyData), named by alias ARN:
+    // a reference would be a cross-region export. Key.fromKeyArn takes the alias
+    // ARN as it is, and S3 replication, Secrets Manager and RDS accept alias ARNs
+    // where they expect a key; IAM does not, so grants name the key through the
+    // kms:ResourceAliases condition instead (see the replication role).
+    const standbyDataKeyAlias = standbyKeyAlias(env, 'data');
+    const standbyDataKey = kms.Key.fromKeyArn(this, 'StandbyDataKeyAlias', keyAliasArn(standbyDataKeyAlias, standby));
+    const standbyDatabaseKey = kms.Key.fromKeyArn(this, 'StandbyDatabaseKeyAlias', keyAliasArn(standbyKeyAlias(env, 'database'), standby));
 
     this.dataKey = new EncryptionKey(this, 'DataKey', {
       alias: keyAlias(env, 'data'),
@@ -108,10 +123,41 @@ export class DataStack extends Stack {
       logRetention,
       credentialsSecretName: databaseSecretName(env),
       credentialRotation: Duration.days(config.database.credentialRotationDays),
+      // The standby's services read the credentials in their own region after a
+      // failover; the replica is encrypted with the standby database key.
+      secretReplicaRegions: [{ region: standby.region, encryptionKey: standbyDatabaseKey }],
+      automatedBackupReplication: { region: standby.region, kmsKeyArn: standbyDatabaseKey.keyArn },
     });
 
     const account = this.account;
     const region = this.region;
+    this.replicationRole = new iam.Role(this, 'ReplicationRole', {
+      assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
+      description: `S3 replication of BodyScript ${env} uploads, results and frontend to ${standby.region}`,
+    });
+    /**
+     * The rule every replicated bucket carries: towards the bucket of the same
+     * purpose in the standby region (named, not referenced), within 15 minutes
+     * (Replication Time Control, with the metrics `ops dr status` and the alarms read).
+     *
+     * Delete markers are replicated on purpose: after a failover the standby must
+     * not serve a video or result its owner deleted. An accidental delete is
+     * recoverable on both sides, because both buckets are versioned and a delete
+     * marker only hides the previous version (kept noncurrentVersionExpirationDays);
+     * permanent deletions of versions are never replicated, so a mistake or an
+     * attacker in the primary cannot destroy the standby copies.
+     */
+    const replicateToStandby = (purpose: ReplicatedBucketPurpose, kmsEncrypted: boolean): s3.ReplicationRule[] => [
+      {
+        id: REPLICATION_RULE_ID,
+        destination: s3.Bucket.fromBucketName(this, `${purpose}StandbyBucket`, bucketName(env, purpose, standby.account, standby.region)),
+        replicationTimeControl: s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+        metrics: s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+        deleteMarkerReplication: true,
+        sseKmsEncryptedObjects: kmsEncrypted ? true : undefined,
+        kmsKey: kmsEncrypted ? standbyDataKey : undefined,
+      },
+    ];
     const lifecycle = {
       noncurrentVersionExpiration: Duration.days(config.storage.noncurrentVersionExpirationDays),
       abortIncompleteMultipartUploadAfter: Duration.days(config.storage.abortIncompleteUploadDays),
@@ -130,14 +176,16 @@ export class DataStack extends Stack {
       bucketName: bucketName(env, 'uploads', account, region),
       encryptionKey: this.dataKey.key,
       serverAccessLogsBucket: this.accessLogsBucket,
-      withoutReplicationReason: NOT_YET_REPLICATED,
+      replicationRules: replicateToStandby('uploads', true),
+      replicationRole: this.replicationRole,
       ...lifecycle,
     }).bucket;
     this.resultsBucket = new SecureBucket(this, 'ResultsBucket', {
       bucketName: bucketName(env, 'results', account, region),
       encryptionKey: this.dataKey.key,
       serverAccessLogsBucket: this.accessLogsBucket,
-      withoutReplicationReason: NOT_YET_REPLICATED,
+      replicationRules: replicateToStandby('results', true),
+      replicationRole: this.replicationRole,
       ...lifecycle,
     }).bucket;
     this.frontendBucket = new SecureBucket(this, 'FrontendBucket', {
@@ -145,9 +193,25 @@ export class DataStack extends Stack {
       serverAccessLogsBucket: this.accessLogsBucket,
       sseS3Reason:
         'The frontend bucket holds the public React bundle that CloudFront serves to every visitor; SSE-S3 encrypts it at rest, and a customer-managed key would protect nothing secret while requiring a key policy that names the distribution.',
-      withoutReplicationReason: NOT_YET_REPLICATED,
+      replicationRules: replicateToStandby('frontend', false),
+      replicationRole: this.replicationRole,
       ...lifecycle,
     }).bucket;
+    this.grantReplication(config);
+
+    // Registry-level (one per account and region): every image pushed to this
+    // environment's repositories is copied to the standby region, where the
+    // pilot-light task definitions pull it by the same repository name.
+    new ecr.CfnReplicationConfiguration(this, 'ImageReplication', {
+      replicationConfiguration: {
+        rules: [
+          {
+            destinations: [{ region: standby.region, registryId: standby.account }],
+            repositoryFilters: [{ filter: repositoryNamePrefix(env), filterType: 'PREFIX_MATCH' }],
+          },
+        ],
+      },
+    });
 
     this.processingDeadLetterQueue = new sqs.Queue(this, 'ProcessingDeadLetterQueue', {
       queueName: processingDeadLetterQueueName(env),
@@ -204,6 +268,14 @@ export class DataStack extends Stack {
           startWindow: Duration.hours(1),
           completionWindow: Duration.hours(8),
           deleteAfter: Duration.days(config.backup.retentionDays),
+          // A copy of every recovery point in the standby region's vault
+          // (BodyScript-<Env>-StandbyData), named by ARN, not referenced.
+          copyActions: [
+            {
+              destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, 'StandbyBackupVault', backupVaultArn(env, standby)),
+              deleteAfter: Duration.days(config.backup.retentionDays),
+            },
+          ],
         }),
       ],
     });
@@ -258,5 +330,76 @@ export class DataStack extends Stack {
         `The ${env} database runs in one AZ by configuration (database.multiAz=false) to halve its cost; it holds no customer data, and point-in-time recovery plus daily backups bound what an AZ loss costs. Production is Multi-AZ.`,
       );
     }
+  }
+
+  /**
+   * What the replication role may do: read the replicated buckets' objects and
+   * their Object Lock state, write replicas into the standby buckets of the same
+   * purpose, decrypt with the data key and encrypt with the standby data key,
+   * each only through S3 and for these buckets (encryption-context conditions).
+   */
+  private grantReplication(config: EnvironmentConfig): void {
+    const env = config.name;
+    const standby = config.standby;
+    const partition = partitionOf(standby.region);
+    const sources = [this.uploadsBucket, this.resultsBucket, this.frontendBucket];
+    const destinations = REPLICATED_BUCKET_PURPOSES.map((purpose) => `arn:${partition}:s3:::${bucketName(env, purpose, standby.account, standby.region)}`);
+    const kmsSources = [this.uploadsBucket, this.resultsBucket];
+    const kmsDestinations = destinations.filter((arn) => !arn.includes('-frontend-'));
+    const policy = new iam.ManagedPolicy(this, 'ReplicationPolicy', {
+      description: `S3 replication of BodyScript ${env} buckets to ${standby.region}`,
+      roles: [this.replicationRole],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadReplicationConfiguration',
+          actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
+          resources: sources.map((b) => b.bucketArn),
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadSourceVersions',
+          actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging', 's3:GetObjectRetention', 's3:GetObjectLegalHold'],
+          resources: sources.map((b) => b.arnForObjects('*')),
+        }),
+        new iam.PolicyStatement({
+          sid: 'WriteStandbyReplicas',
+          actions: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
+          resources: destinations.map((arn) => `${arn}/*`),
+        }),
+        new iam.PolicyStatement({
+          sid: 'DecryptSourceObjects',
+          actions: ['kms:Decrypt'],
+          resources: [this.dataKey.key.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` },
+            // With S3 Bucket Keys the context is the bucket ARN, without them the object ARN.
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': kmsSources.flatMap((b) => [b.bucketArn, b.arnForObjects('*')]) },
+          },
+        }),
+        new iam.PolicyStatement({
+          sid: 'EncryptStandbyReplicas',
+          actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+          // The standby key's id is unknown here (another region's stack): it is
+          // named by its alias, which IAM matches through kms:ResourceAliases.
+          resources: [`arn:${partition}:kms:${standby.region}:${standby.account}:key/*`],
+          conditions: {
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': standbyKeyAlias(env, 'data') },
+            StringEquals: { 'kms:ViaService': `s3.${standby.region}.amazonaws.com` },
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': kmsDestinations.flatMap((arn) => [arn, `${arn}/*`]) },
+          },
+        }),
+      ],
+    });
+    acknowledge(
+      policy,
+      [
+        'AwsSolutions-IAM5[Resource::<UploadsBucket6E76B673.Arn>/*]',
+        'AwsSolutions-IAM5[Resource::<ResultsBucket260A22AD.Arn>/*]',
+        'AwsSolutions-IAM5[Resource::<FrontendBucketA01D232A.Arn>/*]',
+        ...destinations.map((arn) => `AwsSolutions-IAM5[Resource::${arn.replace(`arn:${partition}:`, 'arn:<AWS::Partition>:')}/*]`),
+        ...destinations.map((arn) => `AwsSolutions-IAM5[Resource::${arn}/*]`),
+        `AwsSolutions-IAM5[Resource::arn:${partition}:kms:${standby.region}:${standby.account}:key/*]`,
+      ],
+      'S3 replication reads every object version of the three replicated buckets and writes every replica into the matching standby bucket, so the object part of these ARNs is a wildcard; the standby key is matched by its alias (kms:ResourceAliases) and only through S3 for these buckets.',
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { GetBucketReplicationCommand } from '@aws-sdk/client-s3';
-import { bucketName, replicaInstanceIdentifier } from '../../naming';
+import { bucketName, REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID, replicaInstanceIdentifier } from '../../naming';
 import { OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
 import { ExitCode } from '../exit-codes';
@@ -30,10 +30,12 @@ import {
 export const MAX_HEALTHY_REPLICA_LAG_SECONDS = 300;
 /** S3 Replication Time Control promises 15 minutes; a latency above that is a failure. */
 export const MAX_HEALTHY_REPLICATION_LATENCY_SECONDS = 900;
-/** The primary buckets that replicate to the standby region (access logs stay regional). */
-export const REPLICATED_BUCKET_PURPOSES = ['uploads', 'results', 'frontend'] as const;
-/** The id of the replication rule on every replicated bucket. */
-export const REPLICATION_RULE_ID = 'ReplicateToStandby';
+/**
+ * The primary buckets that replicate to the standby region and the id of their
+ * replication rule: defined in lib/naming.ts, which the data stack also reads,
+ * so the CLI checks exactly the rules the stacks create.
+ */
+export { REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID } from '../../naming';
 
 export interface DrCheck {
   readonly area: 'database' | 'storage' | 'standby';

@@ -1,0 +1,155 @@
+import { Arn, ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
+import { POSTGRES_LOG_EXPORTS, POSTGRES_PARAMETERS, POSTGRES_PORT } from './postgres-database';
+
+/**
+ * Properties of a PostgresReadReplica.
+ */
+export interface PostgresReadReplicaProps {
+  /**
+   * ARN of the source instance in the other region, built from names (see
+   * `databaseInstanceArn()` in lib/naming.ts): a reference would be a cross-region export.
+   */
+  readonly sourceInstanceArn: string;
+  /** PostgreSQL `major.minor` of the source, e.g. `18.3`; the parameter group family follows the major version. */
+  readonly engineVersion: string;
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the replica: the isolated database subnets. */
+  readonly vpcSubnets: ec2.SubnetSelection;
+  /** RDS instance identifier (see `replicaInstanceIdentifier()` in lib/naming.ts). */
+  readonly instanceIdentifier: string;
+  /** Instance class without the `db.` prefix; the same as the source so it can carry the load after promotion. */
+  readonly instanceClass: string;
+  /** Multi-AZ: what the promoted database will run as. */
+  readonly multiAz: boolean;
+  /** Key in this region that encrypts storage and Performance Insights (a cross-region replica cannot use the source's key). */
+  readonly encryptionKey: kms.IKey;
+  readonly performanceInsightsRetentionDays: number;
+  readonly monitoringInterval: Duration;
+  /** Encrypts the exported PostgreSQL log groups. */
+  readonly logKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * A cross-region read replica of the BodyScript PostgreSQL instance, ready to be
+ * promoted by `ops dr failover`: encrypted with a key of its own region,
+ * deletion protection, its own TLS-only parameter group of the source's family,
+ * Performance Insights, enhanced monitoring, logs exported to encrypted log
+ * groups with retention, retained as a snapshot if removed.
+ */
+export class PostgresReadReplica extends Construct {
+  /** The replica instance. */
+  public readonly instance: rds.DatabaseInstanceReadReplica;
+  /** The parameter group that forces TLS. */
+  public readonly parameterGroup: rds.ParameterGroup;
+  /** Log groups of the exported logs, by log type. */
+  public readonly logGroups: Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
+
+  constructor(scope: Construct, id: string, props: PostgresReadReplicaProps) {
+    super(scope, id);
+    if (!/^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/.test(props.sourceInstanceArn)) {
+      throw new Error(`PostgresReadReplica ${this.node.path}: sourceInstanceArn must be an RDS instance ARN such as arn:aws:rds:us-east-1:123456789012:db:name, got '${props.sourceInstanceArn}'`);
+    }
+    const arn = Arn.split(props.sourceInstanceArn, ArnFormat.COLON_RESOURCE_NAME);
+    if (arn.region === Stack.of(this).region) {
+      throw new Error(`PostgresReadReplica ${this.node.path}: the source must be in another region than the replica (${arn.region}); this construct builds a cross-region replica`);
+    }
+
+    const major = props.engineVersion.split('.')[0];
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.of(props.engineVersion, major) });
+
+    this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      description: `BodyScript PostgreSQL ${major} standby replica: TLS only, slow-statement and connection logging`,
+      parameters: { ...POSTGRES_PARAMETERS },
+    });
+
+    const logGroups = {} as Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
+    for (const logType of POSTGRES_LOG_EXPORTS) {
+      logGroups[logType] = new logs.LogGroup(this, `${logType.charAt(0).toUpperCase()}${logType.slice(1)}Logs`, {
+        logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${logType}`,
+        encryptionKey: props.logKey,
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+    this.logGroups = logGroups;
+
+    // The import only carries the engine; its ARN would be formatted in this
+    // stack's region, so the source identifier is set from the given ARN below.
+    const source = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Source', {
+      instanceIdentifier: arn.resourceName!,
+      instanceEndpointAddress: `${arn.resourceName}.${arn.region}.rds.amazonaws.com`,
+      port: POSTGRES_PORT,
+      securityGroups: [],
+      engine,
+    });
+
+    this.instance = new rds.DatabaseInstanceReadReplica(this, 'Instance', {
+      sourceDatabaseInstance: source,
+      instanceIdentifier: props.instanceIdentifier,
+      instanceType: new ec2.InstanceType(props.instanceClass),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      publiclyAccessible: false,
+      port: POSTGRES_PORT,
+      multiAz: props.multiAz,
+      parameterGroup: this.parameterGroup,
+      storageType: rds.StorageType.GP3,
+      storageEncrypted: true,
+      storageEncryptionKey: props.encryptionKey,
+      copyTagsToSnapshot: true,
+      deleteAutomatedBackups: false,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+      iamAuthentication: true,
+      enablePerformanceInsights: true,
+      performanceInsightRetention: props.performanceInsightsRetentionDays as rds.PerformanceInsightRetention,
+      performanceInsightEncryptionKey: props.encryptionKey,
+      monitoringInterval: props.monitoringInterval,
+      cloudwatchLogsExports: [...POSTGRES_LOG_EXPORTS],
+      autoMinorVersionUpgrade: true,
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+    });
+    const cfnInstance = this.instance.node.defaultChild as rds.CfnDBInstance;
+    cfnInstance.sourceDbInstanceIdentifier = props.sourceInstanceArn;
+    // A replica inherits encryption from its source; CloudFormation rejects StorageEncrypted
+    // next to SourceDBInstanceIdentifier, and KmsKeyId (this region's key) is what encrypts it.
+    cfnInstance.addPropertyDeletionOverride('StorageEncrypted');
+    for (const group of Object.values(logGroups)) this.instance.node.addDependency(group);
+
+    acknowledge(
+      this.instance.node.findChild('MonitoringRole'),
+      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]'],
+      'AmazonRDSEnhancedMonitoringRole is the policy AWS documents for RDS enhanced monitoring; it only lets RDS write OS metrics to the RDSOSMetrics log group.',
+    );
+    acknowledge(
+      this.instance,
+      ['AwsSolutions-RDS11'],
+      `The replica listens on ${POSTGRES_PORT}, not PostgreSQL's default 5432 (Port is set); the rule cannot tell because a replica's template carries no Engine, which it inherits from the source.`,
+    );
+    acknowledge(
+      this.instance,
+      ['NIST.800.53.R5-RDSInBackupPlan', 'HIPAA.Security-RDSInBackupPlan'],
+      "RDS for PostgreSQL read replicas cannot have automated backups or be backed up while replicating; the source's automated backups are replicated to this region and its daily AWS Backup recovery points are copied to this region's vault. Promotion turns backups on.",
+    );
+    if (!props.multiAz) {
+      acknowledge(
+        this.instance,
+        ['AwsSolutions-RDS3', 'NIST.800.53.R5-RDSMultiAZSupport', 'HIPAA.Security-RDSMultiAZSupport', 'cdk-validator-cfnguard::rds_instance_multi_az_support_check'],
+        'The replica runs in one AZ because its source does (database.multiAz=false, the staging cost choice); the production replica is Multi-AZ like its source.',
+      );
+    }
+  }
+
+  /** Lets `other` connect on the PostgreSQL port (given literally so compliance checks can read the rule). */
+  public allowConnectionsFrom(other: ec2.IConnectable, description: string): void {
+    this.instance.connections.allowFrom(other, ec2.Port.tcp(POSTGRES_PORT), description);
+  }
+}

@@ -1,0 +1,78 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { PostgresReadReplica, type PostgresReadReplicaProps } from '../constructs/read-replica';
+import { testApp } from './support/synthesize';
+
+const SOURCE = 'arn:aws:rds:us-east-1:111111111111:db:source-db';
+
+function build(overrides: Partial<PostgresReadReplicaProps> = {}) {
+  const stack = new Stack(testApp(), 'Standby', { env: { account: '111111111111', region: 'us-west-2' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { subnetConfiguration: [{ name: 'Database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const replica = new PostgresReadReplica(stack, 'Replica', {
+    sourceInstanceArn: SOURCE,
+    engineVersion: '18.3',
+    vpc,
+    vpcSubnets: { subnetGroupName: 'Database' },
+    instanceIdentifier: 'test-replica',
+    instanceClass: 't4g.medium',
+    multiAz: false,
+    encryptionKey: new kms.Key(stack, 'Key'),
+    performanceInsightsRetentionDays: 7,
+    monitoringInterval: Duration.seconds(60),
+    logKey: new kms.Key(stack, 'LogKey'),
+    logRetention: logs.RetentionDays.ONE_YEAR,
+    ...overrides,
+  });
+  return { stack, replica };
+}
+
+describe('PostgresReadReplica', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromStack(build().stack);
+  });
+
+  test('can be created as a cross-region replica whose source is the given ARN, not a local one', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      SourceDBInstanceIdentifier: SOURCE,
+      DBInstanceIdentifier: 'test-replica',
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      StorageEncrypted: Match.absent(),
+      DeletionProtection: true,
+      Port: '5433',
+      EnablePerformanceInsights: true,
+      MonitoringInterval: 60,
+    });
+  });
+
+  test('is snapshotted, not deleted, when removed', () => {
+    template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+  });
+
+  test('has a TLS-only parameter group of the source major version', () => {
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Family: 'postgres18',
+      Parameters: Match.objectLike({ 'rds.force_ssl': '1', ssl_min_protocol_version: 'TLSv1.2', log_min_duration_statement: '500' }),
+    });
+  });
+
+  test('creates its log groups, encrypted and retained, before the instance', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Retain',
+      Properties: { LogGroupName: '/aws/rds/instance/test-replica/postgresql', KmsKeyId: Match.anyValue(), RetentionInDays: 365 },
+    });
+    template.hasResource('AWS::RDS::DBInstance', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('^ReplicaPostgresqlLogs')]) });
+  });
+
+  test('fails when the source ARN is not an RDS instance ARN', () => {
+    expect(() => build({ sourceInstanceArn: 'bodyscript-staging-postgres' })).toThrow(/sourceInstanceArn must be an RDS instance ARN/);
+  });
+
+  test('fails when the source is in the same region', () => {
+    expect(() => build({ sourceInstanceArn: 'arn:aws:rds:us-west-2:111111111111:db:source-db' })).toThrow(/must be in another region/);
+  });
+});
