@@ -7,6 +7,7 @@ import { ApplicationStack } from './stacks/application-stack';
 import { DataStack } from './stacks/data-stack';
 import { GitHubStack } from './stacks/github-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { ServicesStack } from './stacks/services-stack';
 import { StandbyDataStack } from './stacks/standby-data-stack';
 import { StandbyStack } from './stacks/standby-stack';
 
@@ -15,6 +16,8 @@ export interface EnvironmentStacks {
   readonly alerting: AlertingStack;
   readonly network: NetworkStack;
   readonly data: DataStack;
+  /** Container repositories, ECS services, load balancers, CodeDeploy, canaries and CloudFront. */
+  readonly services: ServicesStack;
   readonly application: ApplicationStack;
   /** Standby region: keys, replica buckets and backup vault (before the primary's replication). */
   readonly standbyData: StandbyDataStack;
@@ -69,6 +72,14 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name}: database, buckets, keys, queues and backups (stateful)`,
     });
     data.addStackDependency(standbyData, 'replica buckets, standby keys and backup vault the replication names');
+    const services = new ServicesStack(app, stackNames.services(name), {
+      env: primary,
+      config: environment,
+      alerting,
+      network,
+      data,
+      description: `BodyScript ${name}: container repositories, api and processing services (blue/green), CloudFront and WAF`,
+    });
     const application = new ApplicationStack(app, stackNames.application(name), {
       env: primary,
       config: environment,
@@ -77,6 +88,7 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       data,
       description: `BodyScript ${name}: edge and monitoring; deploys the whole environment`,
     });
+    application.addStackDependency(services, 'the services and distribution it monitors');
     // The replica needs its source database; deploy with `cdk deploy BodyScript-<Env>-Standby`.
     const standby = new StandbyStack(app, stackNames.standby(name), {
       env: standbyLocation,
@@ -85,8 +97,8 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name} standby (${standbyLocation.region}): read replica, pilot-light services, standby alarms`,
     });
     standby.addStackDependency(data, 'the source database of the read replica');
-    for (const stack of [alerting, network, data, application, standbyData, standby]) Tags.of(stack).add('Environment', name);
-    environments[name] = { alerting, network, data, application, standbyData, standby };
+    for (const stack of [alerting, network, data, services, application, standbyData, standby]) Tags.of(stack).add('Environment', name);
+    environments[name] = { alerting, network, data, services, application, standbyData, standby };
   }
 
   const github = new GitHubStack(app, stackNames.github, {

@@ -12,10 +12,12 @@ describe('the BodyScript app', () => {
         'BodyScript-Staging-Alerting',
         'BodyScript-Staging-Network',
         'BodyScript-Staging-Data',
+        'BodyScript-Staging-Services',
         'BodyScript-Production',
         'BodyScript-Production-Alerting',
         'BodyScript-Production-Network',
         'BodyScript-Production-Data',
+        'BodyScript-Production-Services',
         'BodyScript-Staging-StandbyData',
         'BodyScript-Staging-Standby',
         'BodyScript-Production-StandbyData',
@@ -39,11 +41,14 @@ describe('the BodyScript app', () => {
     }
   });
 
-  test.each(['Staging', 'Production'])('BodyScript-%s depends on its alerting, network and data stacks, so one deploy brings up the environment', (env) => {
+  test.each(['Staging', 'Production'])('BodyScript-%s depends on its alerting, network, data and services stacks, so one deploy brings up the environment', (env) => {
     const application = stacks().find((s) => s.displayName === `BodyScript-${env}`)!;
     expect(application.dependencies).toEqual(
-      expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`]),
+      expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`, `BodyScript-${env}-Services`]),
     );
+    const services = stacks().find((s) => s.displayName === `BodyScript-${env}-Services`)!;
+    expect(services.environment).toMatch(/\/us-east-1$/);
+    expect(services.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`]));
     const data = stacks().find((s) => s.displayName === `BodyScript-${env}-Data`)!;
     expect(data.dependencies).toContain(`BodyScript-${env}-Network`);
   });

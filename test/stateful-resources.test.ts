@@ -43,6 +43,8 @@ const DATA_STACK_PINS = (env: 'Staging' | 'Production'): Pin[] => [
   ['ProcessingQueue6DC600C3', 'AWS::SQS::Queue', 'Retain'],
   ['ProcessingDeadLetterQueueE13B1352', 'AWS::SQS::Queue', 'Retain'],
   ['BackupVault3A9C5852', 'AWS::Backup::BackupVault', 'Retain'],
+  ['LoadBalancerLogsBucketD7BBD1A1', 'AWS::S3::Bucket', 'Retain'],
+  ['CloudFrontLogsBucketD5E22B16', 'AWS::S3::Bucket', 'Retain'],
 ];
 
 const NETWORK_STACK_PINS: Pin[] = [
@@ -73,11 +75,43 @@ const STANDBY_STACK_PINS: Pin[] = [
   ['ReplicaInstance639BE1BF', 'AWS::RDS::DBInstance', 'Snapshot'],
 ];
 
+/** The log groups of the CodeDeploy deployment provider of one service (the library's construct IDs). */
+const deploymentProviderLogGroups = (service: 'Api' | 'Processing', ids: string[]): Pin[] =>
+  ids.map((id) => [`${service}DeploymentGroupDeploymentDeploymentProvider${id}`, 'AWS::Logs::LogGroup', 'Retain']);
+
+const SERVICES_STACK_PINS: Pin[] = [
+  ['ApiRepositoryF340B4FB', 'AWS::ECR::Repository', 'Retain'],
+  ['ProcessingRepository132CE411', 'AWS::ECR::Repository', 'Retain'],
+  ['OriginVerifySecret1DED2FB3', 'AWS::SecretsManager::Secret', 'Retain'],
+  ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
+  ['EdgeWebAclLogs9AEEB6B6', 'AWS::Logs::LogGroup', 'Retain'],
+  ...deploymentProviderLogGroups('Api', [
+    'OnEventLambdaLogGroup63DE2701',
+    'IsCompleteLambdaLogGroup24514631',
+    'frameworkonEventLogGroupA9E9356F',
+    'frameworkisCompleteLogGroup36A443A2',
+    'frameworkonTimeoutLogGroup77496301',
+  ]),
+  ...deploymentProviderLogGroups('Processing', [
+    'OnEventLambdaLogGroup850EC37F',
+    'IsCompleteLambdaLogGroup27721FA0',
+    'frameworkonEventLogGroup2F10F910',
+    'frameworkisCompleteLogGroup24E23932',
+    'frameworkonTimeoutLogGroup09AB2C73',
+  ]),
+  ['FrontendCanaryArtifactsBucket4C767CEF', 'AWS::S3::Bucket', 'Retain'],
+  ['ApiCanaryArtifactsBucket04CE70F5', 'AWS::S3::Bucket', 'Retain'],
+  ['ProcessingCanaryArtifactsBucket25CB43D5', 'AWS::S3::Bucket', 'Retain'],
+];
+
 export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Staging-Data': DATA_STACK_PINS('Staging'),
   'BodyScript-Production-Data': DATA_STACK_PINS('Production'),
   'BodyScript-Staging-Network': NETWORK_STACK_PINS,
   'BodyScript-Production-Network': NETWORK_STACK_PINS,
+  'BodyScript-Staging-Services': SERVICES_STACK_PINS,
+  'BodyScript-Production-Services': SERVICES_STACK_PINS,
   'BodyScript-Staging-Alerting': ALERTING_STACK_PINS,
   'BodyScript-Production-Alerting': ALERTING_STACK_PINS,
   'BodyScript-Staging-StandbyData': STANDBY_DATA_STACK_PINS,

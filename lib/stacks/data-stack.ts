@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -61,6 +62,10 @@ export class DataStack extends Stack {
   public readonly uploadsBucket: s3.Bucket;
   public readonly resultsBucket: s3.Bucket;
   public readonly frontendBucket: s3.Bucket;
+  /** Access logs of the services' load balancers (SSE-S3: ELB log delivery cannot write to SSE-KMS). */
+  public readonly loadBalancerLogsBucket: s3.Bucket;
+  /** Standard access logs of the CloudFront distribution (ACLs enabled: CloudFront delivers logs with an ACL). */
+  public readonly cloudFrontLogsBucket: s3.Bucket;
   /** Upload events for the processing worker. */
   public readonly processingQueue: sqs.Queue;
   /** Jobs that failed `maxReceiveCount` times. */
@@ -198,6 +203,52 @@ export class DataStack extends Stack {
       ...lifecycle,
     }).bucket;
     this.grantReplication(config);
+
+    // Logs of what serves traffic (BodyScript-<Env>-Services). They expire like
+    // the server access logs and stay in this region, as regional audit records.
+    const servingLogs = {
+      serverAccessLogsBucket: this.accessLogsBucket,
+      sseS3Reason: 'Load balancer and CloudFront log delivery can only write to buckets encrypted with SSE-S3 (AES-256); the logs hold request metadata, not uploaded content.',
+      withoutReplicationReason: "Request logs describe this region's load balancers and distribution and are kept as regional audit records; the standby region keeps its own.",
+      ...lifecycle,
+    };
+    this.loadBalancerLogsBucket = new SecureBucket(this, 'LoadBalancerLogsBucket', {
+      bucketName: bucketName(env, 'alb-logs', account, region),
+      ...servingLogs,
+    }).bucket;
+    this.cloudFrontLogsBucket = new SecureBucket(this, 'CloudFrontLogsBucket', {
+      bucketName: bucketName(env, 'cloudfront-logs', account, region),
+      ...servingLogs,
+    }).bucket;
+    // CloudFront standard logging writes each log file with an ACL granting the
+    // bucket owner full control, which a bucket with ACLs disabled refuses.
+    (this.cloudFrontLogsBucket.node.defaultChild as s3.CfnBucket).ownershipControls = { rules: [{ objectOwnership: 'BucketOwnerPreferred' }] };
+    // Elastic Load Balancing delivers access logs as the region's ELB account
+    // (older regions) or its log delivery service principal (newer ones).
+    const elbAccount = RegionInfo.get(region).elbv2Account;
+    this.loadBalancerLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowLoadBalancerLogDelivery',
+        principals: [elbAccount ? new iam.AccountPrincipal(elbAccount) : new iam.ServicePrincipal('logdelivery.elasticloadbalancing.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.loadBalancerLogsBucket.arnForObjects(`*/AWSLogs/${account}/*`)],
+      }),
+    );
+    for (const logBucket of [this.loadBalancerLogsBucket, this.cloudFrontLogsBucket]) {
+      logBucket.addLifecycleRule({ id: 'ExpireLogs', expiration: Duration.days(config.storage.accessLogExpirationDays) });
+    }
+    // Origin access control: CloudFront reads the web app for this account's
+    // distributions. The distribution (services stack) cannot be named here
+    // without making the two stacks a cycle.
+    this.frontendBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudFrontOriginAccessControl',
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [this.frontendBucket.arnForObjects('*')],
+        conditions: { ArnLike: { 'AWS:SourceArn': `arn:${this.partition}:cloudfront::${account}:distribution/*` } },
+      }),
+    );
 
     // Registry-level (one per account and region): every image pushed to this
     // environment's repositories is copied to the standby region, where the

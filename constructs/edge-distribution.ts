@@ -1,0 +1,326 @@
+import { Annotations, Duration } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
+
+/** Path pattern that CloudFront sends to the api instead of the frontend bucket. */
+export const API_PATH_PATTERN = '/api/*';
+
+/** Sources the web app may talk to besides itself: Sentry's ingest and Google Analytics. */
+export const SENTRY_INGEST = 'https://*.ingest.sentry.io';
+export const GOOGLE_ANALYTICS = ['https://www.googletagmanager.com', 'https://www.google-analytics.com'];
+
+/**
+ * Rewrites a request for an application route (a path without a file
+ * extension, e.g. `/videos/42`) to `/index.html`, so the React router handles
+ * it. Done here on the frontend behavior only, rather than with
+ * distribution-wide 403/404 error responses, which would also turn the api's
+ * own 403/404 answers into a 200 with the HTML page.
+ */
+export const SPA_ROUTING_FUNCTION = `function handler(event) {
+  var request = event.request;
+  var last = request.uri.split('/').pop();
+  if (last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}`;
+
+/**
+ * Properties of an EdgeDistribution.
+ */
+export interface EdgeDistributionProps {
+  /**
+   * Bucket with the built web app. Pass a reference imported by name when the
+   * bucket lives in another stack: its bucket policy must then allow
+   * `cloudfront.amazonaws.com` itself (origin access control), because a
+   * policy naming this distribution would make the two stacks a cycle.
+   */
+  readonly frontendBucket: s3.IBucket;
+  /** Host name CloudFront connects to for `/api/*` (the api load balancer, or its domain name). */
+  readonly apiOriginDomainName: string;
+  /** `https` when the api origin has a certificate for `apiOriginDomainName`; otherwise `http`. */
+  readonly apiOriginProtocol: 'http' | 'https';
+  /**
+   * Port of the api origin.
+   *
+   * @default 443 for https, 80 for http
+   */
+  readonly apiOriginPort?: number;
+  /**
+   * Headers CloudFront adds to every api request, e.g. the secret origin header
+   * the load balancer requires.
+   *
+   * @default - none
+   */
+  readonly apiOriginHeaders?: Record<string, string>;
+  /** Bucket of the standard access logs (ACLs enabled: CloudFront writes its logs with an ACL). */
+  readonly logBucket: s3.IBucket;
+  /** Key prefix of the access logs. */
+  readonly logPrefix: string;
+  /**
+   * Certificate (in us-east-1) for `domainNames`.
+   *
+   * @default - the CloudFront default certificate and domain (*.cloudfront.net)
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * Names users type, e.g. `app.bodyscript.example`; requires `certificate`.
+   *
+   * @default - none
+   */
+  readonly domainNames?: string[];
+  /**
+   * Hosted zone in which to create alias (A and AAAA) records for `domainNames`.
+   *
+   * @default - no records
+   */
+  readonly hostedZone?: route53.IHostedZone;
+  /** Name of the web ACL. */
+  readonly webAclName: string;
+  /**
+   * Requests one IP address may make in five minutes before it is blocked.
+   *
+   * @default 2000
+   */
+  readonly maxRequestsPerIpPer5Minutes?: number;
+  /**
+   * Further origins the web app may call, fetch media from and show images from
+   * (e.g. presigned S3 upload and download hosts), as `https://host` sources.
+   *
+   * @default - none
+   */
+  readonly additionalConnectSources?: string[];
+  /** Key that encrypts the WAF log group. */
+  readonly logKey: kms.IKey;
+  /** Retention of the WAF log group. */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * Name of the WAF log group; AWS WAF requires the `aws-waf-logs-` prefix.
+   */
+  readonly webAclLogGroupName: string;
+}
+
+/**
+ * The CloudFront distribution in front of BodyScript: the web app from a
+ * private bucket through origin access control (with SPA routing), `/api/*`
+ * to the api load balancer, HTTP/2 and HTTP/3, compression, TLS 1.2 (2021
+ * policy) with a custom certificate, standard access logs, a response headers
+ * policy (HSTS, frame options DENY, nosniff, referrer policy, Content Security
+ * Policy), and an AWS WAF web ACL (AWS managed common and known-bad-inputs
+ * rules, rate limit per IP) that logs to an encrypted log group.
+ */
+export class EdgeDistribution extends Construct {
+  /** The distribution. */
+  public readonly distribution: cloudfront.Distribution;
+  /** The web ACL (scope CLOUDFRONT, so it must be in us-east-1). */
+  public readonly webAcl: wafv2.CfnWebACL;
+  /** Log group of the web ACL's decisions. */
+  public readonly webAclLogGroup: logs.LogGroup;
+  /** Security headers on every response. */
+  public readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
+  /** The SPA routing function of the frontend behavior. */
+  public readonly spaRoutingFunction: cloudfront.Function;
+  /** The Content-Security-Policy header value. */
+  public readonly contentSecurityPolicy: string;
+
+  constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
+    super(scope, id);
+    if (props.domainNames?.length && !props.certificate) {
+      throw new Error(`EdgeDistribution ${this.node.path}: domainNames need a certificate that covers them`);
+    }
+    if (props.hostedZone && !props.domainNames?.length) {
+      throw new Error(`EdgeDistribution ${this.node.path}: hostedZone is only used for alias records of domainNames; give domainNames too`);
+    }
+    if (!props.webAclLogGroupName.startsWith('aws-waf-logs-')) {
+      throw new Error(`EdgeDistribution ${this.node.path}: webAclLogGroupName must start with 'aws-waf-logs-' (AWS WAF refuses other log groups), got '${props.webAclLogGroupName}'`);
+    }
+    const rateLimit = props.maxRequestsPerIpPer5Minutes ?? 2000;
+    if (!Number.isInteger(rateLimit) || rateLimit < 10 || rateLimit > 2_000_000_000) {
+      throw new Error(`EdgeDistribution ${this.node.path}: maxRequestsPerIpPer5Minutes must be an integer 10–2000000000 (AWS WAF's bounds), got ${rateLimit}`);
+    }
+
+    // --- Web ACL ---------------------------------------------------------
+    const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      metricName,
+      sampledRequestsEnabled: true,
+    });
+    const managedRuleGroup = (name: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+      visibilityConfig: visibility(name),
+    });
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name: props.webAclName,
+      scope: 'CLOUDFRONT',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(props.webAclName),
+      rules: [
+        managedRuleGroup('AWSManagedRulesCommonRuleSet', 1),
+        managedRuleGroup('AWSManagedRulesKnownBadInputsRuleSet', 2),
+        {
+          name: 'RateLimitPerIp',
+          priority: 3,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+          visibilityConfig: visibility('RateLimitPerIp'),
+        },
+      ],
+    });
+    this.webAclLogGroup = new logs.LogGroup(this, 'WebAclLogs', {
+      logGroupName: props.webAclLogGroupName,
+      encryptionKey: props.logKey,
+      retention: props.logRetention,
+    });
+    new wafv2.CfnLoggingConfiguration(this, 'WebAclLogging', {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [this.webAclLogGroup.logGroupArn.replace(/:\*$/, '')],
+      // Only blocked and counted requests: allowed ones are in the CloudFront access logs already.
+      loggingFilter: {
+        DefaultBehavior: 'DROP',
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+          },
+        ],
+      },
+      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'cookie' } }],
+    });
+
+    // --- Response headers ------------------------------------------------
+    const extra = props.additionalConnectSources ?? [];
+    this.contentSecurityPolicy = [
+      "default-src 'self'",
+      `script-src 'self' ${GOOGLE_ANALYTICS[0]}`,
+      `connect-src 'self' ${SENTRY_INGEST} ${GOOGLE_ANALYTICS.join(' ')} https://*.google-analytics.com${extra.map((s) => ` ${s}`).join('')}`,
+      `img-src 'self' data: ${GOOGLE_ANALYTICS.join(' ')}${extra.map((s) => ` ${s}`).join('')}`,
+      `media-src 'self' blob:${extra.map((s) => ` ${s}`).join('')}`,
+      "style-src 'self'",
+      "font-src 'self'",
+      "object-src 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+    ].join('; ');
+    this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'BodyScript security headers: HSTS, frame options, nosniff, referrer policy, CSP',
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        contentTypeOptions: { override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: this.contentSecurityPolicy, override: true },
+      },
+    });
+
+    // --- Distribution ----------------------------------------------------
+    this.spaRoutingFunction = new cloudfront.Function(this, 'SpaRouting', {
+      comment: 'Application routes without a file extension are served /index.html',
+      code: cloudfront.FunctionCode.fromInline(SPA_ROUTING_FUNCTION),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+    });
+    const frontendOrigin = origins.S3BucketOrigin.withOriginAccessControl(props.frontendBucket, {
+      originAccessLevels: [cloudfront.AccessLevel.READ],
+    });
+    const apiOrigin = new origins.HttpOrigin(props.apiOriginDomainName, {
+      protocolPolicy: props.apiOriginProtocol === 'https' ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+      httpPort: props.apiOriginProtocol === 'http' ? (props.apiOriginPort ?? 80) : undefined,
+      httpsPort: props.apiOriginProtocol === 'https' ? (props.apiOriginPort ?? 443) : undefined,
+      originSslProtocols: props.apiOriginProtocol === 'https' ? [cloudfront.OriginSslPolicy.TLS_V1_2] : undefined,
+      customHeaders: props.apiOriginHeaders,
+      readTimeout: Duration.seconds(30),
+    });
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'BodyScript web app and api',
+      defaultRootObject: 'index.html',
+      defaultBehavior: {
+        origin: frontendOrigin,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        compress: true,
+        responseHeadersPolicy: this.responseHeadersPolicy,
+        functionAssociations: [{ function: this.spaRoutingFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+      },
+      additionalBehaviors: {
+        [API_PATH_PATTERN]: {
+          origin: apiOrigin,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+          // The api answers per user: nothing is cached, everything but Host is forwarded.
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          compress: true,
+          responseHeadersPolicy: this.responseHeadersPolicy,
+        },
+      },
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      certificate: props.certificate,
+      domainNames: props.domainNames,
+      minimumProtocolVersion: props.certificate ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
+      enableIpv6: true,
+      enableLogging: true,
+      logBucket: props.logBucket,
+      logFilePrefix: props.logPrefix,
+      logIncludesCookies: false,
+      webAclId: this.webAcl.attrArn,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+    });
+
+    if (props.hostedZone) {
+      const target = route53.RecordTarget.fromAlias(new route53Targets.CloudFrontTarget(this.distribution));
+      for (const [index, name] of (props.domainNames ?? []).entries()) {
+        new route53.ARecord(this, `AliasA${index}`, { zone: props.hostedZone, recordName: name, target });
+        new route53.AaaaRecord(this, `AliasAaaa${index}`, { zone: props.hostedZone, recordName: name, target });
+      }
+    }
+
+    this.acknowledgeFindings(props);
+  }
+
+  private acknowledgeFindings(props: EdgeDistributionProps): void {
+    // The bucket policy is the data stack's: it lets CloudFront read the frontend objects.
+    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac', 'The frontend bucket policy (data stack) allows cloudfront.amazonaws.com for this account\'s distributions.');
+    acknowledge(
+      this.distribution,
+      ['cdk-validator-cfnguard::cloudfront_origin_failover_enabled_check'],
+      'Each path has one origin: the frontend bucket is replicated to the standby region and the api has no second origin until the standby services run; a region failover is a DNS and deployment procedure (runbooks/disaster-recovery.md), not a per-request origin switch.',
+    );
+    acknowledge(
+      this.webAclLogGroup,
+      ['cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check'],
+      'KmsKeyId is the environment logs key of the data stack; the Control Tower rule only recognizes a literal ARN or a key in the same template, not a cross-stack reference.',
+    );
+    acknowledge(
+      this.distribution,
+      ['AwsSolutions-CFR1'],
+      'BodyScript serves users worldwide and has no legal restriction by country; the WAF rate limit and managed rules are the abuse controls.',
+    );
+    if (!props.certificate) {
+      acknowledge(
+        this.distribution,
+        ['AwsSolutions-CFR4', 'cdk-validator-cfnguard::cloudfront_custom_ssl_certificate_check', 'cdk-validator-cfnguard::cloudfront_security_policy_check', 'cdk-validator-cfnguard::cloudfront_sni_enabled_check'],
+        'Without a configured domain the distribution can only use the CloudFront default certificate (*.cloudfront.net), with which CloudFront fixes the security policy itself; configuring domain in the environment file switches to an ACM certificate with TLSv1.2_2021.',
+      );
+    }
+    if (props.apiOriginProtocol === 'http') {
+      acknowledge(
+        this.distribution,
+        ['AwsSolutions-CFR5', 'cdk-validator-cfnguard::cloudfront_traffic_to_origin_encrypted_check'],
+        'Without a domain the api load balancer has no name a certificate could cover, so CloudFront reaches it over HTTP; the load balancer accepts only CloudFront\'s origin-facing addresses carrying the secret origin header. A configured domain switches the origin to HTTPS.',
+      );
+    }
+  }
+}
