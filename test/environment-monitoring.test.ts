@@ -1,0 +1,169 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as synthetics from 'aws-cdk-lib/aws-synthetics';
+import { EnvironmentMonitoring, type EnvironmentMonitoringProps, QUEUE_AGE_CRITICAL, QUEUE_AGE_WARNING } from '../constructs/environment-monitoring';
+import { testApp } from './support/synthesize';
+
+const env = { account: '111111111111', region: 'us-east-1' };
+
+/** Stand-ins for what the alerting, data and services stacks provide. */
+function fixtures() {
+  const app = testApp();
+  const base = new Stack(app, 'Base', { env });
+  const vpc = new ec2.Vpc(base, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const critical = new sns.Topic(base, 'Critical');
+  const warning = new sns.Topic(base, 'Warning');
+  const database = new rds.DatabaseInstance(base, 'Db', { engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }), vpc });
+  const processingDeadLetterQueue = new sqs.Queue(base, 'Dlq');
+  const processingQueue = new sqs.Queue(base, 'Queue', { deadLetterQueue: { queue: processingDeadLetterQueue, maxReceiveCount: 3 } });
+  const cluster = new ecs.Cluster(base, 'Cluster', { vpc });
+  const service = (id: string) => {
+    const taskDefinition = new ecs.FargateTaskDefinition(base, `${id}Task`);
+    taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('app'), portMappings: [{ containerPort: 8000 }] });
+    const fargate = new ecs.FargateService(base, `${id}Service`, { cluster, taskDefinition, deploymentController: { type: ecs.DeploymentControllerType.CODE_DEPLOY } });
+    const loadBalancer = new elbv2.ApplicationLoadBalancer(base, `${id}Lb`, { vpc });
+    const blue = new elbv2.ApplicationTargetGroup(base, `${id}Blue`, { vpc, port: 8000, targetType: elbv2.TargetType.IP });
+    const green = new elbv2.ApplicationTargetGroup(base, `${id}Green`, { vpc, port: 8000, targetType: elbv2.TargetType.IP });
+    loadBalancer.addListener(`${id}Production`, { port: 80, defaultTargetGroups: [blue] });
+    loadBalancer.addListener(`${id}Test`, { port: 8080, defaultTargetGroups: [green] });
+    const rollbackAlarm = new cloudwatch.Alarm(base, `${id}Rollback`, { alarmName: `BodyScript-Staging-${id}-Rollback`, metric: blue.metrics.unhealthyHostCount(), threshold: 0, evaluationPeriods: 1 });
+    return { service: fargate, loadBalancer, targetGroups: [blue, green], rollbackAlarm };
+  };
+  const apiLogGroup = new logs.LogGroup(base, 'ApiLogs');
+  const distribution = new cloudfront.Distribution(base, 'Cdn', { defaultBehavior: { origin: new origins.HttpOrigin('origin.example.com') } });
+  const canary = new synthetics.Canary(base, 'Canary', {
+    canaryName: 'bs-stg-frontend',
+    runtime: synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_13_0,
+    test: synthetics.Test.custom({ code: synthetics.Code.fromInline('exports.handler = async () => {};'), handler: 'index.handler' }),
+  });
+  const failureAlarm = new cloudwatch.Alarm(base, 'CanaryAlarm', { alarmName: 'BodyScript-Staging-frontend-Canary', metric: canary.metricSuccessPercent(), threshold: 100, evaluationPeriods: 2 });
+  const stack = new Stack(app, 'Monitoring', { env });
+  const props: EnvironmentMonitoringProps = {
+    environment: 'staging',
+    critical,
+    warning,
+    database,
+    processingQueue,
+    processingDeadLetterQueue,
+    api: service('Api'),
+    apiLogGroup,
+    processing: service('Processing'),
+    distribution,
+    canaries: [{ canary, failureAlarm }],
+    databaseReplica: { instanceIdentifier: 'bodyscript-staging-postgres-replica', region: 'us-west-2' },
+  };
+  return { stack, props, base };
+}
+
+type Resource = { Properties: Record<string, unknown> };
+
+describe('EnvironmentMonitoring', () => {
+  let template: Template;
+  let monitoring: EnvironmentMonitoring;
+  let dashboardBody: string;
+
+  beforeAll(() => {
+    const { stack, props } = fixtures();
+    monitoring = new EnvironmentMonitoring(stack, 'Monitoring', props);
+    template = Template.fromStack(stack);
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Resource[];
+    dashboardBody = JSON.stringify(dashboard.Properties.DashboardBody);
+  });
+
+  test('creates one dashboard named after the environment', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'BodyScript-Staging' });
+  });
+
+  test.each([
+    ['edge', ['# Edge: CloudFront', 'AWS/CloudFront', 'Requests', '4xxErrorRate', '5xxErrorRate', 'CacheHitRate']],
+    ['api', ['# api', 'TargetResponseTime', 'p50', 'p95', 'p99', 'HTTPCode_Target_5XX_Count', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization']],
+    ['processing', ['# processing', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'VideosProcessed', 'ProcessingDurationSeconds', 'ProcessingFailures', 'RunningTaskCount']],
+    ['database', ['# database', 'DBInstanceIdentifier', 'DatabaseConnections', 'FreeStorageSpace', 'ReadLatency', 'WriteLatency', 'ReplicaLag', 'us-west-2']],
+    ['canaries', ['# canaries', 'SuccessPercent', 'Duration']],
+    ['deployments', ['# deployments', 'codedeploy/applications/BodyScript-Staging-api/deployment-groups/BodyScript-Staging-api', 'Service health and rollback alarms', 'MonitoringServiceHealth', 'ApiRollback']],
+  ])('the dashboard has the %s section', (_section, needles) => {
+    for (const needle of needles) expect(dashboardBody).toContain(needle);
+  });
+
+  test('processing metrics are read from BodyScript/Processing with the environment as dimension', () => {
+    expect(dashboardBody).toMatch(/BodyScript\/Processing\\",\\"VideosProcessed\\",\\"Environment\\",\\"staging/);
+  });
+
+  test('turns on CloudFront additional metrics so the cache hit ratio exists', () => {
+    template.hasResourceProperties('AWS::CloudFront::MonitoringSubscription', {
+      MonitoringSubscription: { RealtimeMetricsSubscriptionConfig: { RealtimeMetricsSubscriptionStatus: 'Enabled' } },
+    });
+  });
+
+  test('pages the critical topic when CloudFront answers more than 5% with a 5xx in 3 of 5 minutes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: Match.stringLikeRegexp('^BodyScript-Staging-Edge-'),
+      Threshold: 5,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('Critical') }) }],
+    });
+  });
+
+  test('warns at 90 minutes of queue age and pages at 180, as 2–4 videos an hour per worker allows', () => {
+    expect(QUEUE_AGE_WARNING.toMinutes()).toBe(90);
+    expect(QUEUE_AGE_CRITICAL.toMinutes()).toBe(180);
+    for (const [threshold, topic] of [[5400, 'Warning'], [10800, 'Critical']] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: Match.stringLikeRegexp(`^BodyScript-Staging-Processing-Queue-Message-Age-Max-${topic}$`),
+        Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ApproximateAgeOfOldestMessage' }) }) })]),
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp(topic) }) }],
+      });
+    }
+  });
+
+  test('counts ERROR lines and 5xx responses of the api logs with metric filters', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.level = "ERROR") || ($.level = "CRITICAL") }',
+      MetricTransformations: [{ MetricNamespace: 'BodyScript/Api', MetricName: 'ErrorLogLines', MetricValue: '1', Unit: 'Count' }],
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.status >= 500 }',
+      MetricTransformations: [{ MetricNamespace: 'BodyScript/Api', MetricName: 'ServerErrorResponses', MetricValue: '1', Unit: 'Count' }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ErrorLogLines', Namespace: 'BodyScript/Api', Threshold: 50 });
+  });
+
+  test('the service-health composite is named for the FIS stop condition and combines rollback, canary and edge alarms', () => {
+    const [health] = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm', { Properties: { AlarmName: 'BodyScript-Staging-ServiceHealth' } })) as Resource[];
+    const rule = JSON.stringify(health.Properties.AlarmRule);
+    for (const part of ['ApiRollback', 'ProcessingRollback', 'CanaryAlarm', 'EdgeFaultRate']) expect(rule).toContain(part);
+    expect(health.Properties.AlarmActions).toEqual([{ 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/Critical/) }) }]);
+    expect(monitoring.serviceHealth).toBeDefined();
+  });
+
+  test('every alarm starts with the environment prefix, notifies a topic and names its runbook', () => {
+    const alarms = [...Object.values(template.findResources('AWS::CloudWatch::Alarm')), ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'))] as Resource[];
+    expect(alarms.length).toBe(5);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmName).toMatch(/^BodyScript-Staging-/);
+      expect(alarm.Properties.AlarmActions).toHaveLength(1);
+      expect(alarm.Properties.AlarmDescription).toMatch(/\. Runbook: runbooks\/alarms\.md$/);
+    }
+  });
+
+  test('fails when there is nothing to judge service health by', () => {
+    const { stack, props } = fixtures();
+    expect(
+      () => new EnvironmentMonitoring(stack, 'Empty', { ...props, api: undefined, processing: undefined, distribution: undefined, canaries: [], apiLogGroup: undefined }),
+    ).toThrow(/service health needs at least one alarm/);
+  });
+});
