@@ -1,0 +1,175 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ENVIRONMENT_NAMES } from '../lib/config';
+import { GITHUB_DIFF_ROLE_NAME, githubDeployRoleName, operationsRoleName } from '../lib/naming';
+import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
+import { stacks, templateJson } from './support/assembly';
+
+/**
+ * A runbook is read at the worst moment and followed literally, so every
+ * command in it must exist: npm scripts in package.json, operator CLI calls
+ * that the CLI's own parser accepts, stack names in the synthesized app, and
+ * relative links to files in the repository. This covers every runbook in
+ * runbooks/, including ones added later.
+ */
+
+const ROOT = path.join(__dirname, '..');
+const RUNBOOK_DIR = path.join(ROOT, 'runbooks');
+const runbooks = fs.readdirSync(RUNBOOK_DIR).filter((f) => f.endsWith('.md')).sort();
+const read = (file: string) => fs.readFileSync(path.join(RUNBOOK_DIR, file), 'utf8');
+const packageScripts = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+
+/** Lines of a runbook with their numbers, shell continuations (`\` at the end) joined to one line. */
+function lines(file: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let pending: { line: number; text: string } | undefined;
+  read(file)
+    .split('\n')
+    .forEach((raw, index) => {
+      const current = pending ? { line: pending.line, text: `${pending.text} ${raw.trim()}` } : { line: index + 1, text: raw };
+      if (/\\\s*$/.test(raw)) pending = { line: current.line, text: current.text.replace(/\\\s*$/, '') };
+      else {
+        out.push(current);
+        pending = undefined;
+      }
+    });
+  return out;
+}
+
+/** Each occurrence of `npm run <script>` on a line, with what follows it up to the end of the code span or line. */
+function npmRuns(text: string): { script: string; rest: string }[] {
+  return [...text.matchAll(/npm run ([\w:-]+)([^`\n]*)/g)].map((m) => ({ script: m[1], rest: m[2] }));
+}
+
+/**
+ * Turns the arguments of an `npm run ops -- ...` call as written in a runbook
+ * into argv for the CLI parser: drops a trailing `# comment` and shell
+ * operators, and stands in for placeholders (`<env>`, `$ENV`, `E`, `N`) with a
+ * valid value of the flag before them, so that command and flag names are
+ * checked exactly and values as far as the runbook spells them out.
+ */
+const PLACEHOLDER_VALUES: Record<string, string> = {
+  env: 'staging',
+  confirm: 'staging',
+  service: 'api',
+  release: 'v1.0.0',
+  'timeout-minutes': '10',
+  'report-dir': 'reports',
+};
+function opsArgv(rest: string): string[] {
+  const args = rest
+    .replace(/^\s*--\s*/, '')
+    .replace(/\s#.*$/, '')
+    .split(/\s*(?:&&|\|\||[|;)])\s*/)[0]
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .filter((a) => !/^\[.*\]$/.test(a));
+  return args.map((arg, i) => {
+    const previous = args[i - 1];
+    const isPlaceholder = /^["']?(<[^>]+>|\$\{?\w+\}?|[A-Z])["']?$/.test(arg);
+    if (isPlaceholder && previous?.startsWith('--')) {
+      const value = PLACEHOLDER_VALUES[previous.slice(2)];
+      return value ?? arg;
+    }
+    return arg.replace(/^["'](.*)["']$/, '$1');
+  });
+}
+
+/** Every string in every synthesized template that starts with `BodyScript-`: alarm, dashboard, CodeDeploy and role names. */
+function physicalNames(): Set<string> {
+  const names = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.startsWith('BodyScript-')) names.add(value);
+    } else if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === 'object') Object.values(value).forEach(visit);
+  };
+  for (const stack of stacks()) visit(templateJson(stack.id).Resources);
+  // Roles that exist outside the app (the operations roles) or are only named by the GitHub stack.
+  for (const env of ENVIRONMENT_NAMES) [githubDeployRoleName(env), operationsRoleName(env)].forEach((n) => names.add(n));
+  names.add(GITHUB_DIFF_ROLE_NAME);
+  return names;
+}
+
+describe('runbooks', () => {
+  test('include the deployment guide, rollback and post-deployment checklist, all listed in runbooks/README.md', () => {
+    expect(runbooks).toEqual(expect.arrayContaining(['README.md', 'deployment-guide.md', 'rollback.md', 'post-deployment-checklist.md']));
+    const index = read('README.md');
+    for (const file of runbooks.filter((f) => f !== 'README.md')) expect(`${file}: ${index.includes(`](${file})`)}`).toBe(`${file}: true`);
+  });
+
+  test('the post-deployment checklist has the immediate, 15, 30 and 60 minute checks, in order', () => {
+    const headings = read('post-deployment-checklist.md')
+      .split('\n')
+      .filter((l) => l.startsWith('## '));
+    expect(headings).toEqual(['## Immediately (0–5 minutes)', '## After 15 minutes', '## After 30 minutes', '## After 60 minutes']);
+  });
+});
+
+describe.each(runbooks)('runbooks/%s', (file) => {
+  test('every `npm run <script>` exists in package.json', () => {
+    const missing = lines(file).flatMap(({ line, text }) =>
+      npmRuns(text)
+        .filter(({ script }) => !packageScripts.includes(script))
+        .map(({ script }) => `line ${line}: npm run ${script} (scripts: ${packageScripts.join(', ')})`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  test('every `npm run ops -- ...` is a command the operator CLI accepts', () => {
+    const rejected = lines(file).flatMap(({ line, text }) =>
+      npmRuns(text)
+        .filter(({ script }) => script === 'ops')
+        .flatMap(({ rest }) => {
+          const argv = opsArgv(rest);
+          if (argv.length === 0) return []; // `npm run ops` mentioned in prose, without a command
+          try {
+            parseOpsArgs(argv);
+            return [];
+          } catch (error) {
+            return [`line ${line}: npm run ops -- ${argv.join(' ')}: ${(error as Error).message}`];
+          }
+        }),
+    );
+    expect(rejected).toEqual([]);
+  });
+
+  test('every BodyScript-… name is a stack of the app (or, outside cdk commands, a resource name of it)', () => {
+    const stackNames = new Set(stacks().map((s) => s.displayName));
+    const names = physicalNames();
+    const unknown = lines(file).flatMap(({ line, text }) => {
+      const found = text.match(/BodyScript-[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*/g) ?? [];
+      // After a cdk command a name must be a stack; elsewhere it may also be an alarm, dashboard, role...
+      const cdkCommand = /\bcdk (deploy|diff|destroy|synth|ls|watch|import)\b|--stack-name/.test(text);
+      return found.filter((n) => !stackNames.has(n) && (cdkCommand || !names.has(n))).map((n) => `line ${line}: ${n}`);
+    });
+    expect(unknown).toEqual([]);
+  });
+
+  test('every relative link points to an existing file', () => {
+    const broken = lines(file).flatMap(({ line, text }) =>
+      [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+        .map((m) => m[1])
+        .filter((target) => !/^([a-z]+:|#)/.test(target))
+        .filter((target) => !fs.existsSync(path.resolve(RUNBOOK_DIR, decodeURIComponent(target.split('#')[0]))))
+        .map((target) => `line ${line}: ${target}`),
+    );
+    expect(broken).toEqual([]);
+  });
+});
+
+describe('the runbook checks themselves', () => {
+  test('placeholders stand in for values, but command and flag names are kept', () => {
+    expect(opsArgv(' -- verify --env <env> --timeout-minutes N   # once')).toEqual(['verify', '--env', 'staging', '--timeout-minutes', '10']);
+    expect(opsArgv(' -- dr failover --env "$DR_ENV" --execute --confirm "$DR_ENV"')).toEqual(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging']);
+    expect(() => parseOpsArgs(opsArgv(' -- rollbak --env production'))).toThrow(/unknown command 'rollbak'/);
+    expect(() => parseOpsArgs(opsArgv(' -- verify --env production --timeout 5'))).toThrow(/unknown flag --timeout/);
+  });
+
+  test('a continued shell line is read as one command', () => {
+    const file = 'rollback.md';
+    const restore = lines(file).find((l) => l.text.includes('restore-db-instance-from-db-snapshot'));
+    expect(restore?.text).toContain('--db-snapshot-identifier bodyscript-production-pre-v1-4-0');
+  });
+});
