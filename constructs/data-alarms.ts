@@ -15,6 +15,11 @@ export interface DataAlarmsProps {
   readonly database: rds.IDatabaseInstance;
   /** Allocated storage, to turn free bytes into a share. */
   readonly allocatedStorageGiB: number;
+  /**
+   * PostgreSQL's `max_connections` on this instance (see `estimatedMaxConnections()`);
+   * the connections alarm fires at 80 % of it.
+   */
+  readonly maxConnections: number;
   readonly deadLetterQueue: sqs.IQueue;
   readonly critical: sns.ITopic;
   readonly warning: sns.ITopic;
@@ -33,10 +38,16 @@ export class DataAlarms extends Construct {
   public readonly databaseCpu: cloudwatch.Alarm;
   /** Any message in the dead-letter queue: a video failed three times and waits for a person. */
   public readonly deadLetterQueueNotEmpty: cloudwatch.Alarm;
+  /** Connections above 80 % of max_connections for 10 minutes: new connections will soon be refused. */
+  public readonly databaseConnections: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DataAlarmsProps) {
     super(scope, id);
+    if (!Number.isInteger(props.maxConnections) || props.maxConnections < 1) {
+      throw new Error(`DataAlarms ${this.node.path}: maxConnections must be a whole number ≥ 1, got ${props.maxConnections}`);
+    }
     const freeStorageThresholdBytes = props.allocatedStorageGiB * 0.1 * 1024 ** 3;
+    const connectionThreshold = Math.floor(props.maxConnections * 0.8);
 
     this.databaseFreeStorage = new cloudwatch.Alarm(this, 'DatabaseFreeStorage', {
       alarmName: `${props.alarmNamePrefix}Database-FreeStorageLow`,
@@ -66,11 +77,47 @@ export class DataAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    this.databaseConnections = new cloudwatch.Alarm(this, 'DatabaseConnections', {
+      alarmName: `${props.alarmNamePrefix}Database-ConnectionsHigh`,
+      alarmDescription: `The database has had more than ${connectionThreshold} connections (80% of its ${props.maxConnections}) for 10 minutes; at ${props.maxConnections} it refuses new ones and the api fails. Look for a connection leak or too many api tasks per pool. Runbook: ${props.runbook}`,
+      metric: props.database.metricDatabaseConnections({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: connectionThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     this.databaseFreeStorage.addAlarmAction(new actions.SnsAction(props.critical));
     this.databaseFreeStorage.addOkAction(new actions.SnsAction(props.critical));
-    for (const alarm of [this.databaseCpu, this.deadLetterQueueNotEmpty]) {
+    for (const alarm of [this.databaseCpu, this.deadLetterQueueNotEmpty, this.databaseConnections]) {
       alarm.addAlarmAction(new actions.SnsAction(props.warning));
       alarm.addOkAction(new actions.SnsAction(props.warning));
     }
   }
+}
+
+/** GiB of memory per vCPU of the RDS instance families BodyScript uses (burstable classes are listed by size). */
+const MEMORY_GIB_PER_VCPU: Readonly<Record<string, number>> = { m: 4, r: 8, x: 16 };
+const BURSTABLE_MEMORY_GIB: Readonly<Record<string, number>> = { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, '2xlarge': 32 };
+
+/**
+ * PostgreSQL's default `max_connections` on RDS for an instance class such as
+ * `t4g.medium` or `r7g.large`: LEAST(DBInstanceClassMemory / 9531392, 5000).
+ * DBInstanceClassMemory is a little below the nominal memory, so this errs high
+ * by a few percent, which the 80 % alarm threshold absorbs.
+ */
+export function estimatedMaxConnections(instanceClass: string): number {
+  const match = /^([a-z]+)(\d+)[a-z]*\.(micro|small|medium|large|(\d*)xlarge)$/.exec(instanceClass);
+  if (!match) throw new Error(`estimatedMaxConnections: instance class must look like t4g.medium or r7g.large, got '${instanceClass}'`);
+  const [, family, , size, multiplier] = match;
+  let memoryGiB: number | undefined;
+  if (family === 't') {
+    memoryGiB = BURSTABLE_MEMORY_GIB[size];
+  } else {
+    const vcpus = size === 'large' ? 2 : size.endsWith('xlarge') ? 4 * Number(multiplier || 1) : undefined;
+    const perVcpu = MEMORY_GIB_PER_VCPU[family.charAt(0)];
+    memoryGiB = vcpus && perVcpu ? vcpus * perVcpu : undefined;
+  }
+  if (!memoryGiB) throw new Error(`estimatedMaxConnections: unknown memory size of instance class '${instanceClass}'; add its family to MEMORY_GIB_PER_VCPU in constructs/data-alarms.ts`);
+  return Math.min(Math.floor((memoryGiB * 1024 ** 3) / 9531392), 5000);
 }

@@ -86,6 +86,7 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       alerting,
       network,
       data,
+      services,
       description: `BodyScript ${name}: edge and monitoring; deploys the whole environment`,
     });
     application.addStackDependency(services, 'the services and distribution it monitors');

@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { estimatedMaxConnections } from '../constructs/data-alarms';
 import { template } from './support/assembly';
 
 describe('DataAlarms in BodyScript-Production', () => {
@@ -34,9 +35,37 @@ describe('DataAlarms in BodyScript-Production', () => {
     });
   });
 
+  test('warns when connections stay above 80% of max_connections (r7g.large: 1802) for 10 minutes', () => {
+    t().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'BodyScript-Production-Database-ConnectionsHigh',
+      MetricName: 'DatabaseConnections',
+      Threshold: Math.floor(1802 * 0.8),
+      Period: 300,
+      EvaluationPeriods: 2,
+      AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('AlarmTopicsWarning') }) }],
+    });
+  });
+
   test('every alarm description tells the paged person which runbook to open', () => {
     const alarms = Object.values(t().findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmDescription: string } }[];
     expect(alarms.length).toBeGreaterThanOrEqual(3);
     for (const alarm of alarms) expect(alarm.Properties.AlarmDescription).toMatch(/Runbook: runbooks\//);
+  });
+});
+
+describe('estimatedMaxConnections', () => {
+  test.each([
+    ['t4g.medium', 450],
+    ['t4g.micro', 112],
+    ['r7g.large', 1802],
+    ['m6i.xlarge', 1802],
+    ['r6g.4xlarge', 5000],
+  ])('%s allows %i connections', (instanceClass, expected) => {
+    expect(estimatedMaxConnections(instanceClass)).toBe(expected);
+  });
+
+  test('fails for an instance class it cannot size', () => {
+    expect(() => estimatedMaxConnections('z1d.large')).toThrow(/unknown memory size of instance class 'z1d.large'/);
+    expect(() => estimatedMaxConnections('large')).toThrow(/must look like t4g.medium/);
   });
 });

@@ -1,43 +1,79 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { DataAlarms } from '../../constructs/data-alarms';
+import { DataAlarms, estimatedMaxConnections } from '../../constructs/data-alarms';
+import { ALARMS_RUNBOOK, EnvironmentMonitoring } from '../../constructs/environment-monitoring';
 import type { EnvironmentConfig } from '../config';
 import { alarmNamePrefix } from '../naming';
 import type { AlertingStack } from './alerting-stack';
 import type { DataStack } from './data-stack';
 import type { NetworkStack } from './network-stack';
+import type { ServicesStack } from './services-stack';
 
 export interface ApplicationStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   readonly alerting: AlertingStack;
   readonly network: NetworkStack;
   readonly data: DataStack;
+  /** The services, load balancers, canaries and distribution it monitors. */
+  readonly services: ServicesStack;
 }
 
 /**
  * `BodyScript-<Env>`: what `cdk deploy BodyScript-<Env>` brings up. It depends on
  * every other stack of the environment, so that one command deploys the whole
- * environment, and holds what sits in front of and watches it (edge, dashboards,
- * environment-wide alarms).
+ * environment, and holds what watches it: the dashboard, the environment-wide
+ * alarms and the service-health alarm.
  */
 export class ApplicationStack extends Stack {
+  /** Database storage, CPU and connections, and the dead-letter queue. */
   public readonly dataAlarms: DataAlarms;
+  /** The dashboard, the edge and queue alarms, the api log metric filters and the service-health alarm. */
+  public readonly monitoring: EnvironmentMonitoring;
 
   constructor(scope: Construct, id: string, props: ApplicationStackProps) {
     super(scope, id, props);
-    const { config } = props;
+    const { config, data, services } = props;
+    const topics = props.alerting.alarmTopics;
     this.addStackDependency(props.alerting, 'the alarm topics');
     this.addStackDependency(props.network, 'the VPC the services run in');
     this.addStackDependency(props.data, 'the database, buckets and queues the services use');
+    this.addStackDependency(services, 'the services, canaries and distribution it monitors');
 
     this.dataAlarms = new DataAlarms(this, 'DataAlarms', {
       alarmNamePrefix: alarmNamePrefix(config.name),
-      database: props.data.database.instance,
+      database: data.database.instance,
       allocatedStorageGiB: config.database.allocatedStorageGiB,
-      deadLetterQueue: props.data.processingDeadLetterQueue,
-      critical: props.alerting.alarmTopics.critical,
-      warning: props.alerting.alarmTopics.warning,
-      runbook: 'runbooks/README.md',
+      maxConnections: estimatedMaxConnections(config.database.instanceClass),
+      deadLetterQueue: data.processingDeadLetterQueue,
+      critical: topics.critical,
+      warning: topics.warning,
+      runbook: ALARMS_RUNBOOK,
+    });
+
+    this.monitoring = new EnvironmentMonitoring(this, 'Monitoring', {
+      environment: config.name,
+      critical: topics.critical,
+      warning: topics.warning,
+      database: data.database.instance,
+      processingQueue: data.processingQueue,
+      processingDeadLetterQueue: data.processingDeadLetterQueue,
+      api: {
+        service: services.api.service,
+        loadBalancer: services.api.loadBalancer,
+        targetGroups: [services.api.blueTargetGroup, services.api.greenTargetGroup],
+        rollbackAlarm: services.rollbackAlarms.api.compositeAlarm,
+      },
+      apiLogGroup: services.api.logGroup,
+      processing: {
+        service: services.processing.service,
+        loadBalancer: services.processing.loadBalancer,
+        targetGroups: [services.processing.blueTargetGroup, services.processing.greenTargetGroup],
+        rollbackAlarm: services.rollbackAlarms.processing.compositeAlarm,
+      },
+      distribution: services.edge.distribution,
+      canaries: [services.canaries.frontend, services.canaries.api, services.canaries.processing],
+      // Users are affected when the database can no longer write.
+      serviceHealthAlarms: [this.dataAlarms.databaseFreeStorage],
     });
   }
 }
