@@ -1,10 +1,12 @@
 import { type App, Tags } from 'aws-cdk-lib';
+import { ReplicationAlarms } from '../constructs/replication-alarms';
 import { enableComplianceChecks } from './compliance';
 import { type BodyScriptConfig, ENVIRONMENT_NAMES, type EnvironmentName } from './config';
-import { stackNames } from './naming';
+import { alarmNamePrefix, bucketName, REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID, stackNames } from './naming';
 import { AlertingStack } from './stacks/alerting-stack';
 import { ApplicationStack } from './stacks/application-stack';
 import { DataStack } from './stacks/data-stack';
+import { FaultInjectionStack } from './stacks/fault-injection-stack';
 import { GitHubStack } from './stacks/github-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { ServicesStack } from './stacks/services-stack';
@@ -19,6 +21,8 @@ export interface EnvironmentStacks {
   /** Container repositories, ECS services, load balancers, CodeDeploy, canaries and CloudFront. */
   readonly services: ServicesStack;
   readonly application: ApplicationStack;
+  /** AWS FIS experiment templates against the primary region. */
+  readonly faultInjection: FaultInjectionStack;
   /** Standby region: keys, replica buckets and backup vault (before the primary's replication). */
   readonly standbyData: StandbyDataStack;
   /** Standby region: read replica, pilot-light services, standby alarms. */
@@ -90,6 +94,28 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name}: edge and monitoring; deploys the whole environment`,
     });
     application.addStackDependency(services, 'the services and distribution it monitors');
+    // S3 publishes replication metrics in the source region, so the replication
+    // alarms sit with the environment's other alarms in the primary region.
+    new ReplicationAlarms(application, 'StorageReplicationAlarms', {
+      alarmNamePrefix: alarmNamePrefix(name),
+      rules: REPLICATED_BUCKET_PURPOSES.map((purpose) => ({
+        label: purpose,
+        sourceBucketName: bucketName(name, purpose, primary.account, primary.region),
+        destinationBucketName: bucketName(name, purpose, standbyLocation.account, standbyLocation.region),
+        ruleId: REPLICATION_RULE_ID,
+      })),
+      critical: alerting.alarmTopics.critical,
+      warning: alerting.alarmTopics.warning,
+      runbook: 'runbooks/disaster-recovery.md',
+    });
+    // Game days: after the top stack, whose service-health alarm stops every experiment.
+    const faultInjection = new FaultInjectionStack(app, stackNames.faultInjection(name), {
+      env: primary,
+      config: environment,
+      vpc: network.vpc,
+      description: `BodyScript ${name}: AWS FIS game-day experiments (api tasks, database failover, one AZ), stopped by the service-health alarm`,
+    });
+    faultInjection.addStackDependency(application, 'the service-health alarm that stops every experiment');
     // The replica needs its source database; deploy with `cdk deploy BodyScript-<Env>-Standby`.
     const standby = new StandbyStack(app, stackNames.standby(name), {
       env: standbyLocation,
@@ -98,8 +124,10 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name} standby (${standbyLocation.region}): read replica, pilot-light services, standby alarms`,
     });
     standby.addStackDependency(data, 'the source database of the read replica');
-    for (const stack of [alerting, network, data, services, application, standbyData, standby]) Tags.of(stack).add('Environment', name);
-    environments[name] = { alerting, network, data, services, application, standbyData, standby };
+    for (const stack of [alerting, network, data, services, application, faultInjection, standbyData, standby]) {
+      Tags.of(stack).add('Environment', name);
+    }
+    environments[name] = { alerting, network, data, services, application, faultInjection, standbyData, standby };
   }
 
   const github = new GitHubStack(app, stackNames.github, {

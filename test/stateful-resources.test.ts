@@ -105,6 +105,11 @@ const SERVICES_STACK_PINS: Pin[] = [
   ['ProcessingCanaryArtifactsBucket25CB43D5', 'AWS::S3::Bucket', 'Retain'],
 ];
 
+const FAULT_INJECTION_STACK_PINS: Pin[] = [
+  ['FaultInjectionLogsKeyB9823394', 'AWS::KMS::Key', 'Retain'],
+  ['ExperimentLogs98E3CD5B', 'AWS::Logs::LogGroup', 'Retain'],
+];
+
 export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Staging-Data': DATA_STACK_PINS('Staging'),
   'BodyScript-Production-Data': DATA_STACK_PINS('Production'),
@@ -114,6 +119,8 @@ export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Production-Services': SERVICES_STACK_PINS,
   'BodyScript-Staging-Alerting': ALERTING_STACK_PINS,
   'BodyScript-Production-Alerting': ALERTING_STACK_PINS,
+  'BodyScript-Staging-FaultInjection': FAULT_INJECTION_STACK_PINS,
+  'BodyScript-Production-FaultInjection': FAULT_INJECTION_STACK_PINS,
   'BodyScript-Staging-StandbyData': STANDBY_DATA_STACK_PINS,
   'BodyScript-Production-StandbyData': STANDBY_DATA_STACK_PINS,
   'BodyScript-Staging-Standby': STANDBY_STACK_PINS,
