@@ -9,6 +9,7 @@ import { DataStack } from './stacks/data-stack';
 import { FaultInjectionStack } from './stacks/fault-injection-stack';
 import { GitHubStack } from './stacks/github-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { OperationsStack } from './stacks/operations-stack';
 import { ServicesStack } from './stacks/services-stack';
 import { StandbyDataStack } from './stacks/standby-data-stack';
 import { StandbyStack } from './stacks/standby-stack';
@@ -21,6 +22,8 @@ export interface EnvironmentStacks {
   /** Container repositories, ECS services, load balancers, CodeDeploy, canaries and CloudFront. */
   readonly services: ServicesStack;
   readonly application: ApplicationStack;
+  /** The role the pipeline's operator commands run as. */
+  readonly operations: OperationsStack;
   /** AWS FIS experiment templates against the primary region. */
   readonly faultInjection: FaultInjectionStack;
   /** Standby region: keys, replica buckets and backup vault (before the primary's replication). */
@@ -94,6 +97,13 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name}: edge and monitoring; deploys the whole environment`,
     });
     application.addStackDependency(services, 'the services and distribution it monitors');
+    const operations = new OperationsStack(app, stackNames.operations(name), {
+      env: primary,
+      config: environment,
+      project: config.project,
+      description: `BodyScript ${name}: the role the pipeline's operator commands run as (snapshot, rollback, DR failover)`,
+    });
+    application.addStackDependency(operations, 'the operations role the pipeline verifies and rolls back with');
     // S3 publishes replication metrics in the source region, so the replication
     // alarms sit with the environment's other alarms in the primary region.
     new ReplicationAlarms(application, 'StorageReplicationAlarms', {
@@ -124,10 +134,10 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name} standby (${standbyLocation.region}): read replica, pilot-light services, standby alarms`,
     });
     standby.addStackDependency(data, 'the source database of the read replica');
-    for (const stack of [alerting, network, data, services, application, faultInjection, standbyData, standby]) {
+    for (const stack of [alerting, network, data, services, application, operations, faultInjection, standbyData, standby]) {
       Tags.of(stack).add('Environment', name);
     }
-    environments[name] = { alerting, network, data, services, application, faultInjection, standbyData, standby };
+    environments[name] = { alerting, network, data, services, application, operations, faultInjection, standbyData, standby };
   }
 
   const github = new GitHubStack(app, stackNames.github, {

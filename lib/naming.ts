@@ -34,6 +34,8 @@ export const stackNames = {
   standbyData: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-StandbyData`,
   /** The disaster-recovery standby in the standby region. */
   standby: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Standby`,
+  /** The role the pipeline's operator commands run as (snapshot, rollback, DR failover). */
+  operations: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Operations`,
   /** AWS FIS experiment templates (game days) against the primary region; deployed after the top stack. */
   faultInjection: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-FaultInjection`,
   /** The GitHub OIDC provider and deploy roles. */

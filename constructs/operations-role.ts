@@ -1,0 +1,170 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
+
+/** An account and region the role may act in. */
+export interface OperationsRegion {
+  readonly account: string;
+  readonly region: string;
+}
+
+/**
+ * Properties of an OperationsRole.
+ */
+export interface OperationsRoleProps {
+  /** Role name (see `operationsRoleName()` in lib/naming.ts); the pipeline assumes it by name. */
+  readonly roleName: string;
+  /** ARNs of the roles that may assume this one (the environment's GitHub deploy role). */
+  readonly trustedRoleArns: readonly string[];
+  /** Primary database: the only instance a release snapshot may be taken of. */
+  readonly primaryDatabase: { readonly identifier: string; readonly where: OperationsRegion };
+  /** Prefix of release snapshot names (`<prefix>-pre-<release>`). */
+  readonly snapshotPrefix: string;
+  /** The read replica that `dr failover` may promote. */
+  readonly replica: { readonly identifier: string; readonly where: OperationsRegion };
+  /** CodeDeploy application and deployment-group names of the services, in the primary region. */
+  readonly deployments: readonly { readonly application: string; readonly group: string }[];
+  /** ECS cluster name (the same in both regions) and its service names. */
+  readonly cluster: string;
+  readonly services: readonly string[];
+  /** Regions whose ECS services the role may scale (primary for rollback, standby for failover). */
+  readonly serviceRegions: readonly OperationsRegion[];
+  /** Buckets whose replication configuration `dr status` reads. */
+  readonly replicatedBucketNames: readonly string[];
+  /** Route 53 hosted zone of the failover records, when a domain is configured. */
+  readonly hostedZoneId?: string;
+}
+
+/**
+ * The role the operator CLI's changing commands (`snapshot`, `rollback`,
+ * `dr failover`) run as from the pipeline. Every write is limited to the named
+ * database, replica, deployment groups and services of one environment; reads
+ * that AWS does not scope by resource are listed separately.
+ */
+export class OperationsRole extends Construct {
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: OperationsRoleProps) {
+    super(scope, id);
+    if (props.trustedRoleArns.length === 0) {
+      throw new Error(`OperationsRole ${this.node.path}: trustedRoleArns must name at least one role, or nobody can use it`);
+    }
+    const partition = Stack.of(this).partition;
+    const rdsArn = (where: OperationsRegion, resource: string) => `arn:${partition}:rds:${where.region}:${where.account}:${resource}`;
+
+    this.role = new iam.Role(this, 'Role', {
+      roleName: props.roleName,
+      description: 'BodyScript operator CLI from the pipeline: release snapshots, CodeDeploy rollback, DR failover',
+      assumedBy: new iam.CompositePrincipal(...props.trustedRoleArns.map((arn) => new iam.ArnPrincipal(arn))),
+      maxSessionDuration: Duration.hours(1),
+    });
+
+    const statements: iam.PolicyStatement[] = [
+      new iam.PolicyStatement({
+        sid: 'ReleaseSnapshotOfThePrimaryDatabase',
+        actions: ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
+        resources: [
+          rdsArn(props.primaryDatabase.where, `db:${props.primaryDatabase.identifier}`),
+          rdsArn(props.primaryDatabase.where, `snapshot:${props.snapshotPrefix}-pre-*`),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTheDatabases',
+        actions: ['rds:DescribeDBInstances', 'rds:DescribeDBSnapshots'],
+        resources: [
+          rdsArn(props.primaryDatabase.where, `db:${props.primaryDatabase.identifier}`),
+          rdsArn(props.primaryDatabase.where, `snapshot:${props.snapshotPrefix}-pre-*`),
+          rdsArn(props.replica.where, `db:${props.replica.identifier}`),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PromoteTheReadReplica',
+        actions: ['rds:PromoteReadReplica'],
+        resources: [rdsArn(props.replica.where, `db:${props.replica.identifier}`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RollBackThroughCodeDeploy',
+        actions: [
+          'codedeploy:GetDeploymentGroup',
+          'codedeploy:ListDeployments',
+          'codedeploy:CreateDeployment',
+          'codedeploy:GetDeployment',
+          'codedeploy:StopDeployment',
+          'codedeploy:BatchGetDeployments',
+          'codedeploy:ListDeploymentTargets',
+          'codedeploy:BatchGetDeploymentTargets',
+        ],
+        resources: props.deployments.map(
+          (d) => `arn:${partition}:codedeploy:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:deploymentgroup:${d.application}/${d.group}`,
+        ),
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateDeploymentReadsItsApplicationAndConfig',
+        actions: ['codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision', 'codedeploy:GetDeploymentConfig'],
+        resources: [
+          ...props.deployments.map((d) => `arn:${partition}:codedeploy:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:application:${d.application}`),
+          `arn:${partition}:codedeploy:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:deploymentconfig:*`,
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ScaleTheServices',
+        actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+        resources: props.serviceRegions.flatMap((where) =>
+          props.services.map((service) => `arn:${partition}:ecs:${where.region}:${where.account}:service/${props.cluster}/${service}`),
+        ),
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadReplicationOfTheDataBuckets',
+        actions: ['s3:GetReplicationConfiguration'],
+        resources: props.replicatedBucketNames.map((name) => `arn:${partition}:s3:::${name}`),
+      }),
+    ];
+    if (props.hostedZoneId) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReadTheFailoverRecords',
+          actions: ['route53:ListResourceRecordSets'],
+          resources: [`arn:${partition}:route53:::hostedzone/${props.hostedZoneId}`],
+        }),
+      );
+    }
+    // These APIs cannot be limited to a resource (the IAM service reference lists
+    // no resource type for them), so they are granted on '*', read-only except
+    // RegisterScalableTarget, which is limited to ECS services by a condition.
+    const unscoped = new iam.PolicyStatement({
+      sid: 'ReadsWithoutResourceLevelPermissions',
+      actions: [
+        'cloudwatch:DescribeAlarms',
+        'cloudwatch:GetMetricData',
+        'synthetics:DescribeCanariesLastRun',
+        'elasticloadbalancing:DescribeLoadBalancers',
+        'elasticloadbalancing:DescribeTargetGroups',
+        'elasticloadbalancing:DescribeTargetHealth',
+        'application-autoscaling:DescribeScalableTargets',
+      ],
+      resources: ['*'],
+    });
+    const registerScalableTarget = new iam.PolicyStatement({
+      sid: 'RegisterEcsScalableTargets',
+      actions: ['application-autoscaling:RegisterScalableTarget'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'ecs' } },
+    });
+    const policy = new iam.ManagedPolicy(this, 'Policy', {
+      description: 'What the BodyScript operator CLI may change and read for one environment',
+      statements: [...statements, unscoped, registerScalableTarget],
+    });
+    this.role.addManagedPolicy(policy);
+
+    acknowledge(
+      policy,
+      [
+        'AwsSolutions-IAM5[Resource::*]',
+        `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:snapshot:${props.snapshotPrefix}-pre-*]`,
+        `AwsSolutions-IAM5[Resource::arn:${partition}:codedeploy:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:deploymentconfig:*]`,
+      ],
+      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB and Auto Scaling describe calls that have no resource-level permissions; RegisterScalableTarget restricted to the ECS namespace; snapshots named <env>-pre-<release>; and the deployment configs CreateDeployment must read.',
+    );
+  }
+}

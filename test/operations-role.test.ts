@@ -1,0 +1,136 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { OperationsRole } from '../constructs/operations-role';
+import { ENVIRONMENT_FILES, loadConfig } from '../lib/config';
+import { OperationsStack } from '../lib/stacks/operations-stack';
+import { template } from './support/assembly';
+import { testApp } from './support/synthesize';
+
+const STACK = 'BodyScript-Production-Operations';
+
+describe('the operations role of production', () => {
+  test('can be assumed only by the production GitHub deploy role, for at most an hour', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'BodyScript-Production-Operations',
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::222222222222:role/BodyScript-GitHub-Deploy-Production' },
+          },
+        ],
+      },
+    });
+  });
+
+  test('may snapshot only the primary database, under release snapshot names', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ReleaseSnapshotOfThePrimaryDatabase',
+            Action: ['rds:AddTagsToResource', 'rds:CreateDBSnapshot'],
+            Resource: [
+              'arn:aws:rds:us-east-1:222222222222:db:bodyscript-production-postgres',
+              'arn:aws:rds:us-east-1:222222222222:snapshot:bodyscript-production-pre-*',
+            ],
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('may promote only the standby read replica', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'PromoteTheReadReplica', Action: 'rds:PromoteReadReplica', Resource: 'arn:aws:rds:us-west-2:222222222222:db:bodyscript-production-postgres-replica' }),
+        ]),
+      },
+    });
+  });
+
+  test('may drive CodeDeploy only on the two deployment groups of production', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'RollBackThroughCodeDeploy',
+            Resource: [
+              'arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:BodyScript-Production-api/BodyScript-Production-api',
+              'arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:BodyScript-Production-processing/BodyScript-Production-processing',
+            ],
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('may scale only the two services, in the primary and the standby region', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ScaleTheServices',
+            Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
+            Resource: [
+              'arn:aws:ecs:us-east-1:222222222222:service/bodyscript-production/bodyscript-production-api',
+              'arn:aws:ecs:us-east-1:222222222222:service/bodyscript-production/bodyscript-production-processing',
+              'arn:aws:ecs:us-west-2:222222222222:service/bodyscript-production/bodyscript-production-api',
+              'arn:aws:ecs:us-west-2:222222222222:service/bodyscript-production/bodyscript-production-processing',
+            ],
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('grants nothing on * except read-only describes and ECS scalable targets', () => {
+    const policies = Object.values(template(STACK).findResources('AWS::IAM::ManagedPolicy')) as {
+      Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] } };
+    }[];
+    for (const statement of policies.flatMap((p) => p.Properties.PolicyDocument.Statement)) {
+      const resources = ([] as string[]).concat(statement.Resource);
+      if (!resources.includes('*')) continue;
+      for (const action of ([] as string[]).concat(statement.Action)) {
+        if (action === 'application-autoscaling:RegisterScalableTarget') {
+          expect(statement.Condition).toEqual({ StringEquals: { 'application-autoscaling:service-namespace': 'ecs' } });
+        } else {
+          expect(action).toMatch(/:(Describe|Get|List)[A-Za-z]+$/);
+        }
+      }
+    }
+  });
+});
+
+describe('OperationsRole and OperationsStack', () => {
+  test('fail when nobody could assume the role', () => {
+    const stack = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
+    expect(
+      () =>
+        new OperationsRole(stack, 'R', {
+          roleName: 'r',
+          trustedRoleArns: [],
+          primaryDatabase: { identifier: 'db', where: { account: '111111111111', region: 'us-east-1' } },
+          snapshotPrefix: 'p',
+          replica: { identifier: 'db-replica', where: { account: '111111111111', region: 'us-west-2' } },
+          deployments: [],
+          cluster: 'c',
+          services: [],
+          serviceRegions: [],
+          replicatedBucketNames: [],
+        }),
+    ).toThrow(/trustedRoleArns must name at least one role/);
+  });
+
+  test('fails at synth when the standby lives in another account, naming the field', () => {
+    const environments = structuredClone({ ...ENVIRONMENT_FILES });
+    environments.staging.standby.account = '333333333333';
+    const config = loadConfig({}, { environments });
+    expect(
+      () => new OperationsStack(testApp(), 'Ops', { env: { account: '111111111111', region: 'us-east-1' }, config: config.environments.staging, project: config.project }),
+    ).toThrow(/staging\.standby\.account: the operations role covers one account/);
+  });
+});
