@@ -1,0 +1,68 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as targets from 'aws-cdk-lib/aws-route53-targets';
+import { Construct } from 'constructs';
+
+/**
+ * Properties of a FailoverRecord.
+ */
+export interface FailoverRecordProps {
+  readonly zone: route53.IHostedZone;
+  /** The name clients use, e.g. `api.bodyscript.example`. */
+  readonly recordName: string;
+  /** PRIMARY answers while healthy; SECONDARY answers when PRIMARY is not. */
+  readonly role: 'PRIMARY' | 'SECONDARY';
+  /** The region's load balancer the record points at. */
+  readonly loadBalancer: elbv2.ILoadBalancerV2;
+  /**
+   * Path a Route 53 health check requests on the load balancer (HTTPS, with the
+   * record name as SNI and Host), which decides when PRIMARY stops answering.
+   *
+   * @default - no health check: the record relies on the load balancer's target health (EvaluateTargetHealth)
+   */
+  readonly healthCheckPath?: string;
+}
+
+/**
+ * One half of a Route 53 failover pair for a regional endpoint: an alias A
+ * record to the region's load balancer with EvaluateTargetHealth, plus (for
+ * the PRIMARY) a health check against the load balancer itself, every 30 s,
+ * failing after 3 misses. The primary region creates the PRIMARY record, the
+ * standby region the SECONDARY; neither references the other.
+ */
+export class FailoverRecord extends Construct {
+  public readonly record: route53.ARecord;
+  /** The health check of the PRIMARY (undefined without healthCheckPath). */
+  public readonly healthCheck?: route53.HealthCheck;
+
+  constructor(scope: Construct, id: string, props: FailoverRecordProps) {
+    super(scope, id);
+    if (props.healthCheckPath !== undefined && !props.healthCheckPath.startsWith('/')) {
+      throw new Error(`FailoverRecord ${this.node.path}: healthCheckPath must start with '/', got '${props.healthCheckPath}'`);
+    }
+    if (props.role === 'PRIMARY' && props.healthCheckPath === undefined) {
+      throw new Error(`FailoverRecord ${this.node.path}: the PRIMARY record needs a healthCheckPath, or Route 53 never fails over when the application (not the load balancer) is down`);
+    }
+
+    if (props.healthCheckPath) {
+      this.healthCheck = new route53.HealthCheck(this, 'HealthCheck', {
+        type: route53.HealthCheckType.HTTPS,
+        fqdn: props.loadBalancer.loadBalancerDnsName,
+        resourcePath: props.healthCheckPath,
+        enableSNI: true,
+        requestInterval: Duration.seconds(30),
+        failureThreshold: 3,
+      });
+    }
+
+    this.record = new route53.ARecord(this, 'Record', {
+      zone: props.zone,
+      recordName: props.recordName,
+      target: route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true })),
+      healthCheck: this.healthCheck,
+      setIdentifier: `${props.recordName}-${props.role.toLowerCase()}`,
+    });
+    (this.record.node.defaultChild as route53.CfnRecordSet).failover = props.role;
+  }
+}
