@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../lib/config/schema';
-import { alarmNamePrefix, environmentTitle, serviceHealthAlarmName, stackNames } from '../lib/naming';
+import { alarmNamePrefix, environmentTitle, replicaInstanceIdentifier, serviceHealthAlarmName, stackNames } from '../lib/naming';
 import { stacks, templateJson } from './support/assembly';
 
 /**
@@ -92,6 +92,13 @@ describe('dashboards', () => {
   test.each(ENVIRONMENT_NAMES)('%s has one dashboard, in its top stack', (env) => {
     const dashboards = all().flatMap((s) => Object.values(s.resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard').map((r) => ({ stack: s.name, name: r.Properties?.DashboardName })));
     expect(dashboards.filter((d) => environmentOf(d.stack) === env)).toEqual([{ stack: stackNames.application(env), name: `BodyScript-${environmentTitle(env)}` }]);
+  });
+
+  test.each(ENVIRONMENT_NAMES)('%s shows the standby read replica lag beside the primary database', (env) => {
+    const [dashboard] = Object.values(templateJson(stackNames.application(env)).Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.Properties!.DashboardBody);
+    expect(body).toContain(`ReplicaLag\\\",\\\"DBInstanceIdentifier\\\",\\\"${replicaInstanceIdentifier(env)}`);
+    expect(body).toContain(`\\\"region\\\":\\\"${config.environments[env].standby.region}`);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { DataAlarms, estimatedMaxConnections } from '../../constructs/data-alarms';
 import { ALARMS_RUNBOOK, EnvironmentMonitoring } from '../../constructs/environment-monitoring';
 import type { EnvironmentConfig } from '../config';
-import { alarmNamePrefix } from '../naming';
+import { alarmNamePrefix, replicaInstanceIdentifier } from '../naming';
 import type { AlertingStack } from './alerting-stack';
 import type { DataStack } from './data-stack';
 import type { NetworkStack } from './network-stack';
@@ -74,6 +74,8 @@ export class ApplicationStack extends Stack {
       canaries: [services.canaries.frontend, services.canaries.api, services.canaries.processing],
       // Users are affected when the database can no longer write.
       serviceHealthAlarms: [this.dataAlarms.databaseFreeStorage],
+      // The standby stack's read replica; its lag alarm lives there, in the replica's region.
+      databaseReplica: { instanceIdentifier: replicaInstanceIdentifier(config.name), region: config.standby.region },
     });
   }
 }
