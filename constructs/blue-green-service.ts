@@ -48,6 +48,8 @@ export interface BlueGreenServiceProps {
   readonly containerName: string;
   /** The image to run, e.g. a tag of the service's ECR repository. */
   readonly image: ecs.ContainerImage;
+  /** The release being deployed (the image tag); it names the CodeDeploy deployment that `cdk deploy` starts. */
+  readonly release: string;
   /** Fargate CPU units. */
   readonly cpu: number;
   /** Fargate memory (MiB). */
@@ -387,10 +389,21 @@ export class BlueGreenService extends Construct {
         containerPort: props.containerPort,
       },
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
-      description: `${props.serviceName}: started by cdk deploy`,
+      // Any change of the task definition replaces it, and its new ARN in the
+      // AppSpec updates this resource, which starts a CodeDeploy deployment.
+      description: `${props.serviceName} release ${props.release}, started by cdk deploy`,
       timeout: props.deploymentTimeout,
     });
 
+    // A deployment nothing watches would never roll back on its own.
+    this.node.addValidation({
+      validate: () =>
+        this.rollbackAlarmCount === 0
+          ? [`BlueGreenService ${this.node.path}: call addRollbackAlarms() with at least one alarm (e.g. RollbackAlarms.alarms), or a bad release is never rolled back`]
+          : this.rollbackAlarmCount > 10
+            ? [`BlueGreenService ${this.node.path}: CodeDeploy watches at most 10 alarms, got ${this.rollbackAlarmCount}`]
+            : [],
+    });
     this.hardenDeploymentProvider(props);
     this.acknowledgeFindings(props);
   }
@@ -398,7 +411,10 @@ export class BlueGreenService extends Construct {
   /** Alarms that make CodeDeploy stop and roll back a deployment (at most 10). */
   public addRollbackAlarms(alarms: readonly cloudwatch.IAlarm[]): void {
     for (const alarm of alarms) this.deploymentGroup.addAlarm(alarm);
+    this.rollbackAlarmCount += alarms.length;
   }
+
+  private rollbackAlarmCount = 0;
 
   /**
    * The deployment resource's provider (@cdklabs/cdk-ecs-codedeploy) is a

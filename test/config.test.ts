@@ -55,6 +55,12 @@ describe('environment configuration', () => {
     ['a CPU size Fargate does not have', (c) => (c.services.processing.cpu = 3000), 'production.services.processing.cpu: must be one of 256, 512, 1024, 2048, 4096 (CPU units), got 3000'],
     ['fewer max tasks than min tasks', (c) => (c.services.api.maxTasks = 2), 'production.services.api.maxTasks: must be at least services.api.minTasks (3), got 2'],
     ['an image tag with a space', (c) => (c.services.api.imageTag = 'v1 final'), "production.services.api.imageTag: must be an image tag of 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit, got 'v1 final'"],
+    ['a deployment timeout CloudFormation cannot wait for', (c) => (c.deployment.timeoutMinutes = 90), 'production.deployment.timeoutMinutes: must be at most 60 minutes (CloudFormation waits at most an hour for the deployment started by cdk deploy), got 90'],
+    [
+      'a deployment timeout shorter than the termination wait',
+      (c) => (c.deployment.timeoutMinutes = 30),
+      "production.deployment.timeoutMinutes: must be at least 45 minutes (10 to start the green tasks + 5 to shift traffic with 'canary-10-percent-5-minutes' + deployment.terminationWaitMinutes 30), got 30",
+    ],
     ['an unknown deployment strategy', (c) => (c.deployment.strategy = 'big-bang'), "production.deployment.strategy: must be one of 'all-at-once', 'canary-10-percent-5-minutes', 'linear-10-percent-every-1-minute', got 'big-bang'"],
     ['a log retention CloudWatch does not offer', (c) => (c.logs.retentionDays = 100), 'production.logs.retentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (a CloudWatch Logs retention), got 100'],
     ['a misspelt field', (c) => (c.database.backupRetentionDay = 7), 'production.database.backupRetentionDay: is not a known field; check its spelling against lib/config/schema.ts'],

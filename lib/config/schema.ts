@@ -30,6 +30,19 @@ export const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, readonly number[]>> 
 export const DEPLOYMENT_STRATEGIES = ['all-at-once', 'canary-10-percent-5-minutes', 'linear-10-percent-every-1-minute'] as const;
 export type DeploymentStrategy = (typeof DEPLOYMENT_STRATEGIES)[number];
 
+/** Minutes each strategy takes to move all traffic to green (canary: 5-minute bake; linear: 10 steps, 1 minute apart). */
+export const TRAFFIC_SHIFT_MINUTES: Readonly<Record<DeploymentStrategy, number>> = {
+  'all-at-once': 0,
+  'canary-10-percent-5-minutes': 5,
+  'linear-10-percent-every-1-minute': 9,
+};
+
+/** Minutes a CodeDeploy deployment needs besides shifting and waiting: starting and health-checking the green tasks. */
+export const DEPLOYMENT_STARTUP_MINUTES = 10;
+
+/** CloudFormation waits at most an hour for the custom resource that runs a deployment. */
+export const MAX_DEPLOYMENT_TIMEOUT_MINUTES = 60;
+
 /** RDS Performance Insights keeps data for 7 days (free tier) or whole months up to 731 days. */
 export const PERFORMANCE_INSIGHTS_RETENTION_DAYS = [7, 31, 62, 93, 186, 372, 731] as const;
 
@@ -265,6 +278,22 @@ export const environmentConfigSchema = z
           message: `must be at least services.${serviceName}.minTasks (${s.minTasks}), got ${s.maxTasks}`,
         });
       }
+    }
+    // A CodeDeploy deployment only succeeds once the blue tasks are terminated,
+    // so `cdk deploy` waits for the shift and the termination wait as well.
+    const deploymentNeeds = DEPLOYMENT_STARTUP_MINUTES + TRAFFIC_SHIFT_MINUTES[config.deployment.strategy] + config.deployment.terminationWaitMinutes;
+    if (config.deployment.timeoutMinutes > MAX_DEPLOYMENT_TIMEOUT_MINUTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deployment', 'timeoutMinutes'],
+        message: `must be at most ${MAX_DEPLOYMENT_TIMEOUT_MINUTES} minutes (CloudFormation waits at most an hour for the deployment started by cdk deploy), got ${config.deployment.timeoutMinutes}`,
+      });
+    } else if (config.deployment.timeoutMinutes < deploymentNeeds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deployment', 'timeoutMinutes'],
+        message: `must be at least ${deploymentNeeds} minutes (${DEPLOYMENT_STARTUP_MINUTES} to start the green tasks + ${TRAFFIC_SHIFT_MINUTES[config.deployment.strategy]} to shift traffic with '${config.deployment.strategy}' + deployment.terminationWaitMinutes ${config.deployment.terminationWaitMinutes}), got ${config.deployment.timeoutMinutes}`,
+      });
     }
     if (config.domain) {
       for (const field of ['appDomainName', 'apiDomainName'] as const) {

@@ -199,6 +199,7 @@ export class ServicesStack extends Stack {
       family: taskFamilyName(env, service),
       containerName: service,
       image: ecs.ContainerImage.fromEcrRepository(this.repositories[service].repository, config.services[service].imageTag),
+      release: config.services[service].imageTag,
       cpu: config.services[service].cpu,
       memoryMiB: config.services[service].memoryMiB,
       desiredCount: config.services[service].minTasks,
@@ -329,6 +330,12 @@ export class ServicesStack extends Stack {
       resourceId: `service/${this.cluster.clusterName}/${this.processing.service.serviceName}`,
       minCapacity: config.services.processing.minTasks,
       maxCapacity: config.services.processing.maxTasks,
+      // The service-linked role Application Auto Scaling uses for ECS (as the api's scaling does).
+      role: iam.Role.fromRoleArn(
+        this,
+        'EcsScalingRole',
+        `arn:${this.partition}:iam::${this.account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService`,
+      ),
     });
     this.processingScaling.node.addDependency(this.processing.service);
     new appscaling.CfnScalingPolicy(this, 'ProcessingBacklogPerTask', {

@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stacks, templateJson } from './support/assembly';
+import { synthesizeBodyScript } from './support/synthesize';
+
+/**
+ * What a release does to the templates: the pipeline synthesizes with
+ * `-c apiImageTag=<tag>`, and that must change the api's task definition and
+ * its deployment trigger (so `cdk deploy` starts a CodeDeploy deployment) and
+ * nothing that holds data.
+ */
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
+
+/** The types test/stateful-resources.test.ts pins (importing it would run its tests here too). */
+const STATEFUL_TYPES = new Set([
+  'AWS::RDS::DBInstance',
+  'AWS::S3::Bucket',
+  'AWS::KMS::Key',
+  'AWS::Backup::BackupVault',
+  'AWS::SecretsManager::Secret',
+  'AWS::SQS::Queue',
+  'AWS::Logs::LogGroup',
+  'AWS::ECR::Repository',
+]);
+
+const NEW_TAG = 'sha-0123abc';
+let outdir: string;
+const released = (stackName: string): Template => JSON.parse(fs.readFileSync(path.join(outdir, `${stackName}.template.json`), 'utf8')) as Template;
+
+beforeAll(() => {
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-image-tag-'));
+  synthesizeBodyScript(outdir, { apiImageTag: NEW_TAG });
+  if (fs.existsSync(path.join(outdir, 'synth-error.txt'))) throw new Error(fs.readFileSync(path.join(outdir, 'synth-error.txt'), 'utf8'));
+});
+
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+describe.each(['Staging', 'Production'])('a new api image tag in %s', (env) => {
+  const services = `BodyScript-${env}-Services`;
+  const resourcesOf = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+
+  test('changes the api task definition: the image and SENTRY_RELEASE', () => {
+    const [[id, before]] = resourcesOf(templateJson(services), 'AWS::ECS::TaskDefinition').filter(([i]) => i.startsWith('ApiTaskDefinition'));
+    const after = released(services).Resources[id];
+    const containerOf = (r: typeof before) => (r.Properties!.ContainerDefinitions as { Image: unknown; Environment: { Name: string; Value: unknown }[] }[])[0];
+    expect(JSON.stringify(containerOf(before).Image)).toContain(':1.0.0"');
+    expect(JSON.stringify(containerOf(after).Image)).toContain(`:${NEW_TAG}"`);
+    expect(containerOf(after).Environment).toContainEqual({ Name: 'SENTRY_RELEASE', Value: NEW_TAG });
+  });
+
+  test('changes the api deployment trigger, and neither the processing task definition nor its trigger', () => {
+    const triggers = (t: Template) => Object.fromEntries(resourcesOf(t, 'Custom::EcsDeployment').map(([id, r]) => [id, r.Properties]));
+    const before = triggers(templateJson(services));
+    const after = triggers(released(services));
+    const api = Object.keys(before).find((id) => id.startsWith('ApiDeploymentGroupDeployment'))!;
+    const processing = Object.keys(before).find((id) => id.startsWith('ProcessingDeploymentGroupDeployment'))!;
+    expect(after[api]).not.toEqual(before[api]);
+    expect(after[api]?.description).toContain(`release ${NEW_TAG}`);
+    expect(after[processing]).toEqual(before[processing]);
+    const processingTask = resourcesOf(templateJson(services), 'AWS::ECS::TaskDefinition').find(([i]) => i.startsWith('ProcessingTaskDefinition'))!;
+    expect(released(services).Resources[processingTask[0]]).toEqual(processingTask[1]);
+  });
+
+  test('does not touch the data stack', () => {
+    expect(released(`BodyScript-${env}-Data`)).toEqual(templateJson(`BodyScript-${env}-Data`));
+  });
+});
+
+test('changes no stateful resource in any stack', () => {
+  const changed: string[] = [];
+  for (const stack of stacks()) {
+    const before = templateJson(stack.id) as Template;
+    const after = released(stack.id);
+    for (const [id, resource] of Object.entries(before.Resources)) {
+      if (!STATEFUL_TYPES.has(resource.Type)) continue;
+      if (JSON.stringify(after.Resources[id]) !== JSON.stringify(resource)) changed.push(`${stack.displayName}/${id}`);
+    }
+    for (const [id, resource] of Object.entries(after.Resources)) {
+      if (STATEFUL_TYPES.has(resource.Type) && !before.Resources[id]) changed.push(`${stack.displayName}/${id} (new)`);
+    }
+  }
+  expect(changed).toEqual([]);
+});

@@ -1,0 +1,432 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { resourcesOfType, template, templateJson } from './support/assembly';
+
+const ENVIRONMENTS = [
+  { env: 'staging', title: 'Staging', account: '111111111111', cidr: '10.10.0.0/16', production: false },
+  { env: 'production', title: 'Production', account: '222222222222', cidr: '10.20.0.0/16', production: true },
+] as const;
+
+type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The resources of a type in the services stack, by logical ID. */
+function resources(stack: string, type: string): Record<string, Resource> {
+  return Object.fromEntries(resourcesOfType(stack, type)) as Record<string, Resource>;
+}
+
+/** The only resource of `type` whose logical ID starts with `prefix`. */
+function one(stack: string, type: string, prefix: string): [string, Resource] {
+  const found = Object.entries(resources(stack, type)).filter(([id]) => id.startsWith(prefix));
+  expect(found.map(([id]) => id)).toHaveLength(1);
+  return found[0];
+}
+
+describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account, cidr, production }) => {
+  const stack = `BodyScript-${title}-Services`;
+  const t = () => template(stack);
+
+  describe('container repositories', () => {
+    test.each(['api', 'processing'])('%s: scan on push, immutable tags, AES-256, lifecycle rules, retained', (service) => {
+      const repository = Object.values(templateJson(stack).Resources).find(
+        (r) => r.Type === 'AWS::ECR::Repository' && r.Properties?.RepositoryName === `bodyscript/${env}/${service}`,
+      )!;
+      expect(repository.DeletionPolicy).toBe('Retain');
+      expect(repository.Properties).toMatchObject({
+        ImageScanningConfiguration: { ScanOnPush: true },
+        ImageTagMutability: 'IMMUTABLE',
+      });
+      // No EncryptionConfiguration is ECR's AES-256 encryption at rest (a KMS key would be named here).
+      expect(repository.Properties).not.toHaveProperty('EncryptionConfiguration');
+      const rules = JSON.parse((repository.Properties as { LifecyclePolicy: { LifecyclePolicyText: string } }).LifecyclePolicy.LifecyclePolicyText).rules;
+      expect(rules).toEqual([
+        expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 7 }) }),
+        expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 50 }) }),
+      ]);
+    });
+  });
+
+  test('the cluster is named for the operator CLI and has Container Insights (enhanced)', () => {
+    t().hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterName: `bodyscript-${env}`,
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enhanced' }],
+    });
+  });
+
+  describe.each(['api', 'processing'])('the %s service', (service) => {
+    const Service = service === 'api' ? 'Api' : 'Processing';
+
+    test('is a Fargate service with the CODE_DEPLOY deployment controller, private, behind its blue target group', () => {
+      t().hasResourceProperties('AWS::ECS::Service', {
+        ServiceName: `bodyscript-${env}-${service}`,
+        LaunchType: 'FARGATE',
+        DeploymentController: { Type: 'CODE_DEPLOY' },
+        // The family, not a revision: CloudFormation never updates the task definition, CodeDeploy does.
+        TaskDefinition: `bodyscript-${env}-${service}`,
+        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+        LoadBalancers: [{ ContainerName: service, ContainerPort: 8000, TargetGroupArn: { Ref: Match.stringLikeRegexp(`^${Service}BlueTargetGroup`) } }],
+      });
+    });
+
+    test('has a blue and a green target group checking /health at least every 30 seconds', () => {
+      const groups = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::TargetGroup')).filter(([id]) => id.startsWith(Service));
+      expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual([`${Service}BlueTargetGroup`, `${Service}GreenTargetGroup`]);
+      for (const [, group] of groups) {
+        expect(group.Properties).toMatchObject({ HealthCheckPath: '/health', TargetType: 'ip', Port: 8000, Matcher: { HttpCode: '200' } });
+        expect(group.Properties.HealthCheckIntervalSeconds).toBeLessThanOrEqual(30);
+      }
+    });
+
+    test('has a production listener on 80 and a test listener on 8080 that serves green', () => {
+      const listeners = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::Listener')).filter(([id]) => id.startsWith(`${Service}LoadBalancer`));
+      expect(listeners).toHaveLength(2);
+      const [, production] = listeners.find(([id]) => id.includes('ProductionListener'))!;
+      const [, test] = listeners.find(([id]) => id.includes('TestListener'))!;
+      expect(production.Properties).toMatchObject({ Port: 80, Protocol: 'HTTP' });
+      expect(test.Properties).toMatchObject({ Port: 8080, Protocol: 'HTTP' });
+      expect(test.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: expect.stringMatching(`^${Service}GreenTargetGroup`) } }]);
+    });
+
+    test(`has a load balancer with access logs, invalid header fields dropped, deletion protection ${production ? 'on' : 'off'}`, () => {
+      const [, loadBalancer] = one(stack, 'AWS::ElasticLoadBalancingV2::LoadBalancer', `${Service}LoadBalancer`);
+      expect(loadBalancer.Properties.Scheme).toBe(service === 'api' ? 'internet-facing' : 'internal');
+      expect(loadBalancer.Properties.LoadBalancerAttributes).toEqual(
+        expect.arrayContaining([
+          { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
+          { Key: 'deletion_protection.enabled', Value: String(production) },
+          { Key: 'access_logs.s3.enabled', Value: 'true' },
+          { Key: 'access_logs.s3.bucket', Value: `bodyscript-${env}-alb-logs-${account}-us-east-1` },
+          { Key: 'access_logs.s3.prefix', Value: service },
+        ]),
+      );
+    });
+
+    test('runs a non-root container with a read-only root filesystem, a writable /tmp, a health check and encrypted logs', () => {
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`);
+      expect(taskDefinition.Properties.Family).toBe(`bodyscript-${env}-${service}`);
+      const [container] = taskDefinition.Properties.ContainerDefinitions;
+      expect(container).toMatchObject({
+        Name: service,
+        User: '1000:1000',
+        ReadonlyRootFilesystem: true,
+        MountPoints: [{ ContainerPath: '/tmp', ReadOnly: false, SourceVolume: 'scratch0' }],
+        HealthCheck: { Command: expect.arrayContaining([expect.stringContaining('http://127.0.0.1:8000/health')]), Interval: 30 },
+        LogConfiguration: { LogDriver: 'awslogs', Options: expect.objectContaining({ 'awslogs-group': { Ref: expect.stringMatching(`^${Service}Logs`) } }) },
+      });
+      expect(taskDefinition.Properties.Volumes).toEqual([{ Name: 'scratch0' }]);
+      const [, logGroup] = one(stack, 'AWS::Logs::LogGroup', `${Service}Logs`);
+      expect(logGroup.Properties).toMatchObject({
+        LogGroupName: `/bodyscript/${env}/${service}`,
+        RetentionInDays: 365,
+        KmsKeyId: { 'Fn::GetStackOutput': expect.objectContaining({ StackName: `BodyScript-${title}-Data`, OutputName: expect.stringContaining('LogsKey') }) },
+      });
+    });
+
+    test('gets database credentials and the Sentry DSN from Secrets Manager, and the Sentry environment and release', () => {
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`);
+      const [container] = taskDefinition.Properties.ContainerDefinitions;
+      const secrets = Object.fromEntries((container.Secrets as { Name: string; ValueFrom: unknown }[]).map((s) => [s.Name, JSON.stringify(s.ValueFrom)]));
+      expect(Object.keys(secrets).sort()).toEqual(['DB_HOST', 'DB_NAME', 'DB_PASSWORD', 'DB_PORT', 'DB_USERNAME', 'SENTRY_DSN']);
+      expect(secrets.DB_PASSWORD).toContain(':password::');
+      expect(secrets.DB_PASSWORD).toContain('DatabaseInstanceSecret');
+      // Referenced by name from config, never created or stored here.
+      expect(secrets.SENTRY_DSN).toBe(JSON.stringify(`arn:aws:secretsmanager:us-east-1:${account}:secret:bodyscript/${env}/sentry-dsn`));
+      expect(container.Environment).toEqual(
+        expect.arrayContaining([
+          { Name: 'SENTRY_ENVIRONMENT', Value: env },
+          { Name: 'SENTRY_RELEASE', Value: '1.0.0' },
+        ]),
+      );
+      expect(container.Image['Fn::Join'][1]).toContain(':1.0.0');
+    });
+
+    test('may reach the database on its port, and nothing else may through this rule', () => {
+      t().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        FromPort: 5433,
+        ToPort: 5433,
+        GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: `BodyScript-${title}-Data`, OutputName: Match.stringLikeRegexp('DatabaseInstanceSecurityGroup') }) },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${Service}SecurityGroup`), 'GroupId'] },
+      });
+    });
+
+    test('has a CodeDeploy deployment group with the names the operator CLI uses, rolling back on failure, stop and alarm', () => {
+      const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', `${Service}DeploymentGroup`);
+      expect(group.Properties).toMatchObject({
+        DeploymentGroupName: `BodyScript-${title}-${service}`,
+        DeploymentConfigName: production ? 'CodeDeployDefault.ECSCanary10Percent5Minutes' : 'CodeDeployDefault.ECSAllAtOnce',
+        DeploymentStyle: { DeploymentType: 'BLUE_GREEN', DeploymentOption: 'WITH_TRAFFIC_CONTROL' },
+        AutoRollbackConfiguration: { Enabled: true, Events: expect.arrayContaining(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM']) },
+        BlueGreenDeploymentConfiguration: {
+          TerminateBlueInstancesOnDeploymentSuccess: { Action: 'TERMINATE', TerminationWaitTimeInMinutes: production ? 30 : 5 },
+          DeploymentReadyOption: expect.anything(),
+        },
+      });
+      const pair = group.Properties.LoadBalancerInfo.TargetGroupPairInfoList[0];
+      expect(pair.ProdTrafficRoute.ListenerArns).toEqual([{ Ref: expect.stringMatching(`^${Service}LoadBalancerProductionListener`) }]);
+      expect(pair.TestTrafficRoute.ListenerArns).toEqual([{ Ref: expect.stringMatching(`^${Service}LoadBalancerTestListener`) }]);
+      t().hasResourceProperties('AWS::CodeDeploy::Application', { ApplicationName: `BodyScript-${title}-${service}`, ComputePlatform: 'ECS' });
+    });
+
+    test('the deployment group watches exactly the rollback alarms, the service canary among them', () => {
+      const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', `${Service}DeploymentGroup`);
+      const watched = (group.Properties.AlarmConfiguration.Alarms as { Name: { Ref: string } }[]).map((a) => a.Name.Ref);
+      const rollbackAlarms = Object.keys(resources(stack, 'AWS::CloudWatch::Alarm')).filter((id) => id.startsWith(`${Service}RollbackAlarms`));
+      expect(group.Properties.AlarmConfiguration.Enabled).toBe(true);
+      expect(rollbackAlarms.length).toBeGreaterThanOrEqual(3);
+      expect(watched).toEqual(expect.arrayContaining(rollbackAlarms));
+      expect(watched).toContainEqual(expect.stringMatching(`^${Service}CanaryFailureAlarm`));
+      expect(watched.length).toBeLessThanOrEqual(10);
+      if (service === 'processing') expect(watched).toContainEqual(expect.stringMatching('^ProcessingRollbackAlarmsJobFailureRate'));
+    });
+
+    test('cdk deploy starts a CodeDeploy deployment of the current task definition and waits for it, bounded by the configured timeout', () => {
+      const [, deployment] = one(stack, 'Custom::EcsDeployment', `${Service}DeploymentGroupDeployment`);
+      expect(deployment.Properties).toMatchObject({
+        deploymentGroupName: { Ref: expect.stringMatching(`^${Service}DeploymentGroup`) },
+        autoRollbackConfigurationEnabled: 'true',
+        description: `bodyscript-${env}-${service} release 1.0.0, started by cdk deploy`,
+      });
+      const appSpec = JSON.stringify(deployment.Properties.revisionAppSpecContent);
+      expect(appSpec).toContain(`{"Ref":"${one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`)[0]}"}`);
+      expect(appSpec).toContain(`\\"ContainerName\\":\\"${service}\\",\\"ContainerPort\\":8000`);
+      // The waiter polls every 15 s for deployment.timeoutMinutes (staging 30, production 60).
+      const [, waiter] = one(stack, 'AWS::StepFunctions::StateMachine', `${Service}DeploymentGroupDeployment`);
+      expect(JSON.stringify(waiter.Properties.DefinitionString)).toContain(`\\"IntervalSeconds\\":15,\\"MaxAttempts\\":${production ? 240 : 120}`);
+    });
+
+    test("the deployment provider's functions run a current Node.js runtime and log to encrypted log groups", () => {
+      const functions = Object.entries(resources(stack, 'AWS::Lambda::Function')).filter(([id]) => id.startsWith(`${Service}DeploymentGroupDeployment`));
+      expect(functions.length).toBeGreaterThanOrEqual(2);
+      for (const [, fn] of functions) expect(fn.Properties.Runtime).not.toBe('nodejs20.x');
+      const logGroups = Object.entries(resources(stack, 'AWS::Logs::LogGroup')).filter(([id]) => id.startsWith(`${Service}DeploymentGroupDeployment`));
+      expect(logGroups).toHaveLength(5);
+      for (const [, logGroup] of logGroups) expect(logGroup.Properties).toMatchObject({ KmsKeyId: expect.anything(), RetentionInDays: 365 });
+    });
+  });
+
+  describe('the api load balancer accepts only CloudFront', () => {
+    test('its production listener answers 403 unless the secret origin header is present', () => {
+      const [, listener] = one(stack, 'AWS::ElasticLoadBalancingV2::Listener', 'ApiLoadBalancerProductionListener');
+      expect(listener.Properties.DefaultActions).toEqual([expect.objectContaining({ Type: 'fixed-response', FixedResponseConfig: expect.objectContaining({ StatusCode: '403' }) })]);
+      t().hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+        Conditions: [
+          {
+            Field: 'http-header',
+            HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [{ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: Match.stringLikeRegexp('^OriginVerifySecret') }, ':SecretString:::}}']] }] },
+          },
+        ],
+        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiBlueTargetGroup') } }],
+      });
+    });
+
+    test("its security group admits CloudFront's origin-facing prefix list on 80 and the VPC on the test port, nothing else", () => {
+      const [groupId, group] = one(stack, 'AWS::EC2::SecurityGroup', 'ApiLoadBalancerSecurityGroup');
+      const separate = Object.values(resources(stack, 'AWS::EC2::SecurityGroupIngress')).filter((r) => JSON.stringify(r.Properties.GroupId).includes(groupId));
+      const rules = [...(group.Properties.SecurityGroupIngress ?? []), ...separate.map((r) => r.Properties)];
+      expect(rules.map((r) => ({ port: r.FromPort, from: r.SourcePrefixListId ?? r.CidrIp ?? r.SourceSecurityGroupId }))).toEqual(
+        expect.arrayContaining([
+          { port: 80, from: 'pl-3b927c52' },
+          { port: 8080, from: cidr },
+        ]),
+      );
+      expect(rules).toHaveLength(2);
+      expect(JSON.stringify(rules)).not.toContain('0.0.0.0/0');
+    });
+
+    test('the origin header value is a generated, retained secret', () => {
+      const [, secret] = one(stack, 'AWS::SecretsManager::Secret', 'OriginVerifySecret');
+      expect(secret.Properties).toMatchObject({ Name: `bodyscript/${env}/cloudfront-origin-verify`, GenerateSecretString: expect.objectContaining({ ExcludePunctuation: true }) });
+      expect(templateJson(stack).Resources[one(stack, 'AWS::SecretsManager::Secret', 'OriginVerifySecret')[0]].DeletionPolicy).toBe('Retain');
+    });
+  });
+
+  test('the processing load balancer admits its health canary on 80 and the VPC on the test port', () => {
+    t().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 80,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingLoadBalancerSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingCanarySecurityGroup'), 'GroupId'] },
+    });
+    t().hasResourceProperties('AWS::Synthetics::Canary', {
+      Name: `bs-${production ? 'prod' : 'stg'}-processing`,
+      VPCConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingCanarySecurityGroup'), 'GroupId'] }], SubnetIds: Match.anyValue() },
+    });
+  });
+
+  describe('least privilege', () => {
+    const policyOf = (prefix: string) => one(stack, 'AWS::IAM::ManagedPolicy', prefix)[1].Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+
+    test('the processing task may read uploads, write results, consume its queue, use the data key and publish its metrics; nothing more', () => {
+      const statements = policyOf('ProcessingTaskPolicy');
+      expect(statements.map((s) => [s.Sid, s.Action])).toEqual([
+        ['ReadUploads', 's3:GetObject'],
+        ['WriteResults', 's3:PutObject'],
+        ['ConsumeQueue', ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']],
+        ['UseDataKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
+        ['PublishProcessingMetrics', 'cloudwatch:PutMetricData'],
+      ]);
+      expect(statements[0].Resource).toBe(`arn:aws:s3:::bodyscript-${env}-uploads-${account}-us-east-1/*`);
+      expect(statements[1].Resource).toBe(`arn:aws:s3:::bodyscript-${env}-results-${account}-us-east-1/*`);
+      expect(JSON.stringify(statements[2].Resource)).toContain('ProcessingQueue');
+      expect(JSON.stringify(statements[3].Resource)).toContain('DataKey');
+      expect(statements[4].Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'BodyScript/Processing' } });
+    });
+
+    test('the processing task role has no other policy', () => {
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', 'ProcessingTaskDefinition');
+      const roleId = taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0];
+      const attached = [
+        ...Object.values(resources(stack, 'AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId)),
+        ...Object.entries(resources(stack, 'AWS::IAM::ManagedPolicy')).filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleId)),
+      ];
+      expect(attached).toHaveLength(1);
+      expect(templateJson(stack).Resources[roleId].Properties).not.toHaveProperty('ManagedPolicyArns');
+      expect(templateJson(stack).Resources[roleId].Properties).not.toHaveProperty('Policies');
+    });
+
+    test('the api task may sign uploads into the uploads bucket and downloads from the results bucket', () => {
+      expect(policyOf('ApiTaskPolicy').map((s) => [s.Sid, s.Action])).toEqual([
+        ['PutUploads', 's3:PutObject'],
+        ['GetResults', 's3:GetObject'],
+        ['UseDataKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
+      ]);
+    });
+  });
+
+  describe('scaling', () => {
+    test('processing scales on queued videos per running worker between its configured bounds', () => {
+      t().hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+        MinCapacity: production ? 2 : 1,
+        MaxCapacity: production ? 10 : 4,
+        ResourceId: { 'Fn::Join': ['', ['service/', { Ref: Match.stringLikeRegexp('^Cluster') }, '/', { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingService'), 'Name'] }]] },
+      });
+      t().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        PolicyName: `bodyscript-${env}-processing-backlog-per-task`,
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 2,
+          CustomizedMetricSpecification: {
+            Metrics: [
+              Match.objectLike({ Id: 'visible', MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }) }) }),
+              Match.objectLike({ Id: 'tasks', MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' }) }) }),
+              { Id: 'backlogPerTask', Expression: 'visible / IF(tasks > 0, tasks, 1)', Label: Match.anyValue(), ReturnData: true },
+            ],
+          },
+        },
+      });
+    });
+
+    test('the api scales on CPU between its configured bounds', () => {
+      t().hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: production ? 3 : 1, MaxCapacity: production ? 12 : 4 });
+      t().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        TargetTrackingScalingPolicyConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 60 },
+      });
+    });
+  });
+
+  describe('canaries', () => {
+    test.each([
+      ['frontend', '/'],
+      ['api', '/api/health'],
+    ])('the %s canary requests %s through CloudFront', (target, path) => {
+      const [, canary] = one(stack, 'AWS::Synthetics::Canary', `${target === 'api' ? 'Api' : 'Frontend'}Canary`);
+      expect(canary.Properties.Name).toBe(`bs-${production ? 'prod' : 'stg'}-${target}`);
+      expect(canary.Properties.RunConfig.EnvironmentVariables.TARGET_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^EdgeDistribution/), 'DomainName'] }, path]] });
+    });
+
+    test('the api canary checks the body of /api/health', () => {
+      const [, canary] = one(stack, 'AWS::Synthetics::Canary', 'ApiCanary');
+      const pattern = new RegExp(canary.Properties.RunConfig.EnvironmentVariables.BODY_PATTERN);
+      expect(pattern.test('{"status": "ok"}')).toBe(true);
+      expect(pattern.test('{"status": "degraded"}')).toBe(false);
+    });
+
+    test('the processing canary requests /health of the internal load balancer', () => {
+      const [, canary] = one(stack, 'AWS::Synthetics::Canary', 'ProcessingCanary');
+      expect(JSON.stringify(canary.Properties.RunConfig.EnvironmentVariables.TARGET_URL)).toMatch(/http:\/\/.*ProcessingLoadBalancer.*DNSName.*\/health/);
+    });
+  });
+
+  describe('CloudFront', () => {
+    const distribution = () => one(stack, 'AWS::CloudFront::Distribution', 'EdgeDistribution')[1].Properties.DistributionConfig;
+
+    test('serves the frontend bucket through origin access control, with SPA routing on the frontend behavior only', () => {
+      const config = distribution();
+      const frontend = config.Origins.find((o: { Id: string }) => o.Id === config.DefaultCacheBehavior.TargetOriginId);
+      expect(frontend).toMatchObject({
+        DomainName: `bodyscript-${env}-frontend-${account}-us-east-1.s3.us-east-1.amazonaws.com`,
+        OriginAccessControlId: { 'Fn::GetAtt': [expect.stringMatching(/OriginAccessControl/), 'Id'] },
+        S3OriginConfig: { OriginAccessIdentity: '' },
+      });
+      t().hasResourceProperties('AWS::CloudFront::OriginAccessControl', { OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always' }) });
+      expect(config.DefaultCacheBehavior).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https', Compress: true, FunctionAssociations: [expect.objectContaining({ EventType: 'viewer-request' })] });
+      expect(config.DefaultRootObject).toBe('index.html');
+      // No distribution-wide error pages: they would turn the api's own 403/404 answers into index.html.
+      expect(config.CustomErrorResponses).toBeUndefined();
+      t().hasResourceProperties('AWS::CloudFront::Function', { FunctionCode: Match.stringLikeRegexp("request.uri = '/index.html'") });
+    });
+
+    test('the data stack lets CloudFront read the frontend objects', () => {
+      const policies = Object.values(templateJson(`BodyScript-${title}-Data`).Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
+      const statement = policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: { Sid?: string }[] } }).PolicyDocument.Statement).find((s) => s.Sid === 'AllowCloudFrontOriginAccessControl');
+      expect(statement).toMatchObject({
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Condition: { ArnLike: { 'AWS:SourceArn': `arn:aws:cloudfront::${account}:distribution/*` } },
+      });
+    });
+
+    test('sends /api/* uncached to the api load balancer with the secret origin header', () => {
+      const config = distribution();
+      const behavior = config.CacheBehaviors.find((b: { PathPattern: string }) => b.PathPattern === '/api/*');
+      expect(behavior).toMatchObject({
+        AllowedMethods: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']),
+        CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', // Managed-CachingDisabled
+        OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac', // Managed-AllViewerExceptHostHeader
+        ViewerProtocolPolicy: 'https-only',
+      });
+      const origin = config.Origins.find((o: { Id: string }) => o.Id === behavior.TargetOriginId);
+      expect(JSON.stringify(origin.DomainName)).toContain('ApiLoadBalancer');
+      expect(origin.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'http-only', HTTPPort: 80 });
+      expect(origin.OriginCustomHeaders).toEqual([{ HeaderName: 'X-Origin-Verify', HeaderValue: expect.objectContaining({ 'Fn::Join': expect.anything() }) }]);
+    });
+
+    test('speaks HTTP/2 and HTTP/3, compresses, logs to the CloudFront log bucket and sits behind the web ACL', () => {
+      const config = distribution();
+      expect(config).toMatchObject({
+        HttpVersion: 'http2and3',
+        IPV6Enabled: true,
+        Logging: { Bucket: `bodyscript-${env}-cloudfront-logs-${account}-us-east-1.s3.us-east-1.amazonaws.com`, IncludeCookies: false },
+        WebACLId: { 'Fn::GetAtt': [expect.stringMatching(/^EdgeWebAcl/), 'Arn'] },
+      });
+      // Without a configured domain there is only the default certificate (see edge-distribution.test.ts for TLSv1.2_2021).
+      expect(config.ViewerCertificate).toBeUndefined();
+    });
+
+    test('adds HSTS, frame options DENY, nosniff, a referrer policy and a CSP allowing self, Sentry and Google Analytics', () => {
+      const [, policy] = one(stack, 'AWS::CloudFront::ResponseHeadersPolicy', 'EdgeSecurityHeaders');
+      const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      expect(headers).toMatchObject({
+        StrictTransportSecurity: { AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Override: true },
+        FrameOptions: { FrameOption: 'DENY', Override: true },
+        ContentTypeOptions: { Override: true },
+        ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin', Override: true },
+      });
+      const csp = JSON.stringify(headers.ContentSecurityPolicy.ContentSecurityPolicy);
+      for (const source of ["default-src 'self'", 'https://*.ingest.sentry.io', 'https://www.googletagmanager.com', 'https://www.google-analytics.com', "frame-ancestors 'none'"]) {
+        expect(csp).toContain(source);
+      }
+    });
+
+    test('the web ACL (CLOUDFRONT scope) runs the AWS common and known-bad-inputs rules and a rate limit per IP, and logs to an encrypted log group', () => {
+      t().hasResourceProperties('AWS::WAFv2::WebACL', {
+        Name: `bodyscript-${env}-edge`,
+        Scope: 'CLOUDFRONT',
+        DefaultAction: { Allow: {} },
+        Rules: [
+          Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet', Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
+          Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet', Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
+          Match.objectLike({ Name: 'RateLimitPerIp', Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } }),
+        ],
+      });
+      t().hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { ResourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EdgeWebAcl'), 'Arn'] } });
+      t().hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `aws-waf-logs-bodyscript-${env}-edge`, KmsKeyId: Match.anyValue(), RetentionInDays: 365 });
+    });
+  });
+});
