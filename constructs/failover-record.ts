@@ -61,8 +61,10 @@ export class FailoverRecord extends Construct {
       recordName: props.recordName,
       target: route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true })),
       healthCheck: this.healthCheck,
-      setIdentifier: `${props.recordName}-${props.role.toLowerCase()}`,
     });
-    (this.record.node.defaultChild as route53.CfnRecordSet).failover = props.role;
+    // The L2 has no failover routing policy: set it (and the identifier it requires) on the L1.
+    const cfnRecord = this.record.node.defaultChild as route53.CfnRecordSet;
+    cfnRecord.failover = props.role;
+    cfnRecord.setIdentifier = `${props.recordName}-${props.role.toLowerCase()}`;
   }
 }
