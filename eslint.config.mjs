@@ -14,6 +14,12 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node.js scripts that the compliance plugin executes directly (no TypeScript loader).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', Buffer: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Constructs and stacks take typed props from bin/; they never read the process environment.
     files: ['lib/stacks/**/*.ts', 'constructs/**/*.ts'],
     rules: {
