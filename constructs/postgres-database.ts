@@ -30,6 +30,41 @@ export const POSTGRES_PARAMETERS: Readonly<Record<string, string>> = {
   log_statement: 'ddl',
 };
 
+/** Log groups of the exported PostgreSQL logs, by log type. */
+export type PostgresLogGroups = Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
+
+/**
+ * What every BodyScript PostgreSQL instance (the primary and the standby
+ * replica) is built on: the engine of a `major.minor` version, a parameter group
+ * with POSTGRES_PARAMETERS, and the exported-log groups. The log groups are
+ * created here (RDS writes into existing groups with these names) so that they
+ * get our key and retention without the log-retention Lambda that
+ * `cloudwatchLogsRetention` would add. Construct IDs are fixed: `Parameters`,
+ * `PostgresqlLogs`, `UpgradeLogs`.
+ */
+export function createPostgresFoundations(
+  scope: Construct,
+  props: { engineVersion: string; instanceIdentifier: string; purpose: string; logKey: kms.IKey; logRetention: logs.RetentionDays },
+): { engine: rds.IInstanceEngine; parameterGroup: rds.ParameterGroup; logGroups: PostgresLogGroups } {
+  const major = props.engineVersion.split('.')[0];
+  const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.of(props.engineVersion, major) });
+  const parameterGroup = new rds.ParameterGroup(scope, 'Parameters', {
+    engine,
+    description: `BodyScript PostgreSQL ${major}${props.purpose}: TLS only, slow-statement and connection logging`,
+    parameters: { ...POSTGRES_PARAMETERS },
+  });
+  const logGroups = {} as PostgresLogGroups;
+  for (const logType of POSTGRES_LOG_EXPORTS) {
+    logGroups[logType] = new logs.LogGroup(scope, `${logType.charAt(0).toUpperCase()}${logType.slice(1)}Logs`, {
+      logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${logType}`,
+      encryptionKey: props.logKey,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+  return { engine, parameterGroup, logGroups };
+}
+
 /**
  * Where RDS copies the instance's automated backups (snapshots and transaction
  * logs), so that point-in-time recovery survives the loss of the region.
@@ -111,36 +146,21 @@ export class PostgresDatabase extends Construct {
   /** Master credentials (username, password, host, port). */
   public readonly secret: secretsmanager.ISecret;
   /** Log groups of the exported logs, by log type. */
-  public readonly logGroups: Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
+  public readonly logGroups: PostgresLogGroups;
   /** The master password rotation. */
   public readonly rotation: secretsmanager.SecretRotation;
 
   constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
 
-    const major = props.engineVersion.split('.')[0];
-    const engine = rds.DatabaseInstanceEngine.postgres({
-      version: rds.PostgresEngineVersion.of(props.engineVersion, major),
+    const { engine, parameterGroup, logGroups } = createPostgresFoundations(this, {
+      engineVersion: props.engineVersion,
+      instanceIdentifier: props.instanceIdentifier,
+      purpose: '',
+      logKey: props.logKey,
+      logRetention: props.logRetention,
     });
-
-    this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
-      engine,
-      description: `BodyScript PostgreSQL ${major}: TLS only, slow-statement and connection logging`,
-      parameters: { ...POSTGRES_PARAMETERS },
-    });
-
-    // Creating the log groups ourselves (RDS writes into existing groups with
-    // these names) gives them our key and retention without the log-retention
-    // Lambda that `cloudwatchLogsRetention` would add.
-    const logGroups = {} as Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
-    for (const logType of POSTGRES_LOG_EXPORTS) {
-      logGroups[logType] = new logs.LogGroup(this, `${logType.charAt(0).toUpperCase()}${logType.slice(1)}Logs`, {
-        logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${logType}`,
-        encryptionKey: props.logKey,
-        retention: props.logRetention,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    }
+    this.parameterGroup = parameterGroup;
     this.logGroups = logGroups;
 
     this.instance = new rds.DatabaseInstance(this, 'Instance', {

@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
-import { POSTGRES_LOG_EXPORTS, POSTGRES_PARAMETERS, POSTGRES_PORT } from './postgres-database';
+import { createPostgresFoundations, POSTGRES_LOG_EXPORTS, type PostgresLogGroups, POSTGRES_PORT } from './postgres-database';
 
 /**
  * Properties of a PostgresReadReplica.
@@ -49,7 +49,7 @@ export class PostgresReadReplica extends Construct {
   /** The parameter group that forces TLS. */
   public readonly parameterGroup: rds.ParameterGroup;
   /** Log groups of the exported logs, by log type. */
-  public readonly logGroups: Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
+  public readonly logGroups: PostgresLogGroups;
 
   constructor(scope: Construct, id: string, props: PostgresReadReplicaProps) {
     super(scope, id);
@@ -61,24 +61,14 @@ export class PostgresReadReplica extends Construct {
       throw new Error(`PostgresReadReplica ${this.node.path}: the source must be in another region than the replica (${arn.region}); this construct builds a cross-region replica`);
     }
 
-    const major = props.engineVersion.split('.')[0];
-    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.of(props.engineVersion, major) });
-
-    this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
-      engine,
-      description: `BodyScript PostgreSQL ${major} standby replica: TLS only, slow-statement and connection logging`,
-      parameters: { ...POSTGRES_PARAMETERS },
+    const { engine, parameterGroup, logGroups } = createPostgresFoundations(this, {
+      engineVersion: props.engineVersion,
+      instanceIdentifier: props.instanceIdentifier,
+      purpose: ' standby replica',
+      logKey: props.logKey,
+      logRetention: props.logRetention,
     });
-
-    const logGroups = {} as Record<(typeof POSTGRES_LOG_EXPORTS)[number], logs.LogGroup>;
-    for (const logType of POSTGRES_LOG_EXPORTS) {
-      logGroups[logType] = new logs.LogGroup(this, `${logType.charAt(0).toUpperCase()}${logType.slice(1)}Logs`, {
-        logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${logType}`,
-        encryptionKey: props.logKey,
-        retention: props.logRetention,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    }
+    this.parameterGroup = parameterGroup;
     this.logGroups = logGroups;
 
     // The import only carries the engine; its ARN would be formatted in this
