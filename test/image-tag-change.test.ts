@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { STATEFUL_RESOURCE_TYPES } from '../lib/diff-report/stateful';
 import { stacks, templateJson } from './support/assembly';
 import { synthesizeBodyScript } from './support/synthesize';
 
@@ -12,17 +13,8 @@ import { synthesizeBodyScript } from './support/synthesize';
  */
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
 
-/** The types test/stateful-resources.test.ts pins (importing it would run its tests here too). */
-const STATEFUL_TYPES = new Set([
-  'AWS::RDS::DBInstance',
-  'AWS::S3::Bucket',
-  'AWS::KMS::Key',
-  'AWS::Backup::BackupVault',
-  'AWS::SecretsManager::Secret',
-  'AWS::SQS::Queue',
-  'AWS::Logs::LogGroup',
-  'AWS::ECR::Repository',
-]);
+/** What the pipeline's diff report guards is what must not change here. */
+const STATEFUL_TYPES = new Set(STATEFUL_RESOURCE_TYPES);
 
 const NEW_TAG = 'sha-0123abc';
 let outdir: string;

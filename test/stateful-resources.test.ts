@@ -1,3 +1,4 @@
+import { STATEFUL_RESOURCE_TYPES } from '../lib/diff-report/stateful';
 import { stacks, templateJson } from './support/assembly';
 
 /**
@@ -7,16 +8,8 @@ import { stacks, templateJson } from './support/assembly';
  * data when it is removed or replaced. A failure here means a refactoring would
  * destroy data: move the construct back, do not update the table.
  */
-const STATEFUL_TYPES = new Set([
-  'AWS::RDS::DBInstance',
-  'AWS::S3::Bucket',
-  'AWS::KMS::Key',
-  'AWS::Backup::BackupVault',
-  'AWS::SecretsManager::Secret',
-  'AWS::SQS::Queue',
-  'AWS::Logs::LogGroup',
-  'AWS::ECR::Repository',
-]);
+// The same list the pipeline's diff report refuses to replace or remove.
+const STATEFUL_TYPES = new Set(STATEFUL_RESOURCE_TYPES);
 
 type Policy = 'Retain' | 'Snapshot';
 type Pin = [logicalId: string, type: string, policy: Policy];
