@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
@@ -22,18 +23,30 @@ export interface FailoverRecordProps {
    * @default - no health check: the record relies on the load balancer's target health (EvaluateTargetHealth)
    */
   readonly healthCheckPath?: string;
+  /**
+   * Alarms of the record's region (single metric, standard resolution, as
+   * Route 53 requires) that each say "this part has nothing healthy": the
+   * record is healthy while at least one of them is OK. A region whose
+   * CloudWatch cannot be reached (insufficient data) counts as unhealthy.
+   * For load balancers that only accept another origin (e.g. CloudFront),
+   * which a Route 53 health checker could not reach at `healthCheckPath`.
+   *
+   * @default - no alarm-based health check
+   */
+  readonly healthCheckAlarms?: cloudwatch.IAlarm[];
 }
 
 /**
  * One half of a Route 53 failover pair for a regional endpoint: an alias A
  * record to the region's load balancer with EvaluateTargetHealth, plus (for
- * the PRIMARY) a health check against the load balancer itself, every 30 s,
- * failing after 3 misses. The primary region creates the PRIMARY record, the
+ * the PRIMARY) a health check: against the load balancer itself (every 30 s,
+ * failing after 3 misses), or calculated from alarms of the region (healthy
+ * while one of them is OK) when the load balancer accepts only another origin. The primary region creates the PRIMARY record, the
  * standby region the SECONDARY; neither references the other.
  */
 export class FailoverRecord extends Construct {
   public readonly record: route53.ARecord;
-  /** The health check of the PRIMARY (undefined without healthCheckPath). */
+  /** The health check of the PRIMARY (undefined without healthCheckPath or healthCheckAlarms). */
   public readonly healthCheck?: route53.HealthCheck;
 
   constructor(scope: Construct, id: string, props: FailoverRecordProps) {
@@ -41,11 +54,30 @@ export class FailoverRecord extends Construct {
     if (props.healthCheckPath !== undefined && !props.healthCheckPath.startsWith('/')) {
       throw new Error(`FailoverRecord ${this.node.path}: healthCheckPath must start with '/', got '${props.healthCheckPath}'`);
     }
-    if (props.role === 'PRIMARY' && props.healthCheckPath === undefined) {
-      throw new Error(`FailoverRecord ${this.node.path}: the PRIMARY record needs a healthCheckPath, or Route 53 never fails over when the application (not the load balancer) is down`);
+    const alarms = props.healthCheckAlarms ?? [];
+    if (props.healthCheckPath !== undefined && alarms.length > 0) {
+      throw new Error(`FailoverRecord ${this.node.path}: give either healthCheckPath or healthCheckAlarms, not both`);
+    }
+    if (props.role === 'PRIMARY' && props.healthCheckPath === undefined && alarms.length === 0) {
+      throw new Error(`FailoverRecord ${this.node.path}: the PRIMARY record needs a healthCheckPath or healthCheckAlarms, or Route 53 never fails over when the application (not the load balancer) is down`);
     }
 
-    if (props.healthCheckPath) {
+    if (alarms.length > 0) {
+      const region = Stack.of(this).region;
+      const children = alarms.map(
+        (alarm, index) =>
+          new route53.HealthCheck(this, `AlarmHealthCheck${index}`, {
+            type: route53.HealthCheckType.CLOUDWATCH_METRIC,
+            alarmIdentifier: { name: alarm.alarmName, region },
+            insufficientDataHealthStatus: route53.InsufficientDataHealthStatusEnum.UNHEALTHY,
+          }),
+      );
+      this.healthCheck = new route53.HealthCheck(this, 'HealthCheck', {
+        type: route53.HealthCheckType.CALCULATED,
+        childHealthChecks: children,
+        healthThreshold: 1,
+      });
+    } else if (props.healthCheckPath) {
       this.healthCheck = new route53.HealthCheck(this, 'HealthCheck', {
         type: route53.HealthCheckType.HTTPS,
         fqdn: props.loadBalancer.loadBalancerDnsName,

@@ -134,6 +134,7 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name} standby (${standbyLocation.region}): read replica, pilot-light services, standby alarms`,
     });
     standby.addStackDependency(data, 'the source database of the read replica');
+    standby.addStackDependency(services, 'the us-west-2 replica of the origin-verify secret its api listener reads by name');
     for (const stack of [alerting, network, data, services, application, operations, faultInjection, standbyData, standby]) {
       Tags.of(stack).add('Environment', name);
     }

@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -53,6 +54,34 @@ describe('FailoverRecord', () => {
   });
 
   test('fails when the PRIMARY has no health check (it would never fail over)', () => {
-    expect(() => build('PRIMARY', { healthCheckPath: undefined })).toThrow(/PRIMARY record needs a healthCheckPath/);
+    expect(() => build('PRIMARY', { healthCheckPath: undefined })).toThrow(/PRIMARY record needs a healthCheckPath or healthCheckAlarms/);
+  });
+
+  test('can be created as a PRIMARY whose health is calculated from alarms (healthy while one is OK, unreachable CloudWatch is unhealthy)', () => {
+    const stack = new Stack(testApp(), 'TestAlarms', { env: { account: '111111111111', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
+    const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'LoadBalancer', { vpc, internetFacing: true });
+    new FailoverRecord(stack, 'Api', {
+      zone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: DOMAIN.hostedZoneId, zoneName: DOMAIN.hostedZoneName }),
+      recordName: DOMAIN.apiDomainName,
+      role: 'PRIMARY',
+      loadBalancer,
+      healthCheckAlarms: [cloudwatch.Alarm.fromAlarmName(stack, 'Blue', 'blue-down'), cloudwatch.Alarm.fromAlarmName(stack, 'Green', 'green-down')],
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Route53::HealthCheck', 3);
+    for (const name of ['blue-down', 'green-down']) {
+      template.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: { Type: 'CLOUDWATCH_METRIC', AlarmIdentifier: { Name: name, Region: 'us-east-1' }, InsufficientDataHealthStatus: 'Unhealthy' },
+      });
+    }
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: { Type: 'CALCULATED', HealthThreshold: 1, ChildHealthChecks: [{ Ref: Match.stringLikeRegexp('^ApiAlarmHealthCheck0') }, { Ref: Match.stringLikeRegexp('^ApiAlarmHealthCheck1') }] },
+    });
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Failover: 'PRIMARY', HealthCheckId: { Ref: Match.stringLikeRegexp('^ApiHealthCheck') } });
+  });
+
+  test('fails when given both a health check path and alarms', () => {
+    expect(() => build('PRIMARY', { healthCheckAlarms: [cloudwatch.Alarm.fromAlarmName(new Stack(), 'A', 'a')] })).toThrow(/either healthCheckPath or healthCheckAlarms, not both/);
   });
 });

@@ -1,14 +1,17 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ENVIRONMENT_FILES, type EnvironmentConfigInput, loadConfig } from '../lib/config';
 import { AlertingStack } from '../lib/stacks/alerting-stack';
 import { DataStack } from '../lib/stacks/data-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
 import { ServicesStack } from '../lib/stacks/services-stack';
+import { StandbyDataStack } from '../lib/stacks/standby-data-stack';
+import { StandbyStack } from '../lib/stacks/standby-stack';
 import { testApp } from './support/synthesize';
 
 /**
  * The committed environments have no domain; this builds staging's services
- * stack with one (without the compliance gates, which the shared assembly runs).
+ * stack and its standby with one (without the compliance gates, which the
+ * shared assembly runs).
  */
 const DOMAIN = {
   hostedZoneId: 'Z0123456789ABCDEFGHIJ',
@@ -18,6 +21,7 @@ const DOMAIN = {
 };
 
 let template: Template;
+let standby: Template;
 beforeAll(() => {
   const environments: Record<string, EnvironmentConfigInput> = structuredClone({ ...ENVIRONMENT_FILES });
   (environments.staging as Record<string, unknown>).domain = DOMAIN;
@@ -28,7 +32,11 @@ beforeAll(() => {
   const network = new NetworkStack(app, 'Network', { env, config });
   const data = new DataStack(app, 'Data', { env, config, vpc: network.vpc });
   const services = new ServicesStack(app, 'Services', { env, config, alerting, network, data });
+  const standbyEnv = { account: config.standby.account, region: config.standby.region };
+  const standbyData = new StandbyDataStack(app, 'StandbyData', { env: standbyEnv, config });
+  const standbyStack = new StandbyStack(app, 'Standby', { env: standbyEnv, config, standbyData });
   template = Template.fromStack(services);
+  standby = Template.fromStack(standbyStack);
 });
 
 /** Logical ID of the certificate for `name`. */
@@ -75,10 +83,84 @@ describe('the services stack with a domain', () => {
     for (const record of records) expect(record.HostedZoneId).toBe(DOMAIN.hostedZoneId);
   });
 
+  test('the api record is the PRIMARY of a failover pair, with a health check calculated from the blue and green target groups', () => {
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: `${DOMAIN.apiDomainName}.`,
+      Type: 'A',
+      Failover: 'PRIMARY',
+      SetIdentifier: `${DOMAIN.apiDomainName}-primary`,
+      HealthCheckId: { Ref: Match.stringLikeRegexp('^ApiFailoverHealthCheck') },
+      AliasTarget: Match.objectLike({ EvaluateTargetHealth: true }),
+    });
+    const checks = Object.entries(template.findResources('AWS::Route53::HealthCheck')).map(([id, c]) => [id, c.Properties.HealthCheckConfig]);
+    const calculated = checks.filter(([, c]) => c.Type === 'CALCULATED');
+    expect(calculated).toHaveLength(1);
+    expect(calculated[0][1]).toMatchObject({ HealthThreshold: 1, ChildHealthChecks: [{ Ref: expect.stringMatching(/^ApiFailoverAlarmHealthCheck0/) }, { Ref: expect.stringMatching(/^ApiFailoverAlarmHealthCheck1/) }] });
+    const alarmChecks = checks.filter(([, c]) => c.Type === 'CLOUDWATCH_METRIC').map(([, c]) => c);
+    expect(alarmChecks).toHaveLength(2);
+    for (const [index, colour] of ['Blue', 'Green'].entries()) {
+      // Region unreachable (insufficient data) counts as unhealthy: that is the regional outage.
+      expect(alarmChecks[index]).toEqual({
+        Type: 'CLOUDWATCH_METRIC',
+        AlarmIdentifier: { Name: { Ref: expect.stringMatching(new RegExp(`^ApiNoHealthyTargets${colour}`)) }, Region: 'us-east-1' },
+        InsufficientDataHealthStatus: 'Unhealthy',
+        Inverted: false,
+      });
+    }
+  });
+
+  test('the health-check alarms are single-metric (as Route 53 requires) and the api-down composite pages the critical topic', () => {
+    for (const colour of ['Blue', 'Green']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `BodyScript-Staging-api-NoHealthyTargets-${colour}`,
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: 'HealthyHostCount',
+        Statistic: 'Minimum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmName: 'BodyScript-Staging-api-NoHealthyTargets',
+      AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/disaster-recovery.md'),
+      AlarmActions: [Match.anyValue()],
+    });
+  });
+
+  test('the standby holds the SECONDARY record of the api name, pointing at its own api load balancer', () => {
+    standby.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: `${DOMAIN.apiDomainName}.`,
+      Type: 'A',
+      HostedZoneId: DOMAIN.hostedZoneId,
+      Failover: 'SECONDARY',
+      SetIdentifier: `${DOMAIN.apiDomainName}-secondary`,
+      AliasTarget: Match.objectLike({ EvaluateTargetHealth: true, DNSName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiLoadBalancer'), 'DNSName'] }])]) }) }),
+    });
+    standby.resourceCountIs('AWS::Route53::HealthCheck', 0);
+  });
+
+  test('the standby api listener is HTTPS with its own us-west-2 certificate of the api name, still behind the origin header', () => {
+    standby.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: DOMAIN.apiDomainName,
+      ValidationMethod: 'DNS',
+      DomainValidationOptions: [{ DomainName: DOMAIN.apiDomainName, HostedZoneId: DOMAIN.hostedZoneId }],
+    });
+    standby.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      DefaultActions: [Match.objectLike({ Type: 'fixed-response' })],
+    });
+  });
+
   test('the frontend and api canaries go to the app name, with Route 53 health checks every 30 seconds', () => {
     const canaries = Object.values(template.findResources('AWS::Synthetics::Canary')).map((c) => c.Properties.RunConfig.EnvironmentVariables.TARGET_URL);
     expect(canaries).toEqual(expect.arrayContaining([`https://${DOMAIN.appDomainName}/`, `https://${DOMAIN.appDomainName}/api/health`]));
-    const checks = Object.values(template.findResources('AWS::Route53::HealthCheck')).map((c) => c.Properties.HealthCheckConfig);
+    const checks = Object.values(template.findResources('AWS::Route53::HealthCheck'))
+      .map((c) => c.Properties.HealthCheckConfig)
+      .filter((c) => c.Type === 'HTTPS');
     expect(checks.map((c) => [c.FullyQualifiedDomainName, c.ResourcePath, c.RequestInterval]).sort()).toEqual([
       [DOMAIN.appDomainName, '/', 30],
       [DOMAIN.appDomainName, '/api/health', 30],

@@ -236,6 +236,11 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(secret.Properties).toMatchObject({ Name: `bodyscript/${env}/cloudfront-origin-verify`, GenerateSecretString: expect.objectContaining({ ExcludePunctuation: true }) });
       expect(templateJson(stack).Resources[one(stack, 'AWS::SecretsManager::Secret', 'OriginVerifySecret')[0]].DeletionPolicy).toBe('Retain');
     });
+
+    test('the origin header secret has a us-west-2 replica (standby key by alias ARN), which the standby api listener reads by name', () => {
+      const [, secret] = one(stack, 'AWS::SecretsManager::Secret', 'OriginVerifySecret');
+      expect(secret.Properties?.ReplicaRegions).toEqual([{ Region: 'us-west-2', KmsKeyId: `arn:aws:kms:us-west-2:${account}:alias/bodyscript-${env}/standby-database` }]);
+    });
   });
 
   test('the processing load balancer admits its health canary on 80 and the VPC on the test port', () => {

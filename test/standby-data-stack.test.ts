@@ -42,7 +42,7 @@ describe.each(CASES)('%s', (stackName, env, account) => {
 
   test('replica buckets log to the standby access-log bucket and do not replicate further', () => {
     const buckets = resourcesOfType(stackName, 'AWS::S3::Bucket');
-    expect(buckets).toHaveLength(4);
+    expect(buckets).toHaveLength(5);
     for (const [, bucket] of buckets) expect(bucket.Properties?.ReplicationConfiguration).toBeUndefined();
     const replicas = buckets.filter(([id]) => id.includes('Replica'));
     expect(replicas).toHaveLength(3);
@@ -57,5 +57,38 @@ describe.each(CASES)('%s', (stackName, env, account) => {
       EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StandbyBackupKey'), 'Arn'] },
       LockConfiguration: { MinRetentionDays: 7 },
     });
+  });
+
+  test('the standby processing queue keeps upload events two hours, with a dead-letter queue, both encrypted with the standby data key', () => {
+    const key = { 'Fn::GetAtt': [Match.stringLikeRegexp('^StandbyDataKey'), 'Arn'] };
+    template(stackName).hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: `bodyscript-${env}-processing-jobs`,
+      MessageRetentionPeriod: 7200,
+      VisibilityTimeout: 2700,
+      KmsMasterKeyId: key,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StandbyProcessingDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 3 },
+    });
+    template(stackName).hasResourceProperties('AWS::SQS::Queue', { QueueName: `bodyscript-${env}-processing-jobs-dlq`, MessageRetentionPeriod: 1209600, KmsMasterKeyId: key });
+  });
+
+  test('objects created in the replica uploads bucket become standby processing jobs through EventBridge', () => {
+    template(stackName).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [{ Ref: Match.stringLikeRegexp('^UploadsReplicaBucket') }] } } },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StandbyProcessingQueue'), 'Arn'] } })],
+    });
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `bodyscript-${env}-uploads-${account}-us-west-2`,
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+  });
+
+  test('the standby load balancer log bucket accepts ELB log delivery for this account', () => {
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `bodyscript-${env}-alb-logs-${account}-us-west-2`,
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } })] },
+    });
+    const [, policy] = resourcesOfType(stackName, 'AWS::S3::BucketPolicy').find(([id]) => id.startsWith('StandbyLoadBalancerLogsBucket'))!;
+    expect(JSON.stringify(policy.Properties?.PolicyDocument)).toContain('AllowLoadBalancerLogDelivery');
+    expect(JSON.stringify(policy.Properties?.PolicyDocument)).toContain(`/AWSLogs/${account}/*`);
   });
 });

@@ -6,6 +6,17 @@ const CASES = [
   ['BodyScript-Production-Standby', 'production', '222222222222', true, 'db.r7g.large', '10.120.0.0/16'],
 ] as const;
 
+/** The configured task bounds per environment and service (lib/config). */
+const MAX_TASKS = { staging: { api: 4, processing: 4 }, production: { api: 12, processing: 10 } } as const;
+
+type Resource = { Type: string; Properties?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The one resource of a type whose logical ID starts with `prefix`. */
+function one(stackName: string, type: string, prefix: string): [string, Resource] {
+  const found = resourcesOfType(stackName, type).filter(([id]) => id.startsWith(prefix));
+  expect(found.map(([id]) => id)).toHaveLength(1);
+  return found[0] as [string, Resource];
+}
+
 describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cidr) => {
   test('lives in the standby region with termination protection (after a failover it holds the live database)', () => {
     const stack = stacks().find((s) => s.displayName === stackName)!;
@@ -88,6 +99,135 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
+    });
+  });
+
+  describe('pilot-light services', () => {
+    test('the cluster has the primary cluster name and Container Insights', () => {
+      template(stackName).hasResourceProperties('AWS::ECS::Cluster', {
+        ClusterName: `bodyscript-${env}`,
+        ClusterSettings: [{ Name: 'containerInsights', Value: 'enhanced' }],
+      });
+    });
+
+    test.each(['api', 'processing'] as const)('%s runs zero tasks with the ECS deployment controller behind its load balancer, without CodeDeploy', (service) => {
+      const [, ecsService] = one(stackName, 'AWS::ECS::Service', service === 'api' ? 'ApiService' : 'ProcessingService');
+      expect(ecsService.Properties).toMatchObject({
+        ServiceName: `bodyscript-${env}-${service}`,
+        DesiredCount: 0,
+        DeploymentController: { Type: 'ECS' },
+        DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
+        LoadBalancers: [{ ContainerName: service, ContainerPort: 8000, TargetGroupArn: { Ref: expect.stringMatching(service === 'api' ? /^ApiTargetGroup/ : /^ProcessingTargetGroup/) } }],
+      });
+      for (const type of ['AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentGroup', 'Custom::EcsDeployment']) template(stackName).resourceCountIs(type, 0);
+      // One target group and one listener per service: no green target group, no test listener.
+      template(stackName).resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 2);
+      template(stackName).resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    });
+
+    test.each(['api', 'processing'] as const)('%s has a scalable target from 0 to the configured maximum, its scaling suspended until a failover', (service) => {
+      const [, target] = one(stackName, 'AWS::ApplicationAutoScaling::ScalableTarget', service === 'api' ? 'ApiScaling' : 'ProcessingScaling');
+      expect(target.Properties).toMatchObject({
+        MinCapacity: 0,
+        MaxCapacity: MAX_TASKS[env][service],
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ServiceNamespace: 'ecs',
+        SuspendedState: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
+      });
+      expect(JSON.stringify(target.Properties?.ResourceId)).toContain('"service/",{"Ref":"Cluster');
+    });
+
+    test('scales like the primary once resumed: the api on CPU, processing on its backlog per task in the standby queue', () => {
+      template(stackName).hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 60, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),
+      });
+      const [, backlog] = one(stackName, 'AWS::ApplicationAutoScaling::ScalingPolicy', 'ProcessingBacklogPerTask');
+      expect(backlog.Properties?.PolicyName).toBe(`bodyscript-${env}-processing-backlog-per-task`);
+      expect(JSON.stringify(backlog.Properties)).toContain('StandbyProcessingQueue');
+    });
+
+    test.each(['api', 'processing'] as const)('the %s task definition pulls the us-west-2 ECR replica and reads secrets by name in us-west-2', (service) => {
+      const [, definition] = one(stackName, 'AWS::ECS::TaskDefinition', service === 'api' ? 'ApiTaskDefinition' : 'ProcessingTaskDefinition');
+      const container = definition.Properties?.ContainerDefinitions[0];
+      expect(container.Image).toEqual({ 'Fn::Join': ['', [`${account}.dkr.ecr.us-west-2.`, { Ref: 'AWS::URLSuffix' }, `/bodyscript/${env}/${service}:1.0.0`]] });
+      const secrets = Object.fromEntries((container.Secrets as { Name: string; ValueFrom: unknown }[]).map((x) => [x.Name, x.ValueFrom]));
+      const databaseSecret = `arn:aws:secretsmanager:us-west-2:${account}:secret:bodyscript/${env}/database-master`;
+      expect(secrets).toEqual({
+        DB_NAME: `${databaseSecret}:dbname::`,
+        DB_USERNAME: `${databaseSecret}:username::`,
+        DB_PASSWORD: `${databaseSecret}:password::`,
+        SENTRY_DSN: `arn:aws:secretsmanager:us-west-2:${account}:secret:bodyscript/${env}/sentry-dsn`,
+      });
+      const environment = Object.fromEntries((container.Environment as { Name: string; Value: unknown }[]).map((x) => [x.Name, x.Value]));
+      // After a failover the database is the promoted replica of this stack, not the host the replicated secret names.
+      expect(environment.DB_HOST).toEqual({ 'Fn::GetAtt': ['ReplicaInstance639BE1BF', 'Endpoint.Address'] });
+      expect(environment.DB_PORT).toBe('5433');
+      expect(JSON.stringify(environment.UPLOADS_BUCKET)).toContain('UploadsReplicaBucket');
+      expect(container.LogConfiguration.Options['awslogs-region']).toBe('us-west-2');
+    });
+
+    test('the service log groups are encrypted with the standby logs key', () => {
+      for (const service of ['api', 'processing']) {
+        template(stackName).hasResourceProperties('AWS::Logs::LogGroup', {
+          LogGroupName: `/bodyscript/${env}/${service}`,
+          KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StandbyLogsKey'), 'Arn'] },
+          RetentionInDays: 365,
+        });
+      }
+    });
+
+    test('the api load balancer accepts only CloudFront (us-west-2 prefix list) carrying the origin header, read by name from the secret replica', () => {
+      const rules = resourcesOfType(stackName, 'AWS::EC2::SecurityGroupIngress')
+        .map(([, r]) => r.Properties as Record<string, unknown>)
+        .filter((p) => JSON.stringify(p.GroupId).includes('ApiLoadBalancerSecurityGroup'));
+      expect(rules).toEqual([expect.objectContaining({ FromPort: 80, SourcePrefixListId: 'pl-82a045eb' })]);
+      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [`{{resolve:secretsmanager:bodyscript/${env}/cloudfront-origin-verify:SecretString:::}}`] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiTargetGroup') } }],
+      });
+      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+    });
+
+    test('the load balancers log to the standby alb-logs bucket of StandbyData, named literally', () => {
+      const balancers = resourcesOfType(stackName, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+      expect(balancers).toHaveLength(2);
+      for (const [, lb] of balancers) {
+        expect(lb.Properties?.LoadBalancerAttributes).toEqual(
+          expect.arrayContaining([{ Key: 'access_logs.s3.enabled', Value: 'true' }, { Key: 'access_logs.s3.bucket', Value: `bodyscript-${env}-alb-logs-${account}-us-west-2` }]),
+        );
+      }
+    });
+
+    test('both services reach the replica on its port', () => {
+      for (const name of ['Api', 'Processing']) {
+        template(stackName).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+          FromPort: 5433,
+          ToPort: 5433,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${name}SecurityGroup`), 'GroupId'] },
+        });
+      }
+    });
+  });
+
+  describe('standby service alarms', () => {
+    const title = env === 'staging' ? 'Staging' : 'Production';
+    test.each(['api', 'processing'])('the %s 5xx rate and unhealthy hosts alarms are silent at zero tasks and page the standby topic', (service) => {
+      for (const suffix of ['5xxRate', 'UnhealthyHosts']) {
+        template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
+          AlarmName: `BodyScript-${title}-Standby-${service}-${suffix}`,
+          AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/disaster-recovery\\.md'),
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
+        });
+      }
+    });
+
+    test('no standby alarm rolls anything back (there is no CodeDeploy here)', () => {
+      const names = resourcesOfType(stackName, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties?.AlarmName as string);
+      expect(names.filter((n) => /Rollback/.test(n))).toEqual([]);
+      expect(names.every((n) => n.startsWith(`BodyScript-${title}-`))).toBe(true);
     });
   });
 });

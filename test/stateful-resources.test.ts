@@ -56,6 +56,9 @@ const STANDBY_DATA_STACK_PINS: Pin[] = [
   ['ResultsReplicaBucket8EF1BEE5', 'AWS::S3::Bucket', 'Retain'],
   ['FrontendReplicaBucket567128B4', 'AWS::S3::Bucket', 'Retain'],
   ['StandbyBackupVault2EA2BD0F', 'AWS::Backup::BackupVault', 'Retain'],
+  ['StandbyLoadBalancerLogsBucket0F783C49', 'AWS::S3::Bucket', 'Retain'],
+  ['StandbyProcessingQueue90B59681', 'AWS::SQS::Queue', 'Retain'],
+  ['StandbyProcessingDeadLetterQueue0A0E90E9', 'AWS::SQS::Queue', 'Retain'],
 ];
 
 const STANDBY_STACK_PINS: Pin[] = [
@@ -66,6 +69,9 @@ const STANDBY_STACK_PINS: Pin[] = [
   ['ReplicaUpgradeLogsE1C3C275', 'AWS::Logs::LogGroup', 'Retain'],
   // Promoted by `ops dr failover`, it becomes the environment's database.
   ['ReplicaInstance639BE1BF', 'AWS::RDS::DBInstance', 'Snapshot'],
+  // The pilot-light services' container logs (what they logged after a failover is evidence).
+  ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
 ];
 
 /** The log groups of the CodeDeploy deployment provider of one service (the library's construct IDs). */

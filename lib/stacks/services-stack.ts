@@ -2,14 +2,15 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -17,6 +18,7 @@ import { SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { BlueGreenService } from '../../constructs/blue-green-service';
 import { ContainerRepository } from '../../constructs/container-repository';
 import { EdgeDistribution } from '../../constructs/edge-distribution';
+import { FailoverRecord } from '../../constructs/failover-record';
 import { HealthCheckCanary } from '../../constructs/health-check-canary';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { RollbackAlarms } from '../../constructs/rollback-alarms';
@@ -31,12 +33,14 @@ import {
   codeDeployApplicationName,
   deploymentGroupName,
   ecsServiceName,
+  keyAliasArn,
   originVerifySecretName,
   repositoryName,
   resourcePrefix,
   SERVICE_NAMES,
   type ServiceName,
   serviceLogGroupName,
+  standbyKeyAlias,
   taskFamilyName,
   webAclName,
 } from '../naming';
@@ -107,6 +111,8 @@ export class ServicesStack extends Stack {
   public readonly rollbackAlarms: Record<ServiceName, RollbackAlarms>;
   /** The processing worker's scalable task count (backlog per task). */
   public readonly processingScaling: appscaling.ScalableTarget;
+  /** With a domain: the PRIMARY failover record of the api name (the standby stack holds the SECONDARY). */
+  public readonly apiFailoverRecord?: FailoverRecord;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -119,7 +125,6 @@ export class ServicesStack extends Stack {
     }
     const vpc = props.network.vpc;
     const logRetention = config.logs.retentionDays as logs.RetentionDays;
-    const production = env === 'production';
     const domain = config.domain;
 
     this.repositories = {
@@ -171,21 +176,8 @@ export class ServicesStack extends Stack {
     // roles get kms:Decrypt on that key through their own policy below.
     const databaseSecret = secretsmanager.Secret.fromSecretAttributes(this, 'DatabaseSecret', { secretCompleteArn: data.database.secret.secretArn });
     const sentryDsn = secretsmanager.Secret.fromSecretNameV2(this, 'SentryDsn', config.sentry.dsnSecretName);
-    const secrets: Record<string, ecs.Secret> = {
-      DB_HOST: ecs.Secret.fromSecretsManager(databaseSecret, 'host'),
-      DB_PORT: ecs.Secret.fromSecretsManager(databaseSecret, 'port'),
-      DB_NAME: ecs.Secret.fromSecretsManager(databaseSecret, 'dbname'),
-      DB_USERNAME: ecs.Secret.fromSecretsManager(databaseSecret, 'username'),
-      DB_PASSWORD: ecs.Secret.fromSecretsManager(databaseSecret, 'password'),
-      SENTRY_DSN: ecs.Secret.fromSecretsManager(sentryDsn),
-    };
-    const environmentOf = (service: ServiceName): Record<string, string> => ({
-      BODYSCRIPT_ENVIRONMENT: env,
-      SENTRY_ENVIRONMENT: env,
-      SENTRY_RELEASE: config.services[service].imageTag,
-      UPLOADS_BUCKET: data.uploadsBucket.bucketName,
-      RESULTS_BUCKET: data.resultsBucket.bucketName,
-    });
+    const secrets = serviceSecrets(databaseSecret, sentryDsn, ['host', 'port', 'dbname', 'username', 'password']);
+    const environmentOf = (service: ServiceName) => serviceEnvironment(config, service, { uploads: data.uploadsBucket.bucketName, results: data.resultsBucket.bucketName });
     const deploymentSettings = (service: ServiceName) => ({
       applicationName: codeDeployApplicationName(env, service),
       deploymentGroupName: deploymentGroupName(env, service),
@@ -194,26 +186,15 @@ export class ServicesStack extends Stack {
       deploymentTimeout: Duration.minutes(config.deployment.timeoutMinutes),
     });
     const taskSettings = (service: ServiceName) => ({
+      ...serviceSettings(config, service),
       cluster: this.cluster,
-      serviceName: ecsServiceName(env, service),
-      family: taskFamilyName(env, service),
-      containerName: service,
       image: ecs.ContainerImage.fromEcrRepository(this.repositories[service].repository, config.services[service].imageTag),
       release: config.services[service].imageTag,
-      cpu: config.services[service].cpu,
-      memoryMiB: config.services[service].memoryMiB,
       desiredCount: config.services[service].minTasks,
-      containerPort: CONTAINER_PORT,
-      healthCheckPath: '/health',
       environment: environmentOf(service),
       secrets,
-      taskSubnets: { subnetGroupName: SUBNET_GROUPS.application },
-      logGroupName: serviceLogGroupName(env, service),
       logKey: data.logsKey.key,
-      logRetention,
-      deletionProtection: production,
       accessLogsBucket: loadBalancerLogsBucket,
-      accessLogsPrefix: service,
     });
 
     // --- api ---------------------------------------------------------------
@@ -226,6 +207,14 @@ export class ServicesStack extends Stack {
       // Imported: the secret's own grant would otherwise add a statement to the data key's policy (data stack).
       encryptionKey: kms.Key.fromKeyArn(this, 'OriginVerifySecretKey', data.dataKey.key.keyArn),
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+      // The standby api load balancer (BodyScript-<Env>-Standby) checks the same
+      // value, read by name from this replica: CloudFront sends one header to both.
+      replicaRegions: [
+        {
+          region: config.standby.region,
+          encryptionKey: kms.Key.fromKeyArn(this, 'StandbyDatabaseKeyAlias', keyAliasArn(standbyKeyAlias(env, 'database'), config.standby)),
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(
@@ -252,11 +241,7 @@ export class ServicesStack extends Stack {
     const apiPolicy = new iam.ManagedPolicy(this, 'ApiTaskPolicy', {
       description: `BodyScript ${env} api: sign uploads into the uploads bucket and downloads from the results bucket`,
       roles: [this.api.taskDefinition.taskRole],
-      statements: [
-        new iam.PolicyStatement({ sid: 'PutUploads', actions: ['s3:PutObject'], resources: [objectsOf('uploads')] }),
-        new iam.PolicyStatement({ sid: 'GetResults', actions: ['s3:GetObject'], resources: [objectsOf('results')] }),
-        new iam.PolicyStatement({ sid: 'UseDataKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.dataKey.key.keyArn] }),
-      ],
+      statements: apiTaskStatements({ uploadsObjects: objectsOf('uploads'), resultsObjects: objectsOf('results'), dataKeyArn: data.dataKey.key.keyArn }),
     });
     acknowledge(
       apiPolicy,
@@ -300,22 +285,12 @@ export class ServicesStack extends Stack {
     const processingPolicy = new iam.ManagedPolicy(this, 'ProcessingTaskPolicy', {
       description: `BodyScript ${env} processing: read uploads, write results, consume the processing queue`,
       roles: [this.processing.taskDefinition.taskRole],
-      statements: [
-        new iam.PolicyStatement({ sid: 'ReadUploads', actions: ['s3:GetObject'], resources: [objectsOf('uploads')] }),
-        new iam.PolicyStatement({ sid: 'WriteResults', actions: ['s3:PutObject'], resources: [objectsOf('results')] }),
-        new iam.PolicyStatement({
-          sid: 'ConsumeQueue',
-          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-          resources: [data.processingQueue.queueArn],
-        }),
-        new iam.PolicyStatement({ sid: 'UseDataKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.dataKey.key.keyArn] }),
-        new iam.PolicyStatement({
-          sid: 'PublishProcessingMetrics',
-          actions: ['cloudwatch:PutMetricData'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'cloudwatch:namespace': PROCESSING_METRICS_NAMESPACE } },
-        }),
-      ],
+      statements: processingTaskStatements({
+        uploadsObjects: objectsOf('uploads'),
+        resultsObjects: objectsOf('results'),
+        dataKeyArn: data.dataKey.key.keyArn,
+        queueArn: data.processingQueue.queueArn,
+      }),
     });
     acknowledge(
       processingPolicy,
@@ -338,48 +313,12 @@ export class ServicesStack extends Stack {
       ),
     });
     this.processingScaling.node.addDependency(this.processing.service);
-    new appscaling.CfnScalingPolicy(this, 'ProcessingBacklogPerTask', {
+    processingBacklogPolicy(this, 'ProcessingBacklogPerTask', {
       policyName: `${resourcePrefix(env)}-processing-backlog-per-task`,
-      policyType: 'TargetTrackingScaling',
       scalingTargetId: this.processingScaling.scalableTargetId,
-      targetTrackingScalingPolicyConfiguration: {
-        targetValue: PROCESSING_BACKLOG_PER_TASK,
-        // A worker is busy for 15–30 minutes per video: no need to react within seconds.
-        scaleOutCooldown: 60,
-        scaleInCooldown: 600,
-        customizedMetricSpecification: {
-          metrics: [
-            {
-              id: 'visible',
-              returnData: false,
-              metricStat: {
-                metric: {
-                  namespace: 'AWS/SQS',
-                  metricName: 'ApproximateNumberOfMessagesVisible',
-                  dimensions: [{ name: 'QueueName', value: data.processingQueue.queueName }],
-                },
-                stat: 'Sum',
-              },
-            },
-            {
-              id: 'tasks',
-              returnData: false,
-              metricStat: {
-                metric: {
-                  namespace: 'ECS/ContainerInsights',
-                  metricName: 'RunningTaskCount',
-                  dimensions: [
-                    { name: 'ClusterName', value: this.cluster.clusterName },
-                    { name: 'ServiceName', value: this.processing.service.serviceName },
-                  ],
-                },
-                stat: 'Average',
-              },
-            },
-            { id: 'backlogPerTask', label: 'Queued videos per running worker', expression: 'visible / IF(tasks > 0, tasks, 1)', returnData: true },
-          ],
-        },
-      },
+      queueName: data.processingQueue.queueName,
+      clusterName: this.cluster.clusterName,
+      serviceName: this.processing.service.serviceName,
     });
 
     const apiScaling = this.api.service.autoScaleTaskCount({ minCapacity: config.services.api.minTasks, maxCapacity: config.services.api.maxTasks });
@@ -423,11 +362,6 @@ export class ServicesStack extends Stack {
       logRetention,
       webAclLogGroupName: `aws-waf-logs-${resourcePrefix(env)}-edge`,
     });
-    if (domain && hostedZone) {
-      // CloudFront connects to the api by this name, which its certificate covers.
-      const target = route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.api.loadBalancer));
-      new route53.ARecord(this, 'ApiAlias', { zone: hostedZone, recordName: domain.apiDomainName, target });
-    }
 
     // --- Canaries and rollback alarms ------------------------------------
     const appUrl = domain ? `https://${domain.appDomainName}` : `https://${this.edge.distribution.distributionDomainName}`;
@@ -502,5 +436,190 @@ export class ServicesStack extends Stack {
       const blueGreen = service === 'api' ? this.api : this.processing;
       blueGreen.addRollbackAlarms(this.rollbackAlarms[service].alarms);
     }
+
+    // --- DNS failover (with a domain) ----------------------------------------
+    if (domain && hostedZone) {
+      // CloudFront connects to the api by this name, which its certificate covers.
+      // PRIMARY while the api has a healthy target here; the standby stack holds
+      // the SECONDARY. The health check reads alarms instead of requesting the
+      // load balancer: the listener accepts only CloudFront (prefix list plus the
+      // origin header), which Route 53 health checkers are not.
+      const noHealthyTargets = (colour: 'Blue' | 'Green', targetGroup: elbv2.ApplicationTargetGroup) =>
+        new cloudwatch.Alarm(this, `ApiNoHealthyTargets${colour}`, {
+          alarmName: alarmName(env, 'api', 'NoHealthyTargets', colour),
+          alarmDescription: `The api's ${colour.toLowerCase()} target group has had no healthy target for 3 minutes (normal for the colour not in service). Route 53 moves ${domain.apiDomainName} to the standby region when neither colour has one. Runbook: runbooks/disaster-recovery.md`,
+          metric: targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1) }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          // A target group without targets reports nothing: no healthy target.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        });
+      const failoverAlarms = [noHealthyTargets('Blue', this.api.blueTargetGroup), noHealthyTargets('Green', this.api.greenTargetGroup)];
+      const apiDown = new cloudwatch.CompositeAlarm(this, 'ApiNoHealthyTargets', {
+        compositeAlarmName: alarmName(env, 'api', 'NoHealthyTargets'),
+        alarmDescription: `Neither api target group has a healthy target: the api is down in ${this.region}, and Route 53 answers ${domain.apiDomainName} with the standby region's load balancer (which serves only after 'npm run ops -- dr failover --env ${env}'). Decide on a failover. Runbook: runbooks/disaster-recovery.md`,
+        alarmRule: cloudwatch.AlarmRule.allOf(...failoverAlarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+      });
+      apiDown.addAlarmAction(new cloudwatchActions.SnsAction(props.alerting.alarmTopics.critical));
+      apiDown.addOkAction(new cloudwatchActions.SnsAction(props.alerting.alarmTopics.critical));
+      for (const alarm of failoverAlarms) {
+        acknowledge(
+          alarm,
+          ['NIST.800.53.R5-CloudWatchAlarmAction', 'HIPAA.Security-CloudWatchAlarmAction', 'cdk-validator-cfnguard::cloudwatch_alarm_action_check'],
+          'One colour of a blue/green pair is always without targets, so this alarm alone is no incident: Route 53 reads it for DNS failover, and people are paged by the composite alarm when both colours have no healthy target.',
+        );
+      }
+      this.apiFailoverRecord = new FailoverRecord(this, 'ApiFailover', {
+        zone: hostedZone,
+        recordName: domain.apiDomainName,
+        role: 'PRIMARY',
+        loadBalancer: this.api.loadBalancer,
+        healthCheckAlarms: failoverAlarms,
+      });
+    }
   }
+}
+
+/** Resources a service's task role is granted: object ARNs (`<bucket ARN>/*`), the data key, the queue. */
+export interface TaskPolicyResources {
+  readonly uploadsObjects: string;
+  readonly resultsObjects: string;
+  readonly dataKeyArn: string;
+}
+
+/** The api signs upload URLs into the uploads bucket and download URLs of results (primary and standby alike). */
+export function apiTaskStatements(r: TaskPolicyResources): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ sid: 'PutUploads', actions: ['s3:PutObject'], resources: [r.uploadsObjects] }),
+    new iam.PolicyStatement({ sid: 'GetResults', actions: ['s3:GetObject'], resources: [r.resultsObjects] }),
+    new iam.PolicyStatement({ sid: 'UseDataKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [r.dataKeyArn] }),
+  ];
+}
+
+/**
+ * Least privilege of the processing worker (primary and standby alike): read
+ * uploads, write results, consume the queue, use the data key for those,
+ * publish its own metrics; nothing else.
+ */
+export function processingTaskStatements(r: TaskPolicyResources & { readonly queueArn: string }): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ sid: 'ReadUploads', actions: ['s3:GetObject'], resources: [r.uploadsObjects] }),
+    new iam.PolicyStatement({ sid: 'WriteResults', actions: ['s3:PutObject'], resources: [r.resultsObjects] }),
+    new iam.PolicyStatement({
+      sid: 'ConsumeQueue',
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [r.queueArn],
+    }),
+    new iam.PolicyStatement({ sid: 'UseDataKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [r.dataKeyArn] }),
+    new iam.PolicyStatement({
+      sid: 'PublishProcessingMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': PROCESSING_METRICS_NAMESPACE } },
+    }),
+  ];
+}
+
+/**
+ * Target tracking of the processing worker on its backlog per task: queued
+ * videos divided by running workers (primary and standby alike).
+ */
+export function processingBacklogPolicy(
+  scope: Construct,
+  id: string,
+  props: { readonly policyName: string; readonly scalingTargetId: string; readonly queueName: string; readonly clusterName: string; readonly serviceName: string },
+): appscaling.CfnScalingPolicy {
+  return new appscaling.CfnScalingPolicy(scope, id, {
+    policyName: props.policyName,
+    policyType: 'TargetTrackingScaling',
+    scalingTargetId: props.scalingTargetId,
+    targetTrackingScalingPolicyConfiguration: {
+      targetValue: PROCESSING_BACKLOG_PER_TASK,
+      // A worker is busy for 15–30 minutes per video: no need to react within seconds.
+      scaleOutCooldown: 60,
+      scaleInCooldown: 600,
+      customizedMetricSpecification: {
+        metrics: [
+          {
+            id: 'visible',
+            returnData: false,
+            metricStat: {
+              metric: {
+                namespace: 'AWS/SQS',
+                metricName: 'ApproximateNumberOfMessagesVisible',
+                dimensions: [{ name: 'QueueName', value: props.queueName }],
+              },
+              stat: 'Sum',
+            },
+          },
+          {
+            id: 'tasks',
+            returnData: false,
+            metricStat: {
+              metric: {
+                namespace: 'ECS/ContainerInsights',
+                metricName: 'RunningTaskCount',
+                dimensions: [
+                  { name: 'ClusterName', value: props.clusterName },
+                  { name: 'ServiceName', value: props.serviceName },
+                ],
+              },
+              stat: 'Average',
+            },
+          },
+          { id: 'backlogPerTask', label: 'Queued videos per running worker', expression: 'visible / IF(tasks > 0, tasks, 1)', returnData: true },
+        ],
+      },
+    },
+  });
+}
+
+/**
+ * What a service's task, log group and load balancer take from config, in
+ * either region: the primary's blue/green services and the standby's pilot
+ * light are built from the same settings.
+ */
+export function serviceSettings(config: EnvironmentConfig, service: ServiceName) {
+  const env = config.name;
+  return {
+    serviceName: ecsServiceName(env, service),
+    family: taskFamilyName(env, service),
+    containerName: service,
+    cpu: config.services[service].cpu,
+    memoryMiB: config.services[service].memoryMiB,
+    containerPort: CONTAINER_PORT,
+    healthCheckPath: '/health',
+    taskSubnets: { subnetGroupName: SUBNET_GROUPS.application },
+    logGroupName: serviceLogGroupName(env, service),
+    logRetention: config.logs.retentionDays as logs.RetentionDays,
+    deletionProtection: env === 'production',
+    accessLogsPrefix: service,
+  };
+}
+
+/** The plain environment of a service's container, with the buckets of its region. */
+export function serviceEnvironment(config: EnvironmentConfig, service: ServiceName, buckets: { readonly uploads: string; readonly results: string }): Record<string, string> {
+  return {
+    BODYSCRIPT_ENVIRONMENT: config.name,
+    SENTRY_ENVIRONMENT: config.name,
+    SENTRY_RELEASE: config.services[service].imageTag,
+    UPLOADS_BUCKET: buckets.uploads,
+    RESULTS_BUCKET: buckets.results,
+  };
+}
+
+/** Environment variable of each field of the database master secret. */
+const DATABASE_SECRET_VARIABLES = { host: 'DB_HOST', port: 'DB_PORT', dbname: 'DB_NAME', username: 'DB_USERNAME', password: 'DB_PASSWORD' } as const;
+
+/** The secrets of a service's container: the given fields of the database master secret, then the Sentry DSN. */
+export function serviceSecrets(
+  databaseSecret: secretsmanager.ISecret,
+  sentryDsn: secretsmanager.ISecret,
+  databaseFields: readonly (keyof typeof DATABASE_SECRET_VARIABLES)[],
+): Record<string, ecs.Secret> {
+  const secrets: Record<string, ecs.Secret> = {};
+  for (const field of databaseFields) secrets[DATABASE_SECRET_VARIABLES[field]] = ecs.Secret.fromSecretsManager(databaseSecret, field);
+  secrets.SENTRY_DSN = ecs.Secret.fromSecretsManager(sentryDsn);
+  return secrets;
 }

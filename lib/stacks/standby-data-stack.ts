@@ -1,17 +1,40 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { SecureBucket } from '../../constructs/secure-bucket';
 import type { EnvironmentConfig } from '../config';
-import { backupVaultName, bucketName, type ReplicatedBucketPurpose, standbyKeyAlias } from '../naming';
+import {
+  backupVaultName,
+  bucketName,
+  processingDeadLetterQueueName,
+  processingQueueName,
+  type ReplicatedBucketPurpose,
+  standbyKeyAlias,
+} from '../naming';
 
 export interface StandbyDataStackProps extends StackProps {
   readonly config: EnvironmentConfig;
 }
 
 /** Why the standby's replica buckets do not replicate further. */
+/**
+ * How long the standby processing queue keeps an upload event. While the
+ * standby is a pilot light nothing consumes the queue, and the primary region
+ * processes every upload; after a failover the standby workers process what
+ * the queue still holds. The window covers an upload the primary had not
+ * finished when it failed: up to an hour of backlog (two queued videos per
+ * worker), a 30-minute job and 15 minutes of replication. Older events expire
+ * unprocessed: their results were written in the primary and replicated.
+ */
+export const STANDBY_QUEUE_RETENTION = Duration.hours(2);
+
 const REPLICA_NOT_REPLICATED =
   'This bucket is itself the cross-region replica of the primary bucket (rule ReplicateToStandby with Replication Time Control); after a failover the failback runbook copies new objects back with S3 Batch Replication.';
 
@@ -38,6 +61,12 @@ export class StandbyDataStack extends Stack {
   public readonly replicaBuckets: Record<ReplicatedBucketPurpose, s3.Bucket>;
   /** Receives cross-region copies of the primary's daily recovery points. */
   public readonly backupVault: backup.BackupVault;
+  /** Access logs of the standby services' load balancers (SSE-S3: ELB log delivery cannot write to SSE-KMS). */
+  public readonly loadBalancerLogsBucket: s3.Bucket;
+  /** Upload events of the replica uploads bucket, for the standby processing worker after a failover. */
+  public readonly processingQueue: sqs.Queue;
+  /** Jobs of the standby worker that failed `maxReceiveCount` times. */
+  public readonly processingDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: StandbyDataStackProps) {
     super(scope, id, { ...props, terminationProtection: true });
@@ -49,7 +78,9 @@ export class StandbyDataStack extends Stack {
 
     this.dataKey = new EncryptionKey(this, 'StandbyDataKey', {
       alias: standbyKeyAlias(env, 'data'),
-      description: `BodyScript ${env} standby: replicated uploads and results`,
+      description: `BodyScript ${env} standby: replicated uploads and results, standby processing queues`,
+      // EventBridge (rule to queue) encrypts messages for the standby processing queue.
+      servicePrincipals: ['events.amazonaws.com'],
     });
     this.databaseKey = new EncryptionKey(this, 'StandbyDatabaseKey', {
       alias: standbyKeyAlias(env, 'database'),
@@ -96,6 +127,64 @@ export class StandbyDataStack extends Stack {
       results: replica('ResultsReplicaBucket', 'results'),
       frontend: replica('FrontendReplicaBucket', 'frontend'),
     };
+
+    // Request logs of the standby load balancers, regional audit records like the primary's.
+    this.loadBalancerLogsBucket = new SecureBucket(this, 'StandbyLoadBalancerLogsBucket', {
+      bucketName: bucketName(env, 'alb-logs', account, region),
+      serverAccessLogsBucket: this.accessLogsBucket,
+      sseS3Reason: 'Load balancer log delivery can only write to buckets encrypted with SSE-S3 (AES-256); the logs hold request metadata, not uploaded content.',
+      withoutReplicationReason: "Request logs describe this region's load balancers and are kept as regional audit records; the primary region keeps its own.",
+      ...lifecycle,
+    }).bucket;
+    this.loadBalancerLogsBucket.addLifecycleRule({ id: 'ExpireLogs', expiration: Duration.days(config.storage.accessLogExpirationDays) });
+    // Elastic Load Balancing delivers access logs as the region's ELB account
+    // (older regions) or its log delivery service principal (newer ones).
+    const elbAccount = RegionInfo.get(region).elbv2Account;
+    this.loadBalancerLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowLoadBalancerLogDelivery',
+        principals: [elbAccount ? new iam.AccountPrincipal(elbAccount) : new iam.ServicePrincipal('logdelivery.elasticloadbalancing.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.loadBalancerLogsBucket.arnForObjects(`*/AWSLogs/${account}/*`)],
+      }),
+    );
+
+    // The standby processing queue: same names as the primary's, in this region.
+    this.processingDeadLetterQueue = new sqs.Queue(this, 'StandbyProcessingDeadLetterQueue', {
+      queueName: processingDeadLetterQueueName(env),
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.dataKey.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [sqs.Queue.fromQueueArn(this, 'StandbyProcessingQueueArn', this.formatArn({ service: 'sqs', resource: processingQueueName(env) }))],
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.processingQueue = new sqs.Queue(this, 'StandbyProcessingQueue', {
+      queueName: processingQueueName(env),
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.dataKey.key,
+      enforceSSL: true,
+      retentionPeriod: STANDBY_QUEUE_RETENTION,
+      // Same job timing as the primary queue: longer than the slowest video.
+      visibilityTimeout: Duration.minutes(45),
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.processingDeadLetterQueue, maxReceiveCount: 3 },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Replicated uploads (and, after a failover, uploads signed by the standby
+    // api) raise Object Created events: the replica bucket publishes to EventBridge.
+    new events.Rule(this, 'StandbyUploadCreatedRule', {
+      description: 'New objects in the replica uploads bucket become standby processing jobs',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [this.replicaBuckets.uploads.bucketName] } },
+      },
+      targets: [new targets.SqsQueue(this.processingQueue)],
+    });
 
     this.backupVault = new backup.BackupVault(this, 'StandbyBackupVault', {
       backupVaultName: backupVaultName(env),

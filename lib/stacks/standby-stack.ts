@@ -1,15 +1,54 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { HttpCodeElb, HttpCodeTarget } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AlarmTopics } from '../../constructs/alarm-topics';
 import { ApplicationVpc, SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EncryptionKey } from '../../constructs/encryption-key';
+import { FailoverRecord } from '../../constructs/failover-record';
+import { PilotLightService } from '../../constructs/pilot-light-service';
+import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { PostgresReadReplica } from '../../constructs/read-replica';
+import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
-import { alarmName, alarmTopicName, databaseInstanceArn, replicaInstanceIdentifier, standbyKeyAlias } from '../naming';
+import {
+  alarmName,
+  alarmTopicName,
+  bucketName,
+  clusterName,
+  databaseInstanceArn,
+  databaseSecretName,
+  originVerifySecretName,
+  replicaInstanceIdentifier,
+  repositoryName,
+  resourcePrefix,
+  SERVICE_NAMES,
+  type ServiceName,
+  standbyKeyAlias,
+} from '../naming';
+import {
+  API_TARGET_CPU_PERCENT,
+  apiTaskStatements,
+  CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST,
+  ORIGIN_VERIFY_HEADER,
+  PROCESSING_METRICS_NAMESPACE,
+  processingBacklogPolicy,
+  processingTaskStatements,
+  serviceEnvironment,
+  serviceSecrets,
+  serviceSettings,
+} from './services-stack';
 import type { StandbyDataStack } from './standby-data-stack';
 
 export interface StandbyStackProps extends StackProps {
@@ -20,6 +59,9 @@ export interface StandbyStackProps extends StackProps {
 
 /** ReplicaLag above this for a minute pages: the database RPO is one minute. */
 export const REPLICA_LAG_ALARM_SECONDS = 30;
+
+/** A raised standby service warns above this share of 5xx answers (percent, over 5 minutes). */
+export const STANDBY_MAX_5XX_PERCENT = 5;
 
 /**
  * `BodyScript-<Env>-Standby`, in the standby region: the environment as it will
@@ -40,6 +82,14 @@ export class StandbyStack extends Stack {
   public readonly replica: PostgresReadReplica;
   /** ReplicaLag above REPLICA_LAG_ALARM_SECONDS for a minute, or no ReplicaLag at all (replication stopped). */
   public readonly replicaLagAlarm: cloudwatch.Alarm;
+  /** The ECS cluster, named like the primary's. */
+  public readonly cluster: ecs.Cluster;
+  /** The pilot-light api and processing services (zero tasks until `ops dr failover`). */
+  public readonly services: Record<ServiceName, PilotLightService>;
+  /** Alarms that watch the raised standby services (silent at zero tasks). */
+  public readonly serviceAlarms: cloudwatch.Alarm[];
+  /** With a domain: the SECONDARY failover record of the api name. */
+  public readonly apiFailoverRecord?: FailoverRecord;
 
   constructor(scope: Construct, id: string, props: StandbyStackProps) {
     // After a failover this stack holds the live database: deleting it must take two deliberate steps.
@@ -115,5 +165,224 @@ export class StandbyStack extends Stack {
     });
     this.replicaLagAlarm.addAlarmAction(new actions.SnsAction(this.alarmTopics.critical));
     this.replicaLagAlarm.addOkAction(new actions.SnsAction(this.alarmTopics.critical));
+
+    // --- Pilot-light services ---------------------------------------------
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      clusterName: clusterName(env),
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENHANCED,
+    });
+    acknowledge(
+      this.cluster,
+      ['cdk-validator-cfnguard::ecs_container_insights_enabled_check'],
+      "Container Insights is on in its 'enhanced' mode, a superset of 'enabled' (task- and container-level metrics); the Control Tower rule only recognizes the literal value 'enabled'.",
+    );
+    this.services = this.pilotLightServices(config, standbyData);
+    this.serviceAlarms = this.standbyServiceAlarms(config);
+    if (config.domain) {
+      const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: config.domain.hostedZoneId, zoneName: config.domain.hostedZoneName });
+      // Route 53 answers with this record while the primary's health check fails;
+      // it serves once `ops dr failover` has raised the api (EvaluateTargetHealth).
+      this.apiFailoverRecord = new FailoverRecord(this, 'ApiFailover', {
+        zone,
+        recordName: config.domain.apiDomainName,
+        role: 'SECONDARY',
+        loadBalancer: this.services.api.loadBalancer,
+      });
+    }
+  }
+
+  /**
+   * The api and processing services as they will run after a failover: the
+   * primary's task settings, with this region's images (ECR replicas), secret
+   * replicas, replica buckets, standby queue and the promoted replica as the
+   * database, at zero tasks.
+   */
+  private pilotLightServices(config: EnvironmentConfig, standbyData: StandbyDataStack): Record<ServiceName, PilotLightService> {
+    const env = config.name;
+    const domain = config.domain;
+    const hostedZone = domain
+      ? route53.HostedZone.fromHostedZoneAttributes(this, 'ApiCertificateZone', { hostedZoneId: domain.hostedZoneId, zoneName: domain.hostedZoneName })
+      : undefined;
+    // CloudFront reaches the api by its name in either region: the standby load balancer needs its own certificate of it.
+    const apiCertificate =
+      domain && hostedZone
+        ? new acm.Certificate(this, 'ApiCertificate', { domainName: domain.apiDomainName, validation: acm.CertificateValidation.fromDns(hostedZone) })
+        : undefined;
+
+    // Secrets of the primary region, read here from their us-west-2 replicas by
+    // name (the same name in every region): no reference crosses regions.
+    const databaseSecret = secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecret', databaseSecretName(env));
+    const sentryDsn = secretsmanager.Secret.fromSecretNameV2(this, 'SentryDsn', config.sentry.dsnSecretName);
+    const originVerifyValue = SecretValue.secretsManager(originVerifySecretName(env)).unsafeUnwrap();
+    // The replicated secret names the primary's host: after a failover the
+    // database is the promoted replica, whose endpoint this stack knows.
+    const secrets = serviceSecrets(databaseSecret, sentryDsn, ['dbname', 'username', 'password']);
+    const buckets = standbyData.replicaBuckets;
+    const environmentOf = (service: ServiceName): Record<string, string> => ({
+      ...serviceEnvironment(config, service, { uploads: buckets.uploads.bucketName, results: buckets.results.bucketName }),
+      DB_HOST: this.replica.instance.instanceEndpoint.hostname,
+      DB_PORT: String(POSTGRES_PORT),
+    });
+    // Named literally, as in the primary: a literal name is what the logging checks read.
+    const loadBalancerLogsBucket = s3.Bucket.fromBucketName(this, 'LoadBalancerLogsBucket', bucketName(env, 'alb-logs', this.account, this.region));
+    const taskSettings = (service: ServiceName) => ({
+      ...serviceSettings(config, service),
+      cluster: this.cluster,
+      // The ECR replica in this region (registry replication of the primary's repositories).
+      image: ecs.ContainerImage.fromEcrRepository(
+        ecr.Repository.fromRepositoryName(this, `${service}Repository`, repositoryName(env, service)),
+        config.services[service].imageTag,
+      ),
+      maxTasks: config.services[service].maxTasks,
+      environment: environmentOf(service),
+      secrets,
+      logKey: this.logsKey.key,
+      accessLogsBucket: loadBalancerLogsBucket,
+    });
+
+    const cloudFrontOriginFacing = ec2.PrefixList.fromLookup(this, 'CloudFrontOriginFacing', { prefixListName: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST });
+    const api = new PilotLightService(this, 'Api', {
+      ...taskSettings('api'),
+      internetFacing: true,
+      loadBalancerSubnets: { subnetGroupName: SUBNET_GROUPS.public },
+      certificate: apiCertificate,
+      // Same rule as the primary: CloudFront only, with the same secret header value.
+      productionPeers: [ec2.Peer.prefixList(cloudFrontOriginFacing.prefixListId)],
+      requiredHeader: { name: ORIGIN_VERIFY_HEADER, value: originVerifyValue },
+    });
+    const processing = new PilotLightService(this, 'Processing', {
+      ...taskSettings('processing'),
+      environment: {
+        ...environmentOf('processing'),
+        PROCESSING_QUEUE_URL: standbyData.processingQueue.queueUrl,
+        METRICS_NAMESPACE: PROCESSING_METRICS_NAMESPACE,
+      },
+      ephemeralStorageGiB: 50,
+      internetFacing: false,
+      loadBalancerSubnets: { subnetGroupName: SUBNET_GROUPS.application },
+      // No canary in the standby: its health endpoint is for checks from inside the VPC.
+      productionPeers: [ec2.Peer.ipv4(config.network.standbyCidr)],
+    });
+
+    // Named literally, as in the primary, so the findings below name the buckets.
+    const objectsOf = (purpose: 'uploads' | 'results') => `arn:${this.partition}:s3:::${bucketName(env, purpose, this.account, this.region)}/*`;
+    const taskResources = { uploadsObjects: objectsOf('uploads'), resultsObjects: objectsOf('results'), dataKeyArn: standbyData.dataKey.key.keyArn };
+    const apiPolicy = new iam.ManagedPolicy(this, 'ApiTaskPolicy', {
+      description: `BodyScript ${env} standby api: sign uploads into the replica uploads bucket and downloads from the replica results bucket`,
+      roles: [api.taskDefinition.taskRole],
+      statements: apiTaskStatements(taskResources),
+    });
+    const processingPolicy = new iam.ManagedPolicy(this, 'ProcessingTaskPolicy', {
+      description: `BodyScript ${env} standby processing: read uploads, write results, consume the standby processing queue`,
+      roles: [processing.taskDefinition.taskRole],
+      statements: processingTaskStatements({ ...taskResources, queueArn: standbyData.processingQueue.queueArn }),
+    });
+    const objectsFinding = (purpose: 'uploads' | 'results') => `AwsSolutions-IAM5[Resource::${objectsOf(purpose)}]`;
+    acknowledge(
+      apiPolicy,
+      [objectsFinding('uploads'), objectsFinding('results')],
+      'The api signs upload URLs for new objects and download URLs for any result, whose keys are only known at run time; the actions are exactly s3:PutObject and s3:GetObject on one bucket each.',
+    );
+    acknowledge(
+      processingPolicy,
+      [objectsFinding('uploads'), objectsFinding('results'), 'AwsSolutions-IAM5[Resource::*]'],
+      'The worker reads whichever upload a queue message names and writes its result under a key known only at run time (exactly s3:GetObject and s3:PutObject on one bucket each); PutMetricData has no resource-level permission and is limited to the BodyScript/Processing namespace by condition.',
+    );
+
+    for (const [name, service] of [
+      ['Api', api],
+      ['Processing', processing],
+    ] as const) {
+      // The database secret replica and the origin secret replica are encrypted with the standby database key.
+      service.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [standbyData.databaseKey.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
+      );
+      // A literal port (not the instance's port token): a rule the compliance checks can read.
+      new ec2.CfnSecurityGroupIngress(this, `${name}ToDatabase`, {
+        groupId: this.replica.instance.connections.securityGroups[0].securityGroupId,
+        sourceSecurityGroupId: service.securityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: POSTGRES_PORT,
+        toPort: POSTGRES_PORT,
+        description: `PostgreSQL from the standby ${name.toLowerCase()} tasks`,
+      });
+    }
+
+    // Scaling as in the primary, suspended in the pilot light; `dr failover` resumes it.
+    api.scalableTarget.scaleToTrackMetric('Cpu', {
+      targetValue: API_TARGET_CPU_PERCENT,
+      predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
+    processingBacklogPolicy(this, 'ProcessingBacklogPerTask', {
+      policyName: `${resourcePrefix(env)}-processing-backlog-per-task`,
+      scalingTargetId: processing.scalableTarget.scalableTargetId,
+      queueName: standbyData.processingQueue.queueName,
+      clusterName: this.cluster.clusterName,
+      serviceName: processing.service.serviceName,
+    });
+    return { api, processing };
+  }
+
+  /**
+   * What watches the standby services once they run: a 5xx rate and an
+   * unhealthy-target alarm per load balancer, to the standby's own topics.
+   * No rollback (there is no CodeDeploy here) and silent at zero tasks:
+   * no requests and no targets publish no data, which is not breaching.
+   */
+  private standbyServiceAlarms(config: EnvironmentConfig): cloudwatch.Alarm[] {
+    const env = config.name;
+    const runbook = 'runbooks/disaster-recovery.md';
+    const alarms: cloudwatch.Alarm[] = [];
+    for (const service of SERVICE_NAMES) {
+      const { loadBalancer, targetGroup } = this.services[service];
+      const title = service === 'api' ? 'Api' : 'Processing';
+      const sum = { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1) };
+      const serverErrors = new cloudwatch.Alarm(this, `${title}5xxRateAlarm`, {
+        alarmName: alarmName(env, 'Standby', service, '5xxRate'),
+        alarmDescription:
+          `More than ${STANDBY_MAX_5XX_PERCENT}% of requests to the standby ${service} in ${config.standby.region} answered 5xx (targets or the load balancer) for 5 minutes. ` +
+          `It only has traffic after a failover: check the service's tasks and logs in ${config.standby.region} and the promoted database. Runbook: ${runbook}`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(requests >= 10, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)',
+          usingMetrics: {
+            requests: loadBalancer.metrics.requestCount(sum),
+            target5xx: loadBalancer.metrics.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum),
+            elb5xx: loadBalancer.metrics.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
+          },
+          period: Duration.minutes(1),
+          label: '5xx rate (%)',
+        }),
+        threshold: STANDBY_MAX_5XX_PERCENT,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      const unhealthy = new cloudwatch.Alarm(this, `${title}UnhealthyHostsAlarm`, {
+        alarmName: alarmName(env, 'Standby', service, 'UnhealthyHosts'),
+        alarmDescription:
+          `A task of the standby ${service} in ${config.standby.region} failed its load balancer health check (/health) for 3 minutes. ` +
+          `ECS replaces it: look at the stopped task's reason and logs, and at the promoted database and the secret replicas it reads. Runbook: ${runbook}`,
+        metric: targetGroup.metrics.unhealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      for (const alarm of [serverErrors, unhealthy]) {
+        alarm.addAlarmAction(new actions.SnsAction(this.alarmTopics.critical));
+        alarm.addOkAction(new actions.SnsAction(this.alarmTopics.critical));
+        alarms.push(alarm);
+      }
+    }
+    return alarms;
   }
 }

@@ -60,7 +60,7 @@ describe('ops dr failover', () => {
     const text = h.out.text();
     expect(text).toContain('Failover plan for staging: us-east-1 → us-west-2');
     expect(text).toContain(`PromoteReadReplica ${REPLICA} (backup retention 7 days)`);
-    expect(text).toContain('RegisterScalableTarget service/bodyscript-staging/bodyscript-staging-api min 1 max 4; UpdateService desiredCount 1');
+    expect(text).toContain('RegisterScalableTarget service/bodyscript-staging/bodyscript-staging-api min 1 max 4 (scaling resumed); UpdateService desiredCount 1');
     expect(text).toContain('6. dns: skipped (no domain configured)');
     expect(text).toContain(`lag ${LAG_SECONDS}s`);
     expect(text).toContain('To fail over: --execute --confirm staging');
@@ -91,8 +91,8 @@ describe('ops dr failover', () => {
 
     expect(h.mocks.standby.rds.commandCalls(PromoteReadReplicaCommand)[0].args[0].input).toEqual({ DBInstanceIdentifier: REPLICA, BackupRetentionPeriod: 7 });
     expect(h.mocks.standby.autoScaling.commandCalls(RegisterScalableTargetCommand).map((c) => c.args[0].input)).toEqual([
-      { ServiceNamespace: 'ecs', ResourceId: 'service/bodyscript-staging/bodyscript-staging-api', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 1, MaxCapacity: 4 },
-      { ServiceNamespace: 'ecs', ResourceId: 'service/bodyscript-staging/bodyscript-staging-processing', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 1, MaxCapacity: 4 },
+      { ServiceNamespace: 'ecs', ResourceId: 'service/bodyscript-staging/bodyscript-staging-api', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 1, MaxCapacity: 4, SuspendedState: { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: false } },
+      { ServiceNamespace: 'ecs', ResourceId: 'service/bodyscript-staging/bodyscript-staging-processing', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 1, MaxCapacity: 4, SuspendedState: { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: false } },
     ]);
     expect(h.mocks.standby.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: 'bodyscript-staging', service: 'bodyscript-staging-api', desiredCount: 1 },

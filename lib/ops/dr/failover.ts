@@ -63,6 +63,9 @@ export const DEFAULT_PROMOTE_TIMEOUT_MINUTES = 30;
 export const DEFAULT_SCALE_TIMEOUT_MINUTES = 15;
 export const DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES = 10;
 
+/** Scaling state of a raised standby service: every kind of scaling active (the pilot light suspends them). */
+export const RESUMED_SCALING = { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: false } as const;
+
 export const FAILOVER_STEPS = [
   { name: 'preflight', title: 'Check credentials and the report directory' },
   { name: 'check-replica', title: 'Check the read replica' },
@@ -101,7 +104,7 @@ function printPlan(ctx: OpsContext, options: FailoverOptions): void {
   for (const service of SERVICE_NAMES) {
     const s = config.services[service];
     ctx.progress.plain(
-      `  4. scale-services: RegisterScalableTarget service/${clusterName(env)}/${ecsServiceName(env, service)} min ${s.minTasks} max ${s.maxTasks}; UpdateService desiredCount ${s.minTasks}`,
+      `  4. scale-services: RegisterScalableTarget service/${clusterName(env)}/${ecsServiceName(env, service)} min ${s.minTasks} max ${s.maxTasks} (scaling resumed); UpdateService desiredCount ${s.minTasks}`,
     );
   }
   ctx.progress.plain(`     wait until every service runs its minimum tasks (≤ ${options.scaleTimeoutMinutes ?? DEFAULT_SCALE_TIMEOUT_MINUTES} min)`);
@@ -282,16 +285,25 @@ async function scaleStep(ctx: OpsContext, options: FailoverOptions, state: RunSt
     const { minTasks, maxTasks } = ctx.config.services[s.service];
     const resourceId = scalableResourceId(ctx, s.service);
     // Raise the floor first: with min 0 the scaling policy could scale the service straight back in.
+    // The pilot light keeps its scaling policies suspended (the standby queue's backlog would start
+    // workers); they are resumed here, with the floor.
     await awsCall(ctx, 'standby', 'application-autoscaling:RegisterScalableTarget', `scalable target ${resourceId}`, () =>
       ctx.clients.standby.autoScaling.send(
-        new RegisterScalableTargetCommand({ ServiceNamespace: 'ecs', ResourceId: resourceId, ScalableDimension: scalableDimension, MinCapacity: minTasks, MaxCapacity: maxTasks }),
+        new RegisterScalableTargetCommand({
+          ServiceNamespace: 'ecs',
+          ResourceId: resourceId,
+          ScalableDimension: scalableDimension,
+          MinCapacity: minTasks,
+          MaxCapacity: maxTasks,
+          SuspendedState: RESUMED_SCALING,
+        }),
       ),
     );
     await awsCall(ctx, 'standby', 'ecs:UpdateService', `ECS service ${s.ecsName} in cluster ${cluster}`, () =>
       ctx.clients.standby.ecs.send(new UpdateServiceCommand({ cluster, service: s.ecsName, desiredCount: minTasks })),
     );
-    step.detail.push(`${s.ecsName}: min ${minTasks} max ${maxTasks}, desired ${minTasks}`);
-    ctx.progress.log(`${s.ecsName}: scalable target min ${minTasks} max ${maxTasks}, desiredCount ${minTasks}`);
+    step.detail.push(`${s.ecsName}: min ${minTasks} max ${maxTasks}, scaling resumed, desired ${minTasks}`);
+    ctx.progress.log(`${s.ecsName}: scalable target min ${minTasks} max ${maxTasks}, scaling resumed, desiredCount ${minTasks}`);
   }
   const services = await waitUntil(ctx, {
     what: 'standby services to run their minimum tasks',

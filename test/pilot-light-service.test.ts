@@ -1,0 +1,90 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { PilotLightService, type PilotLightServiceProps } from '../constructs/pilot-light-service';
+import { testApp } from './support/synthesize';
+
+function setup(overrides: Partial<PilotLightServiceProps> = {}): Stack {
+  const stack = new Stack(testApp(), 'Standby', { env: { account: '111111111111', region: 'us-west-2' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc, clusterName: 'test' });
+  new PilotLightService(stack, 'Api', {
+    cluster,
+    serviceName: 'api',
+    family: 'api',
+    containerName: 'api',
+    image: ecs.ContainerImage.fromRegistry('example/api:1.2.3'),
+    cpu: 256,
+    memoryMiB: 512,
+    maxTasks: 6,
+    containerPort: 8000,
+    taskSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    logGroupName: '/test/api',
+    logKey: new kms.Key(stack, 'Key'),
+    logRetention: logs.RetentionDays.ONE_YEAR,
+    internetFacing: true,
+    loadBalancerSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    deletionProtection: false,
+    accessLogsBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'test-alb-logs'),
+    accessLogsPrefix: 'api',
+    productionPeers: [ec2.Peer.prefixList('pl-12345678')],
+    requiredHeader: { name: 'X-Origin-Verify', value: 'secret' },
+    ...overrides,
+  });
+  return stack;
+}
+
+describe('PilotLightService', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromStack(setup());
+  });
+
+  test('can be created with zero tasks, the ECS deployment controller and a circuit breaker', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 0,
+      DeploymentController: { Type: 'ECS' },
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+      LoadBalancers: [{ ContainerName: 'api', ContainerPort: 8000, TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiTargetGroup') } }],
+    });
+  });
+
+  test('has no CodeDeploy, no green target group and no test listener', () => {
+    template.resourceCountIs('AWS::CodeDeploy::Application', 0);
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 0);
+    template.resourceCountIs('Custom::EcsDeployment', 0);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 1);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+  });
+
+  test('registers a scalable target from 0 to maxTasks with every kind of scaling suspended', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 0,
+      MaxCapacity: 6,
+      ScalableDimension: 'ecs:service:DesiredCount',
+      SuspendedState: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
+      RoleARN: 'arn:aws:iam::111111111111:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService',
+    });
+  });
+
+  test('keeps the production listener behind the required header: 403 by default, forward with the header', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      DefaultActions: [Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) })],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: ['secret'] } }],
+    });
+  });
+
+  test.each([
+    ['maxTasks is zero', { maxTasks: 0 }, /maxTasks must be a whole number of at least 1, got 0/],
+    ['the health path is relative', { healthCheckPath: 'health' }, /PilotLightService .*healthCheckPath must start with '\/', got 'health'/],
+  ])('fails when %s', (_case, overrides, message) => {
+    expect(() => setup(overrides)).toThrow(message);
+  });
+});
