@@ -112,7 +112,7 @@ function printPlan(ctx: OpsContext, options: FailoverOptions): void {
   ctx.progress.plain(
     config.domain
       ? `  6. dns: check the Route 53 failover records of ${config.domain.apiDomainName} in zone ${config.domain.hostedZoneId}; the health-check-driven SECONDARY record takes over (no record is changed)`
-      : `  6. dns: skipped (no domain configured); the report lists the standby load balancer names`,
+      : `  6. dns: skipped (no domain configured); then point CloudFront's api origin at the standby api load balancer (the report lists the standby load balancer names)`,
   );
   ctx.progress.plain(`  then: write the report (RTO, data-loss window) to ${join(options.reportDir, `dr-${env}-<timestamp>`)}.md and .json`);
 }
@@ -353,7 +353,7 @@ async function dnsStep(ctx: OpsContext, step: StepRecord): Promise<void> {
   const domain = ctx.config.domain;
   if (!domain) {
     step.status = 'skipped';
-    step.detail.push('no domain configured: clients reach the standby through its load balancer (see endpoints)');
+    step.detail.push("no domain configured: point CloudFront's api origin at the standby api load balancer (see endpoints); it accepts only CloudFront with the origin header");
     return;
   }
   const name = `${domain.apiDomainName}.`;
