@@ -1,9 +1,7 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { RegionInfo } from 'aws-cdk-lib/region-info';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,6 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
+import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
 import { acknowledge } from '../compliance';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { PostgresDatabase } from '../../constructs/postgres-database';
@@ -27,8 +26,6 @@ import {
   keyAlias,
   keyAliasArn,
   partitionOf,
-  processingDeadLetterQueueName,
-  processingQueueName,
   REPLICATED_BUCKET_PURPOSES,
   REPLICATION_RULE_ID,
   type ReplicatedBucketPurpose,
@@ -223,17 +220,7 @@ export class DataStack extends Stack {
     // CloudFront standard logging writes each log file with an ACL granting the
     // bucket owner full control, which a bucket with ACLs disabled refuses.
     (this.cloudFrontLogsBucket.node.defaultChild as s3.CfnBucket).ownershipControls = { rules: [{ objectOwnership: 'BucketOwnerPreferred' }] };
-    // Elastic Load Balancing delivers access logs as the region's ELB account
-    // (older regions) or its log delivery service principal (newer ones).
-    const elbAccount = RegionInfo.get(region).elbv2Account;
-    this.loadBalancerLogsBucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowLoadBalancerLogDelivery',
-        principals: [elbAccount ? new iam.AccountPrincipal(elbAccount) : new iam.ServicePrincipal('logdelivery.elasticloadbalancing.amazonaws.com')],
-        actions: ['s3:PutObject'],
-        resources: [this.loadBalancerLogsBucket.arnForObjects(`*/AWSLogs/${account}/*`)],
-      }),
-    );
+    allowLoadBalancerLogDelivery(this.loadBalancerLogsBucket, region, account);
     for (const logBucket of [this.loadBalancerLogsBucket, this.cloudFrontLogsBucket]) {
       logBucket.addLifecycleRule({ id: 'ExpireLogs', expiration: Duration.days(config.storage.accessLogExpirationDays) });
     }
@@ -264,43 +251,16 @@ export class DataStack extends Stack {
       },
     });
 
-    this.processingDeadLetterQueue = new sqs.Queue(this, 'ProcessingDeadLetterQueue', {
-      queueName: processingDeadLetterQueueName(env),
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.dataKey.key,
-      enforceSSL: true,
-      // The longest SQS allows: failed jobs wait here for a person.
-      retentionPeriod: Duration.days(14),
-      // Only the processing queue may send its failures here. The ARN is built
-      // from the name because a reference would make the two queues a cycle.
-      redriveAllowPolicy: {
-        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
-        sourceQueues: [sqs.Queue.fromQueueArn(this, 'ProcessingQueueArn', this.formatArn({ service: 'sqs', resource: processingQueueName(env) }))],
-      },
-      removalPolicy: RemovalPolicy.RETAIN,
+    const queues = createProcessingQueues(this, {
+      idPrefix: '',
+      env,
+      key: this.dataKey.key,
+      retention: Duration.days(4),
+      uploadsBucket: this.uploadsBucket,
+      ruleDescription: 'New objects in the uploads bucket become processing jobs',
     });
-    this.processingQueue = new sqs.Queue(this, 'ProcessingQueue', {
-      queueName: processingQueueName(env),
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.dataKey.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(4),
-      // A video takes 15–30 minutes (2–4 an hour per worker); a message stays
-      // invisible for longer than the slowest job, so it is not picked up twice.
-      visibilityTimeout: Duration.minutes(45),
-      receiveMessageWaitTime: Duration.seconds(20),
-      deadLetterQueue: { queue: this.processingDeadLetterQueue, maxReceiveCount: 3 },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    new events.Rule(this, 'UploadCreatedRule', {
-      description: 'New objects in the uploads bucket become processing jobs',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: { bucket: { name: [this.uploadsBucket.bucketName] } },
-      },
-      targets: [new targets.SqsQueue(this.processingQueue)],
-    });
+    this.processingQueue = queues.queue;
+    this.processingDeadLetterQueue = queues.deadLetterQueue;
 
     this.backupVault = new backup.BackupVault(this, 'BackupVault', {
       backupVaultName: backupVaultName(env),

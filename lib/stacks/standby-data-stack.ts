@@ -1,20 +1,15 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { SecureBucket } from '../../constructs/secure-bucket';
+import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
 import type { EnvironmentConfig } from '../config';
 import {
   backupVaultName,
   bucketName,
-  processingDeadLetterQueueName,
-  processingQueueName,
   type ReplicatedBucketPurpose,
   standbyKeyAlias,
 } from '../naming';
@@ -137,54 +132,21 @@ export class StandbyDataStack extends Stack {
       ...lifecycle,
     }).bucket;
     this.loadBalancerLogsBucket.addLifecycleRule({ id: 'ExpireLogs', expiration: Duration.days(config.storage.accessLogExpirationDays) });
-    // Elastic Load Balancing delivers access logs as the region's ELB account
-    // (older regions) or its log delivery service principal (newer ones).
-    const elbAccount = RegionInfo.get(region).elbv2Account;
-    this.loadBalancerLogsBucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowLoadBalancerLogDelivery',
-        principals: [elbAccount ? new iam.AccountPrincipal(elbAccount) : new iam.ServicePrincipal('logdelivery.elasticloadbalancing.amazonaws.com')],
-        actions: ['s3:PutObject'],
-        resources: [this.loadBalancerLogsBucket.arnForObjects(`*/AWSLogs/${account}/*`)],
-      }),
-    );
+    allowLoadBalancerLogDelivery(this.loadBalancerLogsBucket, region, account);
 
     // The standby processing queue: same names as the primary's, in this region.
-    this.processingDeadLetterQueue = new sqs.Queue(this, 'StandbyProcessingDeadLetterQueue', {
-      queueName: processingDeadLetterQueueName(env),
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.dataKey.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: {
-        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
-        sourceQueues: [sqs.Queue.fromQueueArn(this, 'StandbyProcessingQueueArn', this.formatArn({ service: 'sqs', resource: processingQueueName(env) }))],
-      },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.processingQueue = new sqs.Queue(this, 'StandbyProcessingQueue', {
-      queueName: processingQueueName(env),
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.dataKey.key,
-      enforceSSL: true,
-      retentionPeriod: STANDBY_QUEUE_RETENTION,
-      // Same job timing as the primary queue: longer than the slowest video.
-      visibilityTimeout: Duration.minutes(45),
-      receiveMessageWaitTime: Duration.seconds(20),
-      deadLetterQueue: { queue: this.processingDeadLetterQueue, maxReceiveCount: 3 },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
     // Replicated uploads (and, after a failover, uploads signed by the standby
     // api) raise Object Created events: the replica bucket publishes to EventBridge.
-    new events.Rule(this, 'StandbyUploadCreatedRule', {
-      description: 'New objects in the replica uploads bucket become standby processing jobs',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: { bucket: { name: [this.replicaBuckets.uploads.bucketName] } },
-      },
-      targets: [new targets.SqsQueue(this.processingQueue)],
+    const queues = createProcessingQueues(this, {
+      idPrefix: 'Standby',
+      env,
+      key: this.dataKey.key,
+      retention: STANDBY_QUEUE_RETENTION,
+      uploadsBucket: this.replicaBuckets.uploads,
+      ruleDescription: 'New objects in the replica uploads bucket become standby processing jobs',
     });
+    this.processingQueue = queues.queue;
+    this.processingDeadLetterQueue = queues.deadLetterQueue;
 
     this.backupVault = new backup.BackupVault(this, 'StandbyBackupVault', {
       backupVaultName: backupVaultName(env),
