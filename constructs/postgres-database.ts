@@ -245,12 +245,4 @@ export class PostgresDatabase extends Construct {
       }
     }
   }
-
-  /**
-   * Lets `other` connect on the PostgreSQL port. The port is given literally
-   * (not as the endpoint token) so that compliance checks can read the rule.
-   */
-  public allowConnectionsFrom(other: ec2.IConnectable, description: string): void {
-    this.instance.connections.allowFrom(other, ec2.Port.tcp(POSTGRES_PORT), description);
-  }
 }

@@ -137,9 +137,4 @@ export class PostgresReadReplica extends Construct {
       );
     }
   }
-
-  /** Lets `other` connect on the PostgreSQL port (given literally so compliance checks can read the rule). */
-  public allowConnectionsFrom(other: ec2.IConnectable, description: string): void {
-    this.instance.connections.allowFrom(other, ec2.Port.tcp(POSTGRES_PORT), description);
-  }
 }

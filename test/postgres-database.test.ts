@@ -1,0 +1,67 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { PostgresDatabase, type PostgresDatabaseProps } from '../constructs/postgres-database';
+import { template } from './support/assembly';
+import { testApp } from './support/synthesize';
+
+describe('PostgresDatabase in BodyScript-Production-Data', () => {
+  test('replicates its automated backups to the standby region for the whole recovery window', () => {
+    template('BodyScript-Production-Data').hasResourceProperties('AWS::RDS::DBInstance', {
+      AutomaticBackupReplicationRegion: 'us-west-2',
+      AutomaticBackupReplicationRetentionPeriod: 35,
+      AutomaticBackupReplicationKmsKeyId: 'arn:aws:kms:us-west-2:222222222222:alias/bodyscript-production/standby-database',
+    });
+  });
+
+  test('replicates the master credentials to the standby region under the standby key', () => {
+    template('BodyScript-Production-Data').hasResourceProperties('AWS::SecretsManager::Secret', {
+      ReplicaRegions: [{ Region: 'us-west-2', KmsKeyId: 'arn:aws:kms:us-west-2:222222222222:alias/bodyscript-production/standby-database' }],
+    });
+  });
+
+  test('admits only the rotation function, on the database port only, and nothing from any CIDR', () => {
+    const ingress = Object.values(template('BodyScript-Production-Data').findResources('AWS::EC2::SecurityGroupIngress')) as { Properties: Record<string, unknown> }[];
+    expect(ingress.map((rule) => rule.Properties)).toEqual([
+      {
+          Description: expect.stringContaining('RotationSingleUser'),
+          FromPort: { 'Fn::GetAtt': ['DatabaseInstanceAA8A5FDE', 'Endpoint.Port'] },
+          ToPort: { 'Fn::GetAtt': ['DatabaseInstanceAA8A5FDE', 'Endpoint.Port'] },
+          GroupId: { 'Fn::GetAtt': ['DatabaseInstanceSecurityGroupDDFAC9BB', 'GroupId'] },
+          IpProtocol: 'tcp',
+          SourceSecurityGroupId: { 'Fn::GetAtt': ['DatabaseInstanceRotationSingleUserSecurityGroupB8CEDF21', 'GroupId'] },
+      },
+    ]);
+    template('BodyScript-Production-Data').hasResourceProperties('AWS::RDS::DBInstance', { Port: '5433' });
+  });
+});
+
+describe('PostgresDatabase', () => {
+  test('fails when asked to replicate backups into its own region', () => {
+    const stack = new Stack(testApp(), 'Db', { env: { account: '111111111111', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const key = new kms.Key(stack, 'Key');
+    const props: PostgresDatabaseProps = {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      instanceIdentifier: 'db',
+      engineVersion: '18.3',
+      instanceClass: 't4g.medium',
+      databaseName: 'app',
+      allocatedStorageGiB: 20,
+      maxAllocatedStorageGiB: 20,
+      backupRetention: Duration.days(7),
+      multiAz: false,
+      performanceInsightsRetentionDays: 7,
+      monitoringInterval: Duration.seconds(60),
+      encryptionKey: key,
+      logKey: key,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      credentialsSecretName: 'db',
+      credentialRotation: Duration.days(30),
+      automatedBackupReplication: { region: 'us-east-1', kmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:alias/x' },
+    };
+    expect(() => new PostgresDatabase(stack, 'Database', props)).toThrow(/automatedBackupReplication\.region must be another region than the instance's \(us-east-1\)/);
+  });
+});
