@@ -25,12 +25,12 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
     const ingress = Object.values(template('BodyScript-Production-Data').findResources('AWS::EC2::SecurityGroupIngress')) as { Properties: Record<string, unknown> }[];
     expect(ingress.map((rule) => rule.Properties)).toEqual([
       {
-          Description: expect.stringContaining('RotationSingleUser'),
-          FromPort: { 'Fn::GetAtt': ['DatabaseInstanceAA8A5FDE', 'Endpoint.Port'] },
-          ToPort: { 'Fn::GetAtt': ['DatabaseInstanceAA8A5FDE', 'Endpoint.Port'] },
-          GroupId: { 'Fn::GetAtt': ['DatabaseInstanceSecurityGroupDDFAC9BB', 'GroupId'] },
-          IpProtocol: 'tcp',
-          SourceSecurityGroupId: { 'Fn::GetAtt': ['DatabaseInstanceRotationSingleUserSecurityGroupB8CEDF21', 'GroupId'] },
+        Description: expect.stringContaining('RotationSingleUser'),
+        FromPort: { 'Fn::GetAtt': ['DatabaseInstanceAA8A5FDE', 'Endpoint.Port'] },
+        ToPort: { 'Fn::GetAtt': ['DatabaseInstanceAA8A5FDE', 'Endpoint.Port'] },
+        GroupId: { 'Fn::GetAtt': ['DatabaseInstanceSecurityGroupDDFAC9BB', 'GroupId'] },
+        IpProtocol: 'tcp',
+        SourceSecurityGroupId: { 'Fn::GetAtt': ['DatabaseInstanceRotationSingleUserSecurityGroupB8CEDF21', 'GroupId'] },
       },
     ]);
     template('BodyScript-Production-Data').hasResourceProperties('AWS::RDS::DBInstance', { Port: '5433' });
