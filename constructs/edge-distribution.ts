@@ -35,6 +35,14 @@ export const SPA_ROUTING_FUNCTION = `function handler(event) {
 }`;
 
 /**
+ * Answers of the primary frontend bucket on which CloudFront retries the
+ * request on the standby replica. 403 and 404 included: with origin access
+ * control and no s3:ListBucket, S3 answers 403 for a missing object, so an
+ * object the primary lost (or has not yet received) is fetched from the replica.
+ */
+export const FRONTEND_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
+
+/**
  * Properties of an EdgeDistribution.
  */
 export interface EdgeDistributionProps {
@@ -45,6 +53,17 @@ export interface EdgeDistributionProps {
    * policy naming this distribution would make the two stacks a cycle.
    */
   readonly frontendBucket: s3.IBucket;
+  /**
+   * Replica of `frontendBucket` in the standby region, the web app's second
+   * origin: CloudFront asks it when the primary answers one of
+   * FRONTEND_FAILOVER_STATUS_CODES or cannot be reached. Import it by name and
+   * region (`s3.Bucket.fromBucketAttributes`), never by a cross-region
+   * reference; its bucket policy must allow `cloudfront.amazonaws.com` through
+   * origin access control, like the primary's.
+   *
+   * @default - the web app has one origin and no origin failover
+   */
+  readonly standbyFrontendBucket?: s3.IBucket;
   /** Host name CloudFront connects to for `/api/*` (the api load balancer, or its domain name). */
   readonly apiOriginDomainName: string;
   /** `https` when the api origin has a certificate for `apiOriginDomainName`; otherwise `http`. */
@@ -111,7 +130,8 @@ export interface EdgeDistributionProps {
 
 /**
  * The CloudFront distribution in front of BodyScript: the web app from a
- * private bucket through origin access control (with SPA routing), `/api/*`
+ * private bucket through origin access control (with SPA routing), failing
+ * over to the bucket's standby-region replica when one is given, `/api/*`
  * to the api load balancer, HTTP/2 and HTTP/3, compression, TLS 1.2 (2021
  * policy) with a custom certificate, standard access logs, a response headers
  * policy (HSTS, frame options DENY, nosniff, referrer policy, Content Security
@@ -139,6 +159,9 @@ export class EdgeDistribution extends Construct {
     }
     if (props.hostedZone && !props.domainNames?.length) {
       throw new Error(`EdgeDistribution ${this.node.path}: hostedZone is only used for alias records of domainNames; give domainNames too`);
+    }
+    if (props.standbyFrontendBucket && props.standbyFrontendBucket.bucketName === props.frontendBucket.bucketName) {
+      throw new Error(`EdgeDistribution ${this.node.path}: standbyFrontendBucket must be the replica of frontendBucket in another region, not the same bucket '${props.frontendBucket.bucketName}'`);
     }
     if (!props.webAclLogGroupName.startsWith('aws-waf-logs-')) {
       throw new Error(`EdgeDistribution ${this.node.path}: webAclLogGroupName must start with 'aws-waf-logs-' (AWS WAF refuses other log groups), got '${props.webAclLogGroupName}'`);
@@ -232,9 +255,17 @@ export class EdgeDistribution extends Construct {
       code: cloudfront.FunctionCode.fromInline(SPA_ROUTING_FUNCTION),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
     });
-    const frontendOrigin = origins.S3BucketOrigin.withOriginAccessControl(props.frontendBucket, {
-      originAccessLevels: [cloudfront.AccessLevel.READ],
-    });
+    const bucketOrigin = (bucket: s3.IBucket) => origins.S3BucketOrigin.withOriginAccessControl(bucket, { originAccessLevels: [cloudfront.AccessLevel.READ] });
+    // With a standby replica the web app survives the loss of the primary
+    // region's S3 without a person: CloudFront fails over per request (GET and
+    // HEAD, all the web app uses) and keeps asking the primary first.
+    const frontendOrigin = props.standbyFrontendBucket
+      ? new origins.OriginGroup({
+          primaryOrigin: bucketOrigin(props.frontendBucket),
+          fallbackOrigin: bucketOrigin(props.standbyFrontendBucket),
+          fallbackStatusCodes: FRONTEND_FAILOVER_STATUS_CODES,
+        })
+      : bucketOrigin(props.frontendBucket);
     const apiOrigin = new origins.HttpOrigin(props.apiOriginDomainName, {
       protocolPolicy: props.apiOriginProtocol === 'https' ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
       httpPort: props.apiOriginProtocol === 'http' ? (props.apiOriginPort ?? 80) : undefined,
@@ -291,13 +322,24 @@ export class EdgeDistribution extends Construct {
   }
 
   private acknowledgeFindings(props: EdgeDistributionProps): void {
-    // The bucket policy is the data stack's: it lets CloudFront read the frontend objects.
-    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac', 'The frontend bucket policy (data stack) allows cloudfront.amazonaws.com for this account\'s distributions.');
-    acknowledge(
-      this.distribution,
-      ['cdk-validator-cfnguard::cloudfront_origin_failover_enabled_check'],
-      'Each path has one origin: the frontend bucket is replicated to the standby region and the api has no second origin until the standby services run; a region failover is a DNS and deployment procedure (runbooks/disaster-recovery.md), not a per-request origin switch.',
-    );
+    // The frontend buckets are imported: their policies are written where the
+    // buckets live (the primary's in the data stack, the replica's in the
+    // standby data stack) and allow cloudfront.amazonaws.com for this
+    // account's distributions. Acknowledged on each S3 origin's scope (the
+    // one holding its origin access control), where the warning is raised.
+    for (const origin of this.distribution.node.children.filter((child) => child.node.tryFindChild('S3OriginAccessControl'))) {
+      Annotations.of(origin).acknowledgeWarning(
+        '@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac',
+        "The imported frontend bucket's policy is written in its own stack (the data stack for the primary, the standby data stack for the replica) and allows cloudfront.amazonaws.com with origin access control for this account's distributions.",
+      );
+    }
+    if (!props.standbyFrontendBucket) {
+      acknowledge(
+        this.distribution,
+        ['cdk-validator-cfnguard::cloudfront_origin_failover_enabled_check'],
+        'Built without a standby frontend bucket, so the web app has a single origin and there is nothing to fail over to; give standbyFrontendBucket (the replica in the standby region) to get an origin group.',
+      );
+    }
     acknowledge(
       this.webAclLogGroup,
       ['cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check'],

@@ -1,17 +1,28 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { EdgeDistribution, type EdgeDistributionProps, SPA_ROUTING_FUNCTION } from '../constructs/edge-distribution';
+import { EdgeDistribution, type EdgeDistributionProps, FRONTEND_FAILOVER_STATUS_CODES, SPA_ROUTING_FUNCTION } from '../constructs/edge-distribution';
 import { testApp } from './support/synthesize';
 
-function build(overrides: Partial<EdgeDistributionProps> = {}): Stack {
+/**
+ * Builds the construct. `standby` chooses the standby frontend bucket: the
+ * replica in us-west-2, none, or (wrongly) the primary bucket itself.
+ */
+function build(overrides: Partial<EdgeDistributionProps> = {}, standby: 'replica' | 'none' | 'same' = 'replica'): { stack: Stack; edge: EdgeDistribution } {
   const stack = new Stack(testApp(), 'Edge', { env: { account: '111111111111', region: 'us-east-1' } });
-  new EdgeDistribution(stack, 'Edge', {
-    frontendBucket: s3.Bucket.fromBucketAttributes(stack, 'Frontend', { bucketName: 'frontend', bucketRegionalDomainName: 'frontend.s3.us-east-1.amazonaws.com' }),
+  const frontendBucket = s3.Bucket.fromBucketAttributes(stack, 'Frontend', { bucketName: 'frontend', bucketRegionalDomainName: 'frontend.s3.us-east-1.amazonaws.com' });
+  const standbyFrontendBucket = {
+    replica: s3.Bucket.fromBucketAttributes(stack, 'StandbyFrontend', { bucketName: 'frontend-replica', region: 'us-west-2' }),
+    none: undefined,
+    same: frontendBucket,
+  }[standby];
+  const edge = new EdgeDistribution(stack, 'Edge', {
+    frontendBucket,
+    standbyFrontendBucket,
     apiOriginDomainName: 'api.bodyscript.example',
     apiOriginProtocol: 'https',
     logBucket: s3.Bucket.fromBucketAttributes(stack, 'Logs', { bucketName: 'cf-logs', bucketRegionalDomainName: 'cf-logs.s3.us-east-1.amazonaws.com' }),
@@ -26,7 +37,12 @@ function build(overrides: Partial<EdgeDistributionProps> = {}): Stack {
     webAclLogGroupName: 'aws-waf-logs-test',
     ...overrides,
   });
-  return stack;
+  return { stack, edge };
+}
+
+/** Rule ids acknowledged on a construct (Validations.of(x).acknowledge). */
+function acknowledgedRules(edge: EdgeDistribution): string[] {
+  return edge.distribution.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').flatMap((m) => Object.keys(m.data as Record<string, string>));
 }
 
 /** Runs the SPA routing function on a URI, as CloudFront would. */
@@ -35,10 +51,61 @@ function route(uri: string): string {
   return handler({ request: { uri } }).uri;
 }
 
+type Origin = { Id: string; DomainName: string; OriginAccessControlId?: unknown };
+
 describe('EdgeDistribution', () => {
+  let built: { stack: Stack; edge: EdgeDistribution };
   let template: Template;
   beforeAll(() => {
-    template = Template.fromStack(build());
+    built = build();
+    template = Template.fromStack(built.stack);
+  });
+
+  test('serves the web app from an origin group: the primary bucket, then the standby replica, both through origin access control', () => {
+    const [distribution] = Object.values(template.findResources('AWS::CloudFront::Distribution'));
+    const config = distribution.Properties.DistributionConfig;
+    expect(config.OriginGroups.Quantity).toBe(1);
+    const [group] = config.OriginGroups.Items;
+    expect(config.DefaultCacheBehavior.TargetOriginId).toBe(group.Id);
+    expect(group.FailoverCriteria.StatusCodes).toEqual({ Items: [403, 404, 500, 502, 503, 504], Quantity: 6 });
+    expect(FRONTEND_FAILOVER_STATUS_CODES).toEqual([403, 404, 500, 502, 503, 504]);
+    expect(group.Members.Quantity).toBe(2);
+    const [primary, secondary] = group.Members.Items.map((m: { OriginId: string }) => config.Origins.find((o: Origin) => o.Id === m.OriginId) as Origin);
+    expect(primary.DomainName).toBe('frontend.s3.us-east-1.amazonaws.com');
+    expect(secondary.DomainName).toBe('frontend-replica.s3.us-west-2.amazonaws.com');
+    const oacs = Object.keys(template.findResources('AWS::CloudFront::OriginAccessControl'));
+    expect(oacs).toHaveLength(2);
+    for (const origin of [primary, secondary]) {
+      expect(origin).toMatchObject({ S3OriginConfig: { OriginAccessIdentity: '' }, OriginAccessControlId: { 'Fn::GetAtt': [expect.any(String), 'Id'] } });
+    }
+    expect(new Set([primary, secondary].map((o) => (o.OriginAccessControlId as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]))).toEqual(new Set(oacs));
+  });
+
+  test('keeps the SPA routing function and the security headers on the origin-group behavior, and /api/* on its single origin', () => {
+    const [distribution] = Object.values(template.findResources('AWS::CloudFront::Distribution'));
+    const config = distribution.Properties.DistributionConfig;
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      ViewerProtocolPolicy: 'redirect-to-https',
+      FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [expect.stringMatching(/^EdgeSpaRouting/), 'FunctionARN'] } }],
+      ResponseHeadersPolicyId: { Ref: expect.stringMatching(/^EdgeSecurityHeaders/) },
+    });
+    const api = config.CacheBehaviors.find((b: { PathPattern: string }) => b.PathPattern === '/api/*');
+    expect(config.Origins.find((o: Origin) => o.Id === api.TargetOriginId).DomainName).toBe('api.bodyscript.example');
+  });
+
+  test('acknowledges the imported-bucket-policy warning of both S3 origins and needs no origin-failover acknowledgement', () => {
+    Annotations.fromStack(built.stack).hasNoWarning('*', Match.stringLikeRegexp('Cannot update bucket policy of an imported bucket'));
+    expect(acknowledgedRules(built.edge)).not.toContain('cdk-validator-cfnguard::cloudfront_origin_failover_enabled_check');
+  });
+
+  test('without a standby bucket serves the web app from the primary bucket alone and acknowledges the missing failover', () => {
+    const single = build({}, 'none');
+    const [distribution] = Object.values(Template.fromStack(single.stack).findResources('AWS::CloudFront::Distribution'));
+    const config = distribution.Properties.DistributionConfig;
+    expect(config.OriginGroups).toBeUndefined();
+    expect(config.Origins.find((o: Origin) => o.Id === config.DefaultCacheBehavior.TargetOriginId).DomainName).toBe('frontend.s3.us-east-1.amazonaws.com');
+    expect(acknowledgedRules(single.edge)).toContain('cdk-validator-cfnguard::cloudfront_origin_failover_enabled_check');
+    Annotations.fromStack(single.stack).hasNoWarning('*', Match.stringLikeRegexp('Cannot update bucket policy of an imported bucket'));
   });
 
   test('can be created with a custom certificate, TLSv1.2_2021, HTTP/2 and HTTP/3, and alias records', () => {
@@ -80,5 +147,9 @@ describe('EdgeDistribution', () => {
     ['a rate limit below what AWS WAF accepts', { maxRequestsPerIpPer5Minutes: 5 }, /maxRequestsPerIpPer5Minutes must be an integer 10–2000000000/],
   ])('fails with %s', (_case, overrides, message) => {
     expect(() => build(overrides)).toThrow(message);
+  });
+
+  test('fails when the standby frontend bucket is the primary bucket itself', () => {
+    expect(() => build({}, 'same')).toThrow(/standbyFrontendBucket must be the replica of frontendBucket in another region, not the same bucket 'frontend'/);
   });
 });

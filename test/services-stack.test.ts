@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { resourcesOfType, template, templateJson } from './support/assembly';
+import { acknowledgements, resourcesOfType, template, templateJson } from './support/assembly';
 
 const ENVIRONMENTS = [
   { env: 'staging', title: 'Staging', account: '111111111111', cidr: '10.10.0.0/16', production: false },
@@ -351,15 +351,22 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
   describe('CloudFront', () => {
     const distribution = () => one(stack, 'AWS::CloudFront::Distribution', 'EdgeDistribution')[1].Properties.DistributionConfig;
 
-    test('serves the frontend bucket through origin access control, with SPA routing on the frontend behavior only', () => {
+    test('serves the web app from an origin group (the frontend bucket, then its us-west-2 replica, both through origin access control), with SPA routing on the frontend behavior only', () => {
       const config = distribution();
-      const frontend = config.Origins.find((o: { Id: string }) => o.Id === config.DefaultCacheBehavior.TargetOriginId);
-      expect(frontend).toMatchObject({
-        DomainName: `bodyscript-${env}-frontend-${account}-us-east-1.s3.us-east-1.amazonaws.com`,
-        OriginAccessControlId: { 'Fn::GetAtt': [expect.stringMatching(/OriginAccessControl/), 'Id'] },
-        S3OriginConfig: { OriginAccessIdentity: '' },
-      });
+      expect(config.OriginGroups.Quantity).toBe(1);
+      const [group] = config.OriginGroups.Items;
+      expect(config.DefaultCacheBehavior.TargetOriginId).toBe(group.Id);
+      expect(group.FailoverCriteria).toEqual({ StatusCodes: { Items: [403, 404, 500, 502, 503, 504], Quantity: 6 } });
+      expect(group.Members.Quantity).toBe(2);
+      const [primary, secondary] = group.Members.Items.map((m: { OriginId: string }) => config.Origins.find((o: { Id: string }) => o.Id === m.OriginId));
+      const viaOac = { OriginAccessControlId: { 'Fn::GetAtt': [expect.stringMatching(/OriginAccessControl/), 'Id'] }, S3OriginConfig: { OriginAccessIdentity: '' } };
+      expect(primary).toMatchObject({ DomainName: `bodyscript-${env}-frontend-${account}-us-east-1.s3.us-east-1.amazonaws.com`, ...viaOac });
+      // The StandbyData replica, named from config (no cross-region reference).
+      expect(secondary).toMatchObject({ DomainName: `bodyscript-${env}-frontend-${account}-us-west-2.s3.us-west-2.amazonaws.com`, ...viaOac });
+      expect(resourcesOfType(stack, 'AWS::CloudFront::OriginAccessControl')).toHaveLength(2);
       t().hasResourceProperties('AWS::CloudFront::OriginAccessControl', { OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always' }) });
+      // Origin failover satisfies Control Tower's CT.CLOUDFRONT.PR.4: nothing acknowledges it any more.
+      expect(acknowledgements().filter((a) => a.constructPath.startsWith(`/${stack}/`) && a.ruleId.includes('cloudfront_origin_failover_enabled_check'))).toEqual([]);
       expect(config.DefaultCacheBehavior).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https', Compress: true, FunctionAssociations: [expect.objectContaining({ EventType: 'viewer-request' })] });
       expect(config.DefaultRootObject).toBe('index.html');
       // No distribution-wide error pages: they would turn the api's own 403/404 answers into index.html.

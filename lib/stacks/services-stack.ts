@@ -348,6 +348,12 @@ export class ServicesStack extends Stack {
     // --- Edge -----------------------------------------------------------
     this.edge = new EdgeDistribution(this, 'Edge', {
       frontendBucket: importBucket('FrontendBucket', 'frontend'),
+      // The frontend replica of BodyScript-<Env>-StandbyData, by name and region
+      // from config: a reference to that stack would cross regions.
+      standbyFrontendBucket: s3.Bucket.fromBucketAttributes(this, 'StandbyFrontendBucket', {
+        bucketName: bucketName(env, 'frontend', config.standby.account, config.standby.region),
+        region: config.standby.region,
+      }),
       apiOriginDomainName: domain ? domain.apiDomainName : this.api.loadBalancer.loadBalancerDnsName,
       apiOriginProtocol: domain ? 'https' : 'http',
       apiOriginHeaders: { [ORIGIN_VERIFY_HEADER]: originVerifyValue },

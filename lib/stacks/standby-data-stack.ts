@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -122,6 +123,20 @@ export class StandbyDataStack extends Stack {
       results: replica('ResultsReplicaBucket', 'results'),
       frontend: replica('FrontendReplicaBucket', 'frontend'),
     };
+    // The web app's second origin: the distribution (services stack, us-east-1)
+    // fails over to this replica through origin access control, as it reads the
+    // primary frontend bucket. Its id cannot be named here without a
+    // cross-region reference, so the condition allows the primary account's
+    // distributions, exactly like the primary bucket's statement.
+    this.replicaBuckets.frontend.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudFrontOriginAccessControl',
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [this.replicaBuckets.frontend.arnForObjects('*')],
+        conditions: { ArnLike: { 'AWS:SourceArn': `arn:${this.partition}:cloudfront::${config.primary.account}:distribution/*` } },
+      }),
+    );
 
     // Request logs of the standby load balancers, regional audit records like the primary's.
     this.loadBalancerLogsBucket = new SecureBucket(this, 'StandbyLoadBalancerLogsBucket', {
