@@ -66,6 +66,50 @@ export function createPostgresFoundations(
 }
 
 /**
+ * The instance settings the primary and the standby replica share: private, on
+ * POSTGRES_PORT, gp3 storage encrypted with `encryptionKey`, deletion protection
+ * and a final snapshot, IAM authentication, Performance Insights, enhanced
+ * monitoring, exported logs, minor-version upgrades and the RSA-2048 CA.
+ */
+export function protectedPostgresInstanceOptions(props: {
+  parameterGroup: rds.IParameterGroup;
+  encryptionKey: kms.IKey;
+  performanceInsightsRetentionDays: number;
+  monitoringInterval: Duration;
+}) {
+  return {
+    publiclyAccessible: false,
+    port: POSTGRES_PORT,
+    parameterGroup: props.parameterGroup,
+    storageType: rds.StorageType.GP3,
+    storageEncrypted: true,
+    storageEncryptionKey: props.encryptionKey,
+    copyTagsToSnapshot: true,
+    // Automated backups are the point-in-time recovery; keep them after a delete.
+    deleteAutomatedBackups: false,
+    deletionProtection: true,
+    removalPolicy: RemovalPolicy.SNAPSHOT,
+    iamAuthentication: true,
+    enablePerformanceInsights: true,
+    performanceInsightRetention: props.performanceInsightsRetentionDays as rds.PerformanceInsightRetention,
+    performanceInsightEncryptionKey: props.encryptionKey,
+    monitoringInterval: props.monitoringInterval,
+    cloudwatchLogsExports: [...POSTGRES_LOG_EXPORTS],
+    autoMinorVersionUpgrade: true,
+    caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+  } satisfies Partial<rds.DatabaseInstanceProps>;
+}
+
+/** Acknowledges the AWS-managed enhanced-monitoring policy on an instance's monitoring role. */
+export function acknowledgeEnhancedMonitoringRole(instance: rds.DatabaseInstanceBase): void {
+  acknowledge(
+    instance.node.findChild('MonitoringRole'),
+    ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]'],
+    'AmazonRDSEnhancedMonitoringRole is the policy AWS documents for RDS enhanced monitoring; it only lets RDS write OS metrics to the RDSOSMetrics log group.',
+  );
+}
+
+/**
  * Where RDS copies the instance's automated backups (snapshots and transaction
  * logs), so that point-in-time recovery survives the loss of the region.
  */
@@ -169,8 +213,6 @@ export class PostgresDatabase extends Construct {
       instanceType: new ec2.InstanceType(props.instanceClass),
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      publiclyAccessible: false,
-      port: POSTGRES_PORT,
       multiAz: props.multiAz,
       databaseName: props.databaseName,
       credentials: rds.Credentials.fromGeneratedSecret('bodyscript_admin', {
@@ -178,28 +220,17 @@ export class PostgresDatabase extends Construct {
         encryptionKey: props.encryptionKey,
         replicaRegions: props.secretReplicaRegions,
       }),
-      parameterGroup: this.parameterGroup,
-      storageType: rds.StorageType.GP3,
+      ...protectedPostgresInstanceOptions({
+        parameterGroup: this.parameterGroup,
+        encryptionKey: props.encryptionKey,
+        performanceInsightsRetentionDays: props.performanceInsightsRetentionDays,
+        monitoringInterval: props.monitoringInterval,
+      }),
       allocatedStorage: props.allocatedStorageGiB,
       maxAllocatedStorage: props.maxAllocatedStorageGiB,
-      storageEncrypted: true,
-      storageEncryptionKey: props.encryptionKey,
       backupRetention: props.backupRetention,
       preferredBackupWindow: '03:00-04:00',
       preferredMaintenanceWindow: 'sun:04:30-sun:05:30',
-      copyTagsToSnapshot: true,
-      // Automated backups are the point-in-time recovery; keep them after a delete.
-      deleteAutomatedBackups: false,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
-      iamAuthentication: true,
-      enablePerformanceInsights: true,
-      performanceInsightRetention: props.performanceInsightsRetentionDays as rds.PerformanceInsightRetention,
-      performanceInsightEncryptionKey: props.encryptionKey,
-      monitoringInterval: props.monitoringInterval,
-      cloudwatchLogsExports: [...POSTGRES_LOG_EXPORTS],
-      autoMinorVersionUpgrade: true,
-      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
     });
     for (const group of Object.values(logGroups)) this.instance.node.addDependency(group);
     if (props.automatedBackupReplication) {
@@ -223,11 +254,7 @@ export class PostgresDatabase extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
 
-    acknowledge(
-      this.instance.node.findChild('MonitoringRole'),
-      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]'],
-      'AmazonRDSEnhancedMonitoringRole is the policy AWS documents for RDS enhanced monitoring; it only lets RDS write OS metrics to the RDSOSMetrics log group.',
-    );
+    acknowledgeEnhancedMonitoringRole(this.instance);
     // The rotation Lambda's ingress rule names the port through a token that the
     // checks cannot resolve; it is the database port, from the rotation function's own security group.
     for (const securityGroup of this.instance.connections.securityGroups) {

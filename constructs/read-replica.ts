@@ -1,11 +1,17 @@
-import { Arn, ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, type Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
-import { createPostgresFoundations, POSTGRES_LOG_EXPORTS, type PostgresLogGroups, POSTGRES_PORT } from './postgres-database';
+import {
+  acknowledgeEnhancedMonitoringRole,
+  createPostgresFoundations,
+  type PostgresLogGroups,
+  POSTGRES_PORT,
+  protectedPostgresInstanceOptions,
+} from './postgres-database';
 
 /**
  * Properties of a PostgresReadReplica.
@@ -87,25 +93,13 @@ export class PostgresReadReplica extends Construct {
       instanceType: new ec2.InstanceType(props.instanceClass),
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      publiclyAccessible: false,
-      port: POSTGRES_PORT,
       multiAz: props.multiAz,
-      parameterGroup: this.parameterGroup,
-      storageType: rds.StorageType.GP3,
-      storageEncrypted: true,
-      storageEncryptionKey: props.encryptionKey,
-      copyTagsToSnapshot: true,
-      deleteAutomatedBackups: false,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
-      iamAuthentication: true,
-      enablePerformanceInsights: true,
-      performanceInsightRetention: props.performanceInsightsRetentionDays as rds.PerformanceInsightRetention,
-      performanceInsightEncryptionKey: props.encryptionKey,
-      monitoringInterval: props.monitoringInterval,
-      cloudwatchLogsExports: [...POSTGRES_LOG_EXPORTS],
-      autoMinorVersionUpgrade: true,
-      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+      ...protectedPostgresInstanceOptions({
+        parameterGroup: this.parameterGroup,
+        encryptionKey: props.encryptionKey,
+        performanceInsightsRetentionDays: props.performanceInsightsRetentionDays,
+        monitoringInterval: props.monitoringInterval,
+      }),
     });
     const cfnInstance = this.instance.node.defaultChild as rds.CfnDBInstance;
     cfnInstance.sourceDbInstanceIdentifier = props.sourceInstanceArn;
@@ -114,11 +108,7 @@ export class PostgresReadReplica extends Construct {
     cfnInstance.addPropertyDeletionOverride('StorageEncrypted');
     for (const group of Object.values(logGroups)) this.instance.node.addDependency(group);
 
-    acknowledge(
-      this.instance.node.findChild('MonitoringRole'),
-      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]'],
-      'AmazonRDSEnhancedMonitoringRole is the policy AWS documents for RDS enhanced monitoring; it only lets RDS write OS metrics to the RDSOSMetrics log group.',
-    );
+    acknowledgeEnhancedMonitoringRole(this.instance);
     acknowledge(
       this.instance,
       ['AwsSolutions-RDS11'],
