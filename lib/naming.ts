@@ -241,7 +241,6 @@ export function standbyKeyAlias(env: EnvironmentName, purpose: 'data' | 'databas
 export function githubDeployRoleName(env: EnvironmentName): string {
   return `BodyScript-GitHub-Deploy-${environmentTitle(env)}`;
 }
-export const GITHUB_DIFF_ROLE_NAME = 'BodyScript-GitHub-Diff';
 
 /**
  * The role in an environment's account that the operator CLI's changing

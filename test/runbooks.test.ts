@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES } from '../lib/config';
-import { GITHUB_DIFF_ROLE_NAME, githubDeployRoleName, operationsRoleName } from '../lib/naming';
+import { githubDeployRoleName, operationsRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { stacks, templateJson } from './support/assembly';
 
@@ -88,7 +88,6 @@ function physicalNames(): Set<string> {
   for (const stack of stacks()) visit(templateJson(stack.id).Resources);
   // Roles that exist outside the app (the operations roles) or are only named by the GitHub stack.
   for (const env of ENVIRONMENT_NAMES) [githubDeployRoleName(env), operationsRoleName(env)].forEach((n) => names.add(n));
-  names.add(GITHUB_DIFF_ROLE_NAME);
   return names;
 }
 

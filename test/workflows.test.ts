@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
 import { ALLOW_ENV, ALLOW_LABEL } from '../lib/diff-report/render';
-import { GITHUB_DIFF_ROLE_NAME, githubDeployRoleName } from '../lib/naming';
+import { githubDeployRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
 import { stacks } from './support/assembly';
@@ -307,7 +307,6 @@ describe('AWS roles', () => {
     const arns = arnsIn(text(file));
     expect(arns).toContain(deployRoleArn(env));
     for (const arn of arns) expect(allowedRoles(env)).toContain(arn);
-    expect(arns).not.toContain(`arn:aws:iam::${account}:role/${GITHUB_DIFF_ROLE_NAME}`);
   });
 
   test('the DR drill picks the roles of the chosen environment', () => {

@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, type ProjectConfig } from '../config';
-import { environmentTitle, GITHUB_DIFF_ROLE_NAME, githubDeployRoleName, operationsRoleName } from '../naming';
+import { environmentTitle, githubDeployRoleName, operationsRoleName } from '../naming';
 
 /** The issuer of GitHub Actions' OIDC tokens (host only: IAM prefixes condition keys with it). */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
@@ -30,11 +30,6 @@ export function environmentSubject(github: ProjectConfig['github'], env: Environ
   return `repo:${github.owner}/${github.repository}:environment:${env}`;
 }
 
-/** The `sub` claim of a job triggered by a pull request. */
-export function pullRequestSubject(github: ProjectConfig['github']): string {
-  return `repo:${github.owner}/${github.repository}:pull_request`;
-}
-
 /** The account/region pairs an environment deploys to: primary first, then standby. */
 function locations(config: EnvironmentConfig): { account: string; region: string }[] {
   return [config.primary, config.standby];
@@ -52,12 +47,6 @@ export function deployRoleTargets(config: EnvironmentConfig): string[] {
   return [...new Set([...bootstrap, ...operations])];
 }
 
-/** Every role ARN the pull-request diff role may assume: the lookup role of every environment's account/regions. */
-export function diffRoleTargets(environments: Readonly<Record<EnvironmentName, EnvironmentConfig>>): string[] {
-  const arns = ENVIRONMENT_NAMES.flatMap((name) => locations(environments[name]).map(({ account, region }) => cdkBootstrapRoleArn('lookup', account, region)));
-  return [...new Set(arns)];
-}
-
 export interface GitHubStackProps extends StackProps {
   /** Which repository may assume the roles. */
   readonly github: ProjectConfig['github'];
@@ -67,8 +56,11 @@ export interface GitHubStackProps extends StackProps {
 
 /**
  * What lets GitHub Actions reach AWS without stored keys: the GitHub OIDC
- * provider, one deploy role per environment and a read-only diff role for pull
- * requests.
+ * provider and one deploy role per environment. Nothing here trusts a
+ * pull-request token: a pull request's workflow is written by its author, so a
+ * role it could assume would hand any writer of the repository whatever that
+ * role reaches (the pull-request diff role that once lived here read both
+ * accounts through the CDK lookup roles and was removed for that reason).
  *
  * A role holds no AWS permission of its own: it may only assume the CDK
  * bootstrap roles (which CloudFormation's execution role backs) and the
@@ -80,8 +72,6 @@ export class GitHubStack extends Stack {
   public readonly oidcProvider: iam.OidcProviderNative;
   /** The deploy role of each environment, trusted only for `repo:<owner>/<repository>:environment:<env>`. */
   public readonly deployRoles: Readonly<Record<EnvironmentName, iam.Role>>;
-  /** Assumable from pull-request jobs; may only assume the bootstrap lookup roles (read-only). */
-  public readonly diffRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: GitHubStackProps) {
     // The roles gate every deployment: deleting this stack by mistake would stop the pipeline.
@@ -106,14 +96,6 @@ export class GitHubStack extends Stack {
       deployRoles[name] = role;
     }
     this.deployRoles = deployRoles;
-
-    this.diffRole = this.githubRole('DiffRole', {
-      roleName: GITHUB_DIFF_ROLE_NAME,
-      subject: pullRequestSubject(github),
-      description: `GitHub Actions pull-request diffs of ${github.owner}/${github.repository}: read-only (CDK lookup roles)`,
-    });
-    this.allowAssume(this.diffRole, 'DiffPolicy', diffRoleTargets(environments), 'BodyScript pull-request diffs: the read-only CDK lookup roles only');
-    new CfnOutput(this, 'DiffRoleArn', { value: this.diffRole.roleArn, description: 'role-to-assume of pull-request diff jobs (read-only)' });
   }
 
   /** A role that only a GitHub token with exactly this `sub` (and our audience) can assume, for at most an hour. */
