@@ -56,7 +56,13 @@ export class OperationsRole extends Construct {
     this.role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
       description: 'BodyScript operator CLI from the pipeline: release snapshots, CodeDeploy rollback, DR failover',
-      assumedBy: new iam.CompositePrincipal(...props.trustedRoleArns.map((arn) => new iam.ArnPrincipal(arn))),
+      // The pipeline reaches this role by chaining from its GitHub deploy role
+      // with aws-actions/configure-aws-credentials, which tags every session it
+      // does not get by web identity (repository, workflow, actor, commit: who
+      // did what, in CloudTrail). A chained AssumeRole with tags is refused
+      // unless the trust policy also allows sts:TagSession.
+      assumedBy: new iam.CompositePrincipal(...props.trustedRoleArns.map((arn) => new iam.SessionTagsPrincipal(new iam.ArnPrincipal(arn)))),
+      // A chained session lasts at most an hour whatever this says (IAM role chaining).
       maxSessionDuration: Duration.hours(1),
     });
 

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig } from '../lib/config';
+import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
+import { deployRoleMaxSessionSeconds } from '../lib/deploy-duration';
+import { githubDeployRoleName } from '../lib/naming';
 import { deployRoleTargets } from '../lib/stacks/github-stack';
 import { acknowledgements, resourcesOfType, stacks, templateJson, violations } from './support/assembly';
 
@@ -30,6 +32,9 @@ function permissionStatements(roleName: string): Statement[] {
 }
 
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** A deploy role's session must outlast a failed first deploy of its environment: the CDK CLI re-assumes the bootstrap roles with it. */
+const maxSessionSeconds = (roleName: string) => deployRoleMaxSessionSeconds(config.environments[ENVIRONMENT_NAMES.find((name) => githubDeployRoleName(name) === roleName)!]);
 
 describe('BodyScript-GitHub', () => {
   test('lives in the account and region of config.project.github, with termination protection', () => {
@@ -79,10 +84,10 @@ describe('BodyScript-GitHub', () => {
   });
 
   test.each(['BodyScript-GitHub-Deploy-Staging', 'BodyScript-GitHub-Deploy-Production'])(
-    '%s sessions last at most an hour and its permissions come from one managed policy, none inline or AWS-managed',
+    '%s sessions last as long as its longest job needs (lib/deploy-duration.ts) and its permissions come from one managed policy, none inline or AWS-managed',
     (roleName) => {
       const properties = role(roleName);
-      expect(properties.MaxSessionDuration).toBe(3600);
+      expect(properties.MaxSessionDuration).toBe(maxSessionSeconds(roleName));
       expect(properties.Policies).toBeUndefined();
       expect(properties.ManagedPolicyArns).toHaveLength(1);
       expect(resourcesOfType(STACK, 'AWS::IAM::Policy')).toEqual([]);

@@ -9,14 +9,14 @@ import { testApp } from './support/synthesize';
 const STACK = 'BodyScript-Production-Operations';
 
 describe('the operations role of production', () => {
-  test('can be assumed only by the production GitHub deploy role, for at most an hour', () => {
+  test('can be assumed only by the production GitHub deploy role, with session tags (the chained step of configure-aws-credentials tags its session), for at most an hour', () => {
     template(STACK).hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'BodyScript-Production-Operations',
       MaxSessionDuration: 3600,
       AssumeRolePolicyDocument: {
         Statement: [
           {
-            Action: 'sts:AssumeRole',
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
             Effect: 'Allow',
             Principal: { AWS: 'arn:aws:iam::222222222222:role/BodyScript-GitHub-Deploy-Production' },
           },

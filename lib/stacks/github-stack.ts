@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, type ProjectConfig } from '../config';
+import { deployRoleMaxSessionSeconds } from '../deploy-duration';
 import { environmentTitle, githubDeployRoleName, operationsRoleName } from '../naming';
 
 /** The issuer of GitHub Actions' OIDC tokens (host only: IAM prefixes condition keys with it). */
@@ -90,6 +91,8 @@ export class GitHubStack extends Stack {
         roleName: githubDeployRoleName(name),
         subject: environmentSubject(github, name),
         description: `GitHub Actions deploys of BodyScript ${name}: jobs of ${github.owner}/${github.repository} in the '${name}' environment only`,
+        // The CDK CLI re-assumes the bootstrap roles with this session for as long as it is valid: it must outlast the longest deploy.
+        maxSessionDuration: Duration.seconds(deployRoleMaxSessionSeconds(environments[name])),
       });
       this.allowAssume(role, `${environmentTitle(name)}DeployPolicy`, deployRoleTargets(environments[name]), `BodyScript ${name}: the CDK bootstrap roles and the operations role of ${name}, nothing else`);
       new CfnOutput(this, `${environmentTitle(name)}DeployRoleArn`, { value: role.roleArn, description: `role-to-assume of the ${name} deploy jobs` });
@@ -98,8 +101,12 @@ export class GitHubStack extends Stack {
     this.deployRoles = deployRoles;
   }
 
-  /** A role that only a GitHub token with exactly this `sub` (and our audience) can assume, for at most an hour. */
-  private githubRole(id: string, options: { roleName: string; subject: string; description: string }): iam.Role {
+  /**
+   * A role that only a GitHub token with exactly this `sub` (and our audience)
+   * can assume, for at most `maxSessionDuration` (what the longest deploy of
+   * its environment needs, lib/deploy-duration.ts).
+   */
+  private githubRole(id: string, options: { roleName: string; subject: string; description: string; maxSessionDuration: Duration }): iam.Role {
     return new iam.Role(this, id, {
       roleName: options.roleName,
       description: options.description,
@@ -110,7 +117,7 @@ export class GitHubStack extends Stack {
           [`${GITHUB_OIDC_HOST}:sub`]: options.subject,
         },
       }),
-      maxSessionDuration: Duration.hours(1),
+      maxSessionDuration: options.maxSessionDuration,
     });
   }
 
