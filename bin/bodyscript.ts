@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
 import { buildBodyScriptApp } from '../lib/app';
+import { enableComplianceChecks, VALIDATION_CACHE_VARIABLE, validationCacheSetting } from '../lib/compliance';
 import { ConfigError, loadConfig } from '../lib/config';
 
 /**
@@ -12,6 +13,8 @@ function main(): void {
   const app = new App();
   let config;
   try {
+    // Before buildBodyScriptApp, which would otherwise register the gates with the default cache.
+    enableComplianceChecks(app, { validationCache: validationCacheSetting(process.env[VALIDATION_CACHE_VARIABLE]) });
     config = loadConfig({
       apiImageTag: app.node.tryGetContext('apiImageTag'),
       processingImageTag: app.node.tryGetContext('processingImageTag'),

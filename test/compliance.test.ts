@@ -1,20 +1,48 @@
-import { GUARD_RULE_EXEMPTIONS, MINIMUM_REASON_LENGTH } from '../lib/compliance';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { acknowledge, enableComplianceChecks } from '../lib/compliance';
-import { type Acknowledgement, acknowledgements as allAcknowledgements, stacks, validationPlugins, violations } from './support/assembly';
+import {
+  acknowledge,
+  COMPLIANCE_GATES,
+  compliancePlugins,
+  CONTROL_TOWER_PLUGIN_NAME,
+  enableComplianceChecks,
+  GUARD_RULE_EXEMPTIONS,
+  MINIMUM_REASON_LENGTH,
+  PROJECT_RULES_DIRECTORY,
+  PROJECT_RULES_PLUGIN_NAME,
+} from '../lib/compliance';
+import { guardRuleFiles } from '../lib/validation/cfn-guard-plugin';
+import { VerdictCache } from '../lib/validation/verdict-cache';
+import { type Acknowledgement, acknowledgements as allAcknowledgements, stacks, templateJson, validationPlugins, violations } from './support/assembly';
+import { testValidationCacheDir } from './support/synthesize';
+
+const ROOT = path.join(__dirname, '..');
 
 /** Our own acknowledgements: cdk-nag and cfn-guard findings (aws-cdk-lib records some of its own validator's). */
 function acknowledgements(): Acknowledgement[] {
   return allAcknowledgements().filter((a) => !a.ruleId.startsWith('CloudFormation-Validate::'));
 }
 
+/** The plugins a new app gets from enableComplianceChecks, by report name. */
+function registeredPlugins(app: App): string[] {
+  return compliancePlugins(app).map((p) => p.name);
+}
+
 describe('compliance gates on the whole app', () => {
-  test('cfn-guard (Control Tower) and the CloudFormation validator ran on the app', () => {
-    expect(validationPlugins()).toEqual(expect.arrayContaining(['cdk-validator-cfnguard', 'CloudFormation Validate']));
+  test('cfn-guard (Control Tower) and the CloudFormation validator reported on the app', () => {
+    expect(validationPlugins()).toEqual(expect.arrayContaining([CONTROL_TOWER_PLUGIN_NAME, 'CloudFormation Validate']));
+  });
+
+  test('cfn-guard checked every template with the Control Tower rules and with the project rules', () => {
+    // Each checked template leaves one verdict in this run's (initially empty) validation cache.
+    const cache = new VerdictCache(testValidationCacheDir());
+    const distinctTemplates = new Set(stacks().map((s) => JSON.stringify(templateJson(s.displayName)))).size;
+    expect(cache.entryCount(CONTROL_TOWER_PLUGIN_NAME)).toBeGreaterThanOrEqual(distinctTemplates);
+    expect(cache.entryCount(PROJECT_RULES_PLUGIN_NAME)).toBeGreaterThanOrEqual(distinctTemplates);
+    expect(cache.entryCount('CloudFormation Validate')).toBeGreaterThanOrEqual(distinctTemplates);
   });
 
   test('no finding is left unacknowledged in any stack', () => {
@@ -41,8 +69,9 @@ describe('compliance gates on the whole app', () => {
   });
 
   test('every acknowledgement names a specific rule', () => {
-    // cdk-nag and cfn-guard rule ids, or a named aws-cdk-lib warning (Annotation::@aws-cdk/<module>:<id>).
-    const specific = /^(Annotation::)?(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security)-[A-Za-z0-9]+(\[.+\])?$|^cdk-validator-cfnguard::[a-z0-9_]+$|^Annotation::@aws-cdk\/[a-z0-9-]+:[A-Za-z0-9]+$/;
+    // cdk-nag, Control Tower and project Guard rule ids, or a named aws-cdk-lib warning (Annotation::@aws-cdk/<module>:<id>).
+    const specific =
+      /^(Annotation::)?(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security)-[A-Za-z0-9]+(\[.+\])?$|^cdk-validator-cfnguard::[a-z0-9_]+$|^bodyscript-guard::BODYSCRIPT_[A-Z0-9_]+$|^Annotation::@aws-cdk\/[a-z0-9-]+:[A-Za-z0-9]+$/;
     const vague = acknowledgements().filter((a) => !specific.test(a.ruleId));
     expect(vague).toEqual([]);
   });
@@ -55,43 +84,113 @@ describe('compliance gates on the whole app', () => {
   });
 });
 
-describe('the compliance gates themselves', () => {
-  // One deliberately non-compliant bucket proves that every pack is registered
-  // and that a finding stops synthesis: without the gates this test fails.
-  let report: string;
-  let synthFailed = false;
-  beforeAll(() => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-gates-'));
-    const app = new App({ outdir });
+describe('enableComplianceChecks', () => {
+  test('registers every gate: three cdk-nag packs, cfn-guard twice (Control Tower, project rules) and the CloudFormation validator', () => {
+    const app = new App();
+    enableComplianceChecks(app, { validationCache: false });
+    expect(registeredPlugins(app)).toEqual(['AwsSolutions', 'NIST.800.53.R5', 'HIPAA.Security', CONTROL_TOWER_PLUGIN_NAME, PROJECT_RULES_PLUGIN_NAME, 'CloudFormation Validate']);
+  });
+
+  test('runs every project rule file', () => {
+    const app = new App();
+    enableComplianceChecks(app, { validationCache: false });
+    const projectRules = compliancePlugins(app).find((p) => p.name === PROJECT_RULES_PLUGIN_NAME)!;
+    expect(projectRules.ruleIds).toEqual(guardRuleFiles(PROJECT_RULES_DIRECTORY).map((f) => path.basename(f, '.guard')));
+    expect(projectRules.ruleIds).toContain('log_group_retention_stated');
+  });
+
+  test('a second call without options (buildBodyScriptApp makes one) keeps the first registration', () => {
+    const app = new App();
+    enableComplianceChecks(app, { validationCache: false });
     enableComplianceChecks(app);
-    const stack = new Stack(app, 'NonCompliant', { env: { account: '111111111111', region: 'us-east-1' } });
-    new s3.Bucket(stack, 'PlainBucket');
-    const acknowledged = new s3.Bucket(stack, 'AcknowledgedBucket', { enforceSSL: true });
-    acknowledge(acknowledged, ['AwsSolutions-S1'], 'Acknowledged here to prove that an acknowledgement silences exactly one finding.');
-    try {
-      app.synth();
-    } catch {
-      synthFailed = true;
-    }
-    report = fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8');
+    expect(registeredPlugins(app)).toHaveLength(6);
   });
 
-  test.each(['AwsSolutions', 'NIST.800.53.R5', 'HIPAA.Security', 'cdk-validator-cfnguard'])('%s reports a non-compliant bucket', (plugin) => {
-    const parsed = JSON.parse(report) as { pluginReports: { pluginName: string; violations: unknown[] }[] };
-    const pluginReport = parsed.pluginReports.find((p) => p.pluginName === plugin);
-    expect(pluginReport?.violations.length).toBeGreaterThan(0);
+  test('refuses a second call with other options', () => {
+    const app = new App();
+    enableComplianceChecks(app);
+    expect(() => enableComplianceChecks(app, { gates: ['cdk-nag'] })).toThrow(/already enabled on this app with other options/);
   });
 
-  test('an acknowledgement removes exactly its finding on its resource', () => {
-    const parsed = JSON.parse(report) as { pluginReports: { violations: { ruleName: string; violatingConstructs?: { constructPath: string }[] }[] }[] };
-    const s1 = parsed.pluginReports.flatMap((p) => p.violations).filter((v) => v.ruleName === 'AwsSolutions-S1');
-    const paths = s1.flatMap((v) => (v.violatingConstructs ?? []).map((c) => c.constructPath));
-    expect(paths).toContain('NonCompliant/PlainBucket/Resource');
-    expect(paths).not.toContain('NonCompliant/AcknowledgedBucket/Resource');
+  test('refuses an unknown gate', () => {
+    expect(() => enableComplianceChecks(new App(), { gates: ['cdk-nag', 'checkov' as never] })).toThrow(`unknown compliance gate(s) checkov; known: ${COMPLIANCE_GATES.join(', ')}`);
+  });
+});
+
+interface CliResult {
+  readonly status: number | null;
+  readonly output: string;
+  /** Conclusion of every plugin in the cloud assembly's validation report. */
+  readonly conclusions: Record<string, string>;
+  readonly rules: string[];
+}
+
+/** Runs the real CDK CLI on test/fixtures/compliance-gate-app.ts with `-c violate=<gate>`. */
+function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-${violate}-`));
+  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'npx tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', outdir];
+  return new Promise((resolve) => {
+    execFile(path.join(ROOT, 'node_modules', '.bin', 'cdk'), args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const reportFile = path.join(outdir, 'validation-report.json');
+      const report = fs.existsSync(reportFile) ? (JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[] }) : { pluginReports: [] };
+      fs.rmSync(outdir, { recursive: true, force: true });
+      resolve({
+        status: error ? (typeof error.code === 'number' ? error.code : -1) : 0,
+        output: `${stdout}\n${stderr}`,
+        conclusions: Object.fromEntries(report.pluginReports.map((p) => [p.pluginName, p.conclusion])),
+        rules: report.pluginReports.flatMap((p) => p.violations.map((v) => v.ruleName)),
+      });
+    });
+  });
+}
+
+/** Failing plugins of a report: the one under test must be the only one. */
+const failing = (result: CliResult) => Object.entries(result.conclusions).filter(([, c]) => c === 'failure').map(([name]) => name);
+
+describe('each gate alone stops `cdk synth` (the real CLI on a one-stack app)', () => {
+  // Each run breaks one gate's rule and acknowledges what the other gates find
+  // on the same construct, so a gate's test passes only on that gate's own
+  // verdict. Two CLI runs at a time (the CLI and the app are one process each).
+  const cases = {
+    'cdk-nag': { violate: 'cdk-nag', plugin: 'AwsSolutions', rule: 'AwsSolutions-SQS3', constructPath: 'GateTest/Queue/Resource' },
+    'cfn-guard, Control Tower rules': { violate: 'control-tower', plugin: CONTROL_TOWER_PLUGIN_NAME, rule: 'cloudwatch_log_group_retention_period_check', constructPath: 'GateTest/ShortLivedLogs/Resource' },
+    'cfn-guard, project rules': { violate: 'project-rules', plugin: PROJECT_RULES_PLUGIN_NAME, rule: 'BODYSCRIPT_LOG_GROUP_RETENTION_STATED', constructPath: 'GateTest/EverlastingLogs/Resource' },
+    "aws-cdk-lib's CloudFormation validator": { violate: 'cloudformation-error', plugin: 'CloudFormation Validate', rule: 'F3002', constructPath: 'GateTest/Parameter/Resource' },
+  };
+  const results = new Map<string, CliResult>();
+  let deploy: CliResult;
+
+  beforeAll(async () => {
+    const runs: [string, () => Promise<CliResult>][] = [
+      ...Object.entries(cases).map(([name, c]): [string, () => Promise<CliResult>] => [name, () => cdk('synth', c.violate)]),
+      ['deploy', () => cdk('deploy', 'control-tower')],
+    ];
+    const queue = [...runs];
+    await Promise.all(
+      [0, 1].map(async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) results.set(next[0], await next[1]());
+      }),
+    );
+    deploy = results.get('deploy')!;
+  }, 600_000);
+
+  test.each(Object.entries(cases))('%s: non-zero exit, naming the rule and the construct path', (name, c) => {
+    const result = results.get(name)!;
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain(c.rule);
+    expect(result.output).toContain(c.constructPath);
+    expect(result.rules).toContain(c.rule);
   });
 
-  test('findings make synthesis fail', () => {
-    expect(synthFailed || report.includes('"conclusion": "failure"')).toBe(true);
+  test.each(Object.entries(cases))('%s: its plugin is the only one that concluded failure', (name, c) => {
+    expect(failing(results.get(name)!)).toEqual([c.plugin]);
+  });
+
+  test('`cdk deploy` stops at the failed validation, before it looks for AWS credentials', () => {
+    expect(deploy.status).not.toBe(0);
+    expect(deploy.output).toContain('cloudwatch_log_group_retention_period_check');
+    expect(deploy.output).toMatch(/Synthesis finished with errors/);
+    expect(deploy.output).not.toMatch(/credentials|Need to perform AWS calls|Deploying|deploying/);
   });
 });
 

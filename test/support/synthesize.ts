@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildBodyScriptApp } from '../../lib/app';
+import { enableComplianceChecks } from '../../lib/compliance';
 import { loadConfig, type SynthOverrides } from '../../lib/config';
 
 /**
@@ -16,6 +17,16 @@ export function testAssemblyDir(): string {
   return dir;
 }
 
+/**
+ * The validation cache of this jest run, beside the shared assembly: it starts
+ * empty with every run (so the suite checks every template from scratch, as CI
+ * does), and later synths of the same run (another image tag, say) validate
+ * only the templates that differ from the shared assembly's.
+ */
+export function testValidationCacheDir(): string {
+  return path.join(path.dirname(testAssemblyDir()), `${path.basename(testAssemblyDir())}-validation-cache`);
+}
+
 /** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
@@ -25,13 +36,14 @@ export function cdkJsonContext(): Record<string, unknown> {
 
 /**
  * Synthesizes the whole BodyScript app into `outdir` exactly as bin/bodyscript.ts
- * does (same config, compliance plugins and context) and returns the app.
+ * does (same config, compliance plugins and context), with this run's validation cache.
  * Validation failures do not throw here: they are left in the assembly's
  * validation report for the compliance test to show.
  */
 export function synthesizeBodyScript(outdir: string, overrides: SynthOverrides = {}): void {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir, context: { ...cdkJsonContext(), ...overrides } });
+  enableComplianceChecks(app, { validationCache: testValidationCacheDir() });
   buildBodyScriptApp(app, loadConfig(overrides));
   try {
     app.synth();
