@@ -3,6 +3,7 @@ import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -25,6 +26,16 @@ export interface RequiredHeader {
   readonly name: string;
   /** Value the header must carry (a token such as a Secrets Manager dynamic reference is fine). */
   readonly value: string;
+}
+
+/** The database a service's tasks connect to. */
+export interface ServiceDatabase {
+  /** Security group of the database instance; the tasks' security group is allowed in on `port`. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Port the database listens on (a literal, so that the compliance checks can read the rule). */
+  readonly port: number;
+  /** Key of the credentials secret, which the task execution role decrypts (through Secrets Manager only) when a task starts. */
+  readonly credentialsKey: kms.IKey;
 }
 
 /**
@@ -177,6 +188,7 @@ export abstract class LoadBalancedFargateService extends Construct {
   /** The validated health check path. */
   protected readonly healthCheckPath: string;
   private readonly vpc: ec2.IVpc;
+  private readonly serviceName: string;
 
   protected constructor(scope: Construct, id: string, props: LoadBalancedFargateServiceProps, deployment: ServiceDeployment) {
     super(scope, id);
@@ -189,6 +201,7 @@ export abstract class LoadBalancedFargateService extends Construct {
     }
     const vpc = props.cluster.vpc;
     this.vpc = vpc;
+    this.serviceName = props.serviceName;
 
     // --- Task definition -------------------------------------------------
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -296,6 +309,31 @@ export abstract class LoadBalancedFargateService extends Construct {
       enableECSManagedTags: true,
     });
     this.service.attachToApplicationTargetGroup(this.primaryTargetGroup);
+  }
+
+  /**
+   * Lets the tasks reach `database`: an ingress rule on the database's security
+   * group from the tasks' (created here, in the service's stack: the database's
+   * stack naming this security group would make the two stacks a cycle), and
+   * kms:Decrypt of the credentials key through Secrets Manager for the
+   * execution role, which reads the secret when a task starts.
+   */
+  public connectToDatabase(database: ServiceDatabase): void {
+    this.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [database.credentialsKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    new ec2.CfnSecurityGroupIngress(this, 'DatabaseIngress', {
+      groupId: database.securityGroup.securityGroupId,
+      sourceSecurityGroupId: this.securityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: database.port,
+      toPort: database.port,
+      description: `Database from the ${this.serviceName} tasks`,
+    });
   }
 
   /** A target group of the tasks (IP targets) that checks the health path. */

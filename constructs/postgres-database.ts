@@ -148,6 +148,13 @@ export interface PostgresDatabaseProps {
   /** Point-in-time recovery window. */
   readonly backupRetention: Duration;
   readonly multiAz: boolean;
+  /**
+   * Why a single-AZ instance is acceptable here; required when `multiAz` is
+   * false, and recorded as the acknowledgement of the Multi-AZ findings.
+   *
+   * @default - none (only valid with `multiAz: true`)
+   */
+  readonly singleAzReason?: string;
   readonly performanceInsightsRetentionDays: number;
   readonly monitoringInterval: Duration;
   /** Encrypts storage, snapshots, Performance Insights and the credentials secret. */
@@ -196,6 +203,9 @@ export class PostgresDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
+    if (!props.multiAz && !props.singleAzReason) {
+      throw new Error(`PostgresDatabase ${this.node.path}: singleAzReason must say why one AZ is acceptable when multiAz is false`);
+    }
 
     const { engine, parameterGroup, logGroups } = createPostgresFoundations(this, {
       engineVersion: props.engineVersion,
@@ -255,6 +265,13 @@ export class PostgresDatabase extends Construct {
     });
 
     acknowledgeEnhancedMonitoringRole(this.instance);
+    if (!props.multiAz && props.singleAzReason) {
+      acknowledge(
+        this.instance,
+        ['AwsSolutions-RDS3', 'NIST.800.53.R5-RDSMultiAZSupport', 'HIPAA.Security-RDSMultiAZSupport', 'cdk-validator-cfnguard::rds_instance_multi_az_support_check'],
+        props.singleAzReason,
+      );
+    }
     // The rotation Lambda's ingress rule names the port through a token that the
     // checks cannot resolve; it is the database port, from the rotation function's own security group.
     for (const securityGroup of this.instance.connections.securityGroups) {

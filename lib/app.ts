@@ -10,6 +10,7 @@ import { FaultInjectionStack } from './stacks/fault-injection-stack';
 import { GitHubStack } from './stacks/github-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { OperationsStack } from './stacks/operations-stack';
+import { RegistryStack } from './stacks/registry-stack';
 import { ServicesStack } from './stacks/services-stack';
 import { StandbyDataStack } from './stacks/standby-data-stack';
 import { StandbyStack } from './stacks/standby-stack';
@@ -19,7 +20,9 @@ export interface EnvironmentStacks {
   readonly alerting: AlertingStack;
   readonly network: NetworkStack;
   readonly data: DataStack;
-  /** Container repositories, ECS services, load balancers, CodeDeploy, canaries and CloudFront. */
+  /** Container repositories and their replication to the standby region (before anything pulls an image). */
+  readonly registry: RegistryStack;
+  /** ECS services, load balancers, CodeDeploy, canaries and CloudFront. */
   readonly services: ServicesStack;
   readonly application: ApplicationStack;
   /** The role the pipeline's operator commands run as. */
@@ -47,6 +50,14 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
   enableComplianceChecks(app);
   Tags.of(app).add('Project', 'BodyScript');
   Tags.of(app).add('ManagedBy', 'aws-cdk');
+
+  // ECR keeps one replication configuration per registry (account and region):
+  // two environments there would overwrite each other's replication rule.
+  const registries = ENVIRONMENT_NAMES.map((name) => `${config.environments[name].primary.account}/${config.environments[name].primary.region}`);
+  const shared = registries.find((registry, index) => registries.indexOf(registry) !== index);
+  if (shared) {
+    throw new Error(`environments ${ENVIRONMENT_NAMES.join(' and ')}: primary.account/primary.region must differ, got ${shared} twice; ECR has one replication configuration per account and region, which BodyScript-<Env>-Registry owns`);
+  }
 
   const environments = {} as Record<EnvironmentName, EnvironmentStacks>;
   for (const name of ENVIRONMENT_NAMES) {
@@ -79,14 +90,21 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       description: `BodyScript ${name}: database, buckets, keys, queues and backups (stateful)`,
     });
     data.addStackDependency(standbyData, 'replica buckets, standby keys and backup vault the replication names');
+    // First in a new account (then the images are pushed): nothing that pulls an image may be in this stack.
+    const registry = new RegistryStack(app, stackNames.registry(name), {
+      env: primary,
+      config: environment,
+      description: `BodyScript ${name}: container repositories and their replication to ${standbyLocation.region} (stateful)`,
+    });
     const services = new ServicesStack(app, stackNames.services(name), {
       env: primary,
       config: environment,
       alerting,
       network,
       data,
-      description: `BodyScript ${name}: container repositories, api and processing services (blue/green), CloudFront and WAF`,
+      description: `BodyScript ${name}: api and processing services (blue/green), CloudFront and WAF`,
     });
+    services.addStackDependency(registry, 'the repositories its task definitions pull from, by name');
     const application = new ApplicationStack(app, stackNames.application(name), {
       env: primary,
       config: environment,
@@ -135,10 +153,11 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
     });
     standby.addStackDependency(data, 'the source database of the read replica');
     standby.addStackDependency(services, 'the us-west-2 replica of the origin-verify secret its api listener reads by name');
-    for (const stack of [alerting, network, data, services, application, operations, faultInjection, standbyData, standby]) {
+    standby.addStackDependency(registry, 'the registry replication that copies the images its pilot light pulls by name');
+    for (const stack of [alerting, network, data, registry, services, application, operations, faultInjection, standbyData, standby]) {
       Tags.of(stack).add('Environment', name);
     }
-    environments[name] = { alerting, network, data, services, application, operations, faultInjection, standbyData, standby };
+    environments[name] = { alerting, network, data, registry, services, application, operations, faultInjection, standbyData, standby };
   }
 
   const github = new GitHubStack(app, stackNames.github, {

@@ -28,7 +28,13 @@ export const stackNames = {
   network: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Network`,
   /** Stateful: database, buckets, keys, queues, backups. Termination protection on. */
   data: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Data`,
-  /** What serves traffic: container repositories, the ECS services, their load balancers, CodeDeploy, canaries, CloudFront. */
+  /**
+   * Stateful: the environment's container repositories and their replication to the
+   * standby region. Deployed before anything that pulls an image, so that the images
+   * can be pushed before the first service starts. Termination protection on.
+   */
+  registry: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Registry`,
+  /** What serves traffic: the ECS services, their load balancers, CodeDeploy, canaries, CloudFront. */
   services: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Services`,
   /** Stateful, in the standby region: what must exist before the primary's replication rules. */
   standbyData: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-StandbyData`,

@@ -12,11 +12,13 @@ describe('the BodyScript app', () => {
         'BodyScript-Staging-Alerting',
         'BodyScript-Staging-Network',
         'BodyScript-Staging-Data',
+        'BodyScript-Staging-Registry',
         'BodyScript-Staging-Services',
         'BodyScript-Production',
         'BodyScript-Production-Alerting',
         'BodyScript-Production-Network',
         'BodyScript-Production-Data',
+        'BodyScript-Production-Registry',
         'BodyScript-Production-Services',
         'BodyScript-Staging-StandbyData',
         'BodyScript-Staging-Standby',
@@ -48,7 +50,11 @@ describe('the BodyScript app', () => {
     );
     const services = stacks().find((s) => s.displayName === `BodyScript-${env}-Services`)!;
     expect(services.environment).toMatch(/\/us-east-1$/);
-    expect(services.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`]));
+    expect(services.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`, `BodyScript-${env}-Registry`]));
+    const registry = stacks().find((s) => s.displayName === `BodyScript-${env}-Registry`)!;
+    expect(registry.environment).toBe(services.environment);
+    // First on a new account: the images are pushed between the registry and everything else.
+    expect(registry.dependencies).toEqual([]);
     const data = stacks().find((s) => s.displayName === `BodyScript-${env}-Data`)!;
     expect(data.dependencies).toContain(`BodyScript-${env}-Network`);
   });

@@ -57,20 +57,45 @@ describe.each(['Staging', 'Production'])('a new api image tag in %s', (env) => {
   test('does not touch the data stack', () => {
     expect(released(`BodyScript-${env}-Data`)).toEqual(templateJson(`BodyScript-${env}-Data`));
   });
+
+  test('keeps the new image in the registry for as long as it runs: the api repository never expires the new tag (lifecycle policy, updated in place)', () => {
+    const registry = `BodyScript-${env}-Registry`;
+    const [[id]] = resourcesOf(templateJson(registry), 'AWS::ECR::Repository').filter(([i]) => i.startsWith('ApiRepository'));
+    const policyOf = (t: Template) => JSON.parse((t.Resources[id].Properties!.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText) as { rules: { selection: { tagPatternList?: string[] } }[] };
+    expect(policyOf(templateJson(registry)).rules[0].selection.tagPatternList).toEqual(['1.0.0']);
+    expect(policyOf(released(registry)).rules[0].selection.tagPatternList).toEqual([NEW_TAG]);
+  });
 });
 
-test('changes no stateful resource in any stack', () => {
+/**
+ * A repository's lifecycle policy names the tag in use (ContainerRepository), and
+ * CloudFormation updates it in place (no interruption): the only stateful change a
+ * release may make.
+ */
+function withoutLifecyclePolicy(resource: Template['Resources'][string] | undefined): string {
+  if (resource?.Type !== 'AWS::ECR::Repository') return JSON.stringify(resource);
+  const { LifecyclePolicy: _policy, ...properties } = resource.Properties ?? {};
+  return JSON.stringify({ ...resource, Properties: properties });
+}
+
+test('changes no stateful resource in any stack, except the lifecycle policy of the api repositories', () => {
   const changed: string[] = [];
+  const lifecycleChanged: string[] = [];
   for (const stack of stacks()) {
     const before = templateJson(stack.id) as Template;
     const after = released(stack.id);
     for (const [id, resource] of Object.entries(before.Resources)) {
       if (!STATEFUL_TYPES.has(resource.Type)) continue;
-      if (JSON.stringify(after.Resources[id]) !== JSON.stringify(resource)) changed.push(`${stack.displayName}/${id}`);
+      if (withoutLifecyclePolicy(after.Resources[id]) !== withoutLifecyclePolicy(resource)) changed.push(`${stack.displayName}/${id}`);
+      else if (JSON.stringify(after.Resources[id]) !== JSON.stringify(resource)) lifecycleChanged.push(`${stack.displayName}/${id}`);
     }
     for (const [id, resource] of Object.entries(after.Resources)) {
       if (STATEFUL_TYPES.has(resource.Type) && !before.Resources[id]) changed.push(`${stack.displayName}/${id} (new)`);
     }
   }
   expect(changed).toEqual([]);
+  expect(lifecycleChanged.sort()).toEqual([
+    expect.stringMatching(/^BodyScript-Production-Registry\/ApiRepository/),
+    expect.stringMatching(/^BodyScript-Staging-Registry\/ApiRepository/),
+  ]);
 });

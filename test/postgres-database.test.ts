@@ -38,7 +38,7 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
 });
 
 describe('PostgresDatabase', () => {
-  test('fails when asked to replicate backups into its own region', () => {
+  test('fails when asked to replicate backups into its own region, or when a single-AZ instance has no reason', () => {
     const stack = new Stack(testApp(), 'Db', { env: { account: '111111111111', region: 'us-east-1' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     const key = new kms.Key(stack, 'Key');
@@ -53,6 +53,7 @@ describe('PostgresDatabase', () => {
       maxAllocatedStorageGiB: 20,
       backupRetention: Duration.days(7),
       multiAz: false,
+      singleAzReason: 'a test database in one AZ, nothing of value in it',
       performanceInsightsRetentionDays: 7,
       monitoringInterval: Duration.seconds(60),
       encryptionKey: key,
@@ -63,5 +64,8 @@ describe('PostgresDatabase', () => {
       automatedBackupReplication: { region: 'us-east-1', kmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:alias/x' },
     };
     expect(() => new PostgresDatabase(stack, 'Database', props)).toThrow(/automatedBackupReplication\.region must be another region than the instance's \(us-east-1\)/);
+    expect(() => new PostgresDatabase(stack, 'SingleAz', { ...props, automatedBackupReplication: undefined, singleAzReason: undefined })).toThrow(
+      /singleAzReason must say why one AZ is acceptable when multiAz is false/,
+    );
   });
 });

@@ -89,20 +89,20 @@ describe('the services stack with a domain', () => {
       Type: 'A',
       Failover: 'PRIMARY',
       SetIdentifier: `${DOMAIN.apiDomainName}-primary`,
-      HealthCheckId: { Ref: Match.stringLikeRegexp('^ApiFailoverHealthCheck') },
+      HealthCheckId: { Ref: Match.stringLikeRegexp('^ApiFailoverRecordHealthCheck') },
       AliasTarget: Match.objectLike({ EvaluateTargetHealth: true }),
     });
     const checks = Object.entries(template.findResources('AWS::Route53::HealthCheck')).map(([id, c]) => [id, c.Properties.HealthCheckConfig]);
     const calculated = checks.filter(([, c]) => c.Type === 'CALCULATED');
     expect(calculated).toHaveLength(1);
-    expect(calculated[0][1]).toMatchObject({ HealthThreshold: 1, ChildHealthChecks: [{ Ref: expect.stringMatching(/^ApiFailoverAlarmHealthCheck0/) }, { Ref: expect.stringMatching(/^ApiFailoverAlarmHealthCheck1/) }] });
+    expect(calculated[0][1]).toMatchObject({ HealthThreshold: 1, ChildHealthChecks: [{ Ref: expect.stringMatching(/^ApiFailoverRecordAlarmHealthCheck0/) }, { Ref: expect.stringMatching(/^ApiFailoverRecordAlarmHealthCheck1/) }] });
     const alarmChecks = checks.filter(([, c]) => c.Type === 'CLOUDWATCH_METRIC').map(([, c]) => c);
     expect(alarmChecks).toHaveLength(2);
     for (const [index, colour] of ['Blue', 'Green'].entries()) {
       // Region unreachable (insufficient data) counts as unhealthy: that is the regional outage.
       expect(alarmChecks[index]).toEqual({
         Type: 'CLOUDWATCH_METRIC',
-        AlarmIdentifier: { Name: { Ref: expect.stringMatching(new RegExp(`^ApiNoHealthyTargets${colour}`)) }, Region: 'us-east-1' },
+        AlarmIdentifier: { Name: { Ref: expect.stringMatching(new RegExp(`^ApiFailoverNoHealthyTargets${colour}`)) }, Region: 'us-east-1' },
         InsufficientDataHealthStatus: 'Unhealthy',
         Inverted: false,
       });

@@ -24,24 +24,15 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
   const stack = `BodyScript-${title}-Services`;
   const t = () => template(stack);
 
-  describe('container repositories', () => {
-    test.each(['api', 'processing'])('%s: scan on push, immutable tags, AES-256, lifecycle rules, retained', (service) => {
-      const repository = Object.values(templateJson(stack).Resources).find(
-        (r) => r.Type === 'AWS::ECR::Repository' && r.Properties?.RepositoryName === `bodyscript/${env}/${service}`,
-      )!;
-      expect(repository.DeletionPolicy).toBe('Retain');
-      expect(repository.Properties).toMatchObject({
-        ImageScanningConfiguration: { ScanOnPush: true },
-        ImageTagMutability: 'IMMUTABLE',
+  test(`creates no container repository: the services pull from BodyScript-${title}-Registry, by repository name and configured tag`, () => {
+    expect(resourcesOfType(stack, 'AWS::ECR::Repository')).toEqual([]);
+    for (const service of ['api', 'processing']) {
+      const Service = service === 'api' ? 'Api' : 'Processing';
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`);
+      expect(taskDefinition.Properties.ContainerDefinitions[0].Image).toEqual({
+        'Fn::Join': ['', [`${account}.dkr.ecr.us-east-1.`, { Ref: 'AWS::URLSuffix' }, `/bodyscript/${env}/${service}:1.0.0`]],
       });
-      // No EncryptionConfiguration is ECR's AES-256 encryption at rest (a KMS key would be named here).
-      expect(repository.Properties).not.toHaveProperty('EncryptionConfiguration');
-      const rules = JSON.parse((repository.Properties as { LifecyclePolicy: { LifecyclePolicyText: string } }).LifecyclePolicy.LifecyclePolicyText).rules;
-      expect(rules).toEqual([
-        expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 7 }) }),
-        expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 50 }) }),
-      ]);
-    });
+    }
   });
 
   test('the cluster is named for the operator CLI and has Container Insights (enhanced)', () => {
@@ -135,7 +126,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
           { Name: 'SENTRY_RELEASE', Value: '1.0.0' },
         ]),
       );
-      expect(container.Image['Fn::Join'][1]).toContain(':1.0.0');
+      expect(container.Image['Fn::Join'][1]).toContain(`/bodyscript/${env}/${service}:1.0.0`);
     });
 
     test('may reach the database on its port, and nothing else may through this rule', () => {
@@ -247,11 +238,11 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
     t().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 80,
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingLoadBalancerSecurityGroup'), 'GroupId'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingCanarySecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingHealthCheckSecurityGroup'), 'GroupId'] },
     });
     t().hasResourceProperties('AWS::Synthetics::Canary', {
       Name: `bs-${production ? 'prod' : 'stg'}-processing`,
-      VPCConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingCanarySecurityGroup'), 'GroupId'] }], SubnetIds: Match.anyValue() },
+      VPCConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingHealthCheckSecurityGroup'), 'GroupId'] }], SubnetIds: Match.anyValue() },
     });
   });
 

@@ -78,9 +78,17 @@ const STANDBY_STACK_PINS: Pin[] = [
 const deploymentProviderLogGroups = (service: 'Api' | 'Processing', ids: string[]): Pin[] =>
   ids.map((id) => [`${service}DeploymentGroupDeploymentDeploymentProvider${id}`, 'AWS::Logs::LogGroup', 'Retain']);
 
-const SERVICES_STACK_PINS: Pin[] = [
+/**
+ * The repositories moved from the Services stack to the Registry stack (issue 9)
+ * with the same logical IDs, before any environment was deployed: a move of a
+ * deployed repository would need `cdk import` (or `cdk refactor`) instead.
+ */
+const REGISTRY_STACK_PINS: Pin[] = [
   ['ApiRepositoryF340B4FB', 'AWS::ECR::Repository', 'Retain'],
   ['ProcessingRepository132CE411', 'AWS::ECR::Repository', 'Retain'],
+];
+
+const SERVICES_STACK_PINS: Pin[] = [
   ['OriginVerifySecret1DED2FB3', 'AWS::SecretsManager::Secret', 'Retain'],
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
@@ -114,6 +122,8 @@ export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Production-Data': DATA_STACK_PINS('Production'),
   'BodyScript-Staging-Network': NETWORK_STACK_PINS,
   'BodyScript-Production-Network': NETWORK_STACK_PINS,
+  'BodyScript-Staging-Registry': REGISTRY_STACK_PINS,
+  'BodyScript-Production-Registry': REGISTRY_STACK_PINS,
   'BodyScript-Staging-Services': SERVICES_STACK_PINS,
   'BodyScript-Production-Services': SERVICES_STACK_PINS,
   'BodyScript-Staging-Alerting': ALERTING_STACK_PINS,
@@ -136,8 +146,8 @@ describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pi
   });
 });
 
-describe('the data stacks', () => {
-  test.each(['BodyScript-Staging-Data', 'BodyScript-Production-Data'])('%s has termination protection', (name) => {
+describe('the stateful stacks', () => {
+  test.each(['BodyScript-Staging-Data', 'BodyScript-Production-Data', 'BodyScript-Staging-Registry', 'BodyScript-Production-Registry'])('%s has termination protection', (name) => {
     expect(stacks().find((s) => s.displayName === name)?.terminationProtection).toBe(true);
   });
 

@@ -102,8 +102,8 @@ describe.each(CASES)('%s', (stackName, env, account, retentionDays) => {
     });
   });
 
-  test("the environment's container images replicate to the standby region", () => {
-    template(stackName).hasResourceProperties('AWS::ECR::ReplicationConfiguration', {
+  test("the environment's container images replicate to the standby region (registry stack)", () => {
+    template(stackName.replace(/-Data$/, '-Registry')).hasResourceProperties('AWS::ECR::ReplicationConfiguration', {
       ReplicationConfiguration: {
         Rules: [
           {

@@ -48,7 +48,7 @@ import {
   serviceEnvironment,
   serviceSecrets,
   serviceSettings,
-} from './services-stack';
+} from './service-settings';
 import type { StandbyDataStack } from './standby-data-stack';
 
 export interface StandbyStackProps extends StackProps {

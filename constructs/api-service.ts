@@ -1,0 +1,124 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
+import { API_TARGET_CPU_PERCENT, apiTaskStatements, CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, type TaskPolicyResources } from '../lib/stacks/service-settings';
+import { BlueGreenService, type BlueGreenServiceProps, type RequiredHeader } from './blue-green-service';
+import type { ServiceDatabase } from './load-balanced-fargate-service';
+import { RollbackAlarms } from './rollback-alarms';
+
+/**
+ * Properties of an ApiService: the blue/green service's settings, less what
+ * the api decides itself (an internet-facing load balancer in the public
+ * subnets that accepts CloudFront only).
+ */
+export interface ApiServiceProps
+  extends Omit<BlueGreenServiceProps, 'internetFacing' | 'loadBalancerSubnets' | 'productionPeers' | 'requiredHeader' | 'desiredCount'> {
+  /** Subnets of the internet-facing load balancer (the public subnet group). */
+  readonly loadBalancerSubnets: ec2.SubnetSelection;
+  /** Header and secret value CloudFront adds to every api request; any other request is answered 403. */
+  readonly originVerify: RequiredHeader;
+  /** Tasks the service starts with and auto scaling keeps at least. */
+  readonly minTasks: number;
+  /** Tasks auto scaling may run at most. */
+  readonly maxTasks: number;
+  /** Objects the api signs upload and download URLs for, and the key that encrypts them. */
+  readonly storage: TaskPolicyResources;
+  /** The database the tasks connect to. */
+  readonly database: ServiceDatabase;
+}
+
+/** What a service's rollback alarms watch besides its load balancer. */
+export interface ReleaseWatch {
+  /** Prefix of the alarm names, e.g. `BodyScript-Staging-api-`. */
+  readonly alarmNamePrefix: string;
+  /** Alarm of the service's health-check canary (HealthCheckCanary.failureAlarm). */
+  readonly canaryAlarm: cloudwatch.IAlarm;
+  /** Topic told when the composite rollback alarm changes state. */
+  readonly alarmTopic: sns.ITopic;
+}
+
+/**
+ * The api: FastAPI on Fargate behind an internet-facing load balancer that only
+ * CloudFront reaches (its origin-facing prefix list, carrying the secret origin
+ * header), deployed blue/green by CodeDeploy. It signs upload and download URLs
+ * with its task role, scales on CPU, reads its database credentials when a task
+ * starts, and is rolled back by the alarms `watchReleases()` adds.
+ *
+ * The blue/green service is this construct's `Default` child, so its resources
+ * keep the logical IDs they had before the composition (CDK leaves `Default`
+ * out of logical IDs): the container log group is pinned by
+ * test/stateful-resources.test.ts.
+ */
+export class ApiService extends Construct {
+  /** Task definition, load balancer, blue and green target groups, CodeDeploy. */
+  public readonly blueGreen: BlueGreenService;
+  /** What the task role may do: sign uploads and downloads. */
+  public readonly taskPolicy: iam.ManagedPolicy;
+  /** Task count between `minTasks` and `maxTasks`, tracking CPU. */
+  public readonly scaling: ecs.ScalableTaskCount;
+  private watched?: RollbackAlarms;
+
+  constructor(scope: Construct, id: string, props: ApiServiceProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.minTasks) || props.minTasks < 1 || !Number.isInteger(props.maxTasks) || props.maxTasks < props.minTasks) {
+      throw new Error(`ApiService ${this.node.path}: minTasks must be a whole number of at least 1 and maxTasks at least minTasks, got ${props.minTasks} and ${props.maxTasks}`);
+    }
+    const cloudFrontOriginFacing = ec2.PrefixList.fromLookup(this, 'CloudFrontOriginFacing', { prefixListName: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST });
+    this.blueGreen = new BlueGreenService(this, 'Default', {
+      ...props,
+      desiredCount: props.minTasks,
+      internetFacing: true,
+      productionPeers: [ec2.Peer.prefixList(cloudFrontOriginFacing.prefixListId)],
+      requiredHeader: props.originVerify,
+    });
+    this.blueGreen.connectToDatabase(props.database);
+
+    // Presigned upload and download URLs are signed with the api's credentials.
+    this.taskPolicy = new iam.ManagedPolicy(this, 'TaskPolicy', {
+      description: `${props.serviceName}: sign uploads into the uploads bucket and downloads from the results bucket`,
+      roles: [this.blueGreen.taskDefinition.taskRole],
+      statements: apiTaskStatements(props.storage),
+    });
+    acknowledge(
+      this.taskPolicy,
+      [props.storage.uploadsObjects, props.storage.resultsObjects].map((objects) => `AwsSolutions-IAM5[Resource::${objects}]`),
+      'The api signs upload URLs for new objects and download URLs for any result, whose keys are only known at run time; the actions are exactly s3:PutObject and s3:GetObject on one bucket each.',
+    );
+
+    this.scaling = this.blueGreen.service.autoScaleTaskCount({ minCapacity: props.minTasks, maxCapacity: props.maxTasks });
+    this.scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: API_TARGET_CPU_PERCENT,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
+  }
+
+  /** What CodeDeploy watches while deploying the api (after `watchReleases()`). */
+  public get rollbackAlarms(): RollbackAlarms {
+    if (!this.watched) throw new Error(`ApiService ${this.node.path}: call watchReleases() first`);
+    return this.watched;
+  }
+
+  /**
+   * Rolls a deployment back on the load balancer's 5xx rate, latency and
+   * unhealthy targets and on the api's health-check canary (which needs the
+   * CloudFront URL, hence after construction).
+   */
+  public watchReleases(watch: ReleaseWatch): RollbackAlarms {
+    if (this.watched) throw new Error(`ApiService ${this.node.path}: watchReleases() may be called once`);
+    this.watched = new RollbackAlarms(this, 'RollbackAlarms', {
+      alarmNamePrefix: watch.alarmNamePrefix,
+      loadBalancer: this.blueGreen.loadBalancer,
+      targetGroups: [this.blueGreen.blueTargetGroup, this.blueGreen.greenTargetGroup],
+      canaryAlarms: [watch.canaryAlarm],
+      alarmTopic: watch.alarmTopic,
+    });
+    this.blueGreen.addRollbackAlarms(this.watched.alarms);
+    return this.watched;
+  }
+}

@@ -1,0 +1,98 @@
+import { Duration } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
+
+/**
+ * Properties of DailyBackups.
+ */
+export interface DailyBackupsProps {
+  /** Backup plan name (see `backupPlanName()` in lib/naming.ts). */
+  readonly backupPlanName: string;
+  /** The vault of this region, which keeps the recovery points (created by the caller: it is stateful and pinned). */
+  readonly vault: backup.IBackupVault;
+  /** The vault in the standby region that receives a copy of every recovery point (imported by ARN). */
+  readonly copyToVaultArn: string;
+  /** Hour (UTC, 0–23) at which the daily backup starts. */
+  readonly startHourUtc: number;
+  /** How long recovery points and their copies are kept. */
+  readonly retention: Duration;
+  /** What is backed up: AWS Backup resources (the database instance, buckets by ARN). */
+  readonly resources: backup.BackupResource[];
+  /** Keys of the backed-up data, which the backup role may use to read and restore it. */
+  readonly keys: kms.IKey[];
+}
+
+/**
+ * A daily AWS Backup plan of an environment's data: one recovery point a day
+ * in this region's vault, copied to the standby region's vault, both kept for
+ * `retention`; a role for AWS Backup with the service-role policies AWS
+ * documents for RDS and S3 backup and restore, and encrypt/decrypt on the keys
+ * of the data it backs up.
+ */
+export class DailyBackups extends Construct {
+  public readonly plan: backup.BackupPlan;
+  /** The role AWS Backup assumes to back up and restore. */
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: DailyBackupsProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.startHourUtc) || props.startHourUtc < 0 || props.startHourUtc > 23) {
+      throw new Error(`DailyBackups ${this.node.path}: startHourUtc must be a whole hour 0–23, got ${props.startHourUtc}`);
+    }
+    if (props.resources.length === 0) {
+      throw new Error(`DailyBackups ${this.node.path}: resources must name at least one resource to back up`);
+    }
+    this.plan = new backup.BackupPlan(this, 'Plan', {
+      backupPlanName: props.backupPlanName,
+      backupVault: props.vault,
+      backupPlanRules: [
+        new backup.BackupPlanRule({
+          ruleName: 'Daily',
+          scheduleExpression: events.Schedule.cron({ hour: String(props.startHourUtc), minute: '0' }),
+          startWindow: Duration.hours(1),
+          completionWindow: Duration.hours(8),
+          deleteAfter: props.retention,
+          copyActions: [{ destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, 'CopyVault', props.copyToVaultArn), deleteAfter: props.retention }],
+        }),
+      ],
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
+      description: `AWS Backup (${props.backupPlanName}): back up and restore the database and buckets`,
+      managedPolicies: [
+        'service-role/AWSBackupServiceRolePolicyForBackup',
+        'service-role/AWSBackupServiceRolePolicyForRestores',
+        'AWSBackupServiceRolePolicyForS3Backup',
+        'AWSBackupServiceRolePolicyForS3Restore',
+      ].map((name) => iam.ManagedPolicy.fromAwsManagedPolicyName(name)),
+    });
+    this.plan.addSelection('DataSelection', {
+      backupSelectionName: 'database-and-buckets',
+      role: this.role,
+      disableDefaultBackupPolicy: true,
+      resources: props.resources,
+    });
+    for (const key of props.keys) key.grantEncryptDecrypt(this.role);
+    acknowledge(
+      this.role,
+      [
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores]',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup]',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore]',
+      ],
+      'These are the service-role policies AWS Backup documents for RDS and S3 backup and restore; the role can only be assumed by backup.amazonaws.com and AWS maintains the policies as the services change.',
+    );
+    if (props.keys.length > 0) {
+      acknowledge(
+        this.role.node.findChild('DefaultPolicy'),
+        ['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', 'NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy'],
+        'Inline policy for the AWS Backup role only, granting encrypt/decrypt on exactly the keys of the backed-up data; the action wildcards are the GenerateDataKey*/ReEncrypt* families Backup needs to copy encrypted recovery points.',
+      );
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
+
+/**
+ * Properties of an OriginVerifySecret.
+ */
+export interface OriginVerifySecretProps {
+  /** Secret name (see `originVerifySecretName()` in lib/naming.ts); the standby reads its replica by this name. */
+  readonly secretName: string;
+  /** Header the value is sent in, for the description. */
+  readonly headerName: string;
+  /** Key that encrypts the secret in its own region. */
+  readonly encryptionKey: kms.IKey;
+  /** Region of the standby load balancer, which checks the same value, and the key of the replica there. */
+  readonly replica: { readonly region: string; readonly encryptionKey: kms.IKey };
+}
+
+/**
+ * The value CloudFront sends in the origin-verify header to the api load
+ * balancers: a random 48-character string, replicated to the standby region
+ * (its load balancer reads the replica by name, because CloudFront sends one
+ * header to both origins), retained when its stack is deleted.
+ *
+ * The secret is this construct's `Default` child, so its logical ID is the one
+ * pinned by test/stateful-resources.test.ts for a secret named `OriginVerifySecret`.
+ */
+export class OriginVerifySecret extends Construct {
+  public readonly secret: secretsmanager.Secret;
+  /** The value, as a dynamic reference that CloudFormation resolves at deploy time (never in the template). */
+  public readonly headerValue: string;
+
+  constructor(scope: Construct, id: string, props: OriginVerifySecretProps) {
+    super(scope, id);
+    this.secret = new secretsmanager.Secret(this, 'Default', {
+      secretName: props.secretName,
+      description: `Value of the ${props.headerName} header CloudFront sends to the api load balancers`,
+      encryptionKey: props.encryptionKey,
+      generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+      replicaRegions: [{ region: props.replica.region, encryptionKey: props.replica.encryptionKey }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.secret,
+      ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'HIPAA.Security-SecretsManagerRotationEnabled'],
+      'The value is not a credential to any data: it only proves a request came through CloudFront, on top of the origin-facing prefix list. Rotating it needs CloudFront and both listener rules updated together: change the secret, then deploy the Services and the Standby stacks.',
+    );
+    this.headerValue = this.secret.secretValue.unsafeUnwrap();
+  }
+}

@@ -1,0 +1,143 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { ApiService, type ApiServiceProps } from '../constructs/api-service';
+import { testApp } from './support/synthesize';
+
+const STORAGE = {
+  uploadsObjects: 'arn:aws:s3:::test-uploads/*',
+  resultsObjects: 'arn:aws:s3:::test-results/*',
+  dataKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/data',
+};
+
+function setup(overrides: Partial<ApiServiceProps> = {}): { stack: Stack; api: ApiService } {
+  const stack = new Stack(testApp(), 'Api', { env: { account: '111111111111', region: 'us-east-1' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const databaseSecurityGroup = new ec2.SecurityGroup(stack, 'DatabaseSecurityGroup', { vpc });
+  const api = new ApiService(stack, 'Api', {
+    cluster: new ecs.Cluster(stack, 'Cluster', { vpc }),
+    serviceName: 'test-api',
+    family: 'test-api',
+    containerName: 'api',
+    image: ecs.ContainerImage.fromRegistry('example/api:1.2.3'),
+    release: '1.2.3',
+    cpu: 256,
+    memoryMiB: 512,
+    containerPort: 8000,
+    taskSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    logGroupName: '/test/api',
+    logKey: new kms.Key(stack, 'LogKey'),
+    logRetention: logs.RetentionDays.ONE_YEAR,
+    loadBalancerSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    deletionProtection: false,
+    accessLogsBucket: s3.Bucket.fromBucketName(stack, 'AlbLogs', 'test-alb-logs'),
+    accessLogsPrefix: 'api',
+    testPeers: [ec2.Peer.ipv4('10.0.0.0/16')],
+    applicationName: 'Test-api',
+    deploymentGroupName: 'Test-api',
+    deploymentConfig: codedeploy.EcsDeploymentConfig.ALL_AT_ONCE,
+    terminationWait: Duration.minutes(5),
+    deploymentTimeout: Duration.minutes(30),
+    originVerify: { name: 'X-Origin-Verify', value: 'secret-value' },
+    minTasks: 2,
+    maxTasks: 6,
+    storage: STORAGE,
+    database: { securityGroup: databaseSecurityGroup, port: 5433, credentialsKey: new kms.Key(stack, 'DatabaseKey') },
+    ...overrides,
+  });
+  return { stack, api };
+}
+
+describe('ApiService', () => {
+  let template: Template;
+  beforeAll(() => {
+    const { stack, api } = setup();
+    api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') });
+    template = Template.fromStack(stack);
+  });
+
+  test('keeps the logical IDs of the blue/green service it wraps (its Default child)', () => {
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.startsWith('ApiLogs'))).toEqual([expect.stringMatching(/^ApiLogs[0-9A-F]{8}$/)]);
+    expect(Object.keys(template.findResources('AWS::ECS::Service'))).toEqual([expect.stringMatching(/^ApiService[0-9A-F]{8}$/)]);
+  });
+
+  test('can be created internet-facing, admitting only CloudFront (the origin-facing prefix list) and forwarding only requests with the origin header', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+    const [[groupId, group]] = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('ApiLoadBalancerSecurityGroup'));
+    const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).filter((r) => JSON.stringify(r.Properties.GroupId).includes(groupId));
+    const rules = [...(group.Properties.SecurityGroupIngress ?? []), ...separate.map((r) => r.Properties)] as { FromPort: number; SourcePrefixListId?: string; CidrIp?: string }[];
+    const ingress = rules.map((r) => [r.FromPort, r.SourcePrefixListId ?? r.CidrIp]);
+    // The CloudFront origin-facing prefix list of us-east-1 (cdk.context.json) on the production port; the VPC on the test port.
+    expect(ingress.sort()).toEqual([[80, 'pl-3b927c52'], [8080, '10.0.0.0/16']]);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: ['secret-value'] } }],
+    });
+  });
+
+  test('starts minTasks tasks and scales between minTasks and maxTasks on CPU', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 6 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 60 }),
+    });
+  });
+
+  test('may sign uploads and downloads and use the data key for them, nothing more', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          { Sid: 'PutUploads', Action: 's3:PutObject', Effect: 'Allow', Resource: STORAGE.uploadsObjects },
+          { Sid: 'GetResults', Action: 's3:GetObject', Effect: 'Allow', Resource: STORAGE.resultsObjects },
+          { Sid: 'UseDataKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: STORAGE.dataKeyArn },
+        ],
+      },
+    });
+  });
+
+  test('reaches the database on its port, and decrypts its credentials through Secrets Manager only', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 5433,
+      ToPort: 5433,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiSecurityGroup'), 'GroupId'] },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseKey'), 'Arn'] }, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } },
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^ApiTaskDefinitionExecutionRole') }],
+    });
+  });
+
+  test('rolls back on its load balancer alarms and its canary, and exposes them as rollbackAlarms', () => {
+    const [group] = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'));
+    expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: 'Test-api-Canary' });
+    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(4);
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmName: 'Test-api-Rollback' });
+  });
+
+  test('fails when its rollback alarms are read before watchReleases(), or it is watched twice', () => {
+    const { stack, api } = setup();
+    expect(() => api.rollbackAlarms).toThrow(/call watchReleases\(\) first/);
+    const watch = { alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') };
+    api.watchReleases(watch);
+    expect(() => api.watchReleases(watch)).toThrow(/watchReleases\(\) may be called once/);
+  });
+
+  test.each([
+    [{ minTasks: 0 }, /minTasks must be a whole number of at least 1 and maxTasks at least minTasks, got 0 and 6/],
+    [{ minTasks: 4, maxTasks: 3 }, /got 4 and 3/],
+  ])('fails when the task bounds are %j', (overrides, message) => {
+    expect(() => setup(overrides)).toThrow(message);
+  });
+});

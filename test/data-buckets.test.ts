@@ -1,0 +1,108 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { DataBuckets, type DataBucketsProps } from '../constructs/data-buckets';
+import { testApp } from './support/synthesize';
+
+const NAMES = {
+  accessLogs: 'test-access-logs',
+  uploads: 'test-uploads',
+  results: 'test-results',
+  frontend: 'test-frontend',
+  loadBalancerLogs: 'test-alb-logs',
+  cloudFrontLogs: 'test-cloudfront-logs',
+};
+
+function setup(overrides: Partial<DataBucketsProps> = {}): Stack {
+  const stack = new Stack(testApp(), 'Data', { env: { account: '111111111111', region: 'us-east-1' } });
+  new DataBuckets(stack, 'Default', {
+    bucketNames: NAMES,
+    dataKey: new kms.Key(stack, 'DataKey'),
+    standby: {
+      account: '111111111111',
+      region: 'us-west-2',
+      bucketNames: { uploads: 'test-uploads-replica', results: 'test-results-replica', frontend: 'test-frontend-replica' },
+      dataKey: kms.Key.fromKeyArn(stack, 'StandbyKey', 'arn:aws:kms:us-west-2:111111111111:alias/test/standby-data'),
+      dataKeyAlias: 'alias/test/standby-data',
+    },
+    replicationRuleId: 'ReplicateToStandby',
+    noncurrentVersionExpiration: Duration.days(30),
+    abortIncompleteMultipartUploadAfter: Duration.days(1),
+    logExpiration: Duration.days(90),
+    ...overrides,
+  });
+  return stack;
+}
+
+describe('DataBuckets', () => {
+  const template = Template.fromStack(setup());
+
+  test('can be created with six named buckets, logical IDs as if created at the top of the stack (Default child)', () => {
+    const ids = Object.keys(template.findResources('AWS::S3::Bucket')).map((id) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(ids.sort()).toEqual(['AccessLogsBucket', 'CloudFrontLogsBucket', 'FrontendBucket', 'LoadBalancerLogsBucket', 'ResultsBucket', 'UploadsBucket']);
+  });
+
+  test.each([
+    ['test-uploads', 'test-uploads-replica', true],
+    ['test-results', 'test-results-replica', true],
+    ['test-frontend', 'test-frontend-replica', false],
+  ])('%s replicates to %s within 15 minutes, delete markers included (KMS: %s)', (source, destination, kmsEncrypted) => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: source,
+      ReplicationConfiguration: {
+        Role: Match.anyValue(),
+        Rules: [
+          Match.objectLike({
+            Id: 'ReplicateToStandby',
+            Destination: Match.objectLike({
+              Bucket: `arn:aws:s3:::${destination}`,
+              ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+              ...(kmsEncrypted ? { EncryptionConfiguration: { ReplicaKmsKeyID: 'arn:aws:kms:us-west-2:111111111111:alias/test/standby-data' } } : {}),
+            }),
+            DeleteMarkerReplication: { Status: 'Enabled' },
+          }),
+        ],
+      },
+    });
+  });
+
+  test('the replication role encrypts replicas only with the standby key matched by its alias, through S3 in the standby region', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'EncryptStandbyReplicas',
+            Resource: 'arn:aws:kms:us-west-2:111111111111:key/*',
+            Condition: Match.objectLike({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/test/standby-data' }, StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the load balancer and CloudFront log buckets expire their logs, CloudFront logs with ACLs enabled', () => {
+    for (const name of ['test-alb-logs', 'test-cloudfront-logs']) {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: name,
+        LifecycleConfiguration: { Rules: Match.arrayWith([{ Id: 'ExpireLogs', ExpirationInDays: 90, Status: 'Enabled' }]) },
+      });
+    }
+    template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'test-cloudfront-logs', OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] } });
+  });
+
+  test("CloudFront reads the frontend through origin access control of this account's distributions", () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'AllowCloudFrontOriginAccessControl', Principal: { Service: 'cloudfront.amazonaws.com' }, Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:cloudfront::111111111111:distribution/*' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('fails when the standby is in the same region as the buckets', () => {
+    expect(() => setup({ standby: { account: '111111111111', region: 'us-east-1', bucketNames: { uploads: 'a', results: 'b', frontend: 'c' }, dataKey: kms.Key.fromKeyArn(new Stack(), 'K', 'arn:aws:kms:us-east-1:1:key/x'), dataKeyAlias: 'alias/x' } })).toThrow(
+      /standby.region must be another region than the buckets' \(us-east-1\)/,
+    );
+  });
+});

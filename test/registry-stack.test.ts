@@ -1,0 +1,78 @@
+import { App } from 'aws-cdk-lib';
+import { buildBodyScriptApp } from '../lib/app';
+import { ENVIRONMENT_FILES, type EnvironmentConfigInput, loadConfig } from '../lib/config';
+import { RegistryStack } from '../lib/stacks/registry-stack';
+import { stacks, template, templateJson } from './support/assembly';
+import { expiredImages, type LifecyclePolicy } from './ecr-lifecycle-model';
+import { cdkJsonContext, testApp } from './support/synthesize';
+
+const ENVIRONMENTS = [
+  { env: 'staging', title: 'Staging', account: '111111111111' },
+  { env: 'production', title: 'Production', account: '222222222222' },
+] as const;
+
+describe.each(ENVIRONMENTS)('BodyScript-$title-Registry', ({ env, title, account }) => {
+  const stack = `BodyScript-${title}-Registry`;
+  const config = loadConfig().environments[env];
+
+  test('is in the primary account and region, with termination protection', () => {
+    const artifact = stacks().find((s) => s.displayName === stack)!;
+    expect(artifact.environment).toBe(`aws://${account}/us-east-1`);
+    expect(artifact.terminationProtection).toBe(true);
+  });
+
+  test.each(['api', 'processing'] as const)('the %s repository: named for the services, scan on push, immutable tags, AES-256, retained', (service) => {
+    const repository = Object.values(templateJson(stack).Resources).find((r) => r.Type === 'AWS::ECR::Repository' && r.Properties?.RepositoryName === `bodyscript/${env}/${service}`)!;
+    expect(repository.DeletionPolicy).toBe('Retain');
+    expect(repository.Properties).toMatchObject({ ImageScanningConfiguration: { ScanOnPush: true }, ImageTagMutability: 'IMMUTABLE' });
+    // No EncryptionConfiguration is ECR's AES-256 encryption at rest (a KMS key would be named here).
+    expect(repository.Properties).not.toHaveProperty('EncryptionConfiguration');
+  });
+
+  test.each(['api', 'processing'] as const)('the %s repository never expires the configured tag, which the primary and the standby run', (service) => {
+    const repository = Object.values(templateJson(stack).Resources).find((r) => r.Type === 'AWS::ECR::Repository' && r.Properties?.RepositoryName === `bodyscript/${env}/${service}`)!;
+    const policy = JSON.parse((repository.Properties!.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText) as LifecyclePolicy;
+    const configured = config.services[service].imageTag;
+    expect(policy.rules[0].selection).toEqual({ tagStatus: 'tagged', tagPatternList: [configured], countType: 'imageCountMoreThan', countNumber: 1 });
+    expect(policy.rules.map((r) => r.selection.tagStatus)).not.toContain('any');
+    // A year of daily releases and ten commit builds a day pushed after it.
+    const later = [
+      ...Array.from({ length: 365 }, (_, i) => ({ name: `release-${i}`, tags: [`9.${i}.0`], pushedDaysAgo: 365 - i })),
+      ...Array.from({ length: 3650 }, (_, i) => ({ name: `commit-${i}`, tags: [`sha-${i.toString(16)}`], pushedDaysAgo: 365 - i / 10 })),
+    ];
+    expect(expiredImages(policy, [{ name: 'configured', tags: [configured], pushedDaysAgo: 400 }, ...later])).not.toContain('configured');
+  });
+
+  test('replicates every repository of the environment to the standby region of the same account', () => {
+    template(stack).hasResourceProperties('AWS::ECR::ReplicationConfiguration', {
+      ReplicationConfiguration: { Rules: [{ Destinations: [{ Region: 'us-west-2', RegistryId: account }], RepositoryFilters: [{ Filter: `bodyscript/${env}/`, FilterType: 'PREFIX_MATCH' }] }] },
+    });
+  });
+
+  test('holds nothing that runs or pulls an image', () => {
+    const types = new Set(Object.values(templateJson(stack).Resources).map((r) => r.Type));
+    expect([...types].sort()).toEqual(['AWS::CDK::Metadata', 'AWS::ECR::ReplicationConfiguration', 'AWS::ECR::Repository']);
+  });
+});
+
+describe('RegistryStack', () => {
+  const config = loadConfig().environments.staging;
+
+  test('fails when it is not in the primary account and region', () => {
+    expect(() => new RegistryStack(testApp(), 'Registry', { env: { account: config.primary.account, region: 'us-west-2' }, config })).toThrow(
+      /env must be the primary location 111111111111\/us-east-1/,
+    );
+  });
+
+  test('fails when the standby is in another account (replication would need a registry policy there)', () => {
+    const otherStandby = { ...config, standby: { ...config.standby, account: '333333333333' } };
+    expect(() => new RegistryStack(testApp(), 'Registry', { env: config.primary, config: otherStandby })).toThrow(/standby.account must be primary.account \(111111111111\)/);
+  });
+
+  test('the app refuses two environments in one registry (account and region): their replication rules would overwrite each other', () => {
+    const environments: Record<string, EnvironmentConfigInput> = structuredClone({ ...ENVIRONMENT_FILES });
+    environments.production = { ...environments.production, primary: { ...environments.staging.primary }, standby: { ...environments.staging.standby } };
+    const shared = loadConfig({}, { environments });
+    expect(() => buildBodyScriptApp(new App({ context: cdkJsonContext() }), shared)).toThrow(/primary.account\/primary.region must differ, got 111111111111\/us-east-1 twice/);
+  });
+});
