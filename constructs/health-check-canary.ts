@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Aws, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -33,51 +35,12 @@ export const CANARY_FAILED_RUNS_TO_ALARM = 2;
 const ROUTE53_REQUEST_INTERVAL = Duration.seconds(30);
 
 /**
- * The canary script. It is the same for every canary: what it checks comes from
- * environment variables, so the script never changes when a URL does (a changed
- * script would restart every canary).
+ * The canary script, the same for every canary: constructs/health-check-canary-script.cjs
+ * (a real file, linted, type-checked and run by the tests), inlined into the
+ * canary as it is at synth.
  */
-export const CANARY_SCRIPT = `
-const synthetics = require('Synthetics');
-const log = require('SyntheticsLogger');
-
-exports.handler = async () => {
-  const target = new URL(process.env.TARGET_URL);
-  const expectedStatus = Number(process.env.EXPECTED_STATUS);
-  const bodyPattern = process.env.BODY_PATTERN ? new RegExp(process.env.BODY_PATTERN) : undefined;
-  const maxLatencyMs = Number(process.env.MAX_LATENCY_MS);
-  const requestOptions = {
-    hostname: target.hostname,
-    method: 'GET',
-    path: target.pathname + target.search,
-    port: target.port || (target.protocol === 'https:' ? 443 : 80),
-    protocol: target.protocol,
-    headers: { 'User-Agent': synthetics.getCanaryUserAgentString() },
-    // Give up well before the canary's own timeout so the failure says why.
-    timeout: Math.max(maxLatencyMs * 4, 5000),
-  };
-  const started = Date.now();
-  await synthetics.executeHttpStep('GET ' + target.pathname, requestOptions, (response) => new Promise((resolve, reject) => {
-    let body = '';
-    response.on('data', (chunk) => { body += chunk; });
-    response.on('error', reject);
-    response.on('end', () => {
-      const latencyMs = Date.now() - started;
-      log.info('status ' + response.statusCode + ', ' + latencyMs + ' ms, ' + body.length + ' bytes');
-      if (response.statusCode !== expectedStatus) {
-        return reject(new Error('expected status ' + expectedStatus + ', got ' + response.statusCode));
-      }
-      if (bodyPattern && !bodyPattern.test(body)) {
-        return reject(new Error('body does not match /' + bodyPattern.source + '/: ' + body.slice(0, 200)));
-      }
-      if (latencyMs > maxLatencyMs) {
-        return reject(new Error('took ' + latencyMs + ' ms, more than the ' + maxLatencyMs + ' ms allowed'));
-      }
-      resolve();
-    });
-  }));
-};
-`;
+export const CANARY_SCRIPT_FILE = path.join(__dirname, 'health-check-canary-script.cjs');
+export const CANARY_SCRIPT = fs.readFileSync(CANARY_SCRIPT_FILE, 'utf8');
 
 /**
  * A Route 53 health check of the same target, where a domain name exists.

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -5,10 +6,26 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { CANARY_SCRIPT, HealthCheckCanary, type HealthCheckCanaryProps } from '../constructs/health-check-canary';
+import { CANARY_SCRIPT_FILE, HealthCheckCanary, type HealthCheckCanaryProps } from '../constructs/health-check-canary';
+import { handler } from '../constructs/health-check-canary-script.cjs';
 import { testApp } from './support/synthesize';
 
 const env = { account: '111111111111', region: 'us-east-1' };
+
+// The modules that exist only in the Synthetics runtime: the HTTP step makes the
+// real request (a plain HTTP one) and hands the response to the script.
+jest.mock(
+  'Synthetics',
+  () => ({
+    getCanaryUserAgentString: () => 'test-canary',
+    executeHttpStep: (_name: string, options: import('node:http').RequestOptions, validate: (r: import('node:http').IncomingMessage) => Promise<void>) =>
+      new Promise<void>((resolve, reject) => {
+        jest.requireActual<typeof import('node:http')>('node:http').request({ ...options, protocol: 'http:' }, (response) => validate(response).then(resolve, reject)).on('error', reject).end();
+      }),
+  }),
+  { virtual: true },
+);
+jest.mock('SyntheticsLogger', () => ({ info: () => undefined }), { virtual: true });
 
 function fixtures() {
   const app = testApp();
@@ -61,7 +78,6 @@ describe('HealthCheckCanary', () => {
       Schedule: { Expression: 'rate(1 minute)' },
       StartCanaryAfterCreation: true,
       ProvisionedResourceCleanup: 'AUTOMATIC',
-      Code: { Handler: 'index.handler', Script: CANARY_SCRIPT },
     });
   });
 
@@ -84,51 +100,69 @@ describe('HealthCheckCanary', () => {
     });
   });
 
-  describe('the script, run against a local server', () => {
+  describe('the script (constructs/health-check-canary-script.cjs), run against a local server', () => {
+    // The clock is the test's: the server moves it forward by the answer's delay
+    // instead of waiting, so the latency the script measures is exactly that delay,
+    // however loaded the machine is. Real timers, sockets and HTTP otherwise.
     let server: http.Server;
     let port: number;
     const answer = { status: 200, body: '{"status": "ok"}', delayMs: 0 };
+    const requests: http.IncomingMessage[] = [];
+    const environment = { ...process.env };
 
     beforeAll(async () => {
-      server = http.createServer((_request, response) => {
-        setTimeout(() => response.writeHead(answer.status).end(answer.body), answer.delayMs);
+      server = http.createServer((request, response) => {
+        requests.push(request);
+        jest.setSystemTime(Date.now() + answer.delayMs);
+        response.writeHead(answer.status).end(answer.body);
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       port = (server.address() as { port: number }).port;
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+      jest.setSystemTime(new Date('2026-12-01T00:00:00Z'));
+      requests.length = 0;
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+      process.env = { ...environment };
+    });
 
-    /** Runs CANARY_SCRIPT with a stand-in for the Synthetics library that makes the real request. */
-    function runCanary(variables: Record<string, string>): Promise<void> {
-      const synthetics = {
-        getCanaryUserAgentString: () => 'test-canary',
-        executeHttpStep: (_name: string, options: http.RequestOptions, validate: (r: http.IncomingMessage) => Promise<void>) =>
-          new Promise<void>((resolve, reject) => {
-            http.request({ ...options, protocol: 'http:' }, (response) => validate(response).then(resolve, reject)).on('error', reject).end();
-          }),
-      };
-      const fakeRequire = (name: string) => (name === 'Synthetics' ? synthetics : { info: () => undefined });
-      const module = { exports: {} as { handler?: () => Promise<void> } };
-      new Function('require', 'exports', 'process', CANARY_SCRIPT)(fakeRequire, module.exports, { env: variables });
-      return module.exports.handler!();
+    /** Runs the script's handler with the canary's environment variables. */
+    function runCanary(variables: Record<string, string> = {}): Promise<void> {
+      Object.assign(process.env, { TARGET_URL: `http://127.0.0.1:${port}/health?deep=1`, EXPECTED_STATUS: '200', BODY_PATTERN: '"status":\\s*"ok"', MAX_LATENCY_MS: '300' }, variables);
+      return handler();
     }
-    const variables = () => ({ TARGET_URL: `http://127.0.0.1:${port}/health`, EXPECTED_STATUS: '200', BODY_PATTERN: '"status":\\s*"ok"', MAX_LATENCY_MS: '300' });
 
-    test('passes a healthy, fast answer', async () => {
+    test('is what the canary runs: the template inlines the file as it is', () => {
+      template.hasResourceProperties('AWS::Synthetics::Canary', { Name: 'bs-stg-api', Code: { Handler: 'index.handler', Script: fs.readFileSync(CANARY_SCRIPT_FILE, 'utf8') } });
+    });
+    test('passes a healthy, immediate answer, requesting the path and query with the canary user agent', async () => {
       Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 0 });
-      await expect(runCanary(variables())).resolves.toBeUndefined();
+      await expect(runCanary()).resolves.toBeUndefined();
+      expect(requests.map((r) => [r.method, r.url, r.headers['user-agent']])).toEqual([['GET', '/health?deep=1', 'test-canary']]);
+    });
+    test('passes an answer that takes exactly the latency budget', async () => {
+      Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 300 });
+      await expect(runCanary()).resolves.toBeUndefined();
+    });
+    test('fails an answer one millisecond over the latency budget', async () => {
+      Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 301 });
+      await expect(runCanary()).rejects.toThrow('took 301 ms, more than the 300 ms allowed');
     });
     test('fails a wrong status', async () => {
       Object.assign(answer, { status: 503, body: '{"status": "ok"}', delayMs: 0 });
-      await expect(runCanary(variables())).rejects.toThrow('expected status 200, got 503');
+      await expect(runCanary()).rejects.toThrow('expected status 200, got 503');
     });
     test('fails a body that does not match', async () => {
       Object.assign(answer, { status: 200, body: '{"status": "degraded"}', delayMs: 0 });
-      await expect(runCanary(variables())).rejects.toThrow(/body does not match/);
+      await expect(runCanary()).rejects.toThrow(/body does not match/);
     });
-    test('fails a slow answer', async () => {
-      Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 400 });
-      await expect(runCanary(variables())).rejects.toThrow(/more than the 300 ms allowed/);
+    test('does not check the body when no pattern is given', async () => {
+      Object.assign(answer, { status: 204, body: '', delayMs: 0 });
+      await expect(runCanary({ EXPECTED_STATUS: '204', BODY_PATTERN: '' })).resolves.toBeUndefined();
     });
   });
 
