@@ -5,7 +5,7 @@ import { App, type IPolicyValidationContext, type PolicyViolation, Stack } from 
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { acknowledge, CONTROL_TOWER_PLUGIN_NAME, enableComplianceChecks } from '../lib/compliance';
 import { CfnGuardPlugin, CONTROL_TOWER_RULES_DIRECTORY, guardRuleFiles } from '../lib/validation/cfn-guard-plugin';
-import { groupBySize, runCfnGuard } from '../lib/validation/cfn-guard-run';
+import { groupBySize, planGuardRuns, runCfnGuard } from '../lib/validation/cfn-guard-run';
 import { StrictCloudFormationValidatePlugin } from '../lib/validation/strict-cloudformation-validate-plugin';
 import { CACHE_FORMAT, fingerprint, VerdictCache } from '../lib/validation/verdict-cache';
 
@@ -201,6 +201,16 @@ describe('runCfnGuard', () => {
     expect(ruleNames(one.get(templates[0])!)).toEqual(['cloudwatch_log_group_retention_period_check']);
     expect(one.get(templates[1])).toEqual([]);
     expect(ruleNames(one.get(templates[3])!)).toEqual(['sqs_dlq_check', 'sqs_queue_encrypted_check']);
+  });
+
+  test('splits one template\'s rules across processes and still gives the same findings', () => {
+    const template = writeTemplate('A', { Resources: { ...logGroup(90).Resources, Queue: { Type: 'AWS::SQS::Queue' } } });
+    const plan = planGuardRuns([template], rules, 3);
+    expect(plan).toHaveLength(3);
+    expect(plan.flatMap((run) => run.ruleFiles).sort()).toEqual([...rules].sort());
+    const split = runCfnGuard([template], rules, 3).get(template)!;
+    expect(ruleNames(split)).toEqual(ruleNames(runCfnGuard([template], rules, 1).get(template)!));
+    expect(ruleNames(split)).toEqual(['cloudwatch_log_group_retention_period_check', 'sqs_dlq_check', 'sqs_queue_encrypted_check']);
   });
 
   test.each([1, 2])('fails, rather than passing, on a template cfn-guard cannot read (%i process(es))', (concurrency) => {

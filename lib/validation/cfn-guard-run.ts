@@ -32,20 +32,43 @@ export function groupBySize(templatePaths: readonly string[], count: number): st
   return groups.map((g) => g.templatePaths).filter((g) => g.length > 0);
 }
 
+/** One cfn-guard run: these rules on these templates. */
+export interface GuardRun {
+  readonly templatePaths: string[];
+  readonly ruleFiles: string[];
+}
+
+/**
+ * Splits the work into at most `concurrency` cfn-guard runs that can go at the
+ * same time. With at least as many templates as CPUs, each run takes a group
+ * of templates with every rule. With fewer (the usual case once the cache is
+ * warm: one changed template), each template's rule files are split across the
+ * CPUs instead: rule files are evaluated independently, so the findings are
+ * the same, and cfn-guard's time grows with rules × template size.
+ */
+export function planGuardRuns(templatePaths: readonly string[], ruleFiles: readonly string[], concurrency: number): GuardRun[] {
+  if (templatePaths.length >= concurrency || ruleFiles.length < 2) {
+    return groupBySize(templatePaths, concurrency).map((group) => ({ templatePaths: group, ruleFiles: [...ruleFiles] }));
+  }
+  const ruleGroupCount = Math.min(ruleFiles.length, Math.max(1, Math.floor(concurrency / templatePaths.length)));
+  const ruleGroups = Array.from({ length: ruleGroupCount }, (_, i) => ruleFiles.filter((_file, index) => index % ruleGroupCount === i));
+  return templatePaths.flatMap((t) => ruleGroups.map((rules) => ({ templatePaths: [t], ruleFiles: rules })));
+}
+
 /**
  * Runs the cfn-guard rules on every template and returns each template's
- * violations (an empty list for a template that passes). The templates are
- * split into one group per CPU and each group is checked by the library's own
- * `CfnGuardValidator.validate()` in a worker thread, so parsing and reporting
- * stay the library's; only the fan-out is ours. Any failure of cfn-guard or of
- * a worker throws: a gate never passes on input it could not check.
+ * violations (an empty list for a template that passes). The work is split
+ * into one cfn-guard run per CPU (planGuardRuns) and each run is the library's
+ * own `CfnGuardValidator.validate()` in a worker thread, so parsing and
+ * reporting stay the library's; only the fan-out is ours. Any failure of
+ * cfn-guard or of a worker throws: a gate never passes on input it could not check.
  */
 export function runCfnGuard(templatePaths: readonly string[], ruleFiles: readonly string[], concurrency = os.availableParallelism()): Map<string, PolicyViolation[]> {
   const byTemplate = new Map<string, PolicyViolation[]>(templatePaths.map((t) => [t, []]));
   if (templatePaths.length === 0 || ruleFiles.length === 0) return byTemplate;
-  const validatorProps: CfnGuardValidatorProps = { controlTowerRulesEnabled: false, rules: [...ruleFiles], maxBuffer: GUARD_OUTPUT_LIMIT_BYTES };
-  const groups = groupBySize(templatePaths, concurrency);
-  const reports = groups.length === 1 ? [new CfnGuardValidator(validatorProps).validate({ templatePaths: groups[0] } as never)] : runInWorkers(groups, validatorProps);
+  const runs = planGuardRuns(templatePaths, ruleFiles, concurrency);
+  const propsOf = (run: GuardRun): CfnGuardValidatorProps => ({ controlTowerRulesEnabled: false, rules: run.ruleFiles, maxBuffer: GUARD_OUTPUT_LIMIT_BYTES });
+  const reports = runs.length === 1 ? [new CfnGuardValidator(propsOf(runs[0])).validate({ templatePaths: runs[0].templatePaths } as never)] : runInWorkers(runs.map((run) => ({ templatePaths: run.templatePaths, validatorProps: propsOf(run) })));
   for (const report of reports) {
     for (const violation of report.violations) {
       const resourcesByTemplate = new Map<string, PolicyViolation['violatingResources'][number][]>();
@@ -61,23 +84,25 @@ export function runCfnGuard(templatePaths: readonly string[], ruleFiles: readonl
       }
     }
   }
+  // The same order whatever the split: by rule, then as cfn-guard reported them.
+  for (const violations of byTemplate.values()) violations.sort((a, b) => a.ruleName.localeCompare(b.ruleName));
   return byTemplate;
 }
 
-function runInWorkers(groups: readonly string[][], validatorProps: CfnGuardValidatorProps): PolicyValidationPluginReport[] {
+function runInWorkers(runs: readonly { templatePaths: string[]; validatorProps: CfnGuardValidatorProps }[]): PolicyValidationPluginReport[] {
   if (!fs.existsSync(WORKER_SCRIPT)) throw new Error(`cfn-guard worker script ${WORKER_SCRIPT} is missing`);
   // Each worker adds 1 when it has posted its answer; the main thread sleeps on it.
   const done = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   const started: { worker: Worker; port: MessagePort; templatePaths: string[] }[] = [];
   try {
-    for (const templatePaths of groups) {
+    for (const { templatePaths, validatorProps } of runs) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(WORKER_SCRIPT, { workerData: { port: port2, done, templatePaths, validatorProps }, transferList: [port2] });
       worker.unref();
       started.push({ worker, port: port1, templatePaths });
     }
     const deadline = Date.now() + GUARD_TIMEOUT_MS;
-    for (let finished = Atomics.load(done, 0); finished < groups.length; finished = Atomics.load(done, 0)) {
+    for (let finished = Atomics.load(done, 0); finished < runs.length; finished = Atomics.load(done, 0)) {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || Atomics.wait(done, 0, finished, remaining) === 'timed-out') {
         throw new Error(`cfn-guard did not finish within ${GUARD_TIMEOUT_MS / 60000} minutes`);
