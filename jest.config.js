@@ -1,3 +1,5 @@
+const ESM_ONLY_PACKAGES = '(@octokit|before-after-hook|universal-user-agent)';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -5,7 +7,11 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['@swc/jest'],
+    // @octokit/rest and its dependencies ship only ES modules, which jest's
+    // CommonJS runtime cannot load on Node 20: compile them like our own code.
+    [`/node_modules/${ESM_ONLY_PACKAGES}/.+\\.js$`]: ['@swc/jest'],
   },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY_PACKAGES}/)`],
   // The whole app is synthesized once per run (with cdk-nag and cfn-guard) into
   // test/.assembly and shared by every test file through test/support/assembly.ts.
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -8,7 +8,6 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { runDiffReport } from '../lib/diff-report/run';
 
 runDiffReport(process.argv.slice(2), {
-  environment: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (line) => console.error(line),
   // Clients are created on first use, so a directory baseline never touches AWS configuration.

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
-import { ALLOW_ENV, ALLOW_LABEL } from '../lib/diff-report/render';
+import { CI_WORKFLOW_FILE, GATE_CHECK_NAME, REVIEW_RELAY_WORKFLOW_FILE } from '../lib/diff-report/gate';
 import { githubDeployRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
@@ -90,12 +90,13 @@ const PINNED_ACTIONS: Record<string, [sha: string, version: string]> = {
   'actions/upload-artifact': ['ea165f8d65b6e75b540449e92b4886f43607fa02', 'v4.6.2'],
   'actions/download-artifact': ['d3f86a106a0bac45b974a628896c90dbdf5c8093', 'v4.3.0'],
   'aws-actions/configure-aws-credentials': ['b47578312673ae6fa5b5096b330d9fbac3d116df', 'v4.2.1'],
-  'actions/github-script': ['60a0d83039c74a4aee543508d2ffcb1c3799cdea', 'v7.0.1'],
+  // The stateful-change gate's App token (checked against the tag in actions/create-github-app-token).
+  'actions/create-github-app-token': ['1b10c78c7865c340bc4f6099eb2f838309f1e8c3', 'v3.1.1'],
 };
 
 describe('the workflow files', () => {
-  test('are exactly ci, deploy-staging, deploy-production and dr-drill', () => {
-    expect(files).toEqual(['ci.yml', 'deploy-production.yml', 'deploy-staging.yml', 'dr-drill.yml']);
+  test('are exactly ci, the review relay, the stateful-change gate, deploy-staging, deploy-production and dr-drill', () => {
+    expect(files).toEqual(['ci.yml', 'deploy-production.yml', 'deploy-staging.yml', 'dr-drill.yml', 'pull-request-review.yml', 'stateful-change-gate.yml']);
   });
 
   test('pass actionlint without a single finding', async () => {
@@ -182,13 +183,13 @@ describe('permissions', () => {
     }
   });
 
-  test('the only other write permission is pull-requests: write, for the job that posts the diff comment', () => {
+  test('no GITHUB_TOKEN can write anything (the gate writes with its own App token)', () => {
     const writes = allJobs().flatMap(({ file, id, job }) =>
       Object.entries(job.permissions as Record<string, string>)
         .filter(([scope, level]) => level === 'write' && scope !== 'id-token')
         .map(([scope]) => `${file}/${id}: ${scope}`),
     );
-    expect(writes).toEqual(['ci.yml/comment: pull-requests']);
+    expect(writes).toEqual([]);
     for (const { job } of allJobs()) {
       for (const level of Object.values(job.permissions as Record<string, string>)) expect(['read', 'write', 'none']).toContain(level);
     }
@@ -336,10 +337,11 @@ describe('AWS roles', () => {
 });
 
 describe('triggers', () => {
-  test('ci runs on pull requests (including label changes) and pushes', () => {
-    const on = wf('ci.yml').on as { pull_request: { types: string[] }; push: unknown };
+  test('ci runs on pull requests and pushes', () => {
+    const on = wf('ci.yml').on as { pull_request: unknown; push: unknown };
     expect(Object.keys(on).sort()).toEqual(['pull_request', 'push']);
-    expect(on.pull_request.types).toEqual(expect.arrayContaining(['opened', 'synchronize', 'reopened', 'labeled', 'unlabeled']));
+    // Default activity types; labels no longer mean anything to any workflow.
+    expect(on.pull_request).toBeNull();
   });
 
   test('staging deploys on pushes to develop only', () => {
@@ -356,6 +358,18 @@ describe('triggers', () => {
     expect(on.workflow_dispatch.inputs.environment).toMatchObject({ type: 'choice', required: true, options: [...ENVIRONMENT_NAMES] });
     expect(on.workflow_dispatch.inputs.confirm_production_failover).toMatchObject({ type: 'string', required: false });
   });
+
+  test('the stateful-change gate runs when ci or a review finishes, by the names of workflows that exist', () => {
+    expect(wf('stateful-change-gate.yml').on).toEqual({ workflow_run: { workflows: [wf(CI_WORKFLOW_FILE).name, wf(REVIEW_RELAY_WORKFLOW_FILE).name], types: ['completed'] } });
+    expect(wf(REVIEW_RELAY_WORKFLOW_FILE).on).toEqual({ pull_request_review: { types: ['submitted', 'dismissed'] } });
+  });
+
+  test('nothing runs on pull_request_target or comments; only ci and the review relay start from a pull request', () => {
+    const pullRequestEvents = ['pull_request', 'pull_request_review', 'pull_request_review_comment', 'pull_request_target', 'issue_comment'];
+    const started = Object.entries(workflows).filter(([, w]) => Object.keys(w.on).some((e) => pullRequestEvents.includes(e)));
+    expect(started.map(([file]) => file).sort()).toEqual(['ci.yml', REVIEW_RELAY_WORKFLOW_FILE]);
+    for (const w of Object.values(workflows)) expect(Object.keys(w.on)).not.toEqual(expect.arrayContaining(['pull_request_target']));
+  });
 });
 
 describe('ci', () => {
@@ -367,36 +381,118 @@ describe('ci', () => {
     const upload = job.steps!.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
     expect(upload?.with).toMatchObject({ name: 'cloud-assembly', path: 'cdk.out', 'if-no-files-found': 'error' });
   });
+});
 
-  test('pull requests are diffed against the base branch synthesized into its own directory', () => {
-    const job = wf('ci.yml').jobs.diff;
-    expect(job.if).toBe("github.event_name == 'pull_request'");
-    const base = job.steps!.find((s) => s.uses?.startsWith('actions/checkout@') && s.with?.path === 'base');
-    expect(base?.with?.ref).toBe('${{ github.event.pull_request.base.sha }}');
-    const synth = job.steps!.find((s) => s['working-directory'] === 'base');
-    expect(synth?.run).toContain('npx cdk synth --quiet -o "$RUNNER_TEMP/base-assembly"');
-    const report = job.steps!.find((s) => s.id === 'report')!;
-    expect(report.run).toContain('npm run diff-report -- --assembly "$RUNNER_TEMP/head-assembly" --baseline "$RUNNER_TEMP/base-assembly"');
-    expect(report.run).toContain('--json diff-report.json');
-    expect(report.env?.[ALLOW_ENV]).toBe(`\${{ contains(github.event.pull_request.labels.*.name, '${ALLOW_LABEL}') }}`);
+/**
+ * Workflows that a pull request starts run the pull request's own files: they
+ * may hold nothing worth stealing and decide nothing. What decides (the
+ * stateful-change gate) runs from the default branch.
+ */
+describe('what a pull request runs', () => {
+  test.each(['ci.yml', REVIEW_RELAY_WORKFLOW_FILE])('%s: no write permission, no OIDC token, no secret, no environment', (file) => {
+    for (const [id, job] of Object.entries(wf(file).jobs)) {
+      const permissions = job.permissions as Record<string, string>;
+      expect(`${id}: ${Object.entries(permissions).filter(([, level]) => level !== 'read').map(([scope]) => scope).join(',')}`).toBe(`${id}: `);
+      expect(JSON.stringify(job)).not.toMatch(/secrets\./);
+      expect(environmentOf(job)).toBeUndefined();
+    }
   });
 
-  test('a blocked diff fails the job with the report’s exit code, after the report is kept', () => {
-    const steps = wf('ci.yml').jobs.diff.steps!;
-    const block = steps.findIndex((s) => s.if === "steps.report.outputs.exit-code != '0'");
-    expect(block).toBe(steps.length - 1);
-    expect(steps[block].run).toContain('exit "$CODE"');
-    expect(steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact@') && s.if === 'always()')).toBeLessThan(block);
+  test('ci only builds, tests, synthesizes and uploads the assembly: the check job is all of it', () => {
+    expect(Object.keys(wf('ci.yml').jobs)).toEqual(['check']);
   });
 
-  test('one comment per pull request, found by a hidden marker and updated in place', () => {
-    const job = wf('ci.yml').jobs.comment;
-    expect(job.if).toContain('always()');
-    const script = String(job.steps!.find((s) => s.uses?.startsWith('actions/github-script@'))?.with?.script);
-    expect(script).toMatch(/const marker = '<!-- [a-z-]+ -->'/);
-    expect(script).toContain('updateComment');
-    expect(script).toContain('createComment');
-    expect(script).toContain('github.paginate');
+  test('the review relay runs nothing', () => {
+    const jobs = Object.values(wf(REVIEW_RELAY_WORKFLOW_FILE).jobs);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].permissions).toEqual({});
+    expect(jobs[0].steps!.map((s) => s.uses ?? s.run)).toEqual(['echo "The stateful-change gate runs when this workflow completes."']);
+  });
+
+  test('no workflow allows a stateful change by label, variable or flag', () => {
+    for (const file of files) expect(`${file}: ${/allow-stateful-change|ALLOW_STATEFUL_CHANGES|labels\.\*\.name/.test(text(file))}`).toBe(`${file}: false`);
+  });
+});
+
+describe('the stateful-change gate', () => {
+  const gate = () => wf('stateful-change-gate.yml');
+  const steps = (jobId: string) => gate().jobs[jobId].steps!;
+  const gateJobs = () => allJobs().filter(({ file }) => file === 'stateful-change-gate.yml');
+
+  test('has a prepare job without secrets and a job that decides and publishes, even when prepare failed', () => {
+    expect(Object.keys(gate().jobs)).toEqual(['prepare', 'gate']);
+    expect(gate().jobs.gate.needs).toBe('prepare');
+    expect(gate().jobs.gate.if).toBe("${{ !cancelled() && (needs.prepare.outputs.action == 'check' || needs.prepare.outputs.action == 'fail') }}");
+    expect(JSON.stringify(gate().jobs.prepare)).not.toMatch(/secrets\./);
+  });
+
+  test('never checks out the pull request: only the default branch (no ref) and the base commit', () => {
+    const checkouts = gateJobs().flatMap(({ job }) => (job.steps ?? []).filter((s) => s.uses?.startsWith('actions/checkout@')));
+    expect(checkouts).toHaveLength(3);
+    for (const step of checkouts) {
+      expect(step.with?.repository).toBeUndefined();
+      expect([undefined, '${{ steps.target.outputs.base-sha }}']).toContain(step.with?.ref);
+    }
+  });
+
+  test('takes the pull request’s assembly from its ci run into a directory outside the workspace, and only reads it', () => {
+    const download = steps('gate').find((s) => s.uses?.startsWith('actions/download-artifact@') && s.with?.name === 'cloud-assembly');
+    expect(download?.with).toEqual({
+      name: 'cloud-assembly',
+      'run-id': '${{ needs.prepare.outputs.ci-run-id }}',
+      'github-token': '${{ github.token }}',
+      path: '${{ runner.temp }}/pull-request-assembly',
+    });
+    for (const step of gateJobs().flatMap(({ job }) => (job.steps ?? []).filter((s) => s.uses?.startsWith('actions/download-artifact@')))) {
+      expect(String(step.with?.path)).toMatch(/^\$\{\{ runner\.temp \}\}\//);
+    }
+    const mentions = gateJobs().flatMap(({ job }) => runText(job).split('\n')).filter((line) => line.includes('pull-request-assembly'));
+    expect(mentions).toEqual([expect.stringMatching(/^\s*npm run stateful-gate -- check "\$\{common\[@\]\}" --assembly "\$RUNNER_TEMP\/pull-request-assembly" --baseline "\$RUNNER_TEMP\/baseline-assembly"$/)]);
+  });
+
+  test('the base commit is synthesized by the gate itself and handed over as this run’s own artifact', () => {
+    const synth = steps('prepare').find((s) => s['working-directory'] === 'base');
+    expect(synth?.run).toBe('npm ci --ignore-scripts --no-audit --no-fund\nnpx cdk synth --quiet -o "$RUNNER_TEMP/baseline-assembly"\n');
+    const download = steps('gate').find((s) => s.with?.name === 'baseline-assembly');
+    expect(download?.with?.['run-id']).toBeUndefined();
+  });
+
+  test('the App key is an environment secret of stateful-change-gate, used only to mint the App token, after installing without scripts', () => {
+    const job = gate().jobs.gate;
+    expect(environmentOf(job)).toBe('stateful-change-gate');
+    const withSecrets = job.steps!.filter((s) => /secrets\./.test(JSON.stringify(s)));
+    expect(withSecrets.map((s) => s.uses)).toEqual([expect.stringMatching(/^actions\/create-github-app-token@/)]);
+    expect(withSecrets[0].with).toMatchObject({
+      'private-key': '${{ secrets.GATE_APP_PRIVATE_KEY }}',
+      'permission-checks': 'write',
+      'permission-pull-requests': 'write',
+      'permission-contents': 'read',
+      'permission-members': 'read',
+    });
+    const install = job.steps!.findIndex((s) => /^npm ci/.test(s.run ?? ''));
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(install).toBeLessThan(job.steps!.indexOf(withSecrets[0]));
+    for (const { id, job: j } of gateJobs()) {
+      for (const line of runText(j).split('\n').filter((l) => /npm (ci|install)/.test(l))) expect(`${id} ${line}`).toMatch(/--ignore-scripts/);
+    }
+  });
+
+  test('the App token reaches only the gate command', () => {
+    const users = steps('gate').filter((s) => JSON.stringify(s).includes('steps.app.outputs.token'));
+    expect(users).toHaveLength(1);
+    expect(users[0].env?.GATE_TOKEN).toBe('${{ steps.app.outputs.token }}');
+    expect(users[0].run).toContain('npm run stateful-gate -- check');
+  });
+
+  test('publishes as the App; no job carries the required check’s name (a pull request could name one so)', () => {
+    expect(steps('gate').find((s) => s.env?.GATE_TOKEN)?.run).toContain('--publish --bot-login "$BOT_LOGIN"');
+    expect(allJobs().map(({ job }) => job.name)).not.toContain(GATE_CHECK_NAME);
+  });
+
+  test('no run step of any workflow expands an expression: values reach the shell through env', () => {
+    for (const { file, id, job } of allJobs()) {
+      for (const step of job.steps ?? []) expect(`${file}/${id} ${/\$\{\{/.test(step.run ?? '')}`).toBe(`${file}/${id} false`);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ALLOW_ENV, ALLOW_FLAG, type Allowance } from './render';
+import { ALLOW_FLAG, type Allowance } from './render';
 
 /** Command-line parsing for `npm run diff-report`; no file system access here. */
 
@@ -10,7 +10,8 @@ export const USAGE = [
   '  --assembly <dir>          the synthesized assembly to check (default cdk.out)',
   '  --out <file>              Markdown report (default diff-report.md; also printed to stdout)',
   '  --json <file>             machine-readable summary for CI',
-  `  ${ALLOW_FLAG}  exit 0 even if a stateful resource is replaced or removed (also ${ALLOW_ENV}=true)`,
+  `  ${ALLOW_FLAG}  exit 0 even if a stateful resource is replaced, removed or loses protection (an operator's decision on a laptop;`,
+  '                            the pull-request gate accepts only a code owner\'s approval, see npm run stateful-gate)',
 ].join('\n');
 
 export type Baseline = { readonly kind: 'deployed' } | { readonly kind: 'directory'; readonly dir: string };
@@ -31,10 +32,21 @@ export class UsageError extends Error {
   }
 }
 
-const TRUE_VALUES = ['true', '1', 'yes'];
-const FALSE_VALUES = ['false', '0', 'no', ''];
+/** What each flag that takes a value expects, for the message when the value is missing. */
+const VALUE_FLAGS: Record<string, string> = {
+  '--baseline': "'deployed', a cloud assembly directory or a directory of *.template.json files",
+  '--assembly': 'a cloud assembly directory (default cdk.out)',
+  '--out': 'a file for the Markdown report',
+  '--json': 'a file for the JSON summary',
+};
 
-export function parseDiffReportArgs(argv: readonly string[], environment: NodeJS.ProcessEnv = {}): DiffReportOptions {
+export function parseDiffReportArgs(argv: readonly string[]): DiffReportOptions {
+  // node's parser would call `--baseline --assembly x` "ambiguous"; say what is missing instead.
+  argv.forEach((arg, index) => {
+    const expected = VALUE_FLAGS[arg];
+    const next = argv[index + 1];
+    if (expected && (next === undefined || next.startsWith('--'))) throw new UsageError(`${arg} needs a value: ${expected}`);
+  });
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -62,18 +74,8 @@ export function parseDiffReportArgs(argv: readonly string[], environment: NodeJS
     if (values[flag] !== undefined && String(values[flag]).trim() === '') throw new UsageError(`--${flag} must not be empty`);
   }
 
-  // A misspelt value ("ture") must not silently block or silently allow: reject it.
-  const envValue = environment[ALLOW_ENV];
-  let allowance: Allowance | undefined;
-  if (values['allow-stateful-changes'] === true) {
-    allowance = { source: 'flag' };
-  } else if (envValue !== undefined) {
-    const normalized = envValue.trim().toLowerCase();
-    if (TRUE_VALUES.includes(normalized)) allowance = { source: 'env', value: envValue.trim() };
-    else if (!FALSE_VALUES.includes(normalized)) {
-      throw new UsageError(`${ALLOW_ENV} must be true or false, got '${envValue}'`);
-    }
-  }
+  // No environment variable allows anything: CI once set one from a pull-request label that the author could add.
+  const allowance: Allowance | undefined = values['allow-stateful-changes'] === true ? { source: 'flag' } : undefined;
 
   return {
     assemblyDir: (values.assembly as string | undefined) ?? 'cdk.out',

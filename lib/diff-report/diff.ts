@@ -1,6 +1,7 @@
 import { fullDiff, ResourceImpact, type ResourceDifference, type TemplateDiff } from '@aws-cdk/cloudformation-diff';
-import { effectivePolicy, isProtectivePolicy, isStatefulType } from './stateful';
 import type { StackTemplate, Template } from './assembly';
+import { code } from './markdown';
+import { effectivePolicy, isProtectivePolicy, isStatefulType } from './stateful';
 
 /**
  * Turns a template pair into the facts the report needs: what changes per
@@ -63,9 +64,16 @@ export interface StackDiff {
   readonly managedPolicies: readonly (readonly string[])[];
   /** Rows of [+/-, group, direction, protocol, peer]. */
   readonly securityGroupRules: readonly (readonly string[])[];
-  /** Changes outside Resources (outputs, parameters, conditions...), as "Section: id" lines. */
-  readonly otherChanges: readonly string[];
+  /** Changes outside Resources (outputs, parameters, conditions...). */
+  readonly otherChanges: readonly OtherChange[];
   readonly dangerous: readonly DangerousChange[];
+}
+
+/** A change outside Resources: a parameter, output, condition, mapping or another top-level section. */
+export interface OtherChange {
+  readonly section: string;
+  readonly id: string;
+  readonly change: 'added' | 'removed' | 'changed';
 }
 
 const PATH_METADATA = 'aws:cdk:path';
@@ -148,21 +156,21 @@ function withoutHeader(rows: string[][]): string[][] {
   return rows.slice(1).map((row) => row.map((cell) => cell.replace(ansi, '')));
 }
 
-function otherChanges(diff: TemplateDiff): string[] {
-  const lines: string[] = [];
+function otherChanges(diff: TemplateDiff): OtherChange[] {
+  const changes: OtherChange[] = [];
   const sections = [
     ['Parameter', diff.parameters],
     ['Output', diff.outputs],
     ['Condition', diff.conditions],
     ['Mapping', diff.mappings],
   ] as const;
-  for (const [label, collection] of sections) {
+  for (const [section, collection] of sections) {
     collection.forEachDifference((id, change) => {
-      lines.push(`${label} ${id}: ${change.isAddition ? 'added' : change.isRemoval ? 'removed' : 'changed'}`);
+      changes.push({ section, id, change: change.isAddition ? 'added' : change.isRemoval ? 'removed' : 'changed' });
     });
   }
-  diff.unknown.forEachDifference((id) => lines.push(`${id}: changed`));
-  return lines;
+  diff.unknown.forEachDifference((id) => changes.push({ section: 'Section', id, change: 'changed' }));
+  return changes;
 }
 
 /**
@@ -197,7 +205,7 @@ export function findDangerousChanges(stack: string, diff: TemplateDiff): Dangero
         additions.delete(successor);
         entry(
           'logical-id-change',
-          `logical ID changes to \`${successor}\`: CloudFormation creates a new, empty ${type} and the old one ${fate}.`,
+          `logical ID changes to ${code(successor)}: CloudFormation creates a new, empty ${code(type)} and the old one ${fate}.`,
         );
       } else {
         entry('remove', `removed from the template: the resource ${fate}.`);
@@ -223,7 +231,7 @@ export function findDangerousChanges(stack: string, diff: TemplateDiff): Dangero
       if (isProtectivePolicy(before) && !isProtectivePolicy(after)) {
         entry(
           'policy-weakened',
-          `${attribute} changes from ${before} to ${after}: the next ${attribute === 'DeletionPolicy' ? 'removal' : 'replacement'} deletes the data.`,
+          `${attribute} changes from ${code(before)} to ${code(after)}: the next ${attribute === 'DeletionPolicy' ? 'removal' : 'replacement'} deletes the data.`,
         );
       }
     }
@@ -255,7 +263,7 @@ function replacementCauses(change: ResourceDifference): string {
   if (change.resourceTypeChanged) names.push('the resource type');
   for (const [name, difference] of Object.entries(change.propertyUpdates)) {
     if (difference.changeImpact === ResourceImpact.WILL_REPLACE || difference.changeImpact === ResourceImpact.MAY_REPLACE) {
-      names.push(`\`${name}\``);
+      names.push(code(name));
     }
   }
   if (names.length === 0) return 'a change';

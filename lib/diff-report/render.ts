@@ -1,4 +1,6 @@
+import type { AllowanceDecision, CountedApproval } from './allowance';
 import { type ChangedAttribute, type DangerKind, type DangerousChange, isMetadataOnly, type ResourceChangeRow, type StackDiff } from './diff';
+import { cell, code, codeLines, text } from './markdown';
 
 /**
  * Markdown for the pull-request comment and the JSON summary the CI reads.
@@ -6,8 +8,14 @@ import { type ChangedAttribute, type DangerKind, type DangerousChange, isMetadat
  * everything else is one section per stack.
  */
 
-/** Who allowed stateful changes; shown in the banner so the decision is traceable. */
-export type Allowance = { readonly source: 'flag' } | { readonly source: 'env'; readonly value: string };
+/**
+ * Who allowed stateful changes; shown in the banner so the decision is traceable.
+ * - `flag`: an operator ran the command with --allow-stateful-changes (a laptop, never the pipeline);
+ * - `code-owner-approval`: the pull-request gate found approvals of the checked commit by code owners of the data stacks.
+ */
+export type Allowance =
+  | { readonly source: 'flag' }
+  | { readonly source: 'code-owner-approval'; readonly headSha: string; readonly approvals: readonly CountedApproval[] };
 
 export interface DiffReport {
   /** Human description of what the assembly was compared with. */
@@ -16,11 +24,11 @@ export interface DiffReport {
   /** Baseline stacks the assembly no longer contains: `cdk deploy` does not delete them. */
   readonly stacksOnlyInBaseline: readonly string[];
   readonly allowance?: Allowance;
+  /** The pull-request gate's decision when it did not allow the changes: why, and which reviews did not count. */
+  readonly refusal?: AllowanceDecision;
 }
 
-export const ALLOW_LABEL = 'allow-stateful-change';
 export const ALLOW_FLAG = '--allow-stateful-changes';
-export const ALLOW_ENV = 'ALLOW_STATEFUL_CHANGES';
 
 export function dangerousChanges(report: DiffReport): DangerousChange[] {
   return report.stacks.flatMap((stack) => stack.dangerous);
@@ -31,10 +39,17 @@ export function isBlocking(report: DiffReport): boolean {
   return dangerousChanges(report).length > 0 && report.allowance === undefined;
 }
 
+/** Markdown naming who allowed the changes. */
 export function describeAllowance(allowance: Allowance): string {
-  return allowance.source === 'flag'
-    ? `the \`${ALLOW_FLAG}\` flag`
-    : `\`${ALLOW_ENV}=${allowance.value}\` (set by CI when the pull request carries the label \`${ALLOW_LABEL}\`)`;
+  if (allowance.source === 'flag') return `the \`${ALLOW_FLAG}\` flag`;
+  const who = allowance.approvals.map((a) => `${a.url ? `[@${text(a.login)}](${a.url})` : `@${text(a.login)}`} (code owner as ${text(a.as)})`);
+  return `the approval of commit ${code(allowance.headSha.slice(0, 12))} by ${who.join(', ')}`;
+}
+
+/** The same as plain text, for logs and the JSON summary. */
+export function allowedBy(allowance: Allowance): string {
+  if (allowance.source === 'flag') return ALLOW_FLAG;
+  return `code owner approval of ${allowance.headSha.slice(0, 12)} by ${allowance.approvals.map((a) => `@${a.login} (as ${a.as})`).join(', ')}`;
 }
 
 const DANGER_LABEL: Record<DangerKind, string> = {
@@ -48,14 +63,14 @@ const DANGER_LABEL: Record<DangerKind, string> = {
 export function renderMarkdown(report: DiffReport): string {
   const lines: string[] = [];
   const dangerous = dangerousChanges(report);
-  if (dangerous.length > 0) lines.push(...renderBanner(dangerous, report.allowance), '');
+  if (dangerous.length > 0) lines.push(...renderBanner(report, dangerous), '');
 
   lines.push('# Infrastructure diff', '', `Compared with ${report.baseline}.`, '');
   lines.push(...renderSummary(report), '');
   if (report.stacksOnlyInBaseline.length > 0) {
     lines.push(
       '> [!NOTE]',
-      `> No longer in the app: ${report.stacksOnlyInBaseline.map(code).join(', ')}. \`cdk deploy\` leaves such stacks in place; deleting one is a separate, manual decision.`,
+      `> No longer in the app: ${report.stacksOnlyInBaseline.map((name) => code(name)).join(', ')}. \`cdk deploy\` leaves such stacks in place; deleting one is a separate, manual decision.`,
       '',
     );
   }
@@ -63,33 +78,40 @@ export function renderMarkdown(report: DiffReport): string {
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
-function renderBanner(dangerous: readonly DangerousChange[], allowance: Allowance | undefined): string[] {
+function renderBanner(report: DiffReport, dangerous: readonly DangerousChange[]): string[] {
+  const { allowance, refusal } = report;
   const count = dangerous.length;
   const noun = count === 1 ? 'change' : 'changes';
   const lines = [
     '> [!CAUTION]',
     allowance
       ? `> **🛑 ${count} dangerous stateful ${noun}: explicitly allowed**`
-      : `> **🛑 ${count} dangerous stateful ${noun}: this would replace or remove data**`,
+      : `> **🛑 ${count} dangerous stateful ${noun}: this would replace, remove or weaken the protection of data**`,
     '>',
   ];
   lines.push(
     allowance
       ? `> Allowed by ${describeAllowance(allowance)}. The pipeline will **not** stop this deployment: make sure every line below is intended and that a restorable backup exists.`
-      : '> Deploying this loses or detaches the data of the resources below. The pipeline refuses it until a person explicitly allows it.',
+      : '> Deploying this loses, detaches or weakens the protection of the data of the resources below. The pipeline refuses it until a code owner of the data stacks approves this exact commit.',
     '>',
     '> | Stack | Resource | Type | Change | What happens |',
     '> |---|---|---|---|---|',
   );
   for (const change of dangerous) {
     lines.push(
-      `> | ${cell(code(change.stack))} | ${cell(resourceName(change.logicalId, change.path))} | ${cell(change.type)} | **${DANGER_LABEL[change.kind]}** | ${cell(change.reason)} |`,
+      `> | ${cell(code(change.stack))} | ${cell(resourceName(change.logicalId, change.path))} | ${cell(code(change.type))} | **${DANGER_LABEL[change.kind]}** | ${cell(change.reason)} |`,
     );
+  }
+  if (refusal) {
+    lines.push('>', `> **Not allowed:** ${text(refusal.reason ?? 'no allowance')}.`);
+    for (const review of refusal.ignored) lines.push(`> - the approval of @${text(review.login)} does not count: ${text(review.reason)}`);
   }
   if (!allowance) {
     lines.push(
       '>',
-      `> If this is intended, add the label \`${ALLOW_LABEL}\` to the pull request (CI then sets \`${ALLOW_ENV}=true\`), or run with \`${ALLOW_FLAG}\`. Otherwise revert the change; a renamed construct can keep its old logical ID with \`overrideLogicalId\`.`,
+      refusal
+        ? `> If this is intended, a code owner of the data stacks (${refusal.owners.map(text).join(', ') || 'see CODEOWNERS'}) approves the pull request at this commit; the gate runs again on the review. A new push needs a new approval. Otherwise revert the change; a renamed construct can keep its old logical ID with \`overrideLogicalId\`.`
+        : `> If this is intended, a code owner of the data stacks approves the pull request at this commit (the pull-request gate), or an operator runs with \`${ALLOW_FLAG}\`. Otherwise revert the change; a renamed construct can keep its old logical ID with \`overrideLogicalId\`.`,
     );
   }
   return lines;
@@ -108,7 +130,7 @@ function renderSummary(report: DiffReport): string[] {
 }
 
 function renderStack(stack: StackDiff): string[] {
-  const heading = stack.stackName === stack.stack ? `## ${stack.stack}` : `## ${stack.stack} (stack \`${stack.stackName}\`)`;
+  const heading = stack.stackName === stack.stack ? `## ${code(stack.stack)}` : `## ${code(stack.stack)} (stack ${code(stack.stackName)})`;
   const lines = [heading, ''];
   if (!stack.baselineFound) lines.push('_Not in the baseline: every resource is new._', '');
   const { added, changed, replaced, removed } = stack.counts;
@@ -126,7 +148,7 @@ function renderStack(stack: StackDiff): string[] {
     lines.push('| Resource | Type | Change | Properties |', '|---|---|---|---|');
     for (const row of rows) {
       const marker = dangerousIds.has(row.logicalId) ? '🛑 ' : '';
-      lines.push(`| ${marker}${cell(resourceName(row.logicalId, row.path))} | ${cell(row.type)} | ${changeLabel(row)} | ${cell(attributeList(row.attributes))} |`);
+      lines.push(`| ${marker}${cell(resourceName(row.logicalId, row.path))} | ${cell(code(row.type))} | ${changeLabel(row)} | ${cell(attributeList(row.attributes))} |`);
     }
     lines.push('');
   }
@@ -136,21 +158,21 @@ function renderStack(stack: StackDiff): string[] {
   }
   if (stack.iamStatements.length > 0) {
     lines.push('### IAM statement changes', '', '| | Resource | Effect | Action | Principal | Condition |', '|---|---|---|---|---|---|');
-    for (const row of stack.iamStatements) lines.push(`| ${row.map((value, i) => cell(i === 0 ? value : codeLines(value))).join(' | ')} |`);
+    for (const row of stack.iamStatements) lines.push(`| ${row.map((value, i) => cell(i === 0 ? text(value) : codeLines(value))).join(' | ')} |`);
     lines.push('');
   }
   if (stack.managedPolicies.length > 0) {
     lines.push('### Managed policy changes', '', '| | Resource | Managed policy ARN |', '|---|---|---|');
-    for (const row of stack.managedPolicies) lines.push(`| ${row.map((value, i) => cell(i === 0 ? value : codeLines(value))).join(' | ')} |`);
+    for (const row of stack.managedPolicies) lines.push(`| ${row.map((value, i) => cell(i === 0 ? text(value) : codeLines(value))).join(' | ')} |`);
     lines.push('');
   }
   if (stack.securityGroupRules.length > 0) {
     lines.push('### Security group rule changes', '', '| | Group | Direction | Protocol | Peer |', '|---|---|---|---|---|');
-    for (const row of stack.securityGroupRules) lines.push(`| ${row.map((value, i) => cell(i === 0 || i === 2 ? value : codeLines(value))).join(' | ')} |`);
+    for (const row of stack.securityGroupRules) lines.push(`| ${row.map((value, i) => cell(i === 0 || i === 2 ? text(value) : codeLines(value))).join(' | ')} |`);
     lines.push('');
   }
   if (stack.otherChanges.length > 0) {
-    lines.push('### Other template changes', '', ...stack.otherChanges.map((line) => `- ${line}`), '');
+    lines.push('### Other template changes', '', ...stack.otherChanges.map((change) => `- ${change.section} ${code(change.id)}: ${change.change}`), '');
   }
   return lines;
 }
@@ -173,7 +195,7 @@ function changeLabel(row: ResourceChangeRow): string {
 function attributeList(attributes: readonly ChangedAttribute[]): string {
   return attributes
     .map((a) => {
-      const name = a.isProperty ? a.name : `_${a.name}_`;
+      const name = a.isProperty ? code(a.name) : `_${code(a.name)}_`;
       if (a.replacement === 'always') return `${name} (replaces)`;
       if (a.replacement === 'conditional') return `${name} (may replace)`;
       return name;
@@ -182,30 +204,7 @@ function attributeList(attributes: readonly ChangedAttribute[]): string {
 }
 
 function resourceName(logicalId: string, path: string | undefined): string {
-  return path ? `${code(logicalId)}<br><sub>${escapeHtml(path)}</sub>` : code(logicalId);
-}
-
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``;
-}
-
-/** Multi-line values (several actions or resources) as one code span per line. */
-function codeLines(text: string): string {
-  if (text === '') return '';
-  return text
-    .split('\n')
-    .map((line) => (line.trim() === '' ? '' : code(line.trim())))
-    .filter((line) => line !== '')
-    .join('<br>');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** A table cell cannot hold a pipe or a newline. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  return path ? `${code(logicalId)}<br><sub>${code(path)}</sub>` : code(logicalId);
 }
 
 export interface JsonSummary {
@@ -235,7 +234,7 @@ export function toJsonSummary(report: DiffReport): JsonSummary {
     baseline: report.baseline,
     blocking: isBlocking(report),
     allowed: report.allowance !== undefined,
-    allowedBy: report.allowance === undefined ? null : report.allowance.source === 'flag' ? ALLOW_FLAG : `${ALLOW_ENV}=${report.allowance.value}`,
+    allowedBy: report.allowance === undefined ? null : allowedBy(report.allowance),
     stacks: report.stacks.map((stack) => ({
       stack: stack.stack,
       stackName: stack.stackName,

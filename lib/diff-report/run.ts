@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type BaselineTemplates, InputError, loadAssembly, loadBaselineDirectory } from './assembly';
-import { parseDiffReportArgs, USAGE, UsageError } from './cli';
+import { type Baseline, parseDiffReportArgs, USAGE, UsageError } from './cli';
 import { type AwsClients, loadDeployedBaseline } from './deployed';
 import { diffStack } from './diff';
-import { ALLOW_ENV, ALLOW_FLAG, ALLOW_LABEL, dangerousChanges, describeAllowance, type DiffReport, isBlocking, renderMarkdown, toJsonSummary } from './render';
+import { ALLOW_FLAG, allowedBy, dangerousChanges, type DiffReport, isBlocking, renderMarkdown, toJsonSummary } from './render';
 
 /**
  * The whole `diff-report` command as a function of its inputs, returning the
@@ -19,7 +19,6 @@ export const EXIT_DANGEROUS = 1;
 export const EXIT_INPUT = 2;
 
 export interface DiffReportDependencies {
-  readonly environment: NodeJS.ProcessEnv;
   /** Receives the Markdown report. */
   readonly stdout: (text: string) => void;
   /** Receives one-line diagnostics. */
@@ -30,43 +29,25 @@ export interface DiffReportDependencies {
 
 export async function runDiffReport(argv: readonly string[], deps: DiffReportDependencies): Promise<number> {
   try {
-    const options = parseDiffReportArgs(argv, deps.environment);
+    const options = parseDiffReportArgs(argv);
     if (options.help) {
       deps.stdout(`${USAGE}\n`);
       return EXIT_OK;
     }
-    const stacks = loadAssembly(options.assemblyDir, '--assembly');
-    if (stacks.length === 0) throw new InputError(`--assembly: '${options.assemblyDir}' contains no CloudFormation stacks`);
-
-    let baseline: BaselineTemplates;
-    if (options.baseline.kind === 'deployed') {
-      if (!deps.aws) throw new InputError('--baseline deployed: no AWS clients available');
-      baseline = await loadDeployedBaseline(stacks, deps.aws);
-    } else {
-      baseline = loadBaselineDirectory(options.baseline.dir);
-    }
-
-    const report: DiffReport = {
-      baseline: baseline.description,
-      stacks: stacks.map((stack) => diffStack(stack, baseline.find(stack))),
-      stacksOnlyInBaseline: baseline.unmatched(stacks),
-      allowance: options.allowance,
-    };
-    const markdown = renderMarkdown(report);
-    writeOutput(options.outFile, markdown, '--out');
-    if (options.jsonFile) writeOutput(options.jsonFile, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`, '--json');
+    const report: DiffReport = { ...(await compareAssemblies(options.assemblyDir, options.baseline, deps.aws)), allowance: options.allowance };
+    const markdown = writeReport(report, options.outFile, options.jsonFile);
     deps.stdout(markdown);
 
     const dangerous = dangerousChanges(report);
     if (isBlocking(report)) {
       deps.stderr(
-        `🛑 ${dangerous.length} stateful resource change(s) would replace or remove data: ${dangerous.map((d) => `${d.stack}/${d.logicalId}`).join(', ')}. ` +
-          `If intended, add the PR label '${ALLOW_LABEL}' (${ALLOW_ENV}=true) or pass ${ALLOW_FLAG}.`,
+        `🛑 ${dangerous.length} dangerous stateful change(s) would replace, remove or weaken the protection of data: ${dangerous.map((d) => `${d.stack}/${d.logicalId}`).join(', ')}. ` +
+          `If intended: in a pull request, a code owner of the data stacks approves the commit; on a laptop, pass ${ALLOW_FLAG}.`,
       );
       return EXIT_DANGEROUS;
     }
     if (dangerous.length > 0 && options.allowance) {
-      deps.stderr(`⚠️ ${dangerous.length} stateful resource change(s) explicitly allowed by ${describeAllowance(options.allowance).replace(/`/g, '')}.`);
+      deps.stderr(`⚠️ ${dangerous.length} dangerous stateful change(s) explicitly allowed by ${allowedBy(options.allowance)}.`);
     }
     return EXIT_OK;
   } catch (error) {
@@ -76,6 +57,36 @@ export async function runDiffReport(argv: readonly string[], deps: DiffReportDep
     }
     throw error;
   }
+}
+
+/**
+ * The assembly compared with its baseline: every stack's changes and dangerous
+ * changes. Throws InputError on anything it cannot read (exit 2).
+ */
+export async function compareAssemblies(assemblyDir: string, baselineSource: Baseline, aws?: AwsClients): Promise<Omit<DiffReport, 'allowance' | 'refusal'>> {
+  const stacks = loadAssembly(assemblyDir, '--assembly');
+  if (stacks.length === 0) throw new InputError(`--assembly: '${assemblyDir}' contains no CloudFormation stacks`);
+
+  let baseline: BaselineTemplates;
+  if (baselineSource.kind === 'deployed') {
+    if (!aws) throw new InputError('--baseline deployed: no AWS clients available');
+    baseline = await loadDeployedBaseline(stacks, aws);
+  } else {
+    baseline = loadBaselineDirectory(baselineSource.dir);
+  }
+  return {
+    baseline: baseline.description,
+    stacks: stacks.map((stack) => diffStack(stack, baseline.find(stack))),
+    stacksOnlyInBaseline: baseline.unmatched(stacks),
+  };
+}
+
+/** Writes the Markdown report (and the JSON summary when asked) and returns the Markdown. */
+export function writeReport(report: DiffReport, outFile: string, jsonFile: string | undefined): string {
+  const markdown = renderMarkdown(report);
+  writeOutput(outFile, markdown, '--out');
+  if (jsonFile) writeOutput(jsonFile, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`, '--json');
+  return markdown;
 }
 
 function writeOutput(file: string, content: string, flag: string): void {
