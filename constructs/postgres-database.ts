@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -117,8 +117,10 @@ export interface AutomatedBackupReplication {
   /** Destination region, e.g. `us-west-2`. */
   readonly region: string;
   /**
-   * ARN of the KMS key (or key alias) in the destination region that encrypts the
-   * copies; built from names (lib/naming.ts), since the key lives in another region's stack.
+   * ARN of the KMS key in the destination region that encrypts the copies: a key
+   * ARN (`arn:aws:kms:<region>:<account>:key/<id>`), not an alias ARN, which is
+   * what StartDBInstanceAutomatedBackupsReplication documents for its KmsKeyId
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_StartDBInstanceAutomatedBackupsReplication.html).
    */
   readonly kmsKeyArn: string;
   /**
@@ -247,6 +249,12 @@ export class PostgresDatabase extends Construct {
       const replication = props.automatedBackupReplication;
       if (replication.region === Stack.of(this).region) {
         throw new Error(`PostgresDatabase ${this.node.path}: automatedBackupReplication.region must be another region than the instance's (${replication.region})`);
+      }
+      // A literal we can read: refuse an alias (the RDS API documents a key ARN); a token is checked by the Guard rule BODYSCRIPT_RDS_BACKUP_REPLICATION_KEY_IS_KEY_ARN.
+      if (!Token.isUnresolved(replication.kmsKeyArn) && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[^/]+$/.test(replication.kmsKeyArn)) {
+        throw new Error(
+          `PostgresDatabase ${this.node.path}: automatedBackupReplication.kmsKeyArn must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>), got '${replication.kmsKeyArn}'; RDS documents a key ARN for the replicated backups' key, not an alias`,
+        );
       }
       // No L2 property yet: CloudFormation's own AutomaticBackupReplication* properties
       // start (and on removal stop) the cross-region replication of automated backups.

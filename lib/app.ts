@@ -87,6 +87,7 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       env: primary,
       config: environment,
       vpc: network.vpc,
+      standbyDatabaseKey: standbyData.databaseKey.key,
       description: `BodyScript ${name}: database, buckets, keys, queues and backups (stateful)`,
     });
     data.addStackDependency(standbyData, 'replica buckets, standby keys and backup vault the replication names');

@@ -9,6 +9,12 @@ import { stacks, templateJson } from './support/assembly';
  * would then wait on the other's, which is exactly what a disaster-recovery
  * standby must never do. The stacks in one region name the other region's
  * resources through config and lib/naming.ts instead.
+ *
+ * A weak read of another region (`Fn::GetStackOutput`, resolved when the reader
+ * is deployed) is allowed only in one direction: a primary-region stack may read
+ * a standby-region stack, never the other way round, because the standby stacks
+ * must deploy while the primary region is down. Whether such a read can go stale
+ * is test/cross-stack-references.test.ts's business.
  */
 
 type Json = unknown;
@@ -25,8 +31,8 @@ function* walk(node: Json, path: string[] = []): Generator<[string[], Json]> {
   else if (node && typeof node === 'object') for (const [key, child] of Object.entries(node)) yield* walk(child, [...path, key]);
 }
 
-/** What a stack imports from another region: one line per problem. */
-export function crossRegionReads(all: readonly StackTemplate[]): string[] {
+/** What a stack imports from another region: one line per problem. A stack in one of `standbyRegions` may not read another region at all. */
+export function crossRegionReads(all: readonly StackTemplate[], standbyRegions: ReadonlySet<string> = new Set()): string[] {
   const exportRegion = new Map<string, string>();
   for (const stack of all) {
     const outputs = (stack.template.Outputs ?? {}) as Record<string, { Export?: { Name?: Json } }>;
@@ -47,7 +53,9 @@ export function crossRegionReads(all: readonly StackTemplate[]): string[] {
       }
       if ('Fn::GetStackOutput' in record) {
         const ref = record['Fn::GetStackOutput'] as { StackName?: string; Region?: string; OutputName?: string };
-        if (ref.Region !== undefined && ref.Region !== stack.region) problems.push(`${where}: Fn::GetStackOutput reads ${ref.StackName}.${ref.OutputName} from ${ref.Region}`);
+        if (ref.Region !== undefined && ref.Region !== stack.region && standbyRegions.has(stack.region)) {
+          problems.push(`${where}: Fn::GetStackOutput reads ${ref.StackName}.${ref.OutputName} from ${ref.Region}, which may be down when this standby stack must deploy`);
+        }
       }
       if (typeof record.Type === 'string' && /CrossRegion(Export|Import)?(Reader|Writer)/.test(record.Type)) {
         problems.push(`${where}: ${record.Type} is a CDK cross-region reference (crossRegionReferences)`);
@@ -80,8 +88,9 @@ describe('cross-region references', () => {
     expect(regions).toEqual(new Set(['us-east-1', 'us-west-2']));
   });
 
-  test('no stack imports or reads a value from another region', () => {
-    expect(crossRegionReads(assemblyTemplates())).toEqual([]);
+  test('no stack imports a value from another region, and no standby stack reads one', () => {
+    const standbyRegions = new Set(ENVIRONMENT_NAMES.map((env) => loadConfig().environments[env].standby.region));
+    expect(crossRegionReads(assemblyTemplates(), standbyRegions)).toEqual([]);
   });
 
   test.each(ENVIRONMENT_NAMES)('the %s standby stacks name the primary region only through config-derived ARNs', (env) => {
@@ -104,12 +113,17 @@ describe('the cross-region checks themselves', () => {
     expect(crossRegionReads([exporter, importer])).toEqual([expect.stringContaining("Fn::ImportValue \"East:KeyArn\" is exported by us-east-1")]);
   });
 
-  test('flag a stack output read from another region, but not one from the same region', () => {
+  test('flag a stack output a standby stack reads from another region, but not one from its own region', () => {
     const reader = west({
       A: { Type: 'AWS::S3::Bucket', Properties: { Key: { 'Fn::GetStackOutput': { StackName: 'East', Region: 'us-east-1', OutputName: 'KeyArn' } } } },
       B: { Type: 'AWS::S3::Bucket', Properties: { Key: { 'Fn::GetStackOutput': { StackName: 'West2', Region: 'us-west-2', OutputName: 'KeyArn' } } } },
     });
-    expect(crossRegionReads([reader])).toEqual([expect.stringContaining('West (us-west-2) at A.Properties.Key: Fn::GetStackOutput reads East.KeyArn from us-east-1')]);
+    expect(crossRegionReads([reader], new Set(['us-west-2']))).toEqual([expect.stringContaining('West (us-west-2) at A.Properties.Key: Fn::GetStackOutput reads East.KeyArn from us-east-1')]);
+  });
+
+  test('let a primary-region stack read a standby-region output weakly', () => {
+    const reader = east({ A: { Type: 'AWS::RDS::DBInstance', Properties: { Key: { 'Fn::GetStackOutput': { StackName: 'West', Region: 'us-west-2', OutputName: 'KeyArn' } } } } });
+    expect(crossRegionReads([reader], new Set(['us-west-2']))).toEqual([]);
   });
 
   test("flag CDK's SSM-based cross-region reference readers", () => {

@@ -12,7 +12,7 @@ describe('DataAlarms in BodyScript-Production', () => {
       Threshold: 100 * 0.1 * 1024 ** 3,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
-      AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ StackName: 'BodyScript-Production-Alerting', OutputName: Match.stringLikeRegexp('AlarmTopicsCritical') }) }],
+      AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('^BodyScript-Production-Alerting:.*AlarmTopicsCritical') }],
     });
   });
 
@@ -42,7 +42,7 @@ describe('DataAlarms in BodyScript-Production', () => {
       Threshold: Math.floor(1802 * 0.8),
       Period: 300,
       EvaluationPeriods: 2,
-      AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('AlarmTopicsWarning') }) }],
+      AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('AlarmTopicsWarning') }],
     });
   });
 

@@ -112,7 +112,7 @@ describe('EnvironmentMonitoring', () => {
       Threshold: 5,
       EvaluationPeriods: 5,
       DatapointsToAlarm: 3,
-      AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('Critical') }) }],
+      AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Critical') }],
     });
   });
 
@@ -125,7 +125,7 @@ describe('EnvironmentMonitoring', () => {
         Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ApproximateAgeOfOldestMessage' }) }) })]),
         Threshold: threshold,
         ComparisonOperator: 'GreaterThanThreshold',
-        AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp(topic) }) }],
+        AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp(topic) }],
       });
     }
   });
@@ -146,7 +146,7 @@ describe('EnvironmentMonitoring', () => {
     const [health] = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm', { Properties: { AlarmName: 'BodyScript-Staging-ServiceHealth' } })) as Resource[];
     const rule = JSON.stringify(health.Properties.AlarmRule);
     for (const part of ['ApiRollback', 'ProcessingRollback', 'CanaryAlarm', 'EdgeFaultRate']) expect(rule).toContain(part);
-    expect(health.Properties.AlarmActions).toEqual([{ 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/Critical/) }) }]);
+    expect(health.Properties.AlarmActions).toEqual([{ 'Fn::ImportValue': expect.stringMatching(/Critical/) }]);
     expect(monitoring.serviceHealth).toBeDefined();
   });
 

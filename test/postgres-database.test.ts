@@ -1,18 +1,25 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { PostgresDatabase, type PostgresDatabaseProps } from '../constructs/postgres-database';
-import { template } from './support/assembly';
+import { template, templateJson } from './support/assembly';
 import { testApp } from './support/synthesize';
 
 describe('PostgresDatabase in BodyScript-Production-Data', () => {
-  test('replicates its automated backups to the standby region for the whole recovery window', () => {
+  test('replicates its automated backups to the standby region for the whole recovery window, encrypted with the standby database key by key ARN (read from BodyScript-Production-StandbyData)', () => {
     template('BodyScript-Production-Data').hasResourceProperties('AWS::RDS::DBInstance', {
       AutomaticBackupReplicationRegion: 'us-west-2',
       AutomaticBackupReplicationRetentionPeriod: 35,
-      AutomaticBackupReplicationKmsKeyId: 'arn:aws:kms:us-west-2:222222222222:alias/bodyscript-production/standby-database',
+      AutomaticBackupReplicationKmsKeyId: {
+        'Fn::GetStackOutput': { StackName: 'BodyScript-Production-StandbyData', Region: 'us-west-2', OutputName: Match.stringLikeRegexp('^PublishOutputFnGetAttStandbyDatabaseKey2FB370F9Arn') },
+      },
     });
+    // The output is the key's Arn attribute (a key ARN, not the alias).
+    const outputs = templateJson('BodyScript-Production-StandbyData').Outputs as Record<string, { Value: unknown }>;
+    const [output] = Object.entries(outputs).filter(([name]) => name.startsWith('PublishOutputFnGetAttStandbyDatabaseKey2FB370F9Arn'));
+    expect(output[1].Value).toEqual({ 'Fn::GetAtt': ['StandbyDatabaseKey2FB370F9', 'Arn'] });
   });
 
   test('replicates the master credentials to the standby region under the standby key', () => {
@@ -67,5 +74,33 @@ describe('PostgresDatabase', () => {
     expect(() => new PostgresDatabase(stack, 'SingleAz', { ...props, automatedBackupReplication: undefined, singleAzReason: undefined })).toThrow(
       /singleAzReason must say why one AZ is acceptable when multiAz is false/,
     );
+  });
+
+  test('fails when the replicated backups key is an alias ARN: RDS documents a key ARN for it', () => {
+    const stack = new Stack(testApp(), 'Db', { env: { account: '111111111111', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const key = new kms.Key(stack, 'Key');
+    const props: PostgresDatabaseProps = {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      instanceIdentifier: 'db',
+      engineVersion: '18.3',
+      instanceClass: 't4g.medium',
+      databaseName: 'app',
+      allocatedStorageGiB: 20,
+      maxAllocatedStorageGiB: 20,
+      backupRetention: Duration.days(7),
+      multiAz: true,
+      performanceInsightsRetentionDays: 7,
+      monitoringInterval: Duration.seconds(60),
+      encryptionKey: key,
+      logKey: key,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      credentialsSecretName: 'db',
+      credentialRotation: Duration.days(30),
+      automatedBackupReplication: { region: 'us-west-2', kmsKeyArn: 'arn:aws:kms:us-west-2:111111111111:alias/bodyscript-test/standby-database' },
+    };
+    expect(() => new PostgresDatabase(stack, 'Database', props)).toThrow(/automatedBackupReplication.kmsKeyArn must be a key ARN \(arn:aws:kms:<region>:<account>:key\/<id>\), got 'arn:aws:kms:us-west-2:111111111111:alias\/bodyscript-test\/standby-database'/);
+    expect(() => new PostgresDatabase(stack, 'WithKeyArn', { ...props, automatedBackupReplication: { region: 'us-west-2', kmsKeyArn: 'arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab' } })).not.toThrow();
   });
 });

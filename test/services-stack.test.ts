@@ -107,7 +107,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(logGroup.Properties).toMatchObject({
         LogGroupName: `/bodyscript/${env}/${service}`,
         RetentionInDays: 365,
-        KmsKeyId: { 'Fn::GetStackOutput': expect.objectContaining({ StackName: `BodyScript-${title}-Data`, OutputName: expect.stringContaining('LogsKey') }) },
+        KmsKeyId: { 'Fn::ImportValue': expect.stringMatching(new RegExp(`^BodyScript-${title}-Data:.*LogsKey`)) },
       });
     });
 
@@ -133,7 +133,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       t().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         FromPort: 5433,
         ToPort: 5433,
-        GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: `BodyScript-${title}-Data`, OutputName: Match.stringLikeRegexp('DatabaseInstanceSecurityGroup') }) },
+        GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp(`^BodyScript-${title}-Data:.*DatabaseInstanceSecurityGroup`) },
         SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${Service}SecurityGroup`), 'GroupId'] },
       });
     });

@@ -46,7 +46,7 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
   });
 
   test('the replica is encrypted with the us-west-2 database key of its StandbyData stack', () => {
-    const keyOutput = { 'Fn::GetStackOutput': Match.objectLike({ StackName: `BodyScript-${env === 'staging' ? 'Staging' : 'Production'}-StandbyData`, Region: 'us-west-2' }) };
+    const keyOutput = { 'Fn::ImportValue': Match.stringLikeRegexp(`^BodyScript-${env === 'staging' ? 'Staging' : 'Production'}-StandbyData:.*StandbyDatabaseKey`) };
     template(stackName).hasResourceProperties('AWS::RDS::DBInstance', { KmsKeyId: keyOutput, PerformanceInsightsKMSKeyId: keyOutput });
   });
 

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, ReferenceStrength, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -29,6 +29,12 @@ import { createProcessingQueues } from './processing-queues';
 export interface DataStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   readonly vpc: ec2.IVpc;
+  /**
+   * The standby region's database key (BodyScript-<Env>-StandbyData), which
+   * encrypts the replicated automated backups. RDS takes a key ARN there, which
+   * only that stack knows: read with a cross-region weak reference.
+   */
+  readonly standbyDatabaseKey: kms.IKey;
 }
 
 /**
@@ -77,7 +83,7 @@ export class DataStack extends Stack {
     this.logsKey = key('LogsKey', 'logs', 'CloudWatch log groups', { allowCloudWatchLogs: true });
     this.backupKey = key('BackupKey', 'backup', 'AWS Backup vault');
 
-    this.database = this.primaryDatabase(config, props.vpc);
+    this.database = this.primaryDatabase(config, props.vpc, props.standbyDatabaseKey);
     this.buckets = this.dataBuckets(config);
     ({ accessLogsBucket: this.accessLogsBucket, uploadsBucket: this.uploadsBucket, resultsBucket: this.resultsBucket, frontendBucket: this.frontendBucket } = this.buckets);
 
@@ -118,11 +124,17 @@ export class DataStack extends Stack {
    * The environment's PostgreSQL instance from config, its credentials
    * replicated to the standby region and its automated backups too.
    */
-  private primaryDatabase(config: EnvironmentConfig, vpc: ec2.IVpc): PostgresDatabase {
+  private primaryDatabase(config: EnvironmentConfig, vpc: ec2.IVpc, standbyDatabaseKey: kms.IKey): PostgresDatabase {
     const env = config.name;
     const standby = config.standby;
     // The standby database key by alias ARN, which Secrets Manager accepts for a replica.
-    const standbyDatabaseKey = kms.Key.fromKeyArn(this, 'StandbyDatabaseKeyAlias', keyAliasArn(standbyKeyAlias(env, 'database'), standby));
+    const standbyDatabaseKeyAlias = kms.Key.fromKeyArn(this, 'StandbyDatabaseKeyAlias', keyAliasArn(standbyKeyAlias(env, 'database'), standby));
+    // RDS documents a key ARN for the replicated backups. Weak (Fn::GetStackOutput) on
+    // purpose: CloudFormation has no cross-region import, a strong cross-region
+    // reference (CDK's export writer) would couple the two regions' deployments,
+    // and the key is retained and pinned, so even a replacement leaves this ARN
+    // pointing at an existing key (README, "Cross-stack references").
+    const standbyDatabaseKeyArn = Stack.consumeReference(standbyDatabaseKey.keyArn, ReferenceStrength.WEAK);
       return new PostgresDatabase(this, 'Database', {
         ...config.database,
         vpc,
@@ -137,8 +149,8 @@ export class DataStack extends Stack {
         credentialsSecretName: databaseSecretName(env),
         credentialRotation: Duration.days(config.database.credentialRotationDays),
         // The standby's services read the credentials in their own region after a failover.
-        secretReplicaRegions: [{ region: standby.region, encryptionKey: standbyDatabaseKey }],
-        automatedBackupReplication: { region: standby.region, kmsKeyArn: standbyDatabaseKey.keyArn },
+        secretReplicaRegions: [{ region: standby.region, encryptionKey: standbyDatabaseKeyAlias }],
+        automatedBackupReplication: { region: standby.region, kmsKeyArn: standbyDatabaseKeyArn },
       });
   }
 
