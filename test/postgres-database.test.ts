@@ -3,6 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import { PostgresDatabase, type PostgresDatabaseProps } from '../constructs/postgres-database';
 import { template, templateJson } from './support/assembly';
 import { testApp } from './support/synthesize';
@@ -101,6 +102,10 @@ describe('PostgresDatabase', () => {
       automatedBackupReplication: { region: 'us-west-2', kmsKeyArn: 'arn:aws:kms:us-west-2:111111111111:alias/bodyscript-test/standby-database' },
     };
     expect(() => new PostgresDatabase(stack, 'Database', props)).toThrow(/automatedBackupReplication.kmsKeyArn must be a key ARN \(arn:aws:kms:<region>:<account>:key\/<id>\), got 'arn:aws:kms:us-west-2:111111111111:alias\/bodyscript-test\/standby-database'/);
-    expect(() => new PostgresDatabase(stack, 'WithKeyArn', { ...props, automatedBackupReplication: { region: 'us-west-2', kmsKeyArn: 'arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab' } })).not.toThrow();
+    // The same database with a key ARN builds (a VPC with subnets for the rotation function too).
+    const withEgress = new ec2.Vpc(stack, 'WithEgress', { maxAzs: 2, natGateways: 1 });
+    const keyArn = 'arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const database = new PostgresDatabase(stack, 'WithKeyArn', { ...props, vpc: withEgress, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, automatedBackupReplication: { region: 'us-west-2', kmsKeyArn: keyArn } });
+    expect((database.instance.node.defaultChild as rds.CfnDBInstance).automaticBackupReplicationKmsKeyId).toBe(keyArn);
   });
 });

@@ -86,11 +86,11 @@ describe.each(CASES)('%s', (stackName, env, account, retentionDays) => {
     expect(bySid.ReadSourceVersions.Action).toEqual(expect.arrayContaining(['s3:GetObjectVersionForReplication', 's3:GetObjectRetention', 's3:GetObjectLegalHold']));
   });
 
-  test('the database replicates its automated backups to the standby region with the standby database key', () => {
+  test('the database replicates its automated backups to the standby region with the standby database key, by key ARN (RDS documents a key ARN, not an alias)', () => {
     template(stackName).hasResourceProperties('AWS::RDS::DBInstance', {
       DBInstanceIdentifier: `bodyscript-${env}-postgres`,
       AutomaticBackupReplicationRegion: 'us-west-2',
-      AutomaticBackupReplicationKmsKeyId: standbyAlias('database'),
+      AutomaticBackupReplicationKmsKeyId: { 'Fn::GetStackOutput': { StackName: stackName.replace(/-Data$/, '-StandbyData'), Region: 'us-west-2', OutputName: Match.stringLikeRegexp('^PublishOutputFnGetAttStandbyDatabaseKey') } },
       AutomaticBackupReplicationRetentionPeriod: retentionDays,
     });
   });
