@@ -1,12 +1,9 @@
 import { Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { HttpCodeElb, HttpCodeTarget } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -18,6 +15,7 @@ import { ApplicationVpc, SUBNET_GROUPS } from '../../constructs/application-vpc'
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { FailoverRecord } from '../../constructs/failover-record';
 import { PilotLightService } from '../../constructs/pilot-light-service';
+import { StandbyAlarms } from '../../constructs/standby-alarms';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { PostgresReadReplica } from '../../constructs/read-replica';
 import { acknowledge } from '../compliance';
@@ -33,7 +31,6 @@ import {
   replicaInstanceIdentifier,
   repositoryName,
   resourcePrefix,
-  SERVICE_NAMES,
   type ServiceName,
   standbyKeyAlias,
 } from '../naming';
@@ -57,11 +54,7 @@ export interface StandbyStackProps extends StackProps {
   readonly standbyData: StandbyDataStack;
 }
 
-/** ReplicaLag above this for a minute pages: the database RPO is one minute. */
-export const REPLICA_LAG_ALARM_SECONDS = 30;
-
-/** A raised standby service warns above this share of 5xx answers (percent, over 5 minutes). */
-export const STANDBY_MAX_5XX_PERCENT = 5;
+export { REPLICA_LAG_ALARM_SECONDS, STANDBY_MAX_5XX_PERCENT } from '../../constructs/standby-alarms';
 
 /**
  * `BodyScript-<Env>-Standby`, in the standby region: the environment as it will
@@ -80,14 +73,12 @@ export class StandbyStack extends Stack {
   public readonly logsKey: EncryptionKey;
   public readonly vpc: ec2.Vpc;
   public readonly replica: PostgresReadReplica;
-  /** ReplicaLag above REPLICA_LAG_ALARM_SECONDS for a minute, or no ReplicaLag at all (replication stopped). */
-  public readonly replicaLagAlarm: cloudwatch.Alarm;
+  /** The replica's lag and the raised services' 5xx and unhealthy targets, to the standby's own topics. */
+  public readonly alarms: StandbyAlarms;
   /** The ECS cluster, named like the primary's. */
   public readonly cluster: ecs.Cluster;
   /** The pilot-light api and processing services (zero tasks until `ops dr failover`). */
   public readonly services: Record<ServiceName, PilotLightService>;
-  /** Alarms that watch the raised standby services (silent at zero tasks). */
-  public readonly serviceAlarms: cloudwatch.Alarm[];
   /** With a domain: the SECONDARY failover record of the api name. */
   public readonly apiFailoverRecord?: FailoverRecord;
 
@@ -100,7 +91,6 @@ export class StandbyStack extends Stack {
       throw new Error(`StandbyStack ${id}: env must be the standby location ${config.standby.account}/${config.standby.region} (config standby)`);
     }
     const logRetention = config.logs.retentionDays as logs.RetentionDays;
-    const runbook = 'runbooks/disaster-recovery.md';
 
     // In this stack, not StandbyData: the log groups' KmsKeyId must be readable by the
     // compliance checks, which do not resolve another stack's output.
@@ -147,25 +137,6 @@ export class StandbyStack extends Stack {
       logRetention,
     });
 
-    this.replicaLagAlarm = new cloudwatch.Alarm(this, 'ReplicaLagAlarm', {
-      alarmName: alarmName(env, 'Standby', 'Database-ReplicaLag'),
-      alarmDescription: `The ${config.standby.region} read replica is more than ${REPLICA_LAG_ALARM_SECONDS}s behind the primary, or reports no lag at all (replication stopped): a failover now would lose more than the one-minute RPO. Check the replica's replication state with 'npm run ops -- dr status --env ${env}'. Runbook: ${runbook}`,
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/RDS',
-        metricName: 'ReplicaLag',
-        dimensionsMap: { DBInstanceIdentifier: replicaInstanceIdentifier(env) },
-        statistic: 'Maximum',
-        period: Duration.minutes(1),
-      }),
-      threshold: REPLICA_LAG_ALARM_SECONDS,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // RDS stops publishing ReplicaLag when replication breaks: silence is an outage of the standby.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    this.replicaLagAlarm.addAlarmAction(new actions.SnsAction(this.alarmTopics.critical));
-    this.replicaLagAlarm.addOkAction(new actions.SnsAction(this.alarmTopics.critical));
-
     // --- Pilot-light services ---------------------------------------------
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       clusterName: clusterName(env),
@@ -178,7 +149,14 @@ export class StandbyStack extends Stack {
       "Container Insights is on in its 'enhanced' mode, a superset of 'enabled' (task- and container-level metrics); the Control Tower rule only recognizes the literal value 'enabled'.",
     );
     this.services = this.pilotLightServices(config, standbyData);
-    this.serviceAlarms = this.standbyServiceAlarms(config);
+    this.alarms = new StandbyAlarms(this, 'Alarms', {
+      alarmNamePrefix: alarmName(env, 'Standby', ''),
+      replicaInstanceIdentifier: replicaInstanceIdentifier(env),
+      services: this.services,
+      alarmTopic: this.alarmTopics.critical,
+      environment: env,
+      runbook: 'runbooks/disaster-recovery.md',
+    });
     if (config.domain) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: config.domain.hostedZoneId, zoneName: config.domain.hostedZoneName });
       // Route 53 answers with this record while the primary's health check fails;
@@ -290,28 +268,10 @@ export class StandbyStack extends Stack {
       'The worker reads whichever upload a queue message names and writes its result under a key known only at run time (exactly s3:GetObject and s3:PutObject on one bucket each); PutMetricData has no resource-level permission and is limited to the BodyScript/Processing namespace by condition.',
     );
 
-    for (const [name, service] of [
-      ['Api', api],
-      ['Processing', processing],
-    ] as const) {
-      // The database secret replica and the origin secret replica are encrypted with the standby database key.
-      service.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [standbyData.databaseKey.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-        }),
-      );
-      // A literal port (not the instance's port token): a rule the compliance checks can read.
-      new ec2.CfnSecurityGroupIngress(this, `${name}ToDatabase`, {
-        groupId: this.replica.instance.connections.securityGroups[0].securityGroupId,
-        sourceSecurityGroupId: service.securityGroup.securityGroupId,
-        ipProtocol: 'tcp',
-        fromPort: POSTGRES_PORT,
-        toPort: POSTGRES_PORT,
-        description: `PostgreSQL from the standby ${name.toLowerCase()} tasks`,
-      });
-    }
+    // The database secret replica and the origin secret replica are encrypted with the standby database key.
+    const database = { securityGroup: this.replica.instance.connections.securityGroups[0], port: POSTGRES_PORT, credentialsKey: standbyData.databaseKey.key };
+    api.connectToDatabase(database);
+    processing.connectToDatabase(database);
 
     // Scaling as in the primary, suspended in the pilot light; `dr failover` resumes it.
     api.scalableTarget.scaleToTrackMetric('Cpu', {
@@ -328,61 +288,5 @@ export class StandbyStack extends Stack {
       serviceName: processing.service.serviceName,
     });
     return { api, processing };
-  }
-
-  /**
-   * What watches the standby services once they run: a 5xx rate and an
-   * unhealthy-target alarm per load balancer, to the standby's own topics.
-   * No rollback (there is no CodeDeploy here) and silent at zero tasks:
-   * no requests and no targets publish no data, which is not breaching.
-   */
-  private standbyServiceAlarms(config: EnvironmentConfig): cloudwatch.Alarm[] {
-    const env = config.name;
-    const runbook = 'runbooks/disaster-recovery.md';
-    const alarms: cloudwatch.Alarm[] = [];
-    for (const service of SERVICE_NAMES) {
-      const { loadBalancer, targetGroup } = this.services[service];
-      const title = service === 'api' ? 'Api' : 'Processing';
-      const sum = { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1) };
-      const serverErrors = new cloudwatch.Alarm(this, `${title}5xxRateAlarm`, {
-        alarmName: alarmName(env, 'Standby', service, '5xxRate'),
-        alarmDescription:
-          `More than ${STANDBY_MAX_5XX_PERCENT}% of requests to the standby ${service} in ${config.standby.region} answered 5xx (targets or the load balancer) for 5 minutes. ` +
-          `It only has traffic after a failover: check the service's tasks and logs in ${config.standby.region} and the promoted database. Runbook: ${runbook}`,
-        metric: new cloudwatch.MathExpression({
-          expression: 'IF(requests >= 10, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)',
-          usingMetrics: {
-            requests: loadBalancer.metrics.requestCount(sum),
-            target5xx: loadBalancer.metrics.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum),
-            elb5xx: loadBalancer.metrics.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
-          },
-          period: Duration.minutes(1),
-          label: '5xx rate (%)',
-        }),
-        threshold: STANDBY_MAX_5XX_PERCENT,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      const unhealthy = new cloudwatch.Alarm(this, `${title}UnhealthyHostsAlarm`, {
-        alarmName: alarmName(env, 'Standby', service, 'UnhealthyHosts'),
-        alarmDescription:
-          `A task of the standby ${service} in ${config.standby.region} failed its load balancer health check (/health) for 3 minutes. ` +
-          `ECS replaces it: look at the stopped task's reason and logs, and at the promoted database and the secret replicas it reads. Runbook: ${runbook}`,
-        metric: targetGroup.metrics.unhealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      for (const alarm of [serverErrors, unhealthy]) {
-        alarm.addAlarmAction(new actions.SnsAction(this.alarmTopics.critical));
-        alarm.addOkAction(new actions.SnsAction(this.alarmTopics.critical));
-        alarms.push(alarm);
-      }
-    }
-    return alarms;
   }
 }
