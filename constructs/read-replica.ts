@@ -33,6 +33,13 @@ export interface PostgresReadReplicaProps {
   readonly instanceClass: string;
   /** Multi-AZ: what the promoted database will run as. */
   readonly multiAz: boolean;
+  /**
+   * Why a single-AZ replica is acceptable here; required when `multiAz` is
+   * false, and recorded as the acknowledgement of the Multi-AZ findings.
+   *
+   * @default - none (only valid with `multiAz: true`)
+   */
+  readonly singleAzReason?: string;
   /** Key in this region that encrypts storage and Performance Insights (a cross-region replica cannot use the source's key). */
   readonly encryptionKey: kms.IKey;
   readonly performanceInsightsRetentionDays: number;
@@ -59,6 +66,9 @@ export class PostgresReadReplica extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgresReadReplicaProps) {
     super(scope, id);
+    if (!props.multiAz && !props.singleAzReason) {
+      throw new Error(`PostgresReadReplica ${this.node.path}: singleAzReason must say why one AZ is acceptable when multiAz is false`);
+    }
     if (!/^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/.test(props.sourceInstanceArn)) {
       throw new Error(`PostgresReadReplica ${this.node.path}: sourceInstanceArn must be an RDS instance ARN such as arn:aws:rds:us-east-1:123456789012:db:name, got '${props.sourceInstanceArn}'`);
     }
@@ -119,11 +129,11 @@ export class PostgresReadReplica extends Construct {
       ['NIST.800.53.R5-RDSInBackupPlan', 'HIPAA.Security-RDSInBackupPlan'],
       "RDS for PostgreSQL read replicas cannot have automated backups or be backed up while replicating; the source's automated backups are replicated to this region and its daily AWS Backup recovery points are copied to this region's vault. Promotion turns backups on.",
     );
-    if (!props.multiAz) {
+    if (!props.multiAz && props.singleAzReason) {
       acknowledge(
         this.instance,
         ['AwsSolutions-RDS3', 'NIST.800.53.R5-RDSMultiAZSupport', 'HIPAA.Security-RDSMultiAZSupport', 'cdk-validator-cfnguard::rds_instance_multi_az_support_check'],
-        'The replica runs in one AZ because its source does (database.multiAz=false, the staging cost choice); the production replica is Multi-AZ like its source.',
+        props.singleAzReason,
       );
     }
   }

@@ -19,6 +19,7 @@ function build(overrides: Partial<PostgresReadReplicaProps> = {}) {
     instanceIdentifier: 'test-replica',
     instanceClass: 't4g.medium',
     multiAz: false,
+    singleAzReason: 'a test replica in one AZ, like its source',
     encryptionKey: new kms.Key(stack, 'Key'),
     performanceInsightsRetentionDays: 7,
     monitoringInterval: Duration.seconds(60),
@@ -74,5 +75,12 @@ describe('PostgresReadReplica', () => {
 
   test('fails when the source is in the same region', () => {
     expect(() => build({ sourceInstanceArn: 'arn:aws:rds:us-west-2:111111111111:db:source-db' })).toThrow(/must be in another region/);
+  });
+
+  test('fails when a single-AZ replica has no reason, and records the reason as the Multi-AZ acknowledgement', () => {
+    expect(() => build({ singleAzReason: undefined })).toThrow(/singleAzReason must say why one AZ is acceptable when multiAz is false/);
+    expect(() => build({ multiAz: true, singleAzReason: undefined })).not.toThrow();
+    const acknowledged = build().replica.instance.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data as Record<string, string>);
+    expect(acknowledged).toContainEqual({ 'Annotation::AwsSolutions-RDS3': 'a test replica in one AZ, like its source' });
   });
 });

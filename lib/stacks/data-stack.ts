@@ -26,6 +26,16 @@ import {
 } from '../naming';
 import { createProcessingQueues } from './processing-queues';
 
+/**
+ * Why the environment's database (and its standby replica, which runs like its
+ * source) may run in one AZ: the acknowledgement of the Multi-AZ findings when
+ * `database.multiAz` is false. One place for both stacks.
+ */
+export function singleAzReason(config: EnvironmentConfig): string | undefined {
+  if (config.database.multiAz) return undefined;
+  return `The ${config.name} database runs in one AZ by configuration (database.multiAz=false) to halve its cost, and its standby replica like its source; it holds no customer data, and point-in-time recovery plus daily backups bound what an AZ loss costs.`;
+}
+
 export interface DataStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   readonly vpc: ec2.IVpc;
@@ -141,7 +151,7 @@ export class DataStack extends Stack {
         vpcSubnets: { subnetGroupName: SUBNET_GROUPS.database },
         instanceIdentifier: databaseInstanceIdentifier(env),
         backupRetention: Duration.days(config.database.backupRetentionDays),
-        singleAzReason: `The ${env} database runs in one AZ by configuration (database.multiAz=false) to halve its cost; it holds no customer data, and point-in-time recovery plus daily backups bound what an AZ loss costs. Production is Multi-AZ.`,
+        singleAzReason: singleAzReason(config),
         monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
         encryptionKey: this.databaseKey.key,
         logKey: this.logsKey.key,

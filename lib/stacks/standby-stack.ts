@@ -46,6 +46,7 @@ import {
   serviceSecrets,
   serviceSettings,
 } from './service-settings';
+import { singleAzReason } from './data-stack';
 import type { StandbyDataStack } from './standby-data-stack';
 
 export interface StandbyStackProps extends StackProps {
@@ -130,6 +131,7 @@ export class StandbyStack extends Stack {
       instanceIdentifier: replicaInstanceIdentifier(env),
       instanceClass: config.database.instanceClass,
       multiAz: config.database.multiAz,
+      singleAzReason: singleAzReason(config),
       encryptionKey: standbyData.databaseKey.key,
       performanceInsightsRetentionDays: config.database.performanceInsightsRetentionDays,
       monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
