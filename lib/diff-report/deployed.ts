@@ -1,6 +1,6 @@
 import { type CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { type BaselineTemplates, InputError, type StackTemplate, type Template } from './assembly';
+import { type BaselineTemplates, InputError, type StackBaseline, type StackTemplate, type Template } from './assembly';
 
 /**
  * The deployed templates as the baseline (`--baseline deployed`): what
@@ -39,15 +39,19 @@ export async function loadDeployedBaseline(stacks: readonly StackTemplate[], cli
   }
   await checkAccount(stacks, clients);
 
-  const templates = new Map<string, Template | undefined>();
+  const templates = new Map<string, StackBaseline | undefined>();
   for (const stack of stacks) {
-    templates.set(stack.artifactId, await fetchTemplate(stack, clients.cloudFormation(stack.region!)));
+    const template = await fetchTemplate(stack, clients.cloudFormation(stack.region!));
+    // Termination protection is not in the template (DescribeStacks has it); not judged against a deployed baseline.
+    templates.set(stack.artifactId, template && { template });
   }
+  const missing = stacks.filter((stack) => !templates.get(stack.artifactId)).map((stack) => stack.displayName);
   return {
     description: 'the deployed stacks (CloudFormation GetTemplate)',
     find: (stack) => templates.get(stack.artifactId),
     // Deployed stacks that the app no longer defines are not discoverable by name; nothing to report.
     unmatched: () => [],
+    notes: missing.length > 0 ? [`Not deployed yet, so every resource of these stacks counts as new: ${missing.join(', ')}.`] : [],
   };
 }
 

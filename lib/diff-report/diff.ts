@@ -1,6 +1,7 @@
 import { fullDiff, ResourceImpact, type ResourceDifference, type TemplateDiff } from '@aws-cdk/cloudformation-diff';
-import type { StackTemplate, Template } from './assembly';
+import type { StackBaseline, StackTemplate, Template } from './assembly';
 import { code } from './markdown';
+import { PROTECTION_RESOURCE_TYPES, weakenedProtection } from './protection';
 import { effectivePolicy, isProtectivePolicy, isStatefulType } from './stateful';
 
 /**
@@ -31,7 +32,7 @@ export interface ResourceChangeRow {
   readonly orphaned?: boolean;
 }
 
-export type DangerKind = 'replace' | 'may-replace' | 'remove' | 'logical-id-change' | 'policy-weakened';
+export type DangerKind = 'replace' | 'may-replace' | 'remove' | 'logical-id-change' | 'policy-weakened' | 'protection-weakened' | 'conditional-deletion';
 
 export interface DangerousChange {
   readonly stack: string;
@@ -78,8 +79,12 @@ export interface OtherChange {
 
 const PATH_METADATA = 'aws:cdk:path';
 
-export function diffStack(stack: StackTemplate, baseline: Template | undefined): StackDiff {
-  const diff = fullDiff(baseline ?? {}, stack.template);
+/**
+ * `baseline` is the stack as it was (undefined: the stack is new). Its
+ * termination protection is known when the baseline is a cloud assembly.
+ */
+export function diffStack(stack: StackTemplate, baseline: StackBaseline | undefined): StackDiff {
+  const diff = fullDiff(baseline?.template ?? {}, stack.template);
   const resources: ResourceChangeRow[] = [];
   diff.resources.forEachDifference((logicalId, change) => {
     resources.push(toRow(logicalId, change));
@@ -101,7 +106,11 @@ export function diffStack(stack: StackTemplate, baseline: Template | undefined):
     managedPolicies: diff.iamChanges.managedPolicies.hasChanges ? withoutHeader(diff.iamChanges.summarizeManagedPolicies()) : [],
     securityGroupRules: diff.securityGroupChanges.hasChanges ? withoutHeader(diff.securityGroupChanges.summarize()) : [],
     otherChanges: otherChanges(diff),
-    dangerous: findDangerousChanges(stack.displayName, diff),
+    dangerous: [
+      ...stackProtection(stack, baseline),
+      ...findDangerousChanges(stack.displayName, diff),
+      ...redefinedConditions(stack.displayName, baseline?.template, stack.template),
+    ],
   };
 }
 
@@ -174,7 +183,8 @@ function otherChanges(diff: TemplateDiff): OtherChange[] {
 }
 
 /**
- * Every change that would destroy or detach the data of a stateful resource:
+ * Every change that would destroy or detach the data of a stateful resource,
+ * or weaken what protects it:
  * - replacement, certain or conditional (`MAY_REPLACE` is flagged too: for a
  *   database "may" is not a risk worth taking without a person looking);
  * - removal, including removals whose DeletionPolicy retains the resource,
@@ -182,21 +192,45 @@ function otherChanges(diff: TemplateDiff): OtherChange[] {
  * - a logical-id change, which the diff sees as a removal plus an addition of
  *   the same type: reported as one replacement naming both ids;
  * - a DeletionPolicy or UpdateReplacePolicy weakened from Retain/Snapshot, which
- *   loses nothing today but arms the next removal or replacement.
+ *   loses nothing today but arms the next removal or replacement;
+ * - a `Condition` added to the resource, or its condition redefined: on an
+ *   update CloudFormation deletes a resource whose condition is false
+ *   (Resources section, "Condition" attribute; Conditions section reference);
+ * - an in-place change that removes or shortens its protection (protection.ts:
+ *   deletion protection off, backups shortened, a key disabled, a lock removed...);
+ * - for what protects data without holding it (backup plans and selections):
+ *   removal, and any change that protects less, even through a replacement.
  */
 export function findDangerousChanges(stack: string, diff: TemplateDiff): DangerousChange[] {
   const dangerous: DangerousChange[] = [];
   const additions = new Map<string, ResourceDifference>();
   diff.resources.forEachDifference((logicalId, change) => {
-    if (change.isAddition && isStatefulType(change.newResourceType)) additions.set(logicalId, change);
+    if (change.isAddition && isGuardedType(change.newResourceType)) additions.set(logicalId, change);
   });
 
   diff.resources.forEachDifference((logicalId, change) => {
     const oldType = change.oldResourceType;
-    if (!isStatefulType(oldType) || change.isAddition) return;
+    if (!isGuardedType(oldType) || change.isAddition) return;
     const type = oldType!;
     const path = metadataPath(change);
     const entry = (kind: DangerKind, reason: string) => dangerous.push({ stack, logicalId, type, kind, reason, path });
+
+    if (PROTECTION_RESOURCE_TYPES.includes(type)) {
+      // Replacing a backup plan or selection loses no data; protecting less does.
+      if (change.isRemoval) {
+        const successor = pairRemoval(change, additions);
+        if (successor === undefined) {
+          entry('remove', 'removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).');
+          return;
+        }
+        const replacement = additions.get(successor)!;
+        additions.delete(successor);
+        for (const reason of weakenedProtection(type, change.oldValue?.Properties, replacement.newValue?.Properties)) entry('protection-weakened', reason);
+        return;
+      }
+      for (const reason of weakenedProtection(type, change.oldValue?.Properties, change.newValue?.Properties)) entry('protection-weakened', reason);
+      return;
+    }
 
     if (change.isRemoval) {
       const fate = removalFate(change.oldValue!);
@@ -214,7 +248,8 @@ export function findDangerousChanges(stack: string, diff: TemplateDiff): Dangero
     }
 
     const impact = change.changeImpact;
-    if (impact === ResourceImpact.WILL_REPLACE || impact === ResourceImpact.MAY_REPLACE) {
+    const replaced = impact === ResourceImpact.WILL_REPLACE || impact === ResourceImpact.MAY_REPLACE;
+    if (replaced) {
       const causes = replacementCauses(change);
       const fate = replacementFate(change.oldValue!);
       entry(
@@ -235,8 +270,75 @@ export function findDangerousChanges(stack: string, diff: TemplateDiff): Dangero
         );
       }
     }
+
+    const conditionBefore = conditionName(change.oldValue?.Condition);
+    const conditionAfter = conditionName(change.newValue?.Condition);
+    if (conditionAfter !== undefined && conditionAfter !== conditionBefore) {
+      entry('conditional-deletion', `gains the condition ${code(conditionAfter)}: when it is false, CloudFormation removes the resource from the stack and it ${removalFate(change.newValue!)}.`);
+    }
+
+    // A certain replacement is reported as such (the new resource's settings are its own); a possible one may well be an update.
+    if (impact !== ResourceImpact.WILL_REPLACE) for (const reason of weakenedProtection(type, change.oldValue?.Properties, change.newValue?.Properties)) entry('protection-weakened', reason);
   });
   return dangerous;
+}
+
+type TemplateResource = { Type?: string; Condition?: unknown; DeletionPolicy?: unknown; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
+
+/**
+ * A guarded resource whose condition keeps its name but whose definition in
+ * the Conditions section changes: the resource itself shows no difference, yet
+ * it is deleted if the new definition is false.
+ */
+function redefinedConditions(stack: string, before: Template | undefined, after: Template): DangerousChange[] {
+  const section = (template: Template | undefined) => (template?.Conditions && typeof template.Conditions === 'object' ? (template.Conditions as Record<string, unknown>) : {});
+  const resources = (template: Template | undefined) => (template?.Resources && typeof template.Resources === 'object' ? (template.Resources as Record<string, TemplateResource>) : {});
+  const old = resources(before);
+  const dangerous: DangerousChange[] = [];
+  for (const [logicalId, resource] of Object.entries(resources(after))) {
+    const name = conditionName(resource.Condition);
+    if (name === undefined || !isGuardedType(resource.Type) || old[logicalId] === undefined || conditionName(old[logicalId].Condition) !== name) continue;
+    if (JSON.stringify(section(before)[name]) === JSON.stringify(section(after)[name])) continue;
+    const path = resource.Metadata?.[PATH_METADATA];
+    dangerous.push({
+      stack,
+      logicalId,
+      type: resource.Type!,
+      kind: 'conditional-deletion',
+      reason: `its condition ${code(name)} is redefined: if it becomes false, CloudFormation removes the resource from the stack and it ${removalFate(resource)}.`,
+      path: typeof path === 'string' ? path : undefined,
+    });
+  }
+  return dangerous;
+}
+
+
+/** A resource's `Condition` attribute (a condition name); anything else is shown as JSON. */
+function conditionName(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Stateful resources, and the resources that protect them (backup plans and selections). */
+function isGuardedType(type: string | undefined): boolean {
+  return isStatefulType(type) || (type !== undefined && PROTECTION_RESOURCE_TYPES.includes(type));
+}
+
+/**
+ * Termination protection of the stack, which the manifest (not the template)
+ * carries: losing it lets a stack deletion delete everything not retained.
+ */
+function stackProtection(stack: StackTemplate, baseline: StackBaseline | undefined): DangerousChange[] {
+  if (baseline?.terminationProtection !== true || stack.terminationProtection === true) return [];
+  return [
+    {
+      stack: stack.displayName,
+      logicalId: '(stack)',
+      type: 'AWS::CloudFormation::Stack',
+      kind: 'protection-weakened',
+      reason: 'the stack loses termination protection: `cdk destroy` or a stack deletion would then delete it with everything it does not retain.',
+    },
+  ];
 }
 
 /**

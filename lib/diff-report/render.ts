@@ -23,6 +23,8 @@ export interface DiffReport {
   readonly stacks: readonly StackDiff[];
   /** Baseline stacks the assembly no longer contains: `cdk deploy` does not delete them. */
   readonly stacksOnlyInBaseline: readonly string[];
+  /** What reading the inputs had to do or found (Markdown): unwrapped saved templates, stacks absent from the baseline. */
+  readonly notes?: readonly string[];
   readonly allowance?: Allowance;
   /** The pull-request gate's decision when it did not allow the changes: why, and which reviews did not count. */
   readonly refusal?: AllowanceDecision;
@@ -58,6 +60,8 @@ const DANGER_LABEL: Record<DangerKind, string> = {
   remove: 'REMOVE',
   'logical-id-change': 'REPLACE (logical ID change)',
   'policy-weakened': 'RETENTION WEAKENED',
+  'protection-weakened': 'PROTECTION WEAKENED',
+  'conditional-deletion': 'MAY BE DELETED (condition)',
 };
 
 export function renderMarkdown(report: DiffReport): string {
@@ -74,6 +78,7 @@ export function renderMarkdown(report: DiffReport): string {
       '',
     );
   }
+  if ((report.notes ?? []).length > 0) lines.push('> [!NOTE]', ...(report.notes ?? []).map((note) => `> - ${note}`), '');
   for (const stack of report.stacks) lines.push(...renderStack(stack), '');
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
@@ -226,6 +231,7 @@ export interface JsonSummary {
     readonly securityGroupChanges: number;
   }>;
   readonly stacksOnlyInBaseline: readonly string[];
+  readonly notes: readonly string[];
   readonly dangerousChanges: readonly DangerousChange[];
 }
 
@@ -244,6 +250,7 @@ export function toJsonSummary(report: DiffReport): JsonSummary {
       securityGroupChanges: stack.securityGroupRules.length,
     })),
     stacksOnlyInBaseline: report.stacksOnlyInBaseline,
+    notes: report.notes ?? [],
     dangerousChanges: dangerousChanges(report),
   };
 }

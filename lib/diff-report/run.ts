@@ -64,20 +64,21 @@ export async function runDiffReport(argv: readonly string[], deps: DiffReportDep
  * changes. Throws InputError on anything it cannot read (exit 2).
  */
 export async function compareAssemblies(assemblyDir: string, baselineSource: Baseline, aws?: AwsClients): Promise<Omit<DiffReport, 'allowance' | 'refusal'>> {
-  const stacks = loadAssembly(assemblyDir, '--assembly');
-  if (stacks.length === 0) throw new InputError(`--assembly: '${assemblyDir}' contains no CloudFormation stacks`);
+  const log = { notes: [] as string[] };
+  const stacks = loadAssembly(assemblyDir, '--assembly', log);
 
   let baseline: BaselineTemplates;
   if (baselineSource.kind === 'deployed') {
     if (!aws) throw new InputError('--baseline deployed: no AWS clients available');
     baseline = await loadDeployedBaseline(stacks, aws);
   } else {
-    baseline = loadBaselineDirectory(baselineSource.dir);
+    baseline = loadBaselineDirectory(baselineSource.dir, stacks);
   }
   return {
     baseline: baseline.description,
     stacks: stacks.map((stack) => diffStack(stack, baseline.find(stack))),
     stacksOnlyInBaseline: baseline.unmatched(stacks),
+    notes: [...log.notes, ...baseline.notes],
   };
 }
 

@@ -211,7 +211,7 @@ describe('classification on edited real templates', () => {
       resources[bucketId].DeletionPolicy = 'Delete';
       delete resources[bucketId].UpdateReplacePolicy;
     });
-    const diff = diffStack(stackOf(weakened), dataTemplate('base'));
+    const diff = diffStack(stackOf(weakened), { template: dataTemplate('base') });
     expect(diff.dangerous.map((d) => [d.logicalId, d.kind, d.reason])).toEqual([
       [bucketId, 'policy-weakened', 'DeletionPolicy changes from `Retain` to `Delete`: the next removal deletes the data.'],
       [bucketId, 'policy-weakened', 'UpdateReplacePolicy changes from `Retain` to `Delete`: the next replacement deletes the data.'],
@@ -224,7 +224,7 @@ describe('classification on edited real templates', () => {
     const multiAz = edit('base', (resources) => {
       (resources[databaseId].Properties as Record<string, unknown>).MultiAZ = true;
     });
-    const diff = diffStack(stackOf(multiAz), dataTemplate('base'));
+    const diff = diffStack(stackOf(multiAz), { template: dataTemplate('base') });
     expect(diff.dangerous).toEqual([expect.objectContaining({ logicalId: databaseId, kind: 'may-replace' })]);
     expect(diff.dangerous[0].reason).toContain('`MultiAZ` requires replacement in some cases');
   });
@@ -234,7 +234,7 @@ describe('classification on edited real templates', () => {
     const renamed = edit('base', (resources) => {
       (resources[alarmId].Properties as Record<string, unknown>).AlarmName = 'renamed-alarm';
     });
-    const diff = diffStack(stackOf(renamed), dataTemplate('base'));
+    const diff = diffStack(stackOf(renamed), { template: dataTemplate('base') });
     expect(diff.resources).toEqual([expect.objectContaining({ logicalId: alarmId, change: 'replace' })]);
     expect(diff.dangerous).toEqual([]);
   });
@@ -244,7 +244,7 @@ describe('classification on edited real templates', () => {
     const suppressed = edit('base', (resources) => {
       resources[databaseId].Metadata = { ...(resources[databaseId].Metadata as object), cdk_nag: { rules_to_suppress: [{ id: 'AwsSolutions-RDS11', reason: 'default port' }] } };
     });
-    const diff = diffStack(stackOf(suppressed), dataTemplate('base'));
+    const diff = diffStack(stackOf(suppressed), { template: dataTemplate('base') });
     expect(diff.counts).toEqual({ added: 0, changed: 0, replaced: 0, removed: 0, metadataOnly: 1 });
     expect(diff.dangerous).toEqual([]);
 
@@ -388,5 +388,130 @@ describe('--baseline deployed', () => {
     const result = await run(['--assembly', assemblies.base, '--baseline', 'deployed'], { aws });
     expect(result.code).toBe(EXIT_INPUT);
     expect(result.stderr).toContain('Throttling: Rate exceeded');
+  });
+});
+
+/**
+ * Issue 12: a baseline that is not a synthesized assembly of this app must
+ * never let the gate pass. Each bad baseline below is refused (exit 2) with a
+ * message naming the file and what is wrong, or, for saved `get-template`
+ * output, unwrapped and said so.
+ */
+describe('baselines that are not an assembly of this app', () => {
+  /** A copy of the base assembly, changed by `mutate`. */
+  function badBaseline(name: string, mutate: (dir: string) => void): string {
+    const dir = path.join(work, `bad-${name}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(assemblies.base, dir, { recursive: true });
+    mutate(dir);
+    return dir;
+  }
+  const manifestOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { type: string; properties?: Record<string, unknown> }> };
+  const writeJson = (file: string, value: unknown) => fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+  const dataTemplateFile = (dir: string) => path.join(dir, `${DATA_STACK}.template.json`);
+  /** get-template's answer as the AWS CLI prints it. */
+  const getTemplateOutput = (body: unknown) => ({ TemplateBody: body, StagesAvailable: ['Original', 'Processed'] });
+
+  const refused: Array<[string, () => string, RegExp]> = [
+    ['a manifest that is an empty list', () => badBaseline('list', (d) => writeJson(path.join(d, 'manifest.json'), [])), /^--baseline: .*manifest\.json is not a cloud assembly manifest \(expected a JSON object with 'version' and 'artifacts'\)$/],
+    ['a manifest without artifacts', () => badBaseline('no-artifacts', (d) => writeJson(path.join(d, 'manifest.json'), { version: '48.0.0' })), /^--baseline: .*manifest\.json is not a cloud assembly manifest \(no 'artifacts' object\)$/],
+    ['a manifest with no stack', () => badBaseline('no-stack', (d) => writeJson(path.join(d, 'manifest.json'), { version: '48.0.0', artifacts: { Tree: { type: 'cdk:tree', properties: { file: 'tree.json' } } } })), /^--baseline: '.*' contains no CloudFormation stacks \(its manifest lists no aws:cloudformation:stack artifact\)$/],
+    ['templates that are {}', () => badBaseline('empty-template', (d) => writeJson(dataTemplateFile(d), {})), /^--baseline: .*DiffFixture-Data\.template\.json is not a CloudFormation template: it has no 'Resources' object with at least one resource$/],
+    ['a template with no resources', () => badBaseline('no-resources', (d) => writeJson(dataTemplateFile(d), { Resources: {} })), /has no 'Resources' object with at least one resource$/],
+    ['a JSON file that is not CloudFormation', () => badBaseline('package', (d) => writeJson(dataTemplateFile(d), { name: 'bodyscript', version: '1.0.0' })), /is not a CloudFormation template: it has no 'Resources' object/],
+    ['resources without a type', () => badBaseline('typeless', (d) => writeJson(dataTemplateFile(d), { Resources: { Database: { Properties: {} } } })), /resource 'Database' has no valid 'Type'$/],
+    [
+      "another app's stacks",
+      () =>
+        badBaseline('other-app', (d) => {
+          const manifest = manifestOf(d);
+          manifest.artifacts = { 'OtherApp-Data': { ...manifest.artifacts[DATA_STACK], displayName: 'OtherApp-Data', properties: { ...manifest.artifacts[DATA_STACK].properties, stackName: 'OtherApp-Data' } } } as typeof manifest.artifacts;
+          writeJson(path.join(d, 'manifest.json'), manifest);
+        }),
+      /^--baseline: '.*' is not a baseline of this app: none of its stacks \(OtherApp-Data\) is a stack of the assembly \(DiffFixture-Data\)$/,
+    ],
+    [
+      "a directory of another app's saved templates",
+      () => {
+        const dir = path.join(work, 'bad-other-templates');
+        fs.mkdirSync(dir, { recursive: true });
+        fs.copyFileSync(dataTemplateFile(assemblies.base), path.join(dir, 'OtherApp-Data.template.json'));
+        return dir;
+      },
+      /is not a baseline of this app: none of its stacks \(OtherApp-Data\) is a stack of the assembly/,
+    ],
+    [
+      'a template path that leaves the assembly',
+      () =>
+        badBaseline('escape', (d) => {
+          const manifest = manifestOf(d);
+          manifest.artifacts[DATA_STACK].properties!.templateFile = `../${path.basename(assemblies.base)}/${DATA_STACK}.template.json`;
+          writeJson(path.join(d, 'manifest.json'), manifest);
+        }),
+      /^--baseline: '\.\.\/base\/DiffFixture-Data\.template\.json' points outside the assembly '.*'; refused$/,
+    ],
+    [
+      'a template that is a symbolic link',
+      () =>
+        badBaseline('symlink', (d) => {
+          fs.rmSync(dataTemplateFile(d));
+          fs.symlinkSync(dataTemplateFile(assemblies.base), dataTemplateFile(d));
+        }),
+      /^--baseline: 'DiffFixture-Data\.template\.json' in '.*' is a symbolic link; refused$/,
+    ],
+    [
+      'saved get-template output with a YAML body',
+      () => badBaseline('yaml-body', (d) => writeJson(dataTemplateFile(d), getTemplateOutput('Resources:\n  Database:\n    Type: AWS::RDS::DBInstance\n'))),
+      /is 'aws cloudformation get-template' output whose TemplateBody is not JSON \(YAML\?\): refused, since this app deploys JSON templates/,
+    ],
+  ];
+
+  test.each(refused)('%s is refused with exit 2 and one line naming what is wrong', async (_label, make, message) => {
+    const result = await run(['--assembly', assemblies.base, '--baseline', make()]);
+    expect(result.code).toBe(EXIT_INPUT);
+    expect(result.stderr).toMatch(message);
+    expect(result.markdown).toBe('');
+    expect(result.file).toBeUndefined();
+  });
+
+  test.each(refused)('a database replacement against %s never exits 0', async (_label, make) => {
+    const result = await run(['--assembly', assemblies.dangerous, '--baseline', make()]);
+    expect(result.code).not.toBe(EXIT_OK);
+  });
+
+  test.each([
+    ['as an object', (template: Template) => getTemplateOutput(template)],
+    ['as a JSON string', (template: Template) => getTemplateOutput(JSON.stringify(template))],
+  ])('saved get-template output (TemplateBody %s) is unwrapped, and the report says so', async (_label, wrap) => {
+    const dir = badBaseline(`wrapped-${_label.replace(/\W+/g, '-')}`, (d) => writeJson(dataTemplateFile(d), wrap(dataTemplate('base'))));
+    const result = await run(compare('dangerous', 'base').slice(0, 2).concat(['--baseline', dir]));
+    expect(result.code).toBe(EXIT_DANGEROUS);
+    expect(result.summary!.dangerousChanges).toEqual([expect.objectContaining({ kind: 'replace', type: 'AWS::RDS::DBInstance' })]);
+    expect(result.markdown).toContain(`> - \`${DATA_STACK}.template.json\` is saved \`aws cloudformation get-template\` output: its \`TemplateBody\` was used as the template.`);
+    expect(result.summary!.notes).toHaveLength(1);
+  });
+
+  test('a baseline without one of the current stacks says, in the report, that it counts as new', async () => {
+    const result = await run(compare('harmless', 'base'));
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.markdown).toContain(`> [!NOTE]\n> - Not in the baseline, so every resource of these stacks counts as new: ${EXTRA_STACK}.`);
+    expect(result.summary!.notes).toEqual([`Not in the baseline, so every resource of these stacks counts as new: ${EXTRA_STACK}.`]);
+  });
+
+  test('an assembly under review that is not one is refused too (the gate reads the pull request’s upload)', async () => {
+    const bogus = badBaseline('assembly-list', (d) => writeJson(path.join(d, 'manifest.json'), []));
+    const result = await run(['--assembly', bogus, '--baseline', assemblies.base]);
+    expect(result.code).toBe(EXIT_INPUT);
+    expect(result.stderr).toMatch(/^--assembly: .*manifest\.json is not a cloud assembly manifest/);
+  });
+
+  test.each([
+    [['--baseline'], "--baseline needs a value: 'deployed', a cloud assembly directory or a directory of *.template.json files"],
+    [['--baseline', '--assembly', 'cdk.out'], "--baseline needs a value: 'deployed', a cloud assembly directory or a directory of *.template.json files"],
+    [['--assembly'], '--assembly needs a value: a cloud assembly directory (default cdk.out)'],
+  ])('%j says which value is missing', async (argv, message) => {
+    const result = await run(argv);
+    expect(result.code).toBe(EXIT_INPUT);
+    expect(result.stderr).toBe(message);
   });
 });
