@@ -34,10 +34,17 @@ export class FakeGitHub {
   readonly requests: FakeRequest[] = [];
   readonly unrouted: string[] = [];
   private readonly routes = new Map<string, FakeHandler>();
+  private readonly matchers: ((request: FakeRequest) => FakeAnswer | undefined)[] = [];
 
   /** Answers `method path` (path with an optional `?query` that must match exactly). */
   on(route: string, handler: FakeHandler): this {
     this.routes.set(route, handler);
+    return this;
+  }
+
+  /** Answers any request the handler returns an answer for (paths with ids or names in them); tried after the exact routes. */
+  match(handler: (request: FakeRequest) => FakeAnswer | undefined): this {
+    this.matchers.push(handler);
     return this;
   }
 
@@ -56,6 +63,14 @@ export class FakeGitHub {
     return this.requests.filter((r) => `${r.method} ${r.path}` === route);
   }
 
+  private matchedBy(request: FakeRequest): FakeAnswer | undefined {
+    for (const matcher of this.matchers) {
+      const answer = matcher(request);
+      if (answer) return answer;
+    }
+    return undefined;
+  }
+
   private async answer(url: string, init: RequestInit): Promise<Response> {
     const parsed = new URL(url);
     const method = (init.method ?? 'GET').toUpperCase();
@@ -64,7 +79,7 @@ export class FakeGitHub {
     const request: FakeRequest = { method, path: parsed.pathname, query: parsed.searchParams, body, authorization: headers.get('authorization') ?? undefined };
     this.requests.push(request);
     const withQuery = `${method} ${parsed.pathname}${parsed.search}`;
-    const handler = this.routes.get(withQuery) ?? this.routes.get(`${method} ${parsed.pathname}`);
+    const handler = this.routes.get(withQuery) ?? this.routes.get(`${method} ${parsed.pathname}`) ?? this.matchedBy(request);
     if (!handler) {
       this.unrouted.push(withQuery);
       return json(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
@@ -75,7 +90,7 @@ export class FakeGitHub {
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+  return new Response(status === 204 || status === 303 ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 }
 
 /** The `content` API's answer for a file. */

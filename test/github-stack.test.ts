@@ -10,7 +10,7 @@ const STACK = 'BodyScript-GitHub';
 const config = loadConfig();
 const { owner, repository, account, region } = config.project.github;
 
-type Statement = { Effect: string; Action: string | string[]; Resource?: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, string>> };
+type Statement = { Effect: string; Action: string | string[]; Resource?: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, string | string[]>> };
 type Document = { Statement: Statement[] };
 
 function role(roleName: string) {
@@ -54,10 +54,25 @@ describe('BodyScript-GitHub', () => {
     expect(names.sort()).toEqual(['BodyScript-GitHub-Deploy-Production', 'BodyScript-GitHub-Deploy-Staging']);
   });
 
+  const repo = `${owner}/${repository}`;
+  const subjectsOf = (roleName: string) => asList(role(roleName).AssumeRolePolicyDocument.Statement[0].Condition!.StringEquals['token.actions.githubusercontent.com:sub']);
+
   test.each([
-    ['BodyScript-GitHub-Deploy-Staging', `repo:${owner}/${repository}:environment:staging`],
-    ['BodyScript-GitHub-Deploy-Production', `repo:${owner}/${repository}:environment:production`],
-  ])('%s trusts only GitHub tokens whose sub is exactly %s', (roleName, subject) => {
+    [
+      'BodyScript-GitHub-Deploy-Staging',
+      [
+        `repo:${repo}:environment:staging:job_workflow_ref:${repo}/.github/workflows/deploy-staging.yml@refs/heads/develop`,
+        `repo:${repo}:environment:staging:job_workflow_ref:${repo}/.github/workflows/dr-drill.yml@refs/heads/develop`,
+      ],
+    ],
+    [
+      'BodyScript-GitHub-Deploy-Production',
+      [
+        `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/deploy-production.yml@refs/heads/main`,
+        `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/dr-drill.yml@refs/heads/main`,
+      ],
+    ],
+  ])('%s trusts only tokens of its deploy workflows on its deploy branch in its environment (subject template repo, context, job_workflow_ref)', (roleName, subjects) => {
     const providerId = resourcesOfType(STACK, 'AWS::IAM::OIDCProvider')[0][0];
     const { AssumeRolePolicyDocument } = role(roleName);
     // One statement, with exact-match conditions: no StringLike, no wildcard, no other principal.
@@ -69,18 +84,27 @@ describe('BodyScript-GitHub', () => {
         Condition: {
           StringEquals: {
             'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-            'token.actions.githubusercontent.com:sub': subject,
+            'token.actions.githubusercontent.com:sub': subjects,
           },
         },
       },
     ]);
-    expect(subject).not.toContain('*');
+    for (const subject of subjects) expect(subject).not.toMatch(/[*?]/);
+  });
+
+  test.each([
+    ['a release tag (H1: a writer tags an unreviewed commit)', `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/deploy-production.yml@refs/tags/v1.4.0`],
+    ['another branch', `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/deploy-production.yml@refs/heads/develop`],
+    ['a workflow a writer adds on main', `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/release.yml@refs/heads/main`],
+    ['the default subject (no job_workflow_ref)', `repo:${repo}:environment:production`],
+    ['a reusable workflow of another repository', `repo:${repo}:environment:production:job_workflow_ref:elsewhere/tools/.github/workflows/deploy-production.yml@refs/heads/main`],
+  ])('the production role refuses a token from %s', (_label, sub) => {
+    expect(subjectsOf('BodyScript-GitHub-Deploy-Production')).not.toContain(sub);
   });
 
   test('the staging role is not trusted for the production environment, nor the reverse', () => {
-    const sub = (name: string) => role(name).AssumeRolePolicyDocument.Statement[0].Condition!.StringEquals['token.actions.githubusercontent.com:sub'];
-    expect(sub('BodyScript-GitHub-Deploy-Staging')).not.toContain('production');
-    expect(sub('BodyScript-GitHub-Deploy-Production')).not.toContain('staging');
+    expect(subjectsOf('BodyScript-GitHub-Deploy-Staging').join(' ')).not.toContain('production');
+    expect(subjectsOf('BodyScript-GitHub-Deploy-Production').join(' ')).not.toContain('staging');
   });
 
   test.each(['BodyScript-GitHub-Deploy-Staging', 'BodyScript-GitHub-Deploy-Production'])(

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
 import { CI_WORKFLOW_FILE, GATE_CHECK_NAME, REVIEW_RELAY_WORKFLOW_FILE } from '../lib/diff-report/gate';
+import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, GATE_ENVIRONMENT, reportingEnvironment } from '../lib/github-repository';
+import { desiredSettings } from '../lib/github-settings/desired';
 import { githubDeployRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
@@ -348,8 +350,9 @@ describe('triggers', () => {
     expect(wf('deploy-staging.yml').on).toEqual({ push: { branches: ['develop'] } });
   });
 
-  test('production deploys on pushes to main and on published releases', () => {
-    expect(wf('deploy-production.yml').on).toEqual({ push: { branches: ['main'] }, release: { types: ['published'] } });
+  test('production deploys on pushes to main only: no release or tag trigger (a tag can name a commit nobody reviewed)', () => {
+    expect(wf('deploy-production.yml').on).toEqual({ push: { branches: ['main'] } });
+    expect(DEPLOY_BRANCH.production).toBe('main');
   });
 
   test('the DR drill is started by hand, choosing staging or production', () => {
@@ -522,6 +525,7 @@ describe('commands the workflows run', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const job = wf(`deploy-${env}.yml`).jobs.sentry;
       expect(job.needs).toBe('deploy');
+      expect(environmentOf(job)).toBe(reportingEnvironment(env));
       expect(runText(job)).toContain(`npm run sentry-release -- --env ${env} --version "$version" --commit "$GITHUB_SHA"`);
       expect(JSON.stringify(job.steps)).toContain('secrets.SENTRY_AUTH_TOKEN');
     }
@@ -531,9 +535,133 @@ describe('commands the workflows run', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const job = wf(`deploy-${env}.yml`).jobs.notify;
       expect(job.if).toBe('always()');
+      expect(environmentOf(job)).toBe(reportingEnvironment(env));
       expect(job.permissions).toEqual({});
       expect(job.steps![0].env?.SLACK_WEBHOOK_URL).toBe('${{ secrets.SLACK_WEBHOOK_URL }}');
       expect(runText(job)).toMatch(/if \[ -z "\$SLACK_WEBHOOK_URL" \]; then[\s\S]*exit 0/);
+    }
+  });
+});
+
+/**
+ * Only reviewed code gets a deploy credential (issue 16 item 3, review H1/H2):
+ * the deploy roles trust only `repo:…:environment:<env>:job_workflow_ref:…/<file>@refs/heads/<branch>`
+ * (lib/stacks/github-stack.ts), the environments admit only that branch, and
+ * `npm run github-settings -- --check` verifies both settings. These tests keep
+ * the workflows inside what the roles and settings allow.
+ */
+describe('who can get a deploy credential', () => {
+  const desired = desiredSettings(config.project.github, GATE_CHECK_NAME);
+  const desiredEnvironments = new Map(desired.environments.map((e) => [e.name, e]));
+  const tokenJobs = () => allJobs().filter(({ job }) => (job.permissions as Record<string, string>)['id-token'] === 'write');
+  /** The environments a job may run in: a literal name, or each name an `inputs.environment` choice can give. */
+  const environmentsOf = (file: string, job: Job): string[] => {
+    const name = environmentOf(job);
+    if (name === '${{ inputs.environment }}') {
+      const inputs = (wf(file).on as { workflow_dispatch: { inputs: { environment: { options: string[] } } } }).workflow_dispatch.inputs;
+      return inputs.environment.options;
+    }
+    return name === undefined ? [] : [name];
+  };
+
+  test('every job with an OIDC token runs in an environment whose deploy role trusts its workflow file', () => {
+    expect(tokenJobs().length).toBeGreaterThanOrEqual(3);
+    for (const { file, id, job } of tokenJobs()) {
+      const environments = environmentsOf(file, job);
+      expect(`${file}/${id} ${environments.length > 0}`).toBe(`${file}/${id} true`);
+      for (const env of environments) expect(`${file}/${id} in ${env}: ${DEPLOY_WORKFLOWS[env as EnvironmentName]?.includes(file)}`).toBe(`${file}/${id} in ${env}: true`);
+    }
+  });
+
+  test.each(ENVIRONMENT_NAMES)('deploy-%s.yml runs only from the branch its role and environment admit', (env) => {
+    expect(wf(`deploy-${env}.yml`).on).toEqual({ push: { branches: [DEPLOY_BRANCH[env]] } });
+    expect(desiredEnvironments.get(env)?.branches).toEqual([DEPLOY_BRANCH[env]]);
+  });
+
+  test('every workflow that can mint a token starts only from a push to a deploy branch or by hand (whose branch the environment checks)', () => {
+    for (const file of new Set(tokenJobs().map(({ file }) => file))) {
+      const on = wf(file).on as Record<string, { branches?: string[] } | null>;
+      for (const [event, filter] of Object.entries(on)) {
+        expect(`${file} ${event}`).toMatch(/ (push|workflow_dispatch)$/);
+        if (event === 'push') for (const branch of filter?.branches ?? ['<any>']) expect(Object.values(DEPLOY_BRANCH)).toContain(branch);
+      }
+    }
+  });
+
+  test('production requires a reviewer other than the person who started the run; staging’s decision is written down', () => {
+    expect(desiredEnvironments.get('production')).toMatchObject({ reviewerTeams: [expect.any(String)], preventSelfReview: true, branches: ['main'] });
+    expect(desiredEnvironments.get('staging')?.reviewerTeams).toEqual([]);
+    expect(desiredEnvironments.get('staging')?.why).toMatch(/^no required reviewer, by decision: /);
+  });
+
+  test('every environment a workflow names is one github-settings keeps', () => {
+    const named = new Set(allJobs().flatMap(({ file, job }) => environmentsOf(file, job)));
+    expect([...named].sort()).toEqual([...desiredEnvironments.keys()].sort());
+    expect(named).toContain(GATE_ENVIRONMENT);
+  });
+
+  test('a job reads a secret only in an environment that holds it (never a repository secret, review M2)', () => {
+    const used: string[] = [];
+    for (const { file, id, job } of allJobs()) {
+      for (const [, name] of JSON.stringify(job).matchAll(/secrets\.([A-Z0-9_]+)/g)) {
+        used.push(name);
+        const environments = environmentsOf(file, job);
+        expect(`${file}/${id} ${name} in ${environments.join(',') || 'no environment'}`).toMatch(/ in [a-z]/);
+        for (const env of environments) {
+          const holds = desiredEnvironments.get(env);
+          expect(`${file}/${id} ${name} in ${env}: ${[...(holds?.requiredSecrets ?? []), ...(holds?.optionalSecrets ?? [])].includes(name)}`).toBe(`${file}/${id} ${name} in ${env}: true`);
+        }
+      }
+    }
+    expect(new Set(used)).toEqual(new Set(['SENTRY_AUTH_TOKEN', 'SLACK_WEBHOOK_URL', 'GATE_APP_PRIVATE_KEY']));
+  });
+});
+
+/**
+ * No install scripts next to an OIDC token (issue 16 item 4, review H3): a job
+ * that can mint AWS credentials installs with `--ignore-scripts`, so no
+ * dependency's install script ever runs where ACTIONS_ID_TOKEN_REQUEST_TOKEN is
+ * in the environment. Installing, building and synthesizing happen in jobs
+ * without `id-token`; the deploy jobs take the assembly as an artifact.
+ */
+describe('install scripts', () => {
+  /** Each line of a job's run steps that installs packages and may run their scripts. */
+  const installsWithScripts = (job: Job): string[] =>
+    runText(job)
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => /\b(npm (ci|install|i|add|rebuild)|yarn( install| add)?|pnpm (install|i|add)|npx --yes)\b/.test(line) && !/--ignore-scripts\b/.test(line));
+
+  test('no job with id-token: write runs npm ci without --ignore-scripts', () => {
+    const offending = allJobs()
+      .filter(({ job }) => (job.permissions as Record<string, string>)['id-token'] === 'write')
+      .flatMap(({ file, id, job }) => installsWithScripts(job).map((line) => `${file}/${id}: ${line}`));
+    expect(offending).toEqual([]);
+  });
+
+  test('the check finds the install of a job as main had it, and the other ways to install', () => {
+    const job = (run: string): Job => ({ permissions: { 'id-token': 'write' }, steps: [{ run }] });
+    expect(installsWithScripts(job('npm ci --no-audit --no-fund'))).toEqual(['npm ci --no-audit --no-fund']);
+    for (const line of ['npm install', 'npm i aws-cdk', 'yarn install', 'pnpm install', 'npm rebuild']) expect(installsWithScripts(job(line))).toEqual([line]);
+    expect(installsWithScripts(job('npm ci --ignore-scripts --no-audit --no-fund'))).toEqual([]);
+    expect(installsWithScripts(job('npm run ops -- verify --env staging'))).toEqual([]);
+  });
+
+  test('every deploy job installs (without scripts) before it assumes a role, and deploys the synth job’s assembly', () => {
+    for (const { file, id, job } of allJobs().filter(({ job }) => usesAws(job))) {
+      const steps = job.steps!;
+      const install = steps.findIndex((s) => /^npm ci --ignore-scripts/.test(s.run ?? ''));
+      const firstRole = steps.findIndex((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+      expect(`${file}/${id} ${install >= 0 && install < firstRole}`).toBe(`${file}/${id} true`);
+      expect(runText(job)).not.toMatch(/npm run build|cdk synth|tsc\b/);
+    }
+  });
+
+  test('the synth jobs, which hold no token, are where the assembly is built', () => {
+    for (const file of ['deploy-staging.yml', 'deploy-production.yml', 'dr-drill.yml']) {
+      const job = wf(file).jobs.synth;
+      expect((job.permissions as Record<string, string>)['id-token']).toBeUndefined();
+      expect(runText(job)).toMatch(/npx cdk synth --quiet/);
     }
   });
 });

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, type ProjectConfig } from '../config';
 import { deployRoleMaxSessionSeconds } from '../deploy-duration';
+import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, deploySubjects } from '../github-repository';
 import { environmentTitle, githubDeployRoleName, operationsRoleName } from '../naming';
 
 /** The issuer of GitHub Actions' OIDC tokens (host only: IAM prefixes condition keys with it). */
@@ -24,11 +25,6 @@ export function cdkBootstrapRoleArn(kind: CdkBootstrapRoleKind, account: string,
 /** ARN of an environment's operations role in one of its accounts. */
 export function operationsRoleArn(env: EnvironmentName, account: string): string {
   return `arn:aws:iam::${account}:role/${operationsRoleName(env)}`;
-}
-
-/** The `sub` claim GitHub puts in the token of a job that runs in a repository environment. */
-export function environmentSubject(github: ProjectConfig['github'], env: EnvironmentName): string {
-  return `repo:${github.owner}/${github.repository}:environment:${env}`;
 }
 
 /** The account/region pairs an environment deploys to: primary first, then standby. */
@@ -65,13 +61,17 @@ export interface GitHubStackProps extends StackProps {
  *
  * A role holds no AWS permission of its own: it may only assume the CDK
  * bootstrap roles (which CloudFormation's execution role backs) and the
- * environment's operations role. A token is accepted only from a job of this
- * repository that runs in the matching GitHub environment, so the `production`
- * environment's required reviewers gate every production credential.
+ * environment's operations role. A token is accepted only from a job that
+ * runs in the matching GitHub environment AND whose workflow file is one of the
+ * environment's deploy workflows read from its deploy branch (the subject
+ * carries `job_workflow_ref` through the repository's OIDC subject template,
+ * lib/github-repository.ts, kept by `npm run github-settings`): a tag, another
+ * branch or a workflow a writer adds cannot mint a deploy credential, and the
+ * `production` environment's required reviewers still gate every production one.
  */
 export class GitHubStack extends Stack {
   public readonly oidcProvider: iam.OidcProviderNative;
-  /** The deploy role of each environment, trusted only for `repo:<owner>/<repository>:environment:<env>`. */
+  /** The deploy role of each environment, trusted only for the subjects of deploySubjects(). */
   public readonly deployRoles: Readonly<Record<EnvironmentName, iam.Role>>;
 
   constructor(scope: Construct, id: string, props: GitHubStackProps) {
@@ -89,8 +89,8 @@ export class GitHubStack extends Stack {
     for (const name of ENVIRONMENT_NAMES) {
       const role = this.githubRole(`${environmentTitle(name)}DeployRole`, {
         roleName: githubDeployRoleName(name),
-        subject: environmentSubject(github, name),
-        description: `GitHub Actions deploys of BodyScript ${name}: jobs of ${github.owner}/${github.repository} in the '${name}' environment only`,
+        subjects: deploySubjects(github, name),
+        description: `GitHub Actions deploys of BodyScript ${name}: jobs of ${DEPLOY_WORKFLOWS[name].join(', ')} on ${DEPLOY_BRANCH[name]} of ${github.owner}/${github.repository} in the '${name}' environment only`,
         // The CDK CLI re-assumes the bootstrap roles with this session for as long as it is valid: it must outlast the longest deploy.
         maxSessionDuration: Duration.seconds(deployRoleMaxSessionSeconds(environments[name])),
       });
@@ -102,11 +102,11 @@ export class GitHubStack extends Stack {
   }
 
   /**
-   * A role that only a GitHub token with exactly this `sub` (and our audience)
+   * A role that only a GitHub token with exactly one of these `sub`s (and our audience)
    * can assume, for at most `maxSessionDuration` (what the longest deploy of
    * its environment needs, lib/deploy-duration.ts).
    */
-  private githubRole(id: string, options: { roleName: string; subject: string; description: string; maxSessionDuration: Duration }): iam.Role {
+  private githubRole(id: string, options: { roleName: string; subjects: string[]; description: string; maxSessionDuration: Duration }): iam.Role {
     return new iam.Role(this, id, {
       roleName: options.roleName,
       description: options.description,
@@ -114,7 +114,7 @@ export class GitHubStack extends Stack {
       assumedBy: new iam.OpenIdConnectPrincipal(this.oidcProvider, {
         StringEquals: {
           [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
-          [`${GITHUB_OIDC_HOST}:sub`]: options.subject,
+          [`${GITHUB_OIDC_HOST}:sub`]: options.subjects,
         },
       }),
       maxSessionDuration: options.maxSessionDuration,

@@ -1,0 +1,67 @@
+import type { EnvironmentName, ProjectConfig } from './config';
+
+/**
+ * How the GitHub repository is set up around the pipeline, in one place: the
+ * deploy roles' trust policies (lib/stacks/github-stack.ts), the repository
+ * settings that `npm run github-settings` checks and applies
+ * (lib/github-settings/) and the workflow tests read these, so that a branch,
+ * workflow or environment renamed in one of them fails the others' tests.
+ */
+
+/** Where pull requests go; `workflow_run` workflows (the stateful-change gate) run this branch's files. */
+export const DEFAULT_BRANCH = 'develop';
+
+/** The branch whose reviewed code each environment deploys (and the only branch its GitHub environment admits). */
+export const DEPLOY_BRANCH: Readonly<Record<EnvironmentName, string>> = { staging: 'develop', production: 'main' };
+
+/** The branches every change reaches only through a reviewed pull request (the ruleset `github-settings` keeps). */
+export const PROTECTED_BRANCHES: readonly string[] = ['develop', 'main'];
+
+/**
+ * The repository's OIDC subject template: GitHub builds `sub` from these claims
+ * in this order (`PUT /repos/{owner}/{repo}/actions/oidc/customization/sub`).
+ * With `job_workflow_ref` in the subject, a token names the workflow file and
+ * the ref it was read from, so only that file on that branch can mint it.
+ */
+export const OIDC_SUBJECT_CLAIM_KEYS: readonly string[] = ['repo', 'context', 'job_workflow_ref'];
+
+/** The workflow files whose jobs deploy an environment (each job runs in that environment). */
+export const DEPLOY_WORKFLOWS: Readonly<Record<EnvironmentName, readonly string[]>> = {
+  staging: ['deploy-staging.yml', 'dr-drill.yml'],
+  production: ['deploy-production.yml', 'dr-drill.yml'],
+};
+
+/**
+ * The environment that holds the secrets of the jobs that report an
+ * environment's release (Sentry and Slack). Its own environment, not the
+ * deploy's: every job that names an environment with required reviewers waits
+ * for its own approval, and the deploy job holds AWS credentials, which never
+ * share a job with a secret.
+ */
+export function reportingEnvironment(env: EnvironmentName): string {
+  return `${env}-reporting`;
+}
+
+/** The environment whose secret is the stateful-change gate's GitHub App key (default branch only). */
+export const GATE_ENVIRONMENT = 'stateful-change-gate';
+
+/** `owner/repository/.github/workflows/<file>@refs/heads/<branch>`: the `job_workflow_ref` claim of a job of that file run from that branch. */
+export function jobWorkflowRef(github: ProjectConfig['github'], workflowFile: string, branch: string): string {
+  return `${github.owner}/${github.repository}/.github/workflows/${workflowFile}@refs/heads/${branch}`;
+}
+
+/**
+ * The `sub` of a token minted by a job of `workflowFile`, run from `branch`, in
+ * the GitHub environment `environment`, under the template
+ * OIDC_SUBJECT_CLAIM_KEYS. GitHub documents the format as
+ * `repo:ORG-NAME/REPO-NAME:environment:ENVIRONMENT-NAME:job_workflow_ref:WORKFLOW-PATH`
+ * (docs.github.com, "OpenID Connect reference", "Customizing the subject claims").
+ */
+export function workflowSubject(github: ProjectConfig['github'], environment: string, workflowFile: string, branch: string): string {
+  return `repo:${github.owner}/${github.repository}:environment:${environment}:job_workflow_ref:${jobWorkflowRef(github, workflowFile, branch)}`;
+}
+
+/** Every `sub` the deploy role of an environment accepts: its deploy workflows, from its deploy branch, in its environment. */
+export function deploySubjects(github: ProjectConfig['github'], env: EnvironmentName): string[] {
+  return DEPLOY_WORKFLOWS[env].map((file) => workflowSubject(github, env, file, DEPLOY_BRANCH[env]));
+}
