@@ -80,6 +80,9 @@ describe("the repository's CODEOWNERS", () => {
     'package-lock.json',
     'cdk.json',
     'lib/stacks/github-stack.ts',
+    'lib/github-repository.ts',
+    'lib/github-settings/desired.ts',
+    'bin/github-settings.ts',
   ])('%s (what decides whether a change is safe, or what the pipeline runs) needs the data owners', (p) => {
     expect(ownersOfPath(p)).toContain('@bodyscript/data-owners');
   });
