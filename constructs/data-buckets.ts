@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { resultsCorsRule, uploadsCorsRule } from '../lib/browser-access';
 import { partitionOf } from '../lib/naming';
 import { allowLoadBalancerLogDelivery } from '../lib/stacks/processing-queues';
 import { SecureBucket } from './secure-bucket';
@@ -49,6 +50,12 @@ export interface DataBucketsProps {
   readonly abortIncompleteMultipartUploadAfter: Duration;
   /** When access, load balancer and CloudFront logs expire. */
   readonly logExpiration: Duration;
+  /**
+   * Origins of the web app (`https://app.example.com`): the uploads bucket
+   * answers CORS for presigned PUTs from them, the results bucket for presigned
+   * GETs (see lib/browser-access.ts).
+   */
+  readonly appOrigins: readonly string[];
 }
 
 /**
@@ -127,6 +134,11 @@ export class DataBuckets extends Construct {
       ...replicateTo(standby.bucketNames.frontend, false),
       ...accessLogged,
     }).bucket;
+    if (props.appOrigins.length === 0) {
+      throw new Error(`DataBuckets ${this.node.path}: appOrigins must name the web app's origin, or browsers cannot use the presigned URLs the api signs`);
+    }
+    this.uploadsBucket.addCorsRule(uploadsCorsRule(props.appOrigins));
+    this.resultsBucket.addCorsRule(resultsCorsRule(props.appOrigins));
     this.grantReplication(props);
 
     // Logs of what serves traffic (BodyScript-<Env>-Services). They expire like

@@ -29,6 +29,7 @@ function setup(overrides: Partial<DataBucketsProps> = {}): Stack {
     noncurrentVersionExpiration: Duration.days(30),
     abortIncompleteMultipartUploadAfter: Duration.days(1),
     logExpiration: Duration.days(90),
+    appOrigins: ['https://app.bodyscript.example'],
     ...overrides,
   });
   return stack;
@@ -36,6 +37,21 @@ function setup(overrides: Partial<DataBucketsProps> = {}): Stack {
 
 describe('DataBuckets', () => {
   const template = Template.fromStack(setup());
+
+  test('the uploads bucket answers CORS for presigned PUTs from the app origin, the results bucket for GET and HEAD', () => {
+    const cors = (name: string) => Object.values(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: name } }))[0].Properties.CorsConfiguration;
+    expect(cors('test-uploads')).toEqual({
+      CorsRules: [expect.objectContaining({ AllowedOrigins: ['https://app.bodyscript.example'], AllowedMethods: ['PUT'], AllowedHeaders: expect.arrayContaining(['Content-Type']), MaxAge: 3000 })],
+    });
+    expect(cors('test-results')).toEqual({
+      CorsRules: [expect.objectContaining({ AllowedOrigins: ['https://app.bodyscript.example'], AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['Range'] })],
+    });
+    for (const other of ['test-frontend', 'test-access-logs', 'test-alb-logs', 'test-cloudfront-logs']) expect(cors(other)).toBeUndefined();
+  });
+
+  test('fails without an app origin: browsers could not use the presigned URLs', () => {
+    expect(() => setup({ appOrigins: [] })).toThrow(/appOrigins must name the web app's origin/);
+  });
 
   test('can be created with six named buckets, logical IDs as if created at the top of the stack (Default child)', () => {
     const ids = Object.keys(template.findResources('AWS::S3::Bucket')).map((id) => id.replace(/[0-9A-F]{8}$/, ''));

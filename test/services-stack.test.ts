@@ -417,6 +417,21 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       }
     });
 
+    test('the CSP lets the app call, play and show exactly the presigned hosts of both regions (no wildcard over S3)', () => {
+      const [, policy] = one(stack, 'AWS::CloudFront::ResponseHeadersPolicy', 'EdgeSecurityHeaders');
+      const csp: string = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy;
+      const directive = (name: string) => csp.split('; ').find((d) => d.startsWith(`${name} `))!.split(' ').slice(1);
+      const hosts = ['uploads', 'results'].flatMap((purpose) => ['us-east-1', 'us-west-2'].map((region) => `https://bodyscript-${env}-${purpose}-${account}-${region}.s3.${region}.amazonaws.com`));
+      for (const name of ['connect-src', 'img-src', 'media-src']) {
+        expect(directive(name).filter((source) => source.includes('amazonaws.com')).sort()).toEqual([...hosts].sort());
+      }
+    });
+
+    test('the api signs presigned URLs for the regional S3 host (boto3 would sign the global one in us-east-1)', () => {
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', 'ApiTaskDefinition');
+      expect(taskDefinition.Properties.ContainerDefinitions[0].Environment).toContainEqual({ Name: 'AWS_S3_US_EAST_1_REGIONAL_ENDPOINT', Value: 'regional' });
+    });
+
     test('the web ACL (CLOUDFRONT scope) runs the AWS common and known-bad-inputs rules and a rate limit per IP, and logs to an encrypted log group', () => {
       t().hasResourceProperties('AWS::WAFv2::WebACL', {
         Name: `bodyscript-${env}-edge`,

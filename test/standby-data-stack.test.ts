@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { appOrigins } from '../lib/browser-access';
 import { loadConfig } from '../lib/config';
 import { resourcesOfType, stacks, template } from './support/assembly';
 
@@ -30,6 +31,19 @@ describe.each(CASES)('%s', (stackName, env, account) => {
         ],
       },
     });
+  });
+
+  test('the uploads and results replicas answer CORS like the primary buckets (the standby api signs their URLs after a failover)', () => {
+    const origins = appOrigins(loadConfig().environments[env]);
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `bodyscript-${env}-uploads-${account}-us-west-2`,
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: origins, AllowedMethods: ['PUT'] })] },
+    });
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `bodyscript-${env}-results-${account}-us-west-2`,
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: origins, AllowedMethods: ['GET', 'HEAD'] })] },
+    });
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', { BucketName: `bodyscript-${env}-frontend-${account}-us-west-2`, CorsConfiguration: Match.absent() });
   });
 
   test('the frontend replica bucket uses SSE-S3 like the primary frontend bucket', () => {

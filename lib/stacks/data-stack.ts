@@ -11,6 +11,7 @@ import { DailyBackups } from '../../constructs/daily-backups';
 import { DataBuckets } from '../../constructs/data-buckets';
 import { EncryptionKey, type EncryptionKeyProps } from '../../constructs/encryption-key';
 import { PostgresDatabase } from '../../constructs/postgres-database';
+import { appOrigins } from '../browser-access';
 import type { EnvironmentConfig } from '../config';
 import {
   backupPlanName,
@@ -191,6 +192,7 @@ export class DataStack extends Stack {
         noncurrentVersionExpiration: Duration.days(storage.noncurrentVersionExpirationDays),
         abortIncompleteMultipartUploadAfter: Duration.days(storage.abortIncompleteUploadDays),
         logExpiration: Duration.days(storage.accessLogExpirationDays),
+        appOrigins: appOrigins(config),
       });
   }
 }

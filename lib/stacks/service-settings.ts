@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
+import { S3_SIGNING_ENVIRONMENT } from '../browser-access';
 import type { DeploymentStrategy, EnvironmentConfig } from '../config';
 import { codeDeployApplicationName, deploymentGroupName, ecsServiceName, type ServiceName, serviceLogGroupName, taskFamilyName } from '../naming';
 
@@ -192,6 +193,8 @@ export function serviceEnvironment(config: EnvironmentConfig, service: ServiceNa
     SENTRY_RELEASE: config.services[service].imageTag,
     UPLOADS_BUCKET: buckets.uploads,
     RESULTS_BUCKET: buckets.results,
+    // Presigned URLs name the regional host the CSP and the buckets' CORS rules expect.
+    ...S3_SIGNING_ENVIRONMENT,
   };
 }
 

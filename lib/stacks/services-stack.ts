@@ -18,6 +18,7 @@ import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { ProcessingService } from '../../constructs/processing-service';
+import { presignedUrlOrigins } from '../browser-access';
 import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
 import {
@@ -176,7 +177,8 @@ export class ServicesStack extends Stack {
         domainNames: domain ? [domain.appDomainName] : undefined,
         hostedZone: zone,
         webAclName: webAclName(env),
-        additionalConnectSources: [data.uploadsBucket, data.resultsBucket].map((b) => `https://${b.bucketRegionalDomainName}`),
+        // The hosts of the URLs the api signs, in both regions (the standby api signs the replicas').
+        additionalConnectSources: presignedUrlOrigins(config),
         logKey: data.logsKey.key,
         logRetention: config.logs.retentionDays as logs.RetentionDays,
         webAclLogGroupName: `aws-waf-logs-${resourcePrefix(env)}-edge`,

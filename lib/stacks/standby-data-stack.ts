@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { SecureBucket } from '../../constructs/secure-bucket';
 import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
+import { appOrigins, resultsCorsRule, uploadsCorsRule } from '../browser-access';
 import type { EnvironmentConfig } from '../config';
 import {
   backupVaultName,
@@ -123,6 +124,10 @@ export class StandbyDataStack extends Stack {
       results: replica('ResultsReplicaBucket', 'results'),
       frontend: replica('FrontendReplicaBucket', 'frontend'),
     };
+    // After a failover the standby api signs URLs of these replicas, which the
+    // browser then calls from the app's origin exactly as it called the primary's.
+    this.replicaBuckets.uploads.addCorsRule(uploadsCorsRule(appOrigins(config)));
+    this.replicaBuckets.results.addCorsRule(resultsCorsRule(appOrigins(config)));
     // The web app's second origin: the distribution (services stack, us-east-1)
     // fails over to this replica through origin access control, as it reads the
     // primary frontend bucket. Its id cannot be named here without a
