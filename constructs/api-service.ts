@@ -13,12 +13,15 @@ import { RollbackAlarms } from './rollback-alarms';
 
 /**
  * Properties of an ApiService: the blue/green service's settings, less what
- * the api decides itself (an internet-facing load balancer in the public
- * subnets that accepts CloudFront only).
+ * the api decides itself (a load balancer that accepts CloudFront only, a test
+ * listener for the deployment path only).
  */
-export interface ApiServiceProps
-  extends Omit<BlueGreenServiceProps, 'internetFacing' | 'loadBalancerSubnets' | 'productionPeers' | 'requiredHeader' | 'desiredCount'> {
-  /** Subnets of the internet-facing load balancer (the public subnet group). */
+export interface ApiServiceProps extends Omit<BlueGreenServiceProps, 'loadBalancerSubnets' | 'productionPeers' | 'requiredHeader' | 'desiredCount' | 'testPeers'> {
+  /**
+   * Subnets of the load balancer: the public subnet group when it is
+   * internet-facing (CloudFront reaches it by the api's domain name), private
+   * subnets when it is internal (CloudFront reaches it through a VPC origin).
+   */
   readonly loadBalancerSubnets: ec2.SubnetSelection;
   /** Header and secret value CloudFront adds to every api request; any other request is answered 403. */
   readonly originVerify: RequiredHeader;
@@ -43,9 +46,11 @@ export interface ReleaseWatch {
 }
 
 /**
- * The api: FastAPI on Fargate behind an internet-facing load balancer that only
- * CloudFront reaches (its origin-facing prefix list, carrying the secret origin
- * header), deployed blue/green by CodeDeploy. It signs upload and download URLs
+ * The api: FastAPI on Fargate behind a load balancer that only CloudFront
+ * reaches (its origin-facing prefix list, carrying the secret origin header):
+ * internal behind a VPC origin, or internet-facing behind a regional web ACL
+ * when CloudFront reaches it by its domain name; deployed blue/green by
+ * CodeDeploy, its test listener open to the deployment path only. It signs upload and download URLs
  * with its task role, scales on CPU, reads its database credentials when a task
  * starts, and is rolled back by the alarms `watchReleases()` adds.
  *
@@ -57,6 +62,8 @@ export interface ReleaseWatch {
 export class ApiService extends Construct {
   /** Task definition, load balancer, blue and green target groups, CodeDeploy. */
   public readonly blueGreen: BlueGreenService;
+  /** The only clients the test listener admits: attach it to a CodeDeploy validation hook. */
+  public readonly testTrafficSecurityGroup: ec2.SecurityGroup;
   /** What the task role may do: sign uploads and downloads. */
   public readonly taskPolicy: iam.ManagedPolicy;
   /** Task count between `minTasks` and `maxTasks`, tracking CPU. */
@@ -68,14 +75,30 @@ export class ApiService extends Construct {
     if (!Number.isInteger(props.minTasks) || props.minTasks < 1 || !Number.isInteger(props.maxTasks) || props.maxTasks < props.minTasks) {
       throw new Error(`ApiService ${this.node.path}: minTasks must be a whole number of at least 1 and maxTasks at least minTasks, got ${props.minTasks} and ${props.maxTasks}`);
     }
+    // CloudFront's origin-facing addresses: its edge servers for an
+    // internet-facing load balancer, and the source of a VPC origin's traffic.
     const cloudFrontOriginFacing = ec2.PrefixList.fromLookup(this, 'CloudFrontOriginFacing', { prefixListName: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST });
+    // The test listener serves the next release before it takes traffic: only
+    // what runs in the deployment path (a validation hook) may call it, never
+    // the whole VPC (a compromised task could reach the next tasks without the
+    // WAF and without the origin header).
+    this.testTrafficSecurityGroup = new ec2.SecurityGroup(this, 'TestTrafficSecurityGroup', {
+      vpc: props.cluster.vpc,
+      description: `${props.serviceName} test listener clients: the deployment path only (validation hooks of CodeDeploy)`,
+      allowAllOutbound: false,
+    });
     this.blueGreen = new BlueGreenService(this, 'Default', {
       ...props,
       desiredCount: props.minTasks,
-      internetFacing: true,
       productionPeers: [ec2.Peer.prefixList(cloudFrontOriginFacing.prefixListId)],
       requiredHeader: props.originVerify,
+      testPeers: [this.testTrafficSecurityGroup],
     });
+    this.testTrafficSecurityGroup.addEgressRule(
+      ec2.Peer.securityGroupId(this.blueGreen.loadBalancerSecurityGroup.securityGroupId),
+      ec2.Port.tcp(this.blueGreen.testPort),
+      `${props.serviceName} test listener`,
+    );
     this.blueGreen.connectToDatabase(props.database);
 
     // Presigned upload and download URLs are signed with the api's credentials.

@@ -2,6 +2,7 @@ import { Annotations, Duration } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -10,9 +11,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { BOT_CONTROL, EDGE_RULE_GROUPS, managedRuleGroupRule, visibility } from '../lib/waf-rules';
 
 /** Path pattern that CloudFront sends to the api instead of the frontend bucket. */
 export const API_PATH_PATTERN = '/api/*';
+
+/** The api's requests start with this path (the prefix of API_PATH_PATTERN). */
+export const API_PATH_PREFIX = '/api/';
 
 /** Sources the web app may talk to besides itself: Sentry's ingest and Google Analytics. */
 export const SENTRY_INGEST = 'https://*.ingest.sentry.io';
@@ -64,16 +69,30 @@ export interface EdgeDistributionProps {
    * @default - the web app has one origin and no origin failover
    */
   readonly standbyFrontendBucket?: s3.IBucket;
-  /** Host name CloudFront connects to for `/api/*` (the api load balancer, or its domain name). */
-  readonly apiOriginDomainName: string;
-  /** `https` when the api origin has a certificate for `apiOriginDomainName`; otherwise `http`. */
-  readonly apiOriginProtocol: 'http' | 'https';
   /**
-   * Port of the api origin.
+   * Name CloudFront connects to for `/api/*` over HTTPS (TLS 1.2): the api's
+   * own domain name, which Route 53 answers with the load balancer of the
+   * region in service and whose certificate each of them holds. Give this or
+   * `apiLoadBalancer`.
    *
-   * @default 443 for https, 80 for http
+   * @default - the api is reached through a VPC origin of `apiLoadBalancer`
    */
-  readonly apiOriginPort?: number;
+  readonly apiOriginDomainName?: string;
+  /**
+   * Internal load balancer of the api, reached through a CloudFront VPC origin
+   * (HTTP on port 80 inside the AWS network; the load balancer has no public
+   * address at all). Give this or `apiOriginDomainName`.
+   *
+   * @default - the api is reached at `apiOriginDomainName`
+   */
+  readonly apiLoadBalancer?: elbv2.IApplicationLoadBalancer;
+  /**
+   * Name of the VPC origin of `apiLoadBalancer` (unique in the account), by
+   * which operators find it.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly apiVpcOriginName?: string;
   /**
    * Headers CloudFront adds to every api request, e.g. the secret origin header
    * the load balancer requires.
@@ -154,6 +173,12 @@ export class EdgeDistribution extends Construct {
 
   constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
     super(scope, id);
+    if ((props.apiOriginDomainName === undefined) === (props.apiLoadBalancer === undefined)) {
+      throw new Error(`EdgeDistribution ${this.node.path}: give exactly one of apiOriginDomainName (HTTPS to the api's own name) and apiLoadBalancer (a VPC origin of an internal load balancer)`);
+    }
+    if (props.apiVpcOriginName !== undefined && !props.apiLoadBalancer) {
+      throw new Error(`EdgeDistribution ${this.node.path}: apiVpcOriginName names the VPC origin of apiLoadBalancer; give apiLoadBalancer too`);
+    }
     if (props.domainNames?.length && !props.certificate) {
       throw new Error(`EdgeDistribution ${this.node.path}: domainNames need a certificate that covers them`);
     }
@@ -172,34 +197,25 @@ export class EdgeDistribution extends Construct {
     }
 
     // --- Web ACL ---------------------------------------------------------
-    const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
-      cloudWatchMetricsEnabled: true,
-      metricName,
-      sampledRequestsEnabled: true,
-    });
-    const managedRuleGroup = (name: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({
-      name,
-      priority,
-      overrideAction: { none: {} },
-      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
-      visibilityConfig: visibility(name),
-    });
+    // Managed groups in the modes lib/waf-rules.ts states (count first where
+    // they could block real users), the rate limit after the cheap IP lists.
+    const [ipReputation, ...inspection] = EDGE_RULE_GROUPS;
+    const rateLimitRule: wafv2.CfnWebACL.RuleProperty = {
+      name: 'RateLimitPerIp',
+      priority: 3,
+      action: { block: {} },
+      statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+      visibilityConfig: visibility('RateLimitPerIp'),
+    };
+    const groupRules = [ipReputation, ...inspection].map((group, index) =>
+      managedRuleGroupRule(group, index < 3 ? index : index + 1, group === BOT_CONTROL ? API_PATH_PREFIX : undefined),
+    );
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       name: props.webAclName,
       scope: 'CLOUDFRONT',
       defaultAction: { allow: {} },
       visibilityConfig: visibility(props.webAclName),
-      rules: [
-        managedRuleGroup('AWSManagedRulesCommonRuleSet', 1),
-        managedRuleGroup('AWSManagedRulesKnownBadInputsRuleSet', 2),
-        {
-          name: 'RateLimitPerIp',
-          priority: 3,
-          action: { block: {} },
-          statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
-          visibilityConfig: visibility('RateLimitPerIp'),
-        },
-      ],
+      rules: [...groupRules.slice(0, 3), rateLimitRule, ...groupRules.slice(3)],
     });
     this.webAclLogGroup = new logs.LogGroup(this, 'WebAclLogs', {
       logGroupName: props.webAclLogGroupName,
@@ -266,14 +282,23 @@ export class EdgeDistribution extends Construct {
           fallbackStatusCodes: FRONTEND_FAILOVER_STATUS_CODES,
         })
       : bucketOrigin(props.frontendBucket);
-    const apiOrigin = new origins.HttpOrigin(props.apiOriginDomainName, {
-      protocolPolicy: props.apiOriginProtocol === 'https' ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-      httpPort: props.apiOriginProtocol === 'http' ? (props.apiOriginPort ?? 80) : undefined,
-      httpsPort: props.apiOriginProtocol === 'https' ? (props.apiOriginPort ?? 443) : undefined,
-      originSslProtocols: props.apiOriginProtocol === 'https' ? [cloudfront.OriginSslPolicy.TLS_V1_2] : undefined,
-      customHeaders: props.apiOriginHeaders,
-      readTimeout: Duration.seconds(30),
-    });
+    // The api: by its own name over HTTPS, which Route 53 moves between the
+    // regions' load balancers; or privately, through a VPC origin.
+    const apiOrigin = props.apiLoadBalancer
+      ? origins.VpcOrigin.withApplicationLoadBalancer(props.apiLoadBalancer, {
+          vpcOriginName: props.apiVpcOriginName,
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+          httpPort: 80,
+          customHeaders: props.apiOriginHeaders,
+          readTimeout: Duration.seconds(30),
+        })
+      : new origins.HttpOrigin(props.apiOriginDomainName!, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          httpsPort: 443,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+          customHeaders: props.apiOriginHeaders,
+          readTimeout: Duration.seconds(30),
+        });
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'BodyScript web app and api',
       defaultRootObject: 'index.html',
@@ -357,11 +382,11 @@ export class EdgeDistribution extends Construct {
         'Without a configured domain the distribution can only use the CloudFront default certificate (*.cloudfront.net), with which CloudFront fixes the security policy itself; configuring domain in the environment file switches to an ACM certificate with TLSv1.2_2021.',
       );
     }
-    if (props.apiOriginProtocol === 'http') {
+    if (props.apiLoadBalancer) {
       acknowledge(
         this.distribution,
         ['AwsSolutions-CFR5', 'cdk-validator-cfnguard::cloudfront_traffic_to_origin_encrypted_check'],
-        'Without a domain the api load balancer has no name a certificate could cover, so CloudFront reaches it over HTTP; the load balancer accepts only CloudFront\'s origin-facing addresses carrying the secret origin header. A configured domain switches the origin to HTTPS.',
+        "The api is a VPC origin: CloudFront reaches its internal load balancer (no public address) over AWS's private network, on HTTP because without a domain there is no name a certificate could cover. A configured domain switches the api origin to HTTPS with TLS 1.2.",
       );
     }
   }

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
 
@@ -99,8 +100,20 @@ export interface LoadBalancedFargateServiceProps {
   /** Retention of the log group. */
   readonly logRetention: logs.RetentionDays;
 
-  /** Internet-facing (the api) or internal (a worker's health endpoint). */
+  /**
+   * Internet-facing (the api behind CloudFront by its domain name) or internal
+   * (the api behind a CloudFront VPC origin, a worker's health endpoint).
+   */
   readonly internetFacing: boolean;
+  /**
+   * Regional web ACL the load balancer is associated with. Required when
+   * `internetFacing`: no listener may be reachable from the internet without
+   * a WAF, even one that admits only CloudFront (every AWS customer's
+   * distributions share CloudFront's addresses).
+   *
+   * @default - none (only for an internal load balancer)
+   */
+  readonly webAcl?: wafv2.CfnWebACL;
   /** Subnets of the load balancer. */
   readonly loadBalancerSubnets: ec2.SubnetSelection;
   /** Refuse deletion of the load balancer (production). */
@@ -196,6 +209,12 @@ export abstract class LoadBalancedFargateService extends Construct {
     if (!this.healthCheckPath.startsWith('/')) {
       throw new Error(`${this.constructor.name} ${this.node.path}: healthCheckPath must start with '/', got '${this.healthCheckPath}'`);
     }
+    if (props.internetFacing && !props.webAcl) {
+      throw new Error(`${this.constructor.name} ${this.node.path}: an internet-facing load balancer needs a webAcl (a REGIONAL web ACL, e.g. RegionalWebAcl), or its listeners are reachable without a WAF`);
+    }
+    if (props.webAcl && props.webAcl.scope !== 'REGIONAL') {
+      throw new Error(`${this.constructor.name} ${this.node.path}: webAcl must have scope REGIONAL (AWS WAF associates only regional web ACLs with a load balancer), got '${props.webAcl.scope}'`);
+    }
     if (props.productionPeers.length === 0) {
       throw new Error(`${this.constructor.name} ${this.node.path}: productionPeers must name at least one peer, or nobody can reach the service`);
     }
@@ -271,6 +290,9 @@ export abstract class LoadBalancedFargateService extends Construct {
       http2Enabled: true,
     });
     this.loadBalancer.logAccessLogs(props.accessLogsBucket, props.accessLogsPrefix);
+    if (props.webAcl) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.loadBalancer.loadBalancerArn, webAclArn: props.webAcl.attrArn });
+    }
 
     this.primaryTargetGroup = this.newTargetGroup(deployment.targetGroupId, props.containerPort);
     this.productionListener = this.addListener('ProductionListener', this.productionPort, props.certificate, this.primaryTargetGroup, props.requiredHeader);
@@ -421,13 +443,7 @@ export abstract class LoadBalancedFargateService extends Construct {
         );
       }
     }
-    acknowledge(
-      this.loadBalancer,
-      ['NIST.800.53.R5-ALBWAFEnabled'],
-      props.internetFacing
-        ? 'The load balancer only accepts CloudFront, whose web ACL (AWS managed common and known-bad-inputs rules, rate limit per IP) inspects every request first.'
-        : internalLoadBalancerReason,
-    );
+    if (!props.webAcl) acknowledge(this.loadBalancer, ['NIST.800.53.R5-ALBWAFEnabled'], internalLoadBalancerReason);
     if (!props.deletionProtection) {
       acknowledge(
         this.loadBalancer,

@@ -140,6 +140,16 @@ export function webAclName(env: EnvironmentName): string {
   return `${resourcePrefix(env)}-edge`;
 }
 
+/** REGIONAL AWS WAF web ACL of the api's internet-facing load balancer (one per region, same name). */
+export function apiWebAclName(env: EnvironmentName): string {
+  return `${resourcePrefix(env)}-api`;
+}
+
+/** CloudFront VPC origin of a region's internal api load balancer (names are unique per account: the region is in it). */
+export function apiVpcOriginName(env: EnvironmentName, region: string): string {
+  return `${resourcePrefix(env)}-api-${region}`;
+}
+
 /** ECR repository of a service. */
 export function repositoryName(env: EnvironmentName, service: ServiceName): string {
   return `bodyscript/${env}/${service}`;

@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { ApiService, type ApiServiceProps } from '../constructs/api-service';
 import { testApp } from './support/synthesize';
 
@@ -35,11 +36,12 @@ function setup(overrides: Partial<ApiServiceProps> = {}): { stack: Stack; api: A
     logGroupName: '/test/api',
     logKey: new kms.Key(stack, 'LogKey'),
     logRetention: logs.RetentionDays.ONE_YEAR,
+    internetFacing: true,
     loadBalancerSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    webAcl: new wafv2.CfnWebACL(stack, 'WebAcl', { scope: 'REGIONAL', defaultAction: { allow: {} }, visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'test', sampledRequestsEnabled: true } }),
     deletionProtection: false,
     accessLogsBucket: s3.Bucket.fromBucketName(stack, 'AlbLogs', 'test-alb-logs'),
     accessLogsPrefix: 'api',
-    testPeers: [ec2.Peer.ipv4('10.0.0.0/16')],
     applicationName: 'Test-api',
     deploymentGroupName: 'Test-api',
     deploymentConfig: codedeploy.EcsDeploymentConfig.ALL_AT_ONCE,
@@ -68,17 +70,63 @@ describe('ApiService', () => {
     expect(Object.keys(template.findResources('AWS::ECS::Service'))).toEqual([expect.stringMatching(/^ApiService[0-9A-F]{8}$/)]);
   });
 
-  test('can be created internet-facing, admitting only CloudFront (the origin-facing prefix list) and forwarding only requests with the origin header', () => {
+  /** [port, source] of every ingress rule of the load balancer's security group. */
+  function loadBalancerIngress(t: Template): [number, unknown][] {
+    const [[groupId, group]] = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('ApiLoadBalancerSecurityGroup'));
+    const separate = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).filter((r) => JSON.stringify(r.Properties.GroupId).includes(groupId));
+    const rules = [...(group.Properties.SecurityGroupIngress ?? []), ...separate.map((r) => r.Properties)] as { FromPort: number; SourcePrefixListId?: string; CidrIp?: string; SourceSecurityGroupId?: unknown }[];
+    return rules.map((r) => [r.FromPort, r.SourcePrefixListId ?? r.CidrIp ?? r.SourceSecurityGroupId]);
+  }
+
+  test('can be created internet-facing behind its regional web ACL, admitting only CloudFront (the origin-facing prefix list) and forwarding only requests with the origin header', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
-    const [[groupId, group]] = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('ApiLoadBalancerSecurityGroup'));
-    const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).filter((r) => JSON.stringify(r.Properties.GroupId).includes(groupId));
-    const rules = [...(group.Properties.SecurityGroupIngress ?? []), ...separate.map((r) => r.Properties)] as { FromPort: number; SourcePrefixListId?: string; CidrIp?: string }[];
-    const ingress = rules.map((r) => [r.FromPort, r.SourcePrefixListId ?? r.CidrIp]);
-    // The CloudFront origin-facing prefix list of us-east-1 (cdk.context.json) on the production port; the VPC on the test port.
-    expect(ingress.sort()).toEqual([[80, 'pl-3b927c52'], [8080, '10.0.0.0/16']]);
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { Ref: Match.stringLikeRegexp('^ApiLoadBalancer') },
+      WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebAcl'), 'Arn'] },
+    });
+    // The CloudFront origin-facing prefix list of us-east-1 (cdk.context.json) on the production port; the deployment path's security group on the test port.
+    expect(loadBalancerIngress(template).sort()).toEqual([
+      [80, 'pl-3b927c52'],
+      [8080, { 'Fn::GetAtt': [expect.stringMatching(/^ApiTestTrafficSecurityGroup/), 'GroupId'] }],
+    ]);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: ['secret-value'] } }],
     });
+  });
+
+  test('admits test traffic only from its own security group, which may reach nothing but the test listener', () => {
+    const [[, group]] = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('ApiTestTrafficSecurityGroup'));
+    expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+    // Its only egress: the test listener of this api's load balancer.
+    expect(group.Properties.SecurityGroupEgress).toEqual([
+      {
+        Description: 'test-api test listener',
+        DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^ApiLoadBalancerSecurityGroup/), 'GroupId'] },
+        FromPort: 8080,
+        ToPort: 8080,
+        IpProtocol: 'tcp',
+      },
+    ]);
+  });
+
+  test('can be created internal, without a web ACL: CloudFront reaches it through a VPC origin', () => {
+    const { stack, api } = setup({ internetFacing: false, webAcl: undefined, loadBalancerSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } });
+    api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') });
+    const internal = Template.fromStack(stack);
+    internal.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+    internal.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+    expect(loadBalancerIngress(internal).map(([port, source]) => [port, typeof source === 'string' ? source : 'security group'])).toEqual(
+      expect.arrayContaining([[80, 'pl-3b927c52'], [8080, 'security group']]),
+    );
+  });
+
+  test('fails internet-facing without a web ACL, or with a web ACL of CloudFront scope', () => {
+    expect(() => setup({ webAcl: undefined })).toThrow(/an internet-facing load balancer needs a webAcl/);
+    expect(() =>
+      setup({
+        webAcl: new wafv2.CfnWebACL(new Stack(), 'Edge', { scope: 'CLOUDFRONT', defaultAction: { allow: {} }, visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'edge', sampledRequestsEnabled: true } }),
+      }),
+    ).toThrow(/webAcl must have scope REGIONAL/);
   });
 
   test('starts minTasks tasks and scales between minTasks and maxTasks on CPU', () => {

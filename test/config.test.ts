@@ -67,6 +67,17 @@ describe('environment configuration', () => {
     ['a missing section', (c) => delete c.sentry, 'production.sentry: is required (an object)'],
     ['a Slack channel id that is not one', (c) => (c.slack = { workspaceId: 'T0123ABCDEF', criticalChannelId: '#alerts', warningChannelId: 'C0123ABCDEF' }), "production.slack.criticalChannelId: must be a Slack channel id such as C012ABCDEFG, got '#alerts'"],
     ['an app domain outside the hosted zone', (c) => (c.domain = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'bodyscript.example', appDomainName: 'app.other.example', apiDomainName: 'api.bodyscript.example' }), "production.domain.appDomainName: must be inside domain.hostedZoneName 'bodyscript.example', got 'app.other.example'"],
+    [
+      'production without a domain',
+      (c) => delete c.domain,
+      'production.domain: must be given in production: the api fails over between regions only through Route 53 health checks on its own name (data plane), and without a domain a failover needs a CloudFront change in us-east-1 (control plane), got nothing',
+    ],
+    [
+      'production without a domain, with a reason',
+      (c) => ((c.noDomainReason = 'We accept a manual CloudFront change for the api failover.'), delete c.domain),
+      'production.domain: must be given in production: the api fails over between regions only through Route 53 health checks on its own name (data plane), and without a domain a failover needs a CloudFront change in us-east-1 (control plane), got nothing',
+    ],
+    ['a domain and a reason for having none', (c) => (c.noDomainReason = 'We accept a manual CloudFront change for the api failover.'), "production.noDomainReason: must be left out when domain is given, got 'We accept a manual CloudFront change for the api failover.'"],
     ['an environment name that does not exist', (c) => (c.name = 'qa'), "production.name: must be one of 'staging', 'production', got 'qa'"],
     ['a file that configures the other environment', (c) => (c.name = 'staging'), "production.name: must be 'production' (the environment this file configures), got 'staging'"],
   ];
@@ -75,6 +86,23 @@ describe('environment configuration', () => {
     const problems = problemsAfter(mutate);
     expect(problems).toContain(expected);
     expect(problems).toHaveLength(1);
+  });
+
+  test('an environment without a domain must say why, in a sentence', () => {
+    expect(problemsAfter((c) => delete c.noDomainReason, 'staging')).toEqual([
+      'staging.noDomainReason: must say in at least 40 characters why this environment has no domain (its api then fails over only by a manual CloudFront change), or give domain, got nothing',
+    ]);
+    expect(problemsAfter((c) => (c.noDomainReason = 'none'), 'staging')).toEqual([
+      "staging.noDomainReason: must say in at least 40 characters why this environment has no domain (its api then fails over only by a manual CloudFront change), or give domain, got 'none'",
+    ]);
+  });
+
+  test('the committed files: production has a domain, staging a reason for having none', () => {
+    const { environments } = loadConfig();
+    expect(environments.production.domain?.apiDomainName).toBe('api.bodyscript.example');
+    expect(environments.production.noDomainReason).toBeUndefined();
+    expect(environments.staging.domain).toBeUndefined();
+    expect(environments.staging.noDomainReason!.length).toBeGreaterThanOrEqual(40);
   });
 
   test('reports every problem of every environment in one error, each on its own line', () => {

@@ -1,6 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -20,11 +22,16 @@ function build(overrides: Partial<EdgeDistributionProps> = {}, standby: 'replica
     none: undefined,
     same: frontendBucket,
   }[standby];
+  // An internal load balancer for the VPC-origin case (used when the override leaves apiOriginDomainName out).
+  const apiLoadBalancer =
+    'apiOriginDomainName' in overrides && overrides.apiOriginDomainName === undefined && !('apiLoadBalancer' in overrides)
+      ? new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 }), internetFacing: false })
+      : undefined;
   const edge = new EdgeDistribution(stack, 'Edge', {
+    apiLoadBalancer,
     frontendBucket,
     standbyFrontendBucket,
     apiOriginDomainName: 'api.bodyscript.example',
-    apiOriginProtocol: 'https',
     logBucket: s3.Bucket.fromBucketAttributes(stack, 'Logs', { bucketName: 'cf-logs', bucketRegionalDomainName: 'cf-logs.s3.us-east-1.amazonaws.com' }),
     logPrefix: 'cloudfront/',
     certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/abc'),
@@ -128,7 +135,48 @@ describe('EdgeDistribution', () => {
 
   test('rate-limits each IP to the given number of requests in five minutes', () => {
     const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
-    expect(acl.Properties.Rules[2].Statement.RateBasedStatement).toEqual({ Limit: 500, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
+    const rate = acl.Properties.Rules.find((r: { Name: string }) => r.Name === 'RateLimitPerIp');
+    expect(rate).toMatchObject({ Priority: 3, Action: { Block: {} } });
+    expect(rate.Statement.RateBasedStatement).toEqual({ Limit: 500, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
+  });
+
+  test('runs IP reputation, common and known-bad-inputs rules blocking, SQL injection and Bot Control (on /api/ only) counting first', () => {
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const rules = acl.Properties.Rules as { Name: string; Priority: number; OverrideAction?: Record<string, unknown>; Statement: { ManagedRuleGroupStatement?: Record<string, unknown> } }[];
+    expect(rules.map((r) => [r.Priority, r.Name, r.OverrideAction && Object.keys(r.OverrideAction)[0]])).toEqual([
+      [0, 'AWSManagedRulesAmazonIpReputationList', 'None'],
+      [1, 'AWSManagedRulesCommonRuleSet', 'None'],
+      [2, 'AWSManagedRulesKnownBadInputsRuleSet', 'None'],
+      [3, 'RateLimitPerIp', undefined],
+      [4, 'AWSManagedRulesSQLiRuleSet', 'Count'],
+      [5, 'AWSManagedRulesBotControlRuleSet', 'Count'],
+    ]);
+    expect(rules[5].Statement.ManagedRuleGroupStatement).toMatchObject({
+      VendorName: 'AWS',
+      ManagedRuleGroupConfigs: [{ AWSManagedRulesBotControlRuleSet: { InspectionLevel: 'COMMON' } }],
+      ScopeDownStatement: { ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', SearchString: '/api/' } },
+    });
+    for (const rule of rules.slice(0, 5)) expect(rule.Statement.ManagedRuleGroupStatement?.ScopeDownStatement).toBeUndefined();
+  });
+
+  test('can reach the api privately through a VPC origin of an internal load balancer (HTTP inside the AWS network)', () => {
+    const { stack } = build({ apiOriginDomainName: undefined, apiVpcOriginName: 'test-api-us-east-1' });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: { Name: 'test-api-us-east-1', Arn: { Ref: Match.stringLikeRegexp('^Alb') }, HTTPPort: 80, OriginProtocolPolicy: 'http-only' },
+    });
+    const [distribution] = Object.values(t.findResources('AWS::CloudFront::Distribution'));
+    const config = distribution.Properties.DistributionConfig;
+    const api = config.Origins.find((o: Origin) => o.Id === config.CacheBehaviors.find((b: { PathPattern: string }) => b.PathPattern === '/api/*').TargetOriginId);
+    expect(api).toMatchObject({ VpcOriginConfig: { VpcOriginId: { 'Fn::GetAtt': [expect.stringMatching(/VpcOrigin/), 'Id'] } } });
+    expect(api.CustomOriginConfig).toBeUndefined();
+  });
+
+  test.each([
+    ['neither an api name nor a load balancer', { apiOriginDomainName: undefined, apiLoadBalancer: undefined }, /give exactly one of apiOriginDomainName/],
+    ['a VPC origin name without a load balancer', { apiVpcOriginName: 'x' }, /apiVpcOriginName names the VPC origin of apiLoadBalancer/],
+  ])('fails with %s', (_case, overrides, message) => {
+    expect(() => build(overrides as Partial<EdgeDistributionProps>)).toThrow(message);
   });
 
   test.each([

@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { PilotLightService, type PilotLightServiceProps } from '../constructs/pilot-light-service';
 import { testApp } from './support/synthesize';
 
@@ -28,6 +29,7 @@ function setup(overrides: Partial<PilotLightServiceProps> = {}): Stack {
     logRetention: logs.RetentionDays.ONE_YEAR,
     internetFacing: true,
     loadBalancerSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    webAcl: new wafv2.CfnWebACL(stack, 'WebAcl', { scope: 'REGIONAL', defaultAction: { allow: {} }, visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'test', sampledRequestsEnabled: true } }),
     deletionProtection: false,
     accessLogsBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'test-alb-logs'),
     accessLogsPrefix: 'api',
@@ -69,6 +71,17 @@ describe('PilotLightService', () => {
       SuspendedState: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
       RoleARN: 'arn:aws:iam::111111111111:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService',
     });
+  });
+
+  test('puts its internet-facing load balancer behind the regional web ACL it is given', () => {
+    Template.fromStack(setup()).hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { Ref: Match.stringLikeRegexp('^ApiLoadBalancer') },
+      WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebAcl'), 'Arn'] },
+    });
+  });
+
+  test('fails internet-facing without a web ACL: its listener would be reachable without a WAF', () => {
+    expect(() => setup({ webAcl: undefined })).toThrow(/an internet-facing load balancer needs a webAcl/);
   });
 
   test('keeps the production listener behind the required header: 403 by default, forward with the header', () => {

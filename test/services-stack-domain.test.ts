@@ -1,42 +1,18 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ENVIRONMENT_FILES, type EnvironmentConfigInput, loadConfig } from '../lib/config';
-import { AlertingStack } from '../lib/stacks/alerting-stack';
-import { DataStack } from '../lib/stacks/data-stack';
-import { NetworkStack } from '../lib/stacks/network-stack';
-import { ServicesStack } from '../lib/stacks/services-stack';
-import { StandbyDataStack } from '../lib/stacks/standby-data-stack';
-import { StandbyStack } from '../lib/stacks/standby-stack';
-import { testApp } from './support/synthesize';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../lib/config';
+import { template as assemblyTemplate } from './support/assembly';
 
 /**
- * The committed environments have no domain; this builds staging's services
- * stack and its standby with one (without the compliance gates, which the
- * shared assembly runs).
+ * Production is configured with a domain (required there): its services stack
+ * and its standby, from the shared assembly.
  */
-const DOMAIN = {
-  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
-  hostedZoneName: 'bodyscript.example',
-  appDomainName: 'app.bodyscript.example',
-  apiDomainName: 'api.bodyscript.example',
-};
+const DOMAIN = loadConfig().environments.production.domain!;
 
 let template: Template;
 let standby: Template;
 beforeAll(() => {
-  const environments: Record<string, EnvironmentConfigInput> = structuredClone({ ...ENVIRONMENT_FILES });
-  (environments.staging as Record<string, unknown>).domain = DOMAIN;
-  const config = loadConfig({}, { environments }).environments.staging;
-  const app = testApp();
-  const env = { account: config.primary.account, region: config.primary.region };
-  const alerting = new AlertingStack(app, 'Alerting', { env, config });
-  const network = new NetworkStack(app, 'Network', { env, config });
-  const standbyEnv = { account: config.standby.account, region: config.standby.region };
-  const standbyData = new StandbyDataStack(app, 'StandbyData', { env: standbyEnv, config });
-  const data = new DataStack(app, 'Data', { env, config, vpc: network.vpc, standbyDatabaseKey: standbyData.databaseKey.key });
-  const services = new ServicesStack(app, 'Services', { env, config, alerting, network, data });
-  const standbyStack = new StandbyStack(app, 'Standby', { env: standbyEnv, config, standbyData });
-  template = Template.fromStack(services);
-  standby = Template.fromStack(standbyStack);
+  template = assemblyTemplate('BodyScript-Production-Services');
+  standby = assemblyTemplate('BodyScript-Production-Standby');
 });
 
 /** Logical ID of the certificate for `name`. */
@@ -112,7 +88,7 @@ describe('the services stack with a domain', () => {
   test('the health-check alarms are single-metric (as Route 53 requires) and the api-down composite pages the critical topic', () => {
     for (const colour of ['Blue', 'Green']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `BodyScript-Staging-api-NoHealthyTargets-${colour}`,
+        AlarmName: `BodyScript-Production-api-NoHealthyTargets-${colour}`,
         Namespace: 'AWS/ApplicationELB',
         MetricName: 'HealthyHostCount',
         Statistic: 'Minimum',
@@ -123,7 +99,7 @@ describe('the services stack with a domain', () => {
       });
     }
     template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
-      AlarmName: 'BodyScript-Staging-api-NoHealthyTargets',
+      AlarmName: 'BodyScript-Production-api-NoHealthyTargets',
       AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/disaster-recovery.md'),
       AlarmActions: [Match.anyValue()],
     });

@@ -66,19 +66,22 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       }
     });
 
-    test('has a production listener on 80 and a test listener on 8080 that serves green', () => {
+    // With a domain (production) the api listens on HTTPS with its certificate; processing has no name and stays on HTTP.
+    const https = production && service === 'api';
+    test(`has a production listener on ${https ? 443 : 80} and a test listener on ${https ? 8443 : 8080} that serves green`, () => {
       const listeners = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::Listener')).filter(([id]) => id.startsWith(`${Service}LoadBalancer`));
       expect(listeners).toHaveLength(2);
-      const [, production] = listeners.find(([id]) => id.includes('ProductionListener'))!;
+      const [, productionListener] = listeners.find(([id]) => id.includes('ProductionListener'))!;
       const [, test] = listeners.find(([id]) => id.includes('TestListener'))!;
-      expect(production.Properties).toMatchObject({ Port: 80, Protocol: 'HTTP' });
-      expect(test.Properties).toMatchObject({ Port: 8080, Protocol: 'HTTP' });
+      expect(productionListener.Properties).toMatchObject(https ? { Port: 443, Protocol: 'HTTPS' } : { Port: 80, Protocol: 'HTTP' });
+      expect(test.Properties).toMatchObject(https ? { Port: 8443, Protocol: 'HTTPS' } : { Port: 8080, Protocol: 'HTTP' });
       expect(test.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: expect.stringMatching(`^${Service}GreenTargetGroup`) } }]);
     });
 
     test(`has a load balancer with access logs, invalid header fields dropped, deletion protection ${production ? 'on' : 'off'}`, () => {
       const [, loadBalancer] = one(stack, 'AWS::ElasticLoadBalancingV2::LoadBalancer', `${Service}LoadBalancer`);
-      expect(loadBalancer.Properties.Scheme).toBe(service === 'api' ? 'internet-facing' : 'internal');
+      // The api is internet-facing only where CloudFront reaches it by its domain name (production); otherwise a VPC origin reaches it.
+      expect(loadBalancer.Properties.Scheme).toBe(service === 'api' && production ? 'internet-facing' : 'internal');
       expect(loadBalancer.Properties.LoadBalancerAttributes).toEqual(
         expect.arrayContaining([
           { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
@@ -208,18 +211,20 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       });
     });
 
-    test("its security group admits CloudFront's origin-facing prefix list on 80 and the VPC on the test port, nothing else", () => {
+    test(`its security group admits CloudFront's origin-facing prefix list on ${production ? 443 : 80} and the deployment path's security group on the test port, nothing else`, () => {
       const [groupId, group] = one(stack, 'AWS::EC2::SecurityGroup', 'ApiLoadBalancerSecurityGroup');
       const separate = Object.values(resources(stack, 'AWS::EC2::SecurityGroupIngress')).filter((r) => JSON.stringify(r.Properties.GroupId).includes(groupId));
       const rules = [...(group.Properties.SecurityGroupIngress ?? []), ...separate.map((r) => r.Properties)];
       expect(rules.map((r) => ({ port: r.FromPort, from: r.SourcePrefixListId ?? r.CidrIp ?? r.SourceSecurityGroupId }))).toEqual(
         expect.arrayContaining([
-          { port: 80, from: 'pl-3b927c52' },
-          { port: 8080, from: cidr },
+          { port: production ? 443 : 80, from: 'pl-3b927c52' },
+          { port: production ? 8443 : 8080, from: { 'Fn::GetAtt': [expect.stringMatching(/^ApiTestTrafficSecurityGroup/), 'GroupId'] } },
         ]),
       );
       expect(rules).toHaveLength(2);
       expect(JSON.stringify(rules)).not.toContain('0.0.0.0/0');
+      // Not the whole VPC: a compromised task must not reach the next release without the WAF and the header.
+      expect(JSON.stringify(rules)).not.toContain(cidr);
     });
 
     test('the origin header value is a generated, retained secret', () => {
@@ -323,7 +328,9 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
     ])('the %s canary requests %s through CloudFront', (target, path) => {
       const [, canary] = one(stack, 'AWS::Synthetics::Canary', `${target === 'api' ? 'Api' : 'Frontend'}Canary`);
       expect(canary.Properties.Name).toBe(`bs-${production ? 'prod' : 'stg'}-${target}`);
-      expect(canary.Properties.RunConfig.EnvironmentVariables.TARGET_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^EdgeDistribution/), 'DomainName'] }, path]] });
+      expect(canary.Properties.RunConfig.EnvironmentVariables.TARGET_URL).toEqual(
+        production ? `https://app.bodyscript.example${path}` : { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^EdgeDistribution/), 'DomainName'] }, path]] },
+      );
     });
 
     test('the api canary checks the body of /api/health', () => {
@@ -385,8 +392,18 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
         ViewerProtocolPolicy: 'https-only',
       });
       const origin = config.Origins.find((o: { Id: string }) => o.Id === behavior.TargetOriginId);
-      expect(JSON.stringify(origin.DomainName)).toContain('ApiLoadBalancer');
-      expect(origin.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'http-only', HTTPPort: 80 });
+      if (production) {
+        // By its name over HTTPS: Route 53 answers it with the load balancer of the region in service.
+        expect(origin.DomainName).toBe('api.bodyscript.example');
+        expect(origin.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', HTTPSPort: 443, OriginSSLProtocols: ['TLSv1.2'] });
+      } else {
+        // A VPC origin of the internal load balancer: nothing of the api is reachable from the internet.
+        expect(origin.VpcOriginConfig).toEqual({ VpcOriginId: { 'Fn::GetAtt': [expect.stringMatching(/VpcOrigin/), 'Id'] }, OriginReadTimeout: 30 });
+        expect(origin.CustomOriginConfig).toBeUndefined();
+        t().hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+          VpcOriginEndpointConfig: { Name: 'bodyscript-staging-api-us-east-1', Arn: { Ref: Match.stringLikeRegexp('^ApiLoadBalancer') }, HTTPPort: 80, OriginProtocolPolicy: 'http-only' },
+        });
+      }
       expect(origin.OriginCustomHeaders).toEqual([{ HeaderName: 'X-Origin-Verify', HeaderValue: expect.objectContaining({ 'Fn::Join': expect.anything() }) }]);
     });
 
@@ -398,8 +415,9 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
         Logging: { Bucket: `bodyscript-${env}-cloudfront-logs-${account}-us-east-1.s3.us-east-1.amazonaws.com`, IncludeCookies: false },
         WebACLId: { 'Fn::GetAtt': [expect.stringMatching(/^EdgeWebAcl/), 'Arn'] },
       });
-      // Without a configured domain there is only the default certificate (see edge-distribution.test.ts for TLSv1.2_2021).
-      expect(config.ViewerCertificate).toBeUndefined();
+      // Without a configured domain there is only the default certificate; with one, TLS 1.2 at least.
+      if (production) expect(config.ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+      else expect(config.ViewerCertificate).toBeUndefined();
     });
 
     test('adds HSTS, frame options DENY, nosniff, a referrer policy and a CSP allowing self, Sentry and Google Analytics', () => {
@@ -432,17 +450,18 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(taskDefinition.Properties.ContainerDefinitions[0].Environment).toContainEqual({ Name: 'AWS_S3_US_EAST_1_REGIONAL_ENDPOINT', Value: 'regional' });
     });
 
-    test('the web ACL (CLOUDFRONT scope) runs the AWS common and known-bad-inputs rules and a rate limit per IP, and logs to an encrypted log group', () => {
-      t().hasResourceProperties('AWS::WAFv2::WebACL', {
-        Name: `bodyscript-${env}-edge`,
-        Scope: 'CLOUDFRONT',
-        DefaultAction: { Allow: {} },
-        Rules: [
-          Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet', Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
-          Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet', Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
-          Match.objectLike({ Name: 'RateLimitPerIp', Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } }),
-        ],
-      });
+    test('the web ACL (CLOUDFRONT scope) runs IP reputation, the common and known-bad-inputs rules and a rate limit per IP blocking, SQL injection and Bot Control counting, and logs to an encrypted log group', () => {
+      const [, acl] = one(stack, 'AWS::WAFv2::WebACL', 'EdgeWebAcl');
+      expect(acl.Properties).toMatchObject({ Name: `bodyscript-${env}-edge`, Scope: 'CLOUDFRONT', DefaultAction: { Allow: {} } });
+      const rules = acl.Properties.Rules as { Name: string; OverrideAction?: Record<string, unknown>; Action?: Record<string, unknown> }[];
+      expect(rules.map((r) => `${r.Name}:${Object.keys(r.OverrideAction ?? r.Action ?? {})[0]}`)).toEqual([
+        'AWSManagedRulesAmazonIpReputationList:None',
+        'AWSManagedRulesCommonRuleSet:None',
+        'AWSManagedRulesKnownBadInputsRuleSet:None',
+        'RateLimitPerIp:Block',
+        'AWSManagedRulesSQLiRuleSet:Count',
+        'AWSManagedRulesBotControlRuleSet:Count',
+      ]);
       t().hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { ResourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EdgeWebAcl'), 'Arn'] } });
       t().hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `aws-waf-logs-bodyscript-${env}-edge`, KmsKeyId: Match.anyValue(), RetentionInDays: 365 });
     });

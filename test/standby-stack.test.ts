@@ -181,14 +181,31 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       const rules = resourcesOfType(stackName, 'AWS::EC2::SecurityGroupIngress')
         .map(([, r]) => r.Properties as Record<string, unknown>)
         .filter((p) => JSON.stringify(p.GroupId).includes('ApiLoadBalancerSecurityGroup'));
-      expect(rules).toEqual([expect.objectContaining({ FromPort: 80, SourcePrefixListId: 'pl-82a045eb' })]);
+      expect(rules).toEqual([expect.objectContaining({ FromPort: env === 'production' ? 443 : 80, SourcePrefixListId: 'pl-82a045eb' })]);
       template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
         Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [`{{resolve:secretsmanager:bodyscript/${env}/cloudfront-origin-verify:SecretString:::}}`] } }],
         Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiTargetGroup') } }],
       });
-      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
-      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
     });
+
+    if (env === 'production') {
+      test('with a domain the api load balancer is internet-facing (CloudFront reaches it by name after a failover) and behind a regional web ACL', () => {
+        const [apiBalancer] = one(stackName, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'ApiLoadBalancer');
+        template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+        template(stackName).hasResourceProperties('AWS::WAFv2::WebACLAssociation', { ResourceArn: { Ref: apiBalancer }, WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiWebAcl'), 'Arn'] } });
+        template(stackName).hasResourceProperties('AWS::WAFv2::WebACL', { Name: 'bodyscript-production-api', Scope: 'REGIONAL' });
+        expect(resourcesOfType(stackName, 'AWS::CloudFront::VpcOrigin')).toEqual([]);
+      });
+    } else {
+      test('without a domain both load balancers are internal, and the api has a VPC origin ready for the manual failover', () => {
+        expect(resourcesOfType(stackName, 'AWS::ElasticLoadBalancingV2::LoadBalancer').map(([, lb]) => lb.Properties?.Scheme)).toEqual(['internal', 'internal']);
+        expect(resourcesOfType(stackName, 'AWS::WAFv2::WebACLAssociation')).toEqual([]);
+        const [apiBalancer] = one(stackName, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'ApiLoadBalancer');
+        template(stackName).hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+          VpcOriginEndpointConfig: { Name: 'bodyscript-staging-api-us-west-2', Arn: { Ref: apiBalancer }, HTTPPort: 80, OriginProtocolPolicy: 'http-only' },
+        });
+      });
+    }
 
     test('the load balancers log to the standby alb-logs bucket of StandbyData, named literally', () => {
       const balancers = resourcesOfType(stackName, 'AWS::ElasticLoadBalancingV2::LoadBalancer');

@@ -88,6 +88,9 @@ const REGISTRY_STACK_PINS: Pin[] = [
   ['ProcessingRepository132CE411', 'AWS::ECR::Repository', 'Retain'],
 ];
 
+/** With a domain the api load balancers are internet-facing behind a regional web ACL, whose decisions are audit records. */
+const API_WEB_ACL_PINS: Pin[] = [['ApiWebAclLogs9BB09755', 'AWS::Logs::LogGroup', 'Retain']];
+
 const SERVICES_STACK_PINS: Pin[] = [
   ['OriginVerifySecret1DED2FB3', 'AWS::SecretsManager::Secret', 'Retain'],
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
@@ -125,7 +128,7 @@ export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Staging-Registry': REGISTRY_STACK_PINS,
   'BodyScript-Production-Registry': REGISTRY_STACK_PINS,
   'BodyScript-Staging-Services': SERVICES_STACK_PINS,
-  'BodyScript-Production-Services': SERVICES_STACK_PINS,
+  'BodyScript-Production-Services': [...SERVICES_STACK_PINS, ...API_WEB_ACL_PINS],
   'BodyScript-Staging-Alerting': ALERTING_STACK_PINS,
   'BodyScript-Production-Alerting': ALERTING_STACK_PINS,
   'BodyScript-Staging-FaultInjection': FAULT_INJECTION_STACK_PINS,
@@ -133,7 +136,7 @@ export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Staging-StandbyData': STANDBY_DATA_STACK_PINS,
   'BodyScript-Production-StandbyData': STANDBY_DATA_STACK_PINS,
   'BodyScript-Staging-Standby': STANDBY_STACK_PINS,
-  'BodyScript-Production-Standby': STANDBY_STACK_PINS,
+  'BodyScript-Production-Standby': [...STANDBY_STACK_PINS, ...API_WEB_ACL_PINS],
 };
 
 describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pins) => {

@@ -39,6 +39,14 @@ export const production: EnvironmentConfigInput = {
     retentionDays: 35,
     dailyStartHourUtc: 5,
   },
+  // Placeholders like the account ids: the public hosted zone of your domain
+  // (see "Point the config at your AWS accounts" in the README).
+  domain: {
+    hostedZoneId: 'Z0PRODUCTIONZONEPLACEHOLDER',
+    hostedZoneName: 'bodyscript.example',
+    appDomainName: 'app.bodyscript.example',
+    apiDomainName: 'api.bodyscript.example',
+  },
   alarms: {
     emails: ['platform-oncall@bodyscript.example'],
   },

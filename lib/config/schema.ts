@@ -46,6 +46,9 @@ export const MAX_DEPLOYMENT_TIMEOUT_MINUTES = 60;
 /** RDS Performance Insights keeps data for 7 days (free tier) or whole months up to 731 days. */
 export const PERFORMANCE_INSIGHTS_RETENTION_DAYS = [7, 31, 62, 93, 186, 372, 731] as const;
 
+/** A `noDomainReason` must say this much (characters): it is what a reviewer reads instead of a domain. */
+export const MINIMUM_NO_DOMAIN_REASON_LENGTH = 40;
+
 /** RDS enhanced monitoring intervals (seconds); 0 would turn it off, which we never allow. */
 export const MONITORING_INTERVAL_SECONDS = [1, 5, 10, 15, 30, 60] as const;
 
@@ -225,6 +228,15 @@ export const environmentConfigSchema = z
     storage,
     backup,
     domain: domain.optional(),
+    /**
+     * Why this environment runs without a domain (then required, and refused in
+     * production). Without one, CloudFront's api origin is a VPC origin of one
+     * region's internal load balancer: the api fails over only by a manual
+     * CloudFront change (control plane, us-east-1), viewers get the default
+     * *.cloudfront.net certificate, and the buckets' CORS cannot name the app's
+     * origin. The text becomes the compliance acknowledgement of those findings.
+     */
+    noDomainReason: z.string().optional(),
     alarms,
     slack: slack.optional(),
     sentry,
@@ -293,6 +305,26 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['deployment', 'timeoutMinutes'],
         message: `must be at least ${deploymentNeeds} minutes (${DEPLOYMENT_STARTUP_MINUTES} to start the green tasks + ${TRAFFIC_SHIFT_MINUTES[config.deployment.strategy]} to shift traffic with '${config.deployment.strategy}' + deployment.terminationWaitMinutes ${config.deployment.terminationWaitMinutes}), got ${config.deployment.timeoutMinutes}`,
+      });
+    }
+    if (config.domain && config.noDomainReason !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['noDomainReason'],
+        message: `must be left out when domain is given, got ${describeValue(config.noDomainReason)}`,
+      });
+    } else if (!config.domain && config.name === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['domain'],
+        message:
+          'must be given in production: the api fails over between regions only through Route 53 health checks on its own name (data plane), and without a domain a failover needs a CloudFront change in us-east-1 (control plane), got nothing',
+      });
+    } else if (!config.domain && (config.noDomainReason === undefined || config.noDomainReason.trim().length < MINIMUM_NO_DOMAIN_REASON_LENGTH)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['noDomainReason'],
+        message: `must say in at least ${MINIMUM_NO_DOMAIN_REASON_LENGTH} characters why this environment has no domain (its api then fails over only by a manual CloudFront change), or give domain, got ${describeValue(config.noDomainReason)}`,
       });
     }
     if (config.domain) {

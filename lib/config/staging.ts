@@ -39,6 +39,8 @@ export const staging: EnvironmentConfigInput = {
     retentionDays: 7,
     dailyStartHourUtc: 5,
   },
+  noDomainReason:
+    'Staging is reached by its CloudFront name only: it has no users to move during a regional outage, and its drills practise the manual api switch.',
   alarms: {
     emails: ['platform-staging@bodyscript.example'],
   },

@@ -18,12 +18,15 @@ import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { ProcessingService } from '../../constructs/processing-service';
+import { RegionalWebAcl } from '../../constructs/regional-web-acl';
 import { presignedUrlOrigins } from '../browser-access';
 import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
 import {
   alarmName,
   alarmNamePrefix,
+  apiVpcOriginName,
+  apiWebAclName,
   bucketName,
   canaryName,
   clusterName,
@@ -104,9 +107,14 @@ export class ServicesStack extends Stack {
 
     const shared = this.sharedTaskSettings();
     const task = (service: ServiceName) => ({ ...this.taskSettings(service), ...shared });
+    // With a domain CloudFront reaches the api by its name (which Route 53 can
+    // move to the standby region): an internet-facing load balancer behind a
+    // regional web ACL. Without one, a VPC origin of an internal load balancer.
     this.api = new ApiService(this, 'Api', {
       ...task('api'),
-      loadBalancerSubnets: { subnetGroupName: SUBNET_GROUPS.public },
+      internetFacing: domain !== undefined,
+      loadBalancerSubnets: { subnetGroupName: domain ? SUBNET_GROUPS.public : SUBNET_GROUPS.application },
+      webAcl: domain && this.apiWebAcl().webAcl,
       certificate: domain && certificate('ApiCertificate', domain.apiDomainName),
       originVerify: { name: ORIGIN_VERIFY_HEADER, value: this.originVerify.headerValue },
     });
@@ -168,8 +176,9 @@ export class ServicesStack extends Stack {
           bucketName: bucketName(env, 'frontend', config.standby.account, config.standby.region),
           region: config.standby.region,
         }),
-        apiOriginDomainName: domain ? domain.apiDomainName : this.api.blueGreen.loadBalancer.loadBalancerDnsName,
-        apiOriginProtocol: domain ? 'https' : 'http',
+        apiOriginDomainName: domain?.apiDomainName,
+        apiLoadBalancer: domain ? undefined : this.api.blueGreen.loadBalancer,
+        apiVpcOriginName: domain ? undefined : apiVpcOriginName(env, this.region),
         apiOriginHeaders: { [ORIGIN_VERIFY_HEADER]: this.originVerify.headerValue },
         logBucket: this.dataBucket('CloudFrontLogsBucket', 'cloudfront-logs'),
         logPrefix: 'cloudfront/',
@@ -183,6 +192,17 @@ export class ServicesStack extends Stack {
         logRetention: config.logs.retentionDays as logs.RetentionDays,
         webAclLogGroupName: `aws-waf-logs-${resourcePrefix(env)}-edge`,
       });
+  }
+
+  /** The regional web ACL of the api's internet-facing load balancer. */
+  private apiWebAcl(): RegionalWebAcl {
+    const env = this.config.name;
+    return new RegionalWebAcl(this, 'ApiWebAcl', {
+      webAclName: apiWebAclName(env),
+      logGroupName: `aws-waf-logs-${apiWebAclName(env)}`,
+      logKey: this.data.logsKey.key,
+      logRetention: this.config.logs.retentionDays as logs.RetentionDays,
+    });
   }
 
   /**

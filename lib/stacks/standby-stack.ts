@@ -1,6 +1,7 @@
 import { Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -18,11 +19,14 @@ import { PilotLightService } from '../../constructs/pilot-light-service';
 import { StandbyAlarms } from '../../constructs/standby-alarms';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { PostgresReadReplica } from '../../constructs/read-replica';
+import { RegionalWebAcl } from '../../constructs/regional-web-acl';
 import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
 import {
   alarmName,
   alarmTopicName,
+  apiVpcOriginName,
+  apiWebAclName,
   bucketName,
   clusterName,
   databaseInstanceArn,
@@ -222,15 +226,37 @@ export class StandbyStack extends Stack {
     });
 
     const cloudFrontOriginFacing = ec2.PrefixList.fromLookup(this, 'CloudFrontOriginFacing', { prefixListName: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST });
+    // As in the primary: with a domain an internet-facing load balancer behind
+    // a regional web ACL (Route 53 sends CloudFront here after a failover);
+    // without one an internal load balancer behind a VPC origin.
     const api = new PilotLightService(this, 'Api', {
       ...taskSettings('api'),
-      internetFacing: true,
-      loadBalancerSubnets: { subnetGroupName: SUBNET_GROUPS.public },
+      internetFacing: domain !== undefined,
+      loadBalancerSubnets: { subnetGroupName: domain ? SUBNET_GROUPS.public : SUBNET_GROUPS.application },
+      webAcl: domain
+        ? new RegionalWebAcl(this, 'ApiWebAcl', {
+            webAclName: apiWebAclName(env),
+            logGroupName: `aws-waf-logs-${apiWebAclName(env)}`,
+            logKey: this.logsKey.key,
+            logRetention: config.logs.retentionDays as logs.RetentionDays,
+          }).webAcl
+        : undefined,
       certificate: apiCertificate,
       // Same rule as the primary: CloudFront only, with the same secret header value.
       productionPeers: [ec2.Peer.prefixList(cloudFrontOriginFacing.prefixListId)],
       requiredHeader: { name: ORIGIN_VERIFY_HEADER, value: originVerifyValue },
     });
+    if (!domain) {
+      // Created with the standby, so that the manual api failover of an
+      // environment without a domain only points the distribution's /api/*
+      // behaviour at it (runbooks/disaster-recovery.md).
+      new cloudfront.VpcOrigin(this, 'ApiVpcOrigin', {
+        endpoint: cloudfront.VpcOriginEndpoint.applicationLoadBalancer(api.loadBalancer),
+        vpcOriginName: apiVpcOriginName(env, this.region),
+        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+        httpPort: 80,
+      });
+    }
     const processing = new PilotLightService(this, 'Processing', {
       ...taskSettings('processing'),
       environment: {
