@@ -7,9 +7,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { OriginVerifyRule } from './origin-verify-rule';
 
 /** Target groups check `/health` this often; the product's service level asks for 30 s at most. */
 export const TARGET_HEALTH_CHECK_INTERVAL = Duration.seconds(15);
@@ -21,12 +23,14 @@ export const TARGET_HEALTH_CHECK_INTERVAL = Duration.seconds(15);
  */
 export const CONTAINER_USER = '1000:1000';
 
-/** A request header and the value the production listener requires before it forwards. */
+/** A request header and the secret whose value the production listener requires before it forwards. */
 export interface RequiredHeader {
   /** Header name, e.g. `X-Origin-Verify`. */
   readonly name: string;
-  /** Value the header must carry (a token such as a Secrets Manager dynamic reference is fine). */
-  readonly value: string;
+  /** The secret holding the value, in this region (the primary, or its replica by name). */
+  readonly secret: secretsmanager.ISecret;
+  /** Key that encrypts the secret (or its replica) in this region. */
+  readonly secretKey: kms.IKey;
 }
 
 /** The database a service's tasks connect to. */
@@ -116,6 +120,12 @@ export interface LoadBalancedFargateServiceProps {
   readonly webAcl?: wafv2.CfnWebACL;
   /** Subnets of the load balancer. */
   readonly loadBalancerSubnets: ec2.SubnetSelection;
+  /**
+   * Name of the load balancer (what another region's rotation function finds it by).
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly loadBalancerName?: string;
   /** Refuse deletion of the load balancer (production). */
   readonly deletionProtection: boolean;
   /**
@@ -135,7 +145,8 @@ export interface LoadBalancedFargateServiceProps {
   /** Who may reach the production listener (e.g. CloudFront's prefix list, a canary's security group). */
   readonly productionPeers: ec2.IPeer[];
   /**
-   * The production listener forwards only requests carrying this header, and
+   * The production listener forwards only requests carrying this header with
+   * the secret's value (an OriginVerifyRule, which a rotation rewrites), and
    * answers 403 to the rest.
    *
    * @default - every request reaching the production listener is forwarded
@@ -195,6 +206,8 @@ export abstract class LoadBalancedFargateService extends Construct {
   protected readonly primaryTargetGroup: elbv2.ApplicationTargetGroup;
   /** Port of the production listener. */
   public readonly productionPort: number;
+  /** With a required header: the rule that forwards the requests carrying it. */
+  public readonly verifiedRequestsRule?: OriginVerifyRule;
   /** `http` or `https`: the protocol of the listeners. */
   public readonly protocol: 'http' | 'https';
 
@@ -282,6 +295,7 @@ export abstract class LoadBalancedFargateService extends Construct {
     }
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,
+      loadBalancerName: props.loadBalancerName,
       internetFacing: props.internetFacing,
       vpcSubnets: props.loadBalancerSubnets,
       securityGroup: this.loadBalancerSecurityGroup,
@@ -298,12 +312,20 @@ export abstract class LoadBalancedFargateService extends Construct {
     this.productionListener = this.addListener('ProductionListener', this.productionPort, props.certificate, this.primaryTargetGroup, props.requiredHeader);
     if (props.requiredHeader) {
       // CodeDeploy shifts every rule of the production listener that forwards to
-      // the live target group, so this rule follows each blue/green switch.
-      this.productionListener.addAction('ForwardVerifiedRequests', {
+      // the live target group, so this rule follows each blue/green switch; its
+      // conditions belong to the rotation, never to a template (OriginVerifyRule).
+      this.verifiedRequestsRule = new OriginVerifyRule(this, 'ForwardVerifiedRequests', {
+        listener: this.productionListener,
+        targetGroup: this.primaryTargetGroup,
         priority: 10,
-        conditions: [elbv2.ListenerCondition.httpHeader(props.requiredHeader.name, [props.requiredHeader.value])],
-        action: elbv2.ListenerAction.forward([this.primaryTargetGroup]),
+        headerName: props.requiredHeader.name,
+        secret: props.requiredHeader.secret,
+        secretKey: props.requiredHeader.secretKey,
+        logKey: props.logKey,
+        logRetention: props.logRetention,
       });
+      // The target group is attached through the rule: the service waits for it, and its metrics name this load balancer.
+      this.primaryTargetGroup.registerListener(this.productionListener, this.verifiedRequestsRule.resource);
     }
 
     // --- Service ---------------------------------------------------------

@@ -2,7 +2,6 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge } from '../lib/compliance';
 
 /**
  * Properties of an OriginVerifySecret.
@@ -24,11 +23,17 @@ export interface OriginVerifySecretProps {
  * (its load balancer reads the replica by name, because CloudFront sends one
  * header to both origins), retained when its stack is deleted.
  *
+ * It is rotated by OriginVerifyRotation (CloudFront and every region's
+ * listener rule together, with an overlap window); the listener rules read it
+ * through OriginVerifyRule, never as a dynamic reference in a template.
+ *
  * The secret is this construct's `Default` child, so its logical ID is the one
  * pinned by test/stateful-resources.test.ts for a secret named `OriginVerifySecret`.
  */
 export class OriginVerifySecret extends Construct {
   public readonly secret: secretsmanager.Secret;
+  /** Key that encrypts the secret in its own region. */
+  public readonly encryptionKey: kms.IKey;
   /** The value, as a dynamic reference that CloudFormation resolves at deploy time (never in the template). */
   public readonly headerValue: string;
 
@@ -42,11 +47,7 @@ export class OriginVerifySecret extends Construct {
       replicaRegions: [{ region: props.replica.region, encryptionKey: props.replica.encryptionKey }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    acknowledge(
-      this.secret,
-      ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'HIPAA.Security-SecretsManagerRotationEnabled'],
-      'The value is not a credential to any data: it only proves a request came through CloudFront, on top of the origin-facing prefix list. Rotating it needs CloudFront and both listener rules updated together: change the secret, then deploy the Services and the Standby stacks.',
-    );
+    this.encryptionKey = props.encryptionKey;
     this.headerValue = this.secret.secretValue.unsafeUnwrap();
   }
 }

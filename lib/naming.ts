@@ -146,6 +146,15 @@ export function apiWebAclName(env: EnvironmentName): string {
 }
 
 /** CloudFront VPC origin of a region's internal api load balancer (names are unique per account: the region is in it). */
+/**
+ * Name of the api load balancer, the same in both regions: the origin-verify
+ * rotation function (us-east-1) finds the standby's by it without a reference
+ * across regions. At most 32 characters (ELB).
+ */
+export function apiLoadBalancerName(env: EnvironmentName): string {
+  return `${resourcePrefix(env)}-api`;
+}
+
 export function apiVpcOriginName(env: EnvironmentName, region: string): string {
   return `${resourcePrefix(env)}-api-${region}`;
 }

@@ -7,6 +7,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { ApiService, type ApiServiceProps } from '../constructs/api-service';
@@ -47,7 +48,11 @@ function setup(overrides: Partial<ApiServiceProps> = {}): { stack: Stack; api: A
     deploymentConfig: codedeploy.EcsDeploymentConfig.ALL_AT_ONCE,
     terminationWait: Duration.minutes(5),
     deploymentTimeout: Duration.minutes(30),
-    originVerify: { name: 'X-Origin-Verify', value: 'secret-value' },
+    originVerify: {
+      name: 'X-Origin-Verify',
+      secret: secretsmanager.Secret.fromSecretNameV2(stack, 'OriginVerify', 'test/origin-verify'),
+      secretKey: kms.Key.fromKeyArn(stack, 'OriginVerifyKey', 'arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555'),
+    },
     minTasks: 2,
     maxTasks: 6,
     storage: STORAGE,
@@ -89,8 +94,13 @@ describe('ApiService', () => {
       [80, 'pl-3b927c52'],
       [8080, { 'Fn::GetAtt': [expect.stringMatching(/^ApiTestTrafficSecurityGroup/), 'GroupId'] }],
     ]);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: ['secret-value'] } }],
+    // The header rule is the rotation's (Custom::OriginVerifyRule), never a template value.
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+    template.hasResourceProperties('Custom::OriginVerifyRule', {
+      HeaderName: 'X-Origin-Verify',
+      SecretId: Match.stringLikeRegexp('test/origin-verify'),
+      Priority: 10,
+      TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiBlueTargetGroup') },
     });
   });
 

@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { PilotLightService, type PilotLightServiceProps } from '../constructs/pilot-light-service';
 import { testApp } from './support/synthesize';
@@ -34,7 +35,11 @@ function setup(overrides: Partial<PilotLightServiceProps> = {}): Stack {
     accessLogsBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'test-alb-logs'),
     accessLogsPrefix: 'api',
     productionPeers: [ec2.Peer.prefixList('pl-12345678')],
-    requiredHeader: { name: 'X-Origin-Verify', value: 'secret' },
+    requiredHeader: {
+      name: 'X-Origin-Verify',
+      secret: secretsmanager.Secret.fromSecretNameV2(stack, 'OriginVerify', 'test/origin-verify'),
+      secretKey: kms.Key.fromKeyArn(stack, 'OriginVerifyKey', 'arn:aws:kms:us-west-2:111111111111:key/11111111-2222-3333-4444-555555555555'),
+    },
     ...overrides,
   });
   return stack;
@@ -89,8 +94,11 @@ describe('PilotLightService', () => {
       Port: 80,
       DefaultActions: [Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) })],
     });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: ['secret'] } }],
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+    template.hasResourceProperties('Custom::OriginVerifyRule', {
+      HeaderName: 'X-Origin-Verify',
+      SecretId: Match.stringLikeRegexp('test/origin-verify'),
+      TargetGroupArn: { Ref: Match.stringLikeRegexp('TargetGroup') },
     });
   });
 

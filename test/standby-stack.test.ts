@@ -182,10 +182,13 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
         .map(([, r]) => r.Properties as Record<string, unknown>)
         .filter((p) => JSON.stringify(p.GroupId).includes('ApiLoadBalancerSecurityGroup'));
       expect(rules).toEqual([expect.objectContaining({ FromPort: env === 'production' ? 443 : 80, SourcePrefixListId: 'pl-82a045eb' })]);
-      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [`{{resolve:secretsmanager:bodyscript/${env}/cloudfront-origin-verify:SecretString:::}}`] } }],
-        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiTargetGroup') } }],
+      template(stackName).hasResourceProperties('Custom::OriginVerifyRule', {
+        HeaderName: 'X-Origin-Verify',
+        SecretId: `bodyscript/${env}/cloudfront-origin-verify`,
+        TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiTargetGroup') },
       });
+      // Found by name by the primary's rotation function.
+      template(stackName).hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Name: `bodyscript-${env}-api` });
     });
 
     if (env === 'production') {

@@ -61,6 +61,12 @@ const STANDBY_DATA_STACK_PINS: Pin[] = [
   ['StandbyProcessingDeadLetterQueue0A0E90E9', 'AWS::SQS::Queue', 'Retain'],
 ];
 
+/** The api's origin-verify rule handler (Custom::OriginVerifyRule) logs, in both regions: how each rule was written. */
+const ORIGIN_VERIFY_RULE_PINS: Pin[] = [
+  ['ApiForwardVerifiedRequestsHandlerLogs2A56F09E', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ApiForwardVerifiedRequestsProviderframeworkonEventLogGroupE2111091', 'AWS::Logs::LogGroup', 'Retain'],
+];
+
 const STANDBY_STACK_PINS: Pin[] = [
   ['StandbyLogsKey0E21876F', 'AWS::KMS::Key', 'Retain'],
   ['StandbyTopicsKey833B0DBE', 'AWS::KMS::Key', 'Retain'],
@@ -72,6 +78,7 @@ const STANDBY_STACK_PINS: Pin[] = [
   // The pilot-light services' container logs (what they logged after a failover is evidence).
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
+  ...ORIGIN_VERIFY_RULE_PINS,
 ];
 
 /** The log groups of the CodeDeploy deployment provider of one service (the library's construct IDs). */
@@ -92,6 +99,9 @@ const REGISTRY_STACK_PINS: Pin[] = [
 const API_WEB_ACL_PINS: Pin[] = [['ApiWebAclLogs9BB09755', 'AWS::Logs::LogGroup', 'Retain']];
 
 const SERVICES_STACK_PINS: Pin[] = [
+  ...ORIGIN_VERIFY_RULE_PINS,
+  // What each rotation of the origin-verify value did, step by step.
+  ['OriginVerifyRotationLogsF0024ADE', 'AWS::Logs::LogGroup', 'Retain'],
   ['OriginVerifySecret1DED2FB3', 'AWS::SecretsManager::Secret', 'Retain'],
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],

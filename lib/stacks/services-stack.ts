@@ -15,6 +15,7 @@ import { ApiService } from '../../constructs/api-service';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EdgeDistribution } from '../../constructs/edge-distribution';
 import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
+import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { ProcessingService } from '../../constructs/processing-service';
@@ -25,6 +26,7 @@ import type { EnvironmentConfig } from '../config';
 import {
   alarmName,
   alarmNamePrefix,
+  apiLoadBalancerName,
   apiVpcOriginName,
   apiWebAclName,
   bucketName,
@@ -69,6 +71,8 @@ export class ServicesStack extends Stack {
   public readonly originVerify: OriginVerifySecret;
   /** CloudFront, WAF and the security headers. */
   public readonly edge: EdgeDistribution;
+  /** Rotates the origin-verify value of CloudFront and both regions' api rules. */
+  public readonly originVerifyRotation: OriginVerifyRotation;
   /** Health-check canaries of the web app, the api (through CloudFront) and processing (inside the VPC). */
   public readonly canaries: Record<'frontend' | ServiceName, HealthCheckCanary>;
   /** With a domain: the PRIMARY failover record of the api name (the standby stack holds the SECONDARY). */
@@ -116,7 +120,8 @@ export class ServicesStack extends Stack {
       loadBalancerSubnets: { subnetGroupName: domain ? SUBNET_GROUPS.public : SUBNET_GROUPS.application },
       webAcl: domain && this.apiWebAcl().webAcl,
       certificate: domain && certificate('ApiCertificate', domain.apiDomainName),
-      originVerify: { name: ORIGIN_VERIFY_HEADER, value: this.originVerify.headerValue },
+      loadBalancerName: apiLoadBalancerName(env),
+      originVerify: { name: ORIGIN_VERIFY_HEADER, secret: this.originVerify.secret, secretKey: this.originVerify.encryptionKey },
     });
     this.processing = new ProcessingService(this, 'Processing', {
       ...task('processing'),
@@ -126,6 +131,7 @@ export class ServicesStack extends Stack {
     });
 
     this.edge = this.edgeDistribution(zone, domain && certificate('AppCertificate', domain.appDomainName));
+    this.originVerifyRotation = this.rotateOriginVerify();
     this.canaries = this.healthCanaries(topics.critical, domain ? `https://${domain.appDomainName}` : `https://${this.edge.distribution.distributionDomainName}`);
     for (const [service, watched] of [['api', this.api], ['processing', this.processing]] as const) {
       watched.watchReleases({ alarmNamePrefix: `${alarmNamePrefix(env)}${service}-`, canaryAlarm: this.canaries[service].failureAlarm, alarmTopic: topics.warning });
@@ -192,6 +198,24 @@ export class ServicesStack extends Stack {
         logRetention: config.logs.retentionDays as logs.RetentionDays,
         webAclLogGroupName: `aws-waf-logs-${resourcePrefix(env)}-edge`,
       });
+  }
+
+  /**
+   * The origin-verify value rotates every 30 days: CloudFront and the api
+   * rules of both regions (the standby's load balancer by its name, the same
+   * in both regions), with an overlap window (OriginVerifyRotation).
+   */
+  private rotateOriginVerify(): OriginVerifyRotation {
+    const env = this.config.name;
+    const port = this.api.blueGreen.productionPort;
+    return new OriginVerifyRotation(this, 'OriginVerifyRotation', {
+      secret: this.originVerify.secret,
+      headerName: ORIGIN_VERIFY_HEADER,
+      distribution: this.edge.distribution,
+      loadBalancers: [this.region, this.config.standby.region].map((region) => ({ region, loadBalancerName: apiLoadBalancerName(env), port })),
+      logKey: this.data.logsKey.key,
+      logRetention: this.config.logs.retentionDays as logs.RetentionDays,
+    });
   }
 
   /** The regional web ACL of the api's internet-facing load balancer. */

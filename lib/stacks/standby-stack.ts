@@ -1,4 +1,4 @@
-import { Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -25,6 +25,7 @@ import type { EnvironmentConfig } from '../config';
 import {
   alarmName,
   alarmTopicName,
+  apiLoadBalancerName,
   apiVpcOriginName,
   apiWebAclName,
   bucketName,
@@ -198,7 +199,8 @@ export class StandbyStack extends Stack {
     // name (the same name in every region): no reference crosses regions.
     const databaseSecret = secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecret', databaseSecretName(env));
     const sentryDsn = secretsmanager.Secret.fromSecretNameV2(this, 'SentryDsn', config.sentry.dsnSecretName);
-    const originVerifyValue = SecretValue.secretsManager(originVerifySecretName(env)).unsafeUnwrap();
+    // The origin-verify replica (same name): the api rule reads it when created; the rotation rewrites the rule.
+    const originVerifySecret = secretsmanager.Secret.fromSecretNameV2(this, 'OriginVerifySecret', originVerifySecretName(env));
     // The replicated secret names the primary's host: after a failover the
     // database is the promoted replica, whose endpoint this stack knows.
     const secrets = serviceSecrets(databaseSecret, sentryDsn, ['dbname', 'username', 'password']);
@@ -244,7 +246,9 @@ export class StandbyStack extends Stack {
       certificate: apiCertificate,
       // Same rule as the primary: CloudFront only, with the same secret header value.
       productionPeers: [ec2.Peer.prefixList(cloudFrontOriginFacing.prefixListId)],
-      requiredHeader: { name: ORIGIN_VERIFY_HEADER, value: originVerifyValue },
+      requiredHeader: { name: ORIGIN_VERIFY_HEADER, secret: originVerifySecret, secretKey: standbyData.databaseKey.key },
+      // The primary's rotation function finds this load balancer by name.
+      loadBalancerName: apiLoadBalancerName(env),
     });
     if (!domain) {
       // Created with the standby, so that the manual api failover of an
