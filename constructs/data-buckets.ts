@@ -59,6 +59,14 @@ export interface DataBucketsProps {
 }
 
 /**
+ * Why the frontend buckets (primary and replica) have no policy in the data
+ * stacks: the policy names the one distribution that may read them, which the
+ * data stacks are deployed before.
+ */
+export const FRONTEND_BUCKET_POLICY_OWNER =
+  "The frontend bucket's policy (TLS only, TLS 1.2 minimum, and CloudFront origin access control for exactly one distribution) is written by FrontendBucketAccess in the Services stack, which owns the distribution; the data stacks are deployed before it and cannot name it without a dependency cycle.";
+
+/**
  * The buckets of an environment's primary region: uploads and results
  * (SSE-KMS with the data key) and the web app (SSE-S3, read by CloudFront
  * through origin access control), each replicated to its standby replica within
@@ -133,6 +141,7 @@ export class DataBuckets extends Construct {
         'The frontend bucket holds the public React bundle that CloudFront serves to every visitor; SSE-S3 encrypts it at rest, and a customer-managed key would protect nothing secret while requiring a key policy that names the distribution.',
       ...replicateTo(standby.bucketNames.frontend, false),
       ...accessLogged,
+      bucketPolicyOwner: FRONTEND_BUCKET_POLICY_OWNER,
     }).bucket;
     if (props.appOrigins.length === 0) {
       throw new Error(`DataBuckets ${this.node.path}: appOrigins must name the web app's origin, or browsers cannot use the presigned URLs the api signs`);
@@ -157,18 +166,6 @@ export class DataBuckets extends Construct {
     for (const logBucket of [this.loadBalancerLogsBucket, this.cloudFrontLogsBucket]) {
       logBucket.addLifecycleRule({ id: 'ExpireLogs', expiration: props.logExpiration });
     }
-    // Origin access control: CloudFront reads the web app for this account's
-    // distributions. The distribution (services stack) cannot be named here
-    // without making the two stacks a cycle.
-    this.frontendBucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudFrontOriginAccessControl',
-        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
-        actions: ['s3:GetObject'],
-        resources: [this.frontendBucket.arnForObjects('*')],
-        conditions: { ArnLike: { 'AWS:SourceArn': `arn:${stack.partition}:cloudfront::${stack.account}:distribution/*` } },
-      }),
-    );
   }
 
   /**

@@ -347,15 +347,15 @@ export class EdgeDistribution extends Construct {
   }
 
   private acknowledgeFindings(props: EdgeDistributionProps): void {
-    // The frontend buckets are imported: their policies are written where the
-    // buckets live (the primary's in the data stack, the replica's in the
-    // standby data stack) and allow cloudfront.amazonaws.com for this
-    // account's distributions. Acknowledged on each S3 origin's scope (the
-    // one holding its origin access control), where the warning is raised.
+    // The frontend buckets are imported: their policies are written by
+    // FrontendBucketAccess beside this distribution (the data stacks cannot
+    // name it) and allow cloudfront.amazonaws.com for this distribution only.
+    // Acknowledged on each S3 origin's scope (the one holding its origin
+    // access control), where the warning is raised.
     for (const origin of this.distribution.node.children.filter((child) => child.node.tryFindChild('S3OriginAccessControl'))) {
       Annotations.of(origin).acknowledgeWarning(
         '@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac',
-        "The imported frontend bucket's policy is written in its own stack (the data stack for the primary, the standby data stack for the replica) and allows cloudfront.amazonaws.com with origin access control for this account's distributions.",
+        "The imported frontend bucket's policy is written by FrontendBucketAccess in the distribution's stack (primary: AWS::S3::BucketPolicy; us-west-2 replica: PutBucketPolicy by a custom resource) and allows cloudfront.amazonaws.com with origin access control for this distribution only.",
       );
     }
     if (!props.standbyFrontendBucket) {

@@ -81,6 +81,17 @@ export interface SecureBucketProps {
   readonly replicationRole?: iam.IRole;
 
   /**
+   * Why the bucket's policy is written by another stack (e.g. the stack of the
+   * distribution that reads it, which this stack cannot name without a cycle).
+   * The bucket then gets no policy here, and that stack must write the whole
+   * policy, TLS-only statements included (`tlsOnlyStatements()` of
+   * constructs/frontend-bucket-access.ts). It becomes the compliance acknowledgement.
+   *
+   * @default - the policy is written here: TLS only, TLS 1.2 minimum
+   */
+  readonly bucketPolicyOwner?: string;
+
+  /**
    * How the bucket is removed with its stack.
    *
    * @default RemovalPolicy.RETAIN - the bucket and its data outlive the stack
@@ -143,8 +154,8 @@ export class SecureBucket extends Construct {
       // S3 Bucket Keys cut KMS request costs by orders of magnitude for busy buckets.
       bucketKeyEnabled: props.encryptionKey ? true : undefined,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
+      enforceSSL: props.bucketPolicyOwner ? undefined : true,
+      minimumTLSVersion: props.bucketPolicyOwner ? undefined : 1.2,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: props.serverAccessLogsBucket,
       serverAccessLogsPrefix: props.serverAccessLogsBucket ? `${props.bucketName}/` : undefined,
@@ -166,6 +177,13 @@ export class SecureBucket extends Construct {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
 
+    if (props.bucketPolicyOwner) {
+      acknowledge(
+        this.bucket,
+        ['AwsSolutions-S10', 'NIST.800.53.R5-S3BucketSSLRequestsOnly', 'HIPAA.Security-S3BucketSSLRequestsOnly', 'cdk-validator-cfnguard::s3_bucket_ssl_requests_only_check'],
+        props.bucketPolicyOwner,
+      );
+    }
     if (props.sseS3Reason) {
       acknowledge(
         this.bucket,

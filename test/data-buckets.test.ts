@@ -106,14 +106,10 @@ describe('DataBuckets', () => {
     template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'test-cloudfront-logs', OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] } });
   });
 
-  test("CloudFront reads the frontend through origin access control of this account's distributions", () => {
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'AllowCloudFrontOriginAccessControl', Principal: { Service: 'cloudfront.amazonaws.com' }, Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:cloudfront::111111111111:distribution/*' } } }),
-        ]),
-      },
-    });
+  test('writes no policy for the frontend bucket (FrontendBucketAccess binds it to its distribution in the Services stack), and none grants CloudFront', () => {
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+    expect(policies.filter((p) => JSON.stringify(p.Properties.Bucket).includes('FrontendBucket'))).toEqual([]);
+    expect(JSON.stringify(policies)).not.toContain('cloudfront.amazonaws.com');
   });
 
   test('fails when the standby is in the same region as the buckets', () => {

@@ -132,7 +132,8 @@ describe('the buckets', () => {
     expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ Id: 'ExpireLogs', ExpirationInDays: 365 })]));
   });
 
-  test.each(['UploadsBucket6E76B673', 'ResultsBucket260A22AD', 'FrontendBucketA01D232A', 'AccessLogsBucket9935880A'])(
+  // The frontend bucket's policy (TLS statements included) is written by the Services stack, bound to its distribution: test/services-stack.test.ts.
+  test.each(['UploadsBucket6E76B673', 'ResultsBucket260A22AD', 'AccessLogsBucket9935880A'])(
     '%s refuses requests without TLS 1.2 or newer',
     (logicalId) => {
       const policies = resourcesOfType(PRODUCTION, 'AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: logicalId }));

@@ -371,14 +371,28 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       t().hasResourceProperties('AWS::CloudFront::Function', { FunctionCode: Match.stringLikeRegexp("request.uri = '/index.html'") });
     });
 
-    test('the data stack lets CloudFront read the frontend objects', () => {
-      const policies = Object.values(templateJson(`BodyScript-${title}-Data`).Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
-      const statement = policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: { Sid?: string }[] } }).PolicyDocument.Statement).find((s) => s.Sid === 'AllowCloudFrontOriginAccessControl');
-      expect(statement).toMatchObject({
-        Principal: { Service: 'cloudfront.amazonaws.com' },
-        Action: 's3:GetObject',
-        Condition: { ArnLike: { 'AWS:SourceArn': `arn:aws:cloudfront::${account}:distribution/*` } },
+    test('CloudFront may read the frontend objects (primary and us-west-2 replica) for this distribution only, and the data stacks write no policy for them', () => {
+      const distributionArn = { 'Fn::Join': ['', [`arn:aws:cloudfront::${account}:distribution/`, { Ref: Match.stringLikeRegexp('^EdgeDistribution') }]] };
+      t().hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: `bodyscript-${env}-frontend-${account}-us-east-1`,
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Sid: 'AllowCloudFrontOriginAccessControl', Principal: { Service: 'cloudfront.amazonaws.com' }, Condition: { StringEquals: { 'AWS:SourceArn': distributionArn } } }),
+          ]),
+        },
       });
+      // The primary's policy keeps the TLS-only statements every bucket has.
+      const primary = JSON.stringify(Object.values(t().findResources('AWS::S3::BucketPolicy')).filter((p) => JSON.stringify(p).includes(`frontend-${account}-us-east-1`)));
+      expect(primary).toContain('"aws:SecureTransport":"false"');
+      expect(primary).toContain('"s3:TlsVersion":1.2');
+      const replicaPolicy = JSON.stringify(Object.values(t().findResources('Custom::FrontendReplicaBucketPolicy')));
+      expect(replicaPolicy).toContain(`bodyscript-${env}-frontend-${account}-us-west-2`);
+      expect(replicaPolicy).toContain('us-west-2');
+      for (const dataStack of [`BodyScript-${title}-Data`, `BodyScript-${title}-StandbyData`]) {
+        const policies = JSON.stringify(Object.values(templateJson(dataStack).Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy'));
+        expect(policies).not.toContain('cloudfront.amazonaws.com');
+        expect(policies).not.toContain('distribution/*');
+      }
     });
 
     test('sends /api/* uncached to the api load balancer with the secret origin header', () => {

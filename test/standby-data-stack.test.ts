@@ -55,21 +55,10 @@ describe.each(CASES)('%s', (stackName, env, account) => {
     });
   });
 
-  test("the frontend replica bucket lets the primary account's CloudFront distributions read its objects through origin access control", () => {
-    const [[, policy]] = resourcesOfType(stackName, 'AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p.Properties?.Bucket).includes('FrontendReplicaBucket'));
-    const statements = (policy.Properties as { PolicyDocument: { Statement: { Sid?: string }[] } }).PolicyDocument.Statement;
-    expect(statements.find((s) => s.Sid === 'AllowCloudFrontOriginAccessControl')).toEqual({
-      Sid: 'AllowCloudFrontOriginAccessControl',
-      Effect: 'Allow',
-      Principal: { Service: 'cloudfront.amazonaws.com' },
-      Action: 's3:GetObject',
-      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^FrontendReplicaBucket/), 'Arn'] }, '/*']] },
-      // The distribution lives in us-east-1: its id cannot be named here, its account can.
-      Condition: { ArnLike: { 'AWS:SourceArn': `arn:aws:cloudfront::${loadConfig().environments[env].primary.account}:distribution/*` } },
-    });
-    // Only the frontend replica: uploads and results stay private to the services.
-    const others = resourcesOfType(stackName, 'AWS::S3::BucketPolicy').filter(([, p]) => !JSON.stringify(p.Properties?.Bucket).includes('FrontendReplicaBucket'));
-    expect(JSON.stringify(others)).not.toContain('cloudfront.amazonaws.com');
+  test("the frontend replica bucket has no policy here: the Services stack writes it for its one distribution (FrontendBucketAccess)", () => {
+    expect(resourcesOfType(stackName, 'AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p.Properties?.Bucket).includes('FrontendReplicaBucket'))).toEqual([]);
+    // Uploads and results stay private to the services.
+    expect(JSON.stringify(resourcesOfType(stackName, 'AWS::S3::BucketPolicy'))).not.toContain('cloudfront.amazonaws.com');
   });
 
   test('replica buckets log to the standby access-log bucket and do not replicate further', () => {

@@ -102,6 +102,8 @@ const SERVICES_STACK_PINS: Pin[] = [
   ...ORIGIN_VERIFY_RULE_PINS,
   // What each rotation of the origin-verify value did, step by step.
   ['OriginVerifyRotationLogsF0024ADE', 'AWS::Logs::LogGroup', 'Retain'],
+  // What the custom resource that writes the us-west-2 frontend replica's policy did.
+  ['FrontendBucketAccessReplicaPolicyLogsD0201864', 'AWS::Logs::LogGroup', 'Retain'],
   ['OriginVerifySecret1DED2FB3', 'AWS::SecretsManager::Secret', 'Retain'],
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],

@@ -14,6 +14,7 @@ import { ApiFailover } from '../../constructs/api-failover';
 import { ApiService } from '../../constructs/api-service';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EdgeDistribution } from '../../constructs/edge-distribution';
+import { FrontendBucketAccess } from '../../constructs/frontend-bucket-access';
 import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
 import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
@@ -71,6 +72,8 @@ export class ServicesStack extends Stack {
   public readonly originVerify: OriginVerifySecret;
   /** CloudFront, WAF and the security headers. */
   public readonly edge: EdgeDistribution;
+  /** The frontend buckets' policies (primary and us-west-2 replica), bound to this distribution. */
+  public readonly frontendAccess: FrontendBucketAccess;
   /** Rotates the origin-verify value of CloudFront and both regions' api rules. */
   public readonly originVerifyRotation: OriginVerifyRotation;
   /** Health-check canaries of the web app, the api (through CloudFront) and processing (inside the VPC). */
@@ -132,6 +135,14 @@ export class ServicesStack extends Stack {
 
     this.edge = this.edgeDistribution(zone, domain && certificate('AppCertificate', domain.appDomainName));
     this.originVerifyRotation = this.rotateOriginVerify();
+    // The frontend buckets' policies name this distribution (the data stacks cannot: they are deployed first).
+    this.frontendAccess = new FrontendBucketAccess(this, 'FrontendBucketAccess', {
+      distribution: this.edge.distribution,
+      primary: { bucketName: bucketName(env, 'frontend', this.account, this.region), region: this.region },
+      replica: { bucketName: bucketName(env, 'frontend', config.standby.account, config.standby.region), region: config.standby.region },
+      logKey: data.logsKey.key,
+      logRetention: config.logs.retentionDays as logs.RetentionDays,
+    });
     this.canaries = this.healthCanaries(topics.critical, domain ? `https://${domain.appDomainName}` : `https://${this.edge.distribution.distributionDomainName}`);
     for (const [service, watched] of [['api', this.api], ['processing', this.processing]] as const) {
       watched.watchReleases({ alarmNamePrefix: `${alarmNamePrefix(env)}${service}-`, canaryAlarm: this.canaries[service].failureAlarm, alarmTopic: topics.warning });

@@ -1,10 +1,10 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EncryptionKey } from '../../constructs/encryption-key';
+import { FRONTEND_BUCKET_POLICY_OWNER } from '../../constructs/data-buckets';
 import { SecureBucket } from '../../constructs/secure-bucket';
 import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
 import { appOrigins, resultsCorsRule, uploadsCorsRule } from '../browser-access';
@@ -117,6 +117,7 @@ export class StandbyDataStack extends Stack {
             : undefined,
         serverAccessLogsBucket: this.accessLogsBucket,
         withoutReplicationReason: REPLICA_NOT_REPLICATED,
+        bucketPolicyOwner: purpose === 'frontend' ? FRONTEND_BUCKET_POLICY_OWNER : undefined,
         ...lifecycle,
       }).bucket;
     this.replicaBuckets = {
@@ -129,19 +130,8 @@ export class StandbyDataStack extends Stack {
     this.replicaBuckets.uploads.addCorsRule(uploadsCorsRule(appOrigins(config)));
     this.replicaBuckets.results.addCorsRule(resultsCorsRule(appOrigins(config)));
     // The web app's second origin: the distribution (services stack, us-east-1)
-    // fails over to this replica through origin access control, as it reads the
-    // primary frontend bucket. Its id cannot be named here without a
-    // cross-region reference, so the condition allows the primary account's
-    // distributions, exactly like the primary bucket's statement.
-    this.replicaBuckets.frontend.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudFrontOriginAccessControl',
-        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
-        actions: ['s3:GetObject'],
-        resources: [this.replicaBuckets.frontend.arnForObjects('*')],
-        conditions: { ArnLike: { 'AWS:SourceArn': `arn:${this.partition}:cloudfront::${config.primary.account}:distribution/*` } },
-      }),
-    );
+    // fails over to this replica through origin access control. Its policy names
+    // that one distribution, so the Services stack writes it (FrontendBucketAccess).
 
     // Request logs of the standby load balancers, regional audit records like the primary's.
     this.loadBalancerLogsBucket = new SecureBucket(this, 'StandbyLoadBalancerLogsBucket', {
