@@ -1,20 +1,15 @@
-import { type Duration, Stack } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import { EcsDeployment } from '@cdklabs/cdk-ecs-codedeploy';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { EcsDeploymentTrigger } from './ecs-deployment-trigger';
 import { LoadBalancedFargateService, type LoadBalancedFargateServiceProps } from './load-balanced-fargate-service';
 
 export { CONTAINER_USER, type RequiredHeader, TARGET_HEALTH_CHECK_INTERVAL } from './load-balanced-fargate-service';
-
-/** Runtime @cdklabs/cdk-ecs-codedeploy 0.0.267 pins for its handlers (end of life April 2026). */
-const DEPRECATED_PROVIDER_RUNTIME = 'nodejs20.x';
 
 /**
  * Properties of a BlueGreenService.
@@ -36,8 +31,9 @@ export interface BlueGreenServiceProps extends LoadBalancedFargateServiceProps {
   /** How long the blue task set keeps running after the switch, so a rollback is instant. */
   readonly terminationWait: Duration;
   /**
-   * A deployment started by `cdk deploy` fails the stack update after this long
-   * (CloudFormation waits at most an hour for the deployment resource).
+   * A release started by `cdk deploy` fails the stack update when its traffic
+   * has not moved after this long (CloudFormation waits at most an hour for
+   * the deployment resource).
    */
   readonly deploymentTimeout: Duration;
 }
@@ -47,9 +43,13 @@ export interface BlueGreenServiceProps extends LoadBalancedFargateServiceProps {
  * `LoadBalancedFargateService` (task definition, load balancer, production
  * listener, the service) with the CODE_DEPLOY controller, plus a test listener,
  * the green target group, the CodeDeploy application and deployment group
- * (rollback on failure, on stop and on alarm), and the deployment resource
- * that starts a CodeDeploy deployment whenever `cdk deploy` changes the task
- * definition and fails the stack update when CodeDeploy rolls back.
+ * (rollback on failure, on stop and on alarm), and the deployment trigger
+ * (`EcsDeploymentTrigger`) that starts a CodeDeploy deployment whenever
+ * `cdk deploy` changes the task definition, completes once production traffic
+ * has moved (the original task set stays for the termination wait, so a
+ * rollback during it is instant), and fails the stack update when CodeDeploy
+ * rolls back. The task definition a release replaces stays ACTIVE, so that a
+ * rollback after the wait can deploy it again.
  *
  * Rollback alarms are added with `addRollbackAlarms()` once the caller has
  * built them from the target groups exposed here.
@@ -66,7 +66,7 @@ export class BlueGreenService extends LoadBalancedFargateService {
   /** The CodeDeploy deployment group. */
   public readonly deploymentGroup: codedeploy.EcsDeploymentGroup;
   /** The resource that starts a CodeDeploy deployment when the task definition changes. */
-  public readonly deployment: EcsDeployment;
+  public readonly deployment: EcsDeploymentTrigger;
   /** Port of the test listener. */
   public readonly testPort: number;
 
@@ -79,6 +79,7 @@ export class BlueGreenService extends LoadBalancedFargateService {
       desiredCount: props.desiredCount,
       targetGroupId: 'BlueTargetGroup',
       listenersDescription: 'production and test listeners',
+      retainReplacedTaskDefinitions: true,
     });
     this.blueTargetGroup = this.primaryTargetGroup;
 
@@ -110,18 +111,19 @@ export class BlueGreenService extends LoadBalancedFargateService {
       },
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
-    this.deployment = new EcsDeployment({
+    this.deployment = new EcsDeploymentTrigger(this, 'Release', {
       deploymentGroup: this.deploymentGroup,
-      targetService: {
-        taskDefinition: this.taskDefinition,
-        containerName: props.containerName,
-        containerPort: props.containerPort,
-      },
+      service: this.service,
+      taskDefinition: this.taskDefinition,
+      containerName: props.containerName,
+      containerPort: props.containerPort,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
       // Any change of the task definition replaces it, and its new ARN in the
       // AppSpec updates this resource, which starts a CodeDeploy deployment.
       description: `${props.serviceName} release ${props.release}, started by cdk deploy`,
       timeout: props.deploymentTimeout,
+      logKey: props.logKey,
+      logRetention: props.logRetention,
     });
 
     // A deployment nothing watches would never roll back on its own.
@@ -133,7 +135,6 @@ export class BlueGreenService extends LoadBalancedFargateService {
             ? [`BlueGreenService ${this.node.path}: CodeDeploy watches at most 10 alarms, got ${this.rollbackAlarmCount}`]
             : [],
     });
-    this.hardenDeploymentProvider(props);
     this.acknowledgeServiceFindings(
       props,
       [this.productionListener, this.testListener],
@@ -156,52 +157,4 @@ export class BlueGreenService extends LoadBalancedFargateService {
   }
 
   private rollbackAlarmCount = 0;
-
-  /**
-   * The deployment resource's provider (@cdklabs/cdk-ecs-codedeploy) is a
-   * CDK provider framework: Lambda functions polling CodeDeploy and a Step
-   * Functions waiter. Its functions get the newest Node.js runtime, as the
-   * framework's own do (the library pins one at end of life; its handlers only
-   * use the AWS SDK v3 that every Node.js runtime provides), and its log
-   * groups the environment's key and retention.
-   */
-  private hardenDeploymentProvider(props: BlueGreenServiceProps): void {
-    for (const child of this.deployment.node.findAll()) {
-      if (child instanceof lambda.CfnFunction && child.runtime === DEPRECATED_PROVIDER_RUNTIME) {
-        child.runtime = lambda.determineLatestNodeRuntime(this).name;
-      }
-      if (child instanceof logs.CfnLogGroup) {
-        child.kmsKeyId = props.logKey.keyArn;
-        child.retentionInDays = props.logRetention;
-      }
-    }
-    acknowledge(
-      this.deployment,
-      [
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'AwsSolutions-SF1',
-        'AwsSolutions-SF2',
-        'NIST.800.53.R5-IAMNoInlinePolicy',
-        'HIPAA.Security-IAMNoInlinePolicy',
-        'NIST.800.53.R5-LambdaConcurrency',
-        'HIPAA.Security-LambdaConcurrency',
-        'NIST.800.53.R5-LambdaDLQ',
-        'HIPAA.Security-LambdaDLQ',
-        'NIST.800.53.R5-LambdaInsideVPC',
-        'HIPAA.Security-LambdaInsideVPC',
-        'cdk-validator-cfnguard::lambda_inside_vpc_check',
-        'cdk-validator-cfnguard::step_functions_state_machine_logging_enabled_check',
-        'cdk-validator-cfnguard::step_functions_state_machine_tracing_enabled_check',
-        'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-      ],
-      'Deployment-time provider of @cdklabs/cdk-ecs-codedeploy: it runs only during cdk deploy, calls nothing but the CodeDeploy API for this deployment group (inline policies of its own roles, written by the library), holds no data, and its failures surface as the failed stack update. A VPC, DLQ, reserved concurrency or waiter state-machine logs would add cost and moving parts without protecting anything; its Lambda logs go to log groups encrypted with the environment logs key (a cross-stack reference the Control Tower rule cannot resolve).',
-    );
-    // The provider framework may invoke any version of its own functions (ARN:*).
-    const functions = this.deployment.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction);
-    acknowledge(
-      this.deployment,
-      functions.map((fn) => `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn)}.Arn>:*]`),
-      'The CDK provider framework may invoke any version of its own onEvent, isComplete and onTimeout functions (ARN:*), and nothing else.',
-    );
-  }
 }

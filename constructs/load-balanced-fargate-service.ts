@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -22,6 +22,15 @@ export const TARGET_HEALTH_CHECK_INTERVAL = Duration.seconds(15);
  * change the image's files and the task's scratch volume at will.
  */
 export const CONTAINER_USER = '1000:1000';
+
+/** Fargate gives a container at most this long between SIGTERM and SIGKILL. */
+export const FARGATE_MAX_STOP_TIMEOUT = Duration.seconds(120);
+
+/** What a web service's container gets between SIGTERM and SIGKILL: enough for in-flight requests. */
+export const DEFAULT_STOP_TIMEOUT = Duration.seconds(30);
+
+/** How long the load balancer keeps sending in-flight requests to a deregistered target by default. */
+export const DEFAULT_DEREGISTRATION_DELAY = Duration.seconds(30);
 
 /** A request header and the secret whose value the production listener requires before it forwards. */
 export interface RequiredHeader {
@@ -170,6 +179,28 @@ export interface ServiceDeployment {
    * @default - none (CodeDeploy decides for blue/green services)
    */
   readonly circuitBreaker?: ecs.DeploymentCircuitBreaker;
+  /**
+   * Time between SIGTERM and SIGKILL of the container (at most 120 s on Fargate).
+   *
+   * @default DEFAULT_STOP_TIMEOUT (30 s)
+   */
+  readonly stopTimeout?: Duration;
+  /**
+   * How long the load balancer keeps a deregistered task's in-flight requests.
+   *
+   * @default DEFAULT_DEREGISTRATION_DELAY (30 s)
+   */
+  readonly deregistrationDelay?: Duration;
+  /**
+   * Keep the task definition revision a release replaces ACTIVE
+   * (`UpdateReplacePolicy: Retain`). CloudFormation otherwise deregisters it
+   * when the update completes (aws/aws-cdk#24372), and ECS refuses to run an
+   * INACTIVE revision, so `ops rollback` could not go back to it. The revisions
+   * kept are bounded by `ops task-definitions` (lib/ops/commands/task-definitions.ts).
+   *
+   * @default false
+   */
+  readonly retainReplacedTaskDefinitions?: boolean;
 }
 
 /**
@@ -213,6 +244,8 @@ export abstract class LoadBalancedFargateService extends Construct {
 
   /** The validated health check path. */
   protected readonly healthCheckPath: string;
+  /** How long the target groups keep a deregistered task's in-flight requests. */
+  public readonly deregistrationDelay: Duration;
   private readonly vpc: ec2.IVpc;
   private readonly serviceName: string;
 
@@ -231,6 +264,11 @@ export abstract class LoadBalancedFargateService extends Construct {
     if (props.productionPeers.length === 0) {
       throw new Error(`${this.constructor.name} ${this.node.path}: productionPeers must name at least one peer, or nobody can reach the service`);
     }
+    const stopTimeout = deployment.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
+    if (stopTimeout.toSeconds() < 1 || stopTimeout.toSeconds() > FARGATE_MAX_STOP_TIMEOUT.toSeconds()) {
+      throw new Error(`${this.constructor.name} ${this.node.path}: stopTimeout must be 1–${FARGATE_MAX_STOP_TIMEOUT.toSeconds()} seconds (Fargate's maximum), got ${stopTimeout.toSeconds()} seconds`);
+    }
+    this.deregistrationDelay = deployment.deregistrationDelay ?? DEFAULT_DEREGISTRATION_DELAY;
     const vpc = props.cluster.vpc;
     this.vpc = vpc;
     this.serviceName = props.serviceName;
@@ -273,8 +311,18 @@ export abstract class LoadBalancedFargateService extends Construct {
         retries: 3,
         startPeriod: Duration.seconds(60),
       },
-      stopTimeout: Duration.seconds(30),
+      stopTimeout: deployment.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
     });
+    if (deployment.retainReplacedTaskDefinitions) {
+      // Only the replaced revision is kept: deleting the stack still deregisters the current one.
+      const resource = this.taskDefinition.node.defaultChild as CfnResource;
+      resource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+      acknowledge(
+        resource,
+        ['CloudFormation-Validate::W3011'],
+        'UpdateReplacePolicy Retain keeps the revision a release replaces ACTIVE so that ops rollback can deploy it again (ECS refuses INACTIVE revisions); it is not there to protect the task definition from deletion, so deleting the stack may deregister the current revision. ops task-definitions bounds the revisions kept.',
+      );
+    }
     for (const [index, path] of (props.scratchPaths ?? ['/tmp']).entries()) {
       const name = `scratch${index}`;
       this.taskDefinition.addVolume({ name });
@@ -388,7 +436,7 @@ export abstract class LoadBalancedFargateService extends Construct {
       protocol: elbv2.ApplicationProtocol.HTTP,
       port: containerPort,
       // Long enough for in-flight requests, short enough not to slow every switch.
-      deregistrationDelay: Duration.seconds(30),
+      deregistrationDelay: this.deregistrationDelay,
       healthCheck: {
         path: this.healthCheckPath,
         interval: TARGET_HEALTH_CHECK_INTERVAL,

@@ -62,10 +62,21 @@ describe('BlueGreenService', () => {
       DeploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes',
       BlueGreenDeploymentConfiguration: { TerminateBlueInstancesOnDeploymentSuccess: { Action: 'TERMINATE', TerminationWaitTimeInMinutes: 15 } },
     });
-    template.hasResourceProperties('Custom::EcsDeployment', { description: 'worker release 1.2.3, started by cdk deploy' });
+    template.hasResourceProperties('Custom::EcsDeploymentTrigger', {
+      Description: 'worker release 1.2.3, started by cdk deploy',
+      DeploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes',
+      AutoRollbackEvents: 'DEPLOYMENT_STOP_ON_ALARM,DEPLOYMENT_FAILURE,DEPLOYMENT_STOP_ON_REQUEST',
+    });
+    template.resourceCountIs('Custom::EcsDeployment', 0);
     const [waiter] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     // 40 minutes at one check every 15 seconds.
     expect(JSON.stringify(waiter.Properties.DefinitionString)).toContain('\\"MaxAttempts\\":160');
+  });
+
+  test('keeps the task definition revision a release replaces ACTIVE (UpdateReplacePolicy Retain), so ops rollback can deploy it again', () => {
+    const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    expect(definition.UpdateReplacePolicy).toBe('Retain');
+    expect(definition.DeletionPolicy).toBeUndefined();
   });
 
   test('mounts a writable volume at every scratch path over the read-only root filesystem', () => {

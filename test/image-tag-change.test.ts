@@ -8,7 +8,7 @@ import { synthesizeBodyScript } from './support/synthesize';
 /**
  * What a release does to the templates: the pipeline synthesizes with
  * `-c apiImageTag=<tag>`, and that must change the api's task definition and
- * its deployment trigger (so `cdk deploy` starts a CodeDeploy deployment) and
+ * its deployment trigger (so `cdk deploy` releases it through CodeDeploy) and
  * nothing that holds data.
  */
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
@@ -41,15 +41,14 @@ describe.each(['Staging', 'Production'])('a new api image tag in %s', (env) => {
     expect(containerOf(after).Environment).toContainEqual({ Name: 'SENTRY_RELEASE', Value: NEW_TAG });
   });
 
-  test('changes the api deployment trigger, and neither the processing task definition nor its trigger', () => {
-    const triggers = (t: Template) => Object.fromEntries(resourcesOf(t, 'Custom::EcsDeployment').map(([id, r]) => [id, r.Properties]));
+  test('changes the api deployment trigger, and not the processing task definition', () => {
+    const triggers = (t: Template) => Object.fromEntries(resourcesOf(t, 'Custom::EcsDeploymentTrigger').map(([id, r]) => [id, r.Properties]));
     const before = triggers(templateJson(services));
     const after = triggers(released(services));
-    const api = Object.keys(before).find((id) => id.startsWith('ApiDeploymentGroupDeployment'))!;
-    const processing = Object.keys(before).find((id) => id.startsWith('ProcessingDeploymentGroupDeployment'))!;
+    const api = Object.keys(before).find((id) => id.startsWith('ApiRelease'))!;
+    expect(Object.keys(before)).toEqual([api]);
     expect(after[api]).not.toEqual(before[api]);
-    expect(after[api]?.description).toContain(`release ${NEW_TAG}`);
-    expect(after[processing]).toEqual(before[processing]);
+    expect(after[api]?.Description).toContain(`release ${NEW_TAG}`);
     const processingTask = resourcesOf(templateJson(services), 'AWS::ECS::TaskDefinition').find(([i]) => i.startsWith('ProcessingTaskDefinition'))!;
     expect(released(services).Resources[processingTask[0]]).toEqual(processingTask[1]);
   });

@@ -81,9 +81,14 @@ const STANDBY_STACK_PINS: Pin[] = [
   ...ORIGIN_VERIFY_RULE_PINS,
 ];
 
-/** The log groups of the CodeDeploy deployment provider of one service (the library's construct IDs). */
-const deploymentProviderLogGroups = (service: 'Api' | 'Processing', ids: string[]): Pin[] =>
-  ids.map((id) => [`${service}DeploymentGroupDeploymentDeploymentProvider${id}`, 'AWS::Logs::LogGroup', 'Retain']);
+/**
+ * The log groups of the api's deployment trigger (EcsDeploymentTrigger). They
+ * replaced those of @cdklabs/cdk-ecs-codedeploy's provider (and the worker's,
+ * which left CodeDeploy) before any environment was deployed; the old ones were
+ * retained, so a deployed environment would keep them, orphaned, until their
+ * retention ends.
+ */
+const deploymentTriggerLogGroups = (service: 'Api', ids: string[]): Pin[] => ids.map((id) => [`${service}Release${id}`, 'AWS::Logs::LogGroup', 'Retain']);
 
 /**
  * The repositories moved from the Services stack to the Registry stack (issue 9)
@@ -108,19 +113,12 @@ const SERVICES_STACK_PINS: Pin[] = [
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
   ['EdgeWebAclLogs9AEEB6B6', 'AWS::Logs::LogGroup', 'Retain'],
-  ...deploymentProviderLogGroups('Api', [
-    'OnEventLambdaLogGroup63DE2701',
-    'IsCompleteLambdaLogGroup24514631',
-    'frameworkonEventLogGroupA9E9356F',
-    'frameworkisCompleteLogGroup36A443A2',
-    'frameworkonTimeoutLogGroup77496301',
-  ]),
-  ...deploymentProviderLogGroups('Processing', [
-    'OnEventLambdaLogGroup850EC37F',
-    'IsCompleteLambdaLogGroup27721FA0',
-    'frameworkonEventLogGroup2F10F910',
-    'frameworkisCompleteLogGroup24E23932',
-    'frameworkonTimeoutLogGroup09AB2C73',
+  ...deploymentTriggerLogGroups('Api', [
+    'OnEventLogs5D5EDADD',
+    'IsCompleteLogsCB4BD5B6',
+    'ProviderframeworkonEventLogGroup36C85F8D',
+    'ProviderframeworkisCompleteLogGroupB4F2AB01',
+    'ProviderframeworkonTimeoutLogGroupC26AB220',
   ]),
   ['FrontendCanaryArtifactsBucket4C767CEF', 'AWS::S3::Bucket', 'Retain'],
   ['ApiCanaryArtifactsBucket04CE70F5', 'AWS::S3::Bucket', 'Retain'],
