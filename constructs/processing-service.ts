@@ -13,19 +13,55 @@ import {
   processingBacklogPolicy,
   processingTaskStatements,
   type TaskPolicyResources,
+  workerContractStatements,
 } from '../lib/stacks/service-settings';
 import type { ReleaseWatch } from './api-service';
-import { BlueGreenService, type BlueGreenServiceProps } from './blue-green-service';
 import type { ServiceDatabase } from './load-balanced-fargate-service';
 import { RollbackAlarms } from './rollback-alarms';
+import { RollingFargateService, type RollingFargateServiceProps } from './rolling-fargate-service';
 
 /**
- * Properties of a ProcessingService: the blue/green service's settings, less
- * what the worker decides itself (an internal load balancer for its health
- * endpoint, reachable by its canary's security group, a large scratch volume).
+ * The worker's side of its deployment (runbooks/worker-contract.md): what the
+ * processing container must do so that one release takes new jobs at a time
+ * and no job is lost. The infrastructure gives it what each step needs (the
+ * environment variables, the stop timeout, the permissions) and the tests
+ * hold these numbers against the deployment's settings.
+ */
+export const WORKER_CONTRACT = {
+  /**
+   * The worker looks up whether its task definition is still the one of the
+   * service's PRIMARY deployment (ecs:DescribeServices) at most this long
+   * before it takes a job, and this often while a job runs. A release makes
+   * its deployment PRIMARY when it starts, so the old release takes no new
+   * job more than this long after the new one exists.
+   */
+  supersededCheckSeconds: 15,
+  /** Longest ReceiveMessage long poll: a message received after the worker was superseded is handed back. */
+  receiveWaitSeconds: 10,
+  /**
+   * Task scale-in protection the worker sets (ECS agent endpoint
+   * `$ECS_AGENT_URI/task-protection/v1/state`) when it starts a job, renewed
+   * while the job runs and cleared when it ends or is handed back: auto
+   * scaling never stops a busy worker. Deployments respect it too, which is
+   * why a superseded worker hands its job back and clears it at once.
+   */
+  protectionMinutes: 60,
+  /** The worker renews its protection this often while a job runs. */
+  protectionRenewMinutes: 15,
+  /** After SIGTERM the worker checkpoints and hands its job back within this long (less than the stop timeout). */
+  shutdownSeconds: 90,
+  /** Longest job (minutes): a worker processes 2–4 videos an hour. */
+  longestJobMinutes: 30,
+} as const;
+
+/**
+ * Properties of a ProcessingService: the worker's rolling-update settings,
+ * less what the worker decides itself (an internal load balancer for its
+ * health endpoint, reachable by its canary's security group, a large scratch
+ * volume, Fargate's longest stop timeout).
  */
 export interface ProcessingServiceProps
-  extends Omit<BlueGreenServiceProps, 'internetFacing' | 'productionPeers' | 'requiredHeader' | 'desiredCount' | 'ephemeralStorageGiB'> {
+  extends Omit<RollingFargateServiceProps, 'internetFacing' | 'productionPeers' | 'requiredHeader' | 'desiredCount' | 'ephemeralStorageGiB' | 'stopTimeout'> {
   /** Subnets of the internal load balancer (the application subnet group). */
   readonly loadBalancerSubnets: ec2.SubnetSelection;
   /** The queue of upload events the worker consumes (encrypted with `storage.dataKeyArn`). */
@@ -44,19 +80,23 @@ export interface ProcessingServiceProps
 
 /**
  * The processing worker: MediaPipe on Fargate, fed by the processing queue,
- * deployed blue/green by CodeDeploy, its health endpoint behind an internal
- * load balancer that only its health canary reaches. It reads uploads, writes
- * results, publishes its own metrics, scales on the backlog per task, and is
- * rolled back by the alarms `watchReleases()` adds (including its job failure
- * rate).
+ * deployed as a worker by ECS rolling updates (not blue/green: a queue worker
+ * has no traffic to shift, and a termination wait would keep two releases on
+ * one queue), its health endpoint behind an internal load balancer that only
+ * its health canary reaches. It reads uploads, writes results, publishes its
+ * own metrics, scales on the backlog per task, and a release is rolled back
+ * by the deployment circuit breaker and by the alarms `watchReleases()` adds
+ * (job failure rate, unhealthy tasks, its canary). The worker's side of a
+ * release is `WORKER_CONTRACT` (runbooks/worker-contract.md); its task role
+ * may do what that contract asks.
  *
- * The blue/green service is this construct's `Default` child, so its resources
+ * The rolling service is this construct's `Default` child, so its resources
  * keep the logical IDs they had before the composition (the container log
  * group is pinned by test/stateful-resources.test.ts).
  */
 export class ProcessingService extends Construct {
-  /** Task definition, load balancer, blue and green target groups, CodeDeploy. */
-  public readonly blueGreen: BlueGreenService;
+  /** Task definition, load balancer, target group and the ECS service, deployed by rolling updates. */
+  public readonly worker: RollingFargateService;
   /** Security group of whatever checks the health endpoint (the processing canary): the only production peer. */
   public readonly healthCheckSecurityGroup: ec2.SecurityGroup;
   /** What the task role may do: read uploads, write results, consume the queue, publish metrics. */
@@ -77,44 +117,61 @@ export class ProcessingService extends Construct {
       description: 'Processing health canary: to the internal processing load balancer, S3 and CloudWatch',
       allowAllOutbound: true,
     });
-    this.blueGreen = new BlueGreenService(this, 'Default', {
+    const stack = Stack.of(this);
+    this.worker = new RollingFargateService(this, 'Default', {
       ...props,
-      environment: { ...props.environment, PROCESSING_QUEUE_URL: props.queue.queueUrl, METRICS_NAMESPACE: PROCESSING_METRICS_NAMESPACE },
+      environment: {
+        ...props.environment,
+        PROCESSING_QUEUE_URL: props.queue.queueUrl,
+        METRICS_NAMESPACE: PROCESSING_METRICS_NAMESPACE,
+        // What the worker contract needs to tell whether its release is still the service's PRIMARY deployment.
+        ECS_CLUSTER_NAME: props.cluster.clusterName,
+        ECS_SERVICE_NAME: props.serviceName,
+      },
       ephemeralStorageGiB: PROCESSING_EPHEMERAL_STORAGE_GIB,
       desiredCount: props.minTasks,
       internetFacing: false,
       productionPeers: [this.healthCheckSecurityGroup],
     });
-    this.blueGreen.connectToDatabase(props.database);
+    this.worker.connectToDatabase(props.database);
 
+    // Task ids are known only at run time; the ecs:cluster condition keeps the grant to this cluster's tasks.
+    const tasks = `arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/*`;
     this.taskPolicy = new iam.ManagedPolicy(this, 'TaskPolicy', {
-      description: `${props.serviceName}: read uploads, write results, consume the processing queue`,
-      roles: [this.blueGreen.taskDefinition.taskRole],
-      statements: processingTaskStatements({ ...props.storage, queueArn: props.queue.queueArn }),
+      description: `${props.serviceName}: read uploads, write results, consume the processing queue, follow its own deployment`,
+      roles: [this.worker.taskDefinition.taskRole],
+      statements: [
+        ...processingTaskStatements({ ...props.storage, queueArn: props.queue.queueArn }),
+        ...workerContractStatements({
+          queueArn: props.queue.queueArn,
+          serviceArn: this.worker.service.serviceArn,
+          tasks,
+          clusterArn: props.cluster.clusterArn,
+        }),
+      ],
     });
     acknowledge(
       this.taskPolicy,
-      [...[props.storage.uploadsObjects, props.storage.resultsObjects].map((objects) => `AwsSolutions-IAM5[Resource::${objects}]`), 'AwsSolutions-IAM5[Resource::*]'],
-      'The worker reads whichever upload a queue message names and writes its result under a key known only at run time (exactly s3:GetObject and s3:PutObject on one bucket each); PutMetricData has no resource-level permission and is limited to the BodyScript/Processing namespace by condition.',
+      [...[props.storage.uploadsObjects, props.storage.resultsObjects, tasks].map((resource) => `AwsSolutions-IAM5[Resource::${resource}]`), 'AwsSolutions-IAM5[Resource::*]'],
+      "The worker reads whichever upload a queue message names and writes its result under a key known only at run time (exactly s3:GetObject and s3:PutObject on one bucket each); PutMetricData has no resource-level permission and is limited to the BodyScript/Processing namespace by condition; task scale-in protection is set by the worker on its own task, whose id is known only at run time, within this cluster.",
     );
 
-    const stack = Stack.of(this);
     this.scaling = new appscaling.ScalableTarget(this, 'Scaling', {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
       scalableDimension: 'ecs:service:DesiredCount',
-      resourceId: `service/${props.cluster.clusterName}/${this.blueGreen.service.serviceName}`,
+      resourceId: `service/${props.cluster.clusterName}/${this.worker.service.serviceName}`,
       minCapacity: props.minTasks,
       maxCapacity: props.maxTasks,
       // The service-linked role Application Auto Scaling uses for ECS (as the api's scaling does).
       role: iam.Role.fromRoleArn(this, 'ScalingRole', ecsScalingRoleArn(stack.partition, stack.account)),
     });
-    this.scaling.node.addDependency(this.blueGreen.service);
+    this.scaling.node.addDependency(this.worker.service);
     processingBacklogPolicy(this, 'BacklogPerTask', {
       policyName: `${props.serviceName}-backlog-per-task`,
       scalingTargetId: this.scaling.scalableTargetId,
       queueName: props.queue.queueName,
       clusterName: props.cluster.clusterName,
-      serviceName: this.blueGreen.service.serviceName,
+      serviceName: this.worker.service.serviceName,
     });
 
     const metric = (metricName: string) =>
@@ -133,28 +190,30 @@ export class ProcessingService extends Construct {
     });
   }
 
-  /** What CodeDeploy watches while deploying the worker (after `watchReleases()`). */
+  /** What ECS watches while deploying the worker (after `watchReleases()`). */
   public get rollbackAlarms(): RollbackAlarms {
     if (!this.watched) throw new Error(`ProcessingService ${this.node.path}: call watchReleases() first`);
     return this.watched;
   }
 
   /**
-   * Rolls a deployment back on the health endpoint's load balancer metrics,
-   * the job failure rate and the processing canary (created by the caller with
-   * `healthCheckSecurityGroup`).
+   * Rolls a deployment back (ECS deployment alarms) on the worker's own
+   * signals: its job failure rate, unhealthy tasks behind its health endpoint
+   * (a crash loop), its 5xx rate and latency, and the processing canary
+   * (created by the caller with `healthCheckSecurityGroup`); each detects
+   * within two minutes (RollbackAlarms).
    */
   public watchReleases(watch: ReleaseWatch): RollbackAlarms {
     if (this.watched) throw new Error(`ProcessingService ${this.node.path}: watchReleases() may be called once`);
     this.watched = new RollbackAlarms(this, 'RollbackAlarms', {
       alarmNamePrefix: watch.alarmNamePrefix,
-      loadBalancer: this.blueGreen.loadBalancer,
-      targetGroups: [this.blueGreen.blueTargetGroup, this.blueGreen.greenTargetGroup],
+      loadBalancer: this.worker.loadBalancer,
+      targetGroups: [this.worker.targetGroup],
       canaryAlarms: [watch.canaryAlarm],
       jobFailureMetric: this.jobFailureRate,
       alarmTopic: watch.alarmTopic,
     });
-    this.blueGreen.addRollbackAlarms(this.watched.alarms);
+    this.worker.addRollbackAlarms(this.watched.alarms);
     return this.watched;
   }
 }

@@ -1,7 +1,6 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ProcessingService, type ProcessingServiceProps } from '../constructs/processing-service';
+import { ProcessingService, type ProcessingServiceProps, WORKER_CONTRACT } from '../constructs/processing-service';
+import { FARGATE_MAX_STOP_TIMEOUT } from '../constructs/load-balanced-fargate-service';
 import { testApp } from './support/synthesize';
 
 const STORAGE = {
@@ -27,7 +27,6 @@ function setup(overrides: Partial<ProcessingServiceProps> = {}): { stack: Stack;
     family: 'test-processing',
     containerName: 'processing',
     image: ecs.ContainerImage.fromRegistry('example/processing:1.2.3'),
-    release: '1.2.3',
     cpu: 1024,
     memoryMiB: 2048,
     containerPort: 8000,
@@ -40,12 +39,6 @@ function setup(overrides: Partial<ProcessingServiceProps> = {}): { stack: Stack;
     deletionProtection: false,
     accessLogsBucket: s3.Bucket.fromBucketName(stack, 'AlbLogs', 'test-alb-logs'),
     accessLogsPrefix: 'processing',
-    testPeers: [ec2.Peer.ipv4('10.0.0.0/16')],
-    applicationName: 'Test-processing',
-    deploymentGroupName: 'Test-processing',
-    deploymentConfig: codedeploy.EcsDeploymentConfig.ALL_AT_ONCE,
-    terminationWait: Duration.minutes(5),
-    deploymentTimeout: Duration.minutes(30),
     queue: sqs.Queue.fromQueueArn(stack, 'Queue', 'arn:aws:sqs:us-east-1:111111111111:test-jobs'),
     minTasks: 1,
     maxTasks: 5,
@@ -65,7 +58,7 @@ describe('ProcessingService', () => {
     template = Template.fromStack(stack);
   });
 
-  test('keeps the logical IDs of the blue/green service it wraps (its Default child)', () => {
+  test('keeps the logical IDs of the service it wraps (its Default child)', () => {
     expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.startsWith('ProcessingLogs'))).toEqual([expect.stringMatching(/^ProcessingLogs[0-9A-F]{8}$/)]);
   });
 
@@ -93,9 +86,55 @@ describe('ProcessingService', () => {
     });
   });
 
-  test('may read uploads, write results, consume its queue, use the data key and publish its own metrics; nothing more', () => {
+  test('may read uploads, write results, consume its queue, use the data key, publish its own metrics, and what its deployment contract needs; nothing more', () => {
     const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
-    expect((policy.Properties.PolicyDocument.Statement as { Sid: string }[]).map((s) => s.Sid)).toEqual(['ReadUploads', 'WriteResults', 'ConsumeQueue', 'UseDataKey', 'PublishProcessingMetrics']);
+    const statements = policy.Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+    expect(statements.map((s) => s.Sid)).toEqual(['ReadUploads', 'WriteResults', 'ConsumeQueue', 'UseDataKey', 'PublishProcessingMetrics', 'HandJobsBack', 'FollowOwnDeployment', 'ProtectOwnTaskWhileBusy']);
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    // A job handed back is a fresh message: its receive count starts again, so a release never counts towards the dead-letter limit.
+    expect(bySid.HandJobsBack).toMatchObject({ Action: 'sqs:SendMessage', Resource: 'arn:aws:sqs:us-east-1:111111111111:test-jobs' });
+    expect(bySid.FollowOwnDeployment).toMatchObject({ Action: 'ecs:DescribeServices', Resource: { Ref: expect.stringMatching(/^ProcessingService/) } });
+    expect(bySid.ProtectOwnTaskWhileBusy).toMatchObject({
+      Action: ['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
+      Resource: 'arn:aws:ecs:us-east-1:111111111111:task/*',
+      Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] } } },
+    });
+  });
+
+  test('is deployed as a worker: ECS rolling updates, circuit breaker with rollback, the longest stop timeout Fargate allows, no CodeDeploy', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DeploymentController: { Type: 'ECS' },
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, MaximumPercent: 200, DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+    });
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 0);
+    template.resourceCountIs('Custom::EcsDeploymentTrigger', 0);
+    const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    expect(definition.Properties.ContainerDefinitions[0].StopTimeout).toBe(FARGATE_MAX_STOP_TIMEOUT.toSeconds());
+    // The revision a release replaces stays ACTIVE for ops rollback.
+    expect(definition.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  test('tells the worker which service it belongs to, so it can tell when a newer release has become PRIMARY', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([
+            { Name: 'ECS_CLUSTER_NAME', Value: { Ref: Match.stringLikeRegexp('^Cluster') } },
+            { Name: 'ECS_SERVICE_NAME', Value: 'test-processing' },
+          ]),
+        }),
+      ],
+    });
+  });
+
+  test('the worker contract fits the deployment: the hand-back ends before SIGKILL, protection outlasts the longest job, and the old release stops taking jobs within two minutes', () => {
+    expect(WORKER_CONTRACT.shutdownSeconds).toBeLessThan(FARGATE_MAX_STOP_TIMEOUT.toSeconds());
+    expect(WORKER_CONTRACT.protectionMinutes).toBeGreaterThan(WORKER_CONTRACT.longestJobMinutes);
+    expect(WORKER_CONTRACT.protectionRenewMinutes).toBeLessThan(WORKER_CONTRACT.protectionMinutes);
+    // ECS's task protection lasts 1–2,880 minutes.
+    expect(WORKER_CONTRACT.protectionMinutes).toBeLessThanOrEqual(2880);
+    // Two releases take new jobs at most this long (s): the superseded check, plus a long poll already waiting.
+    expect(WORKER_CONTRACT.supersededCheckSeconds + WORKER_CONTRACT.receiveWaitSeconds).toBeLessThanOrEqual(30);
   });
 
   test('scales between minTasks and maxTasks on the backlog per running task', () => {
@@ -106,11 +145,14 @@ describe('ProcessingService', () => {
     });
   });
 
-  test('rolls back on its load balancer, its job failure rate and its canary', () => {
+  test('rolls back on its own signals (ECS deployment alarms, by literal name): job failure rate, unhealthy tasks, 5xx, latency and its canary', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-processing-JobFailureRate' });
-    const [group] = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'));
-    expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: 'Test-processing-Canary' });
-    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);
+    const [service] = Object.values(template.findResources('AWS::ECS::Service'));
+    expect(service.Properties.DeploymentConfiguration.Alarms).toEqual({
+      AlarmNames: ['Test-processing-5xxRate', 'Test-processing-LatencyP99', 'Test-processing-UnhealthyHosts', 'Test-processing-JobFailureRate', 'Test-processing-Canary'],
+      Enable: true,
+      Rollback: true,
+    });
   });
 
   test('fails when the task bounds are not whole numbers with min ≤ max', () => {

@@ -6,7 +6,7 @@ const ENVIRONMENTS = [
   { env: 'production', title: 'Production', account: '222222222222', cidr: '10.20.0.0/16', production: true },
 ] as const;
 
-type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Resource = { Type: string; Properties: Record<string, any>; UpdateReplacePolicy?: string }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The resources of a type in the services stack, by logical ID. */
 function resources(stack: string, type: string): Record<string, Resource> {
@@ -44,39 +44,6 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
 
   describe.each(['api', 'processing'])('the %s service', (service) => {
     const Service = service === 'api' ? 'Api' : 'Processing';
-
-    test('is a Fargate service with the CODE_DEPLOY deployment controller, private, behind its blue target group', () => {
-      t().hasResourceProperties('AWS::ECS::Service', {
-        ServiceName: `bodyscript-${env}-${service}`,
-        LaunchType: 'FARGATE',
-        DeploymentController: { Type: 'CODE_DEPLOY' },
-        // The family, not a revision: CloudFormation never updates the task definition, CodeDeploy does.
-        TaskDefinition: `bodyscript-${env}-${service}`,
-        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
-        LoadBalancers: [{ ContainerName: service, ContainerPort: 8000, TargetGroupArn: { Ref: Match.stringLikeRegexp(`^${Service}BlueTargetGroup`) } }],
-      });
-    });
-
-    test('has a blue and a green target group checking /health at least every 30 seconds', () => {
-      const groups = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::TargetGroup')).filter(([id]) => id.startsWith(Service));
-      expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual([`${Service}BlueTargetGroup`, `${Service}GreenTargetGroup`]);
-      for (const [, group] of groups) {
-        expect(group.Properties).toMatchObject({ HealthCheckPath: '/health', TargetType: 'ip', Port: 8000, Matcher: { HttpCode: '200' } });
-        expect(group.Properties.HealthCheckIntervalSeconds).toBeLessThanOrEqual(30);
-      }
-    });
-
-    // With a domain (production) the api listens on HTTPS with its certificate; processing has no name and stays on HTTP.
-    const https = production && service === 'api';
-    test(`has a production listener on ${https ? 443 : 80} and a test listener on ${https ? 8443 : 8080} that serves green`, () => {
-      const listeners = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::Listener')).filter(([id]) => id.startsWith(`${Service}LoadBalancer`));
-      expect(listeners).toHaveLength(2);
-      const [, productionListener] = listeners.find(([id]) => id.includes('ProductionListener'))!;
-      const [, test] = listeners.find(([id]) => id.includes('TestListener'))!;
-      expect(productionListener.Properties).toMatchObject(https ? { Port: 443, Protocol: 'HTTPS' } : { Port: 80, Protocol: 'HTTP' });
-      expect(test.Properties).toMatchObject(https ? { Port: 8443, Protocol: 'HTTPS' } : { Port: 8080, Protocol: 'HTTP' });
-      expect(test.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: expect.stringMatching(`^${Service}GreenTargetGroup`) } }]);
-    });
 
     test(`has a load balancer with access logs, invalid header fields dropped, deletion protection ${production ? 'on' : 'off'}`, () => {
       const [, loadBalancer] = one(stack, 'AWS::ElasticLoadBalancingV2::LoadBalancer', `${Service}LoadBalancer`);
@@ -141,10 +108,49 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       });
     });
 
+    test('keeps the task definition revision a release replaces ACTIVE, so ops rollback can deploy it again', () => {
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`);
+      expect(taskDefinition.UpdateReplacePolicy).toBe('Retain');
+    });
+  });
+
+  describe('the api service (CodeDeploy blue/green)', () => {
+    test('is a Fargate service with the CODE_DEPLOY deployment controller, private, behind its blue target group', () => {
+      t().hasResourceProperties('AWS::ECS::Service', {
+        ServiceName: `bodyscript-${env}-api`,
+        LaunchType: 'FARGATE',
+        DeploymentController: { Type: 'CODE_DEPLOY' },
+        // The family, not a revision: CloudFormation never updates the task definition, CodeDeploy does.
+        TaskDefinition: `bodyscript-${env}-api`,
+        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+        LoadBalancers: [{ ContainerName: 'api', ContainerPort: 8000, TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiBlueTargetGroup') } }],
+      });
+    });
+
+    test('has a blue and a green target group checking /health at least every 30 seconds', () => {
+      const groups = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::TargetGroup')).filter(([id]) => id.startsWith('Api'));
+      expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['ApiBlueTargetGroup', 'ApiGreenTargetGroup']);
+      for (const [, group] of groups) {
+        expect(group.Properties).toMatchObject({ HealthCheckPath: '/health', TargetType: 'ip', Port: 8000, Matcher: { HttpCode: '200' } });
+        expect(group.Properties.HealthCheckIntervalSeconds).toBeLessThanOrEqual(30);
+      }
+    });
+
+    // With a domain (production) the api listens on HTTPS with its certificate.
+    test(`has a production listener on ${production ? 443 : 80} and a test listener on ${production ? 8443 : 8080} that serves green`, () => {
+      const listeners = Object.entries(resources(stack, 'AWS::ElasticLoadBalancingV2::Listener')).filter(([id]) => id.startsWith('ApiLoadBalancer'));
+      expect(listeners).toHaveLength(2);
+      const [, productionListener] = listeners.find(([id]) => id.includes('ProductionListener'))!;
+      const [, testListener] = listeners.find(([id]) => id.includes('TestListener'))!;
+      expect(productionListener.Properties).toMatchObject(production ? { Port: 443, Protocol: 'HTTPS' } : { Port: 80, Protocol: 'HTTP' });
+      expect(testListener.Properties).toMatchObject(production ? { Port: 8443, Protocol: 'HTTPS' } : { Port: 8080, Protocol: 'HTTP' });
+      expect(testListener.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: expect.stringMatching('^ApiGreenTargetGroup') } }]);
+    });
+
     test('has a CodeDeploy deployment group with the names the operator CLI uses, rolling back on failure, stop and alarm', () => {
-      const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', `${Service}DeploymentGroup`);
+      const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', 'ApiDeploymentGroup');
       expect(group.Properties).toMatchObject({
-        DeploymentGroupName: `BodyScript-${title}-${service}`,
+        DeploymentGroupName: `BodyScript-${title}-api`,
         DeploymentConfigName: production ? 'CodeDeployDefault.ECSCanary10Percent5Minutes' : 'CodeDeployDefault.ECSAllAtOnce',
         DeploymentStyle: { DeploymentType: 'BLUE_GREEN', DeploymentOption: 'WITH_TRAFFIC_CONTROL' },
         AutoRollbackConfiguration: { Enabled: true, Events: expect.arrayContaining(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM']) },
@@ -154,45 +160,82 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
         },
       });
       const pair = group.Properties.LoadBalancerInfo.TargetGroupPairInfoList[0];
-      expect(pair.ProdTrafficRoute.ListenerArns).toEqual([{ Ref: expect.stringMatching(`^${Service}LoadBalancerProductionListener`) }]);
-      expect(pair.TestTrafficRoute.ListenerArns).toEqual([{ Ref: expect.stringMatching(`^${Service}LoadBalancerTestListener`) }]);
-      t().hasResourceProperties('AWS::CodeDeploy::Application', { ApplicationName: `BodyScript-${title}-${service}`, ComputePlatform: 'ECS' });
+      expect(pair.ProdTrafficRoute.ListenerArns).toEqual([{ Ref: expect.stringMatching('^ApiLoadBalancerProductionListener') }]);
+      expect(pair.TestTrafficRoute.ListenerArns).toEqual([{ Ref: expect.stringMatching('^ApiLoadBalancerTestListener') }]);
+      t().hasResourceProperties('AWS::CodeDeploy::Application', { ApplicationName: `BodyScript-${title}-api`, ComputePlatform: 'ECS' });
     });
 
     test('the deployment group watches exactly the rollback alarms, the service canary among them', () => {
-      const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', `${Service}DeploymentGroup`);
+      const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', 'ApiDeploymentGroup');
       const watched = (group.Properties.AlarmConfiguration.Alarms as { Name: { Ref: string } }[]).map((a) => a.Name.Ref);
-      const rollbackAlarms = Object.keys(resources(stack, 'AWS::CloudWatch::Alarm')).filter((id) => id.startsWith(`${Service}RollbackAlarms`));
+      const rollbackAlarms = Object.keys(resources(stack, 'AWS::CloudWatch::Alarm')).filter((id) => id.startsWith('ApiRollbackAlarms'));
       expect(group.Properties.AlarmConfiguration.Enabled).toBe(true);
       expect(rollbackAlarms.length).toBeGreaterThanOrEqual(3);
       expect(watched).toEqual(expect.arrayContaining(rollbackAlarms));
-      expect(watched).toContainEqual(expect.stringMatching(`^${Service}CanaryFailureAlarm`));
+      expect(watched).toContainEqual(expect.stringMatching('^ApiCanaryFailureAlarm'));
       expect(watched.length).toBeLessThanOrEqual(10);
-      if (service === 'processing') expect(watched).toContainEqual(expect.stringMatching('^ProcessingRollbackAlarmsJobFailureRate'));
     });
 
-    test('cdk deploy starts a CodeDeploy deployment of the current task definition and waits for it, bounded by the configured timeout', () => {
-      const [, deployment] = one(stack, 'Custom::EcsDeployment', `${Service}DeploymentGroupDeployment`);
-      expect(deployment.Properties).toMatchObject({
-        deploymentGroupName: { Ref: expect.stringMatching(`^${Service}DeploymentGroup`) },
-        autoRollbackConfigurationEnabled: 'true',
-        description: `bodyscript-${env}-${service} release 1.0.0, started by cdk deploy`,
+    test('cdk deploy releases the current task definition with the deployment trigger, bounded by the configured timeout', () => {
+      const [, trigger] = one(stack, 'Custom::EcsDeploymentTrigger', 'ApiRelease');
+      expect(trigger.Properties).toMatchObject({
+        DeploymentGroupName: { Ref: expect.stringMatching('^ApiDeploymentGroup') },
+        Cluster: { Ref: expect.stringMatching('^Cluster') },
+        AutoRollbackEvents: 'DEPLOYMENT_STOP_ON_ALARM,DEPLOYMENT_FAILURE,DEPLOYMENT_STOP_ON_REQUEST',
+        Description: `bodyscript-${env}-api release 1.0.0, started by cdk deploy`,
+        TaskDefinition: { Ref: one(stack, 'AWS::ECS::TaskDefinition', 'ApiTaskDefinition')[0] },
       });
-      const appSpec = JSON.stringify(deployment.Properties.revisionAppSpecContent);
-      expect(appSpec).toContain(`{"Ref":"${one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`)[0]}"}`);
-      expect(appSpec).toContain(`\\"ContainerName\\":\\"${service}\\",\\"ContainerPort\\":8000`);
+      const appSpec = JSON.stringify(trigger.Properties.AppSpec);
+      expect(appSpec).toContain(`{"Ref":"${one(stack, 'AWS::ECS::TaskDefinition', 'ApiTaskDefinition')[0]}"}`);
+      expect(appSpec).toContain('\\"ContainerName\\":\\"api\\",\\"ContainerPort\\":8000');
+      expect(resources(stack, 'Custom::EcsDeployment')).toEqual({});
       // The waiter polls every 15 s for deployment.timeoutMinutes (staging 30, production 60).
-      const [, waiter] = one(stack, 'AWS::StepFunctions::StateMachine', `${Service}DeploymentGroupDeployment`);
+      const [, waiter] = one(stack, 'AWS::StepFunctions::StateMachine', 'ApiReleaseProvider');
       expect(JSON.stringify(waiter.Properties.DefinitionString)).toContain(`\\"IntervalSeconds\\":15,\\"MaxAttempts\\":${production ? 240 : 120}`);
     });
 
-    test("the deployment provider's functions run a current Node.js runtime and log to encrypted log groups", () => {
-      const functions = Object.entries(resources(stack, 'AWS::Lambda::Function')).filter(([id]) => id.startsWith(`${Service}DeploymentGroupDeployment`));
+    test("the trigger's functions run a current Node.js runtime and log to encrypted log groups", () => {
+      const functions = Object.entries(resources(stack, 'AWS::Lambda::Function')).filter(([id]) => id.startsWith('ApiRelease'));
       expect(functions.length).toBeGreaterThanOrEqual(2);
       for (const [, fn] of functions) expect(fn.Properties.Runtime).not.toBe('nodejs20.x');
-      const logGroups = Object.entries(resources(stack, 'AWS::Logs::LogGroup')).filter(([id]) => id.startsWith(`${Service}DeploymentGroupDeployment`));
-      expect(logGroups).toHaveLength(5);
+      const logGroups = Object.entries(resources(stack, 'AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('ApiRelease'));
+      expect(logGroups.length).toBeGreaterThanOrEqual(2);
       for (const [, logGroup] of logGroups) expect(logGroup.Properties).toMatchObject({ KmsKeyId: expect.anything(), RetentionInDays: 365 });
+    });
+  });
+
+  describe('the processing service (ECS rolling updates)', () => {
+    test('is a Fargate service with the ECS controller, the circuit breaker and deployment alarms rolling back, private, behind its one target group', () => {
+      t().hasResourceProperties('AWS::ECS::Service', {
+        ServiceName: `bodyscript-${env}-processing`,
+        LaunchType: 'FARGATE',
+        DeploymentController: { Type: 'ECS' },
+        DeploymentConfiguration: Match.objectLike({
+          MinimumHealthyPercent: 100,
+          MaximumPercent: 200,
+          DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+          Alarms: Match.objectLike({ Enable: true, Rollback: true }),
+        }),
+        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+        LoadBalancers: [{ ContainerName: 'processing', ContainerPort: 8000, TargetGroupArn: { Ref: Match.stringLikeRegexp('^ProcessingTargetGroup') } }],
+      });
+      expect(Object.keys(resources(stack, 'AWS::CodeDeploy::DeploymentGroup')).filter((id) => id.startsWith('Processing'))).toEqual([]);
+    });
+
+    test('rolls back on its own rollback alarms and its canary, named literally', () => {
+      const [, service] = one(stack, 'AWS::ECS::Service', 'ProcessingService');
+      const names = service.Properties.DeploymentConfiguration.Alarms.AlarmNames as string[];
+      expect(names).toEqual(
+        expect.arrayContaining([`BodyScript-${title}-processing-JobFailureRate`, `BodyScript-${title}-processing-UnhealthyHosts`, `BodyScript-${title}-processing-Canary`]),
+      );
+      const alarmNames = Object.values(resources(stack, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName);
+      for (const name of names) expect(alarmNames).toContain(name);
+      expect(names.length).toBeLessThanOrEqual(10);
+    });
+
+    test('gives a stopped worker Fargate’s longest stop timeout to hand its job back', () => {
+      const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', 'ProcessingTaskDefinition');
+      expect(taskDefinition.Properties.ContainerDefinitions[0].StopTimeout).toBe(120);
     });
   });
 
@@ -238,7 +281,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
     });
   });
 
-  test('the processing load balancer admits its health canary on 80 and the VPC on the test port', () => {
+  test('the processing load balancer admits its health canary on 80', () => {
     t().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 80,
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingLoadBalancerSecurityGroup'), 'GroupId'] },
@@ -253,7 +296,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
   describe('least privilege', () => {
     const policyOf = (prefix: string) => one(stack, 'AWS::IAM::ManagedPolicy', prefix)[1].Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
 
-    test('the processing task may read uploads, write results, consume its queue, use the data key and publish its metrics; nothing more', () => {
+    test('the processing task may read uploads, write results, consume its queue, use the data key, publish its metrics and follow its deployment contract; nothing more', () => {
       const statements = policyOf('ProcessingTaskPolicy');
       expect(statements.map((s) => [s.Sid, s.Action])).toEqual([
         ['ReadUploads', 's3:GetObject'],
@@ -261,7 +304,12 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
         ['ConsumeQueue', ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']],
         ['UseDataKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
         ['PublishProcessingMetrics', 'cloudwatch:PutMetricData'],
+        ['HandJobsBack', 'sqs:SendMessage'],
+        ['FollowOwnDeployment', 'ecs:DescribeServices'],
+        ['ProtectOwnTaskWhileBusy', ['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection']],
       ]);
+      expect(JSON.stringify(statements[5].Resource)).toContain('ProcessingQueue');
+      expect(statements[6].Resource).toEqual({ Ref: expect.stringMatching(/^ProcessingService/) });
       expect(statements[0].Resource).toBe(`arn:aws:s3:::bodyscript-${env}-uploads-${account}-us-east-1/*`);
       expect(statements[1].Resource).toBe(`arn:aws:s3:::bodyscript-${env}-results-${account}-us-east-1/*`);
       expect(JSON.stringify(statements[2].Resource)).toContain('ProcessingQueue');

@@ -109,6 +109,27 @@ export function processingTaskStatements(r: TaskPolicyResources & { readonly que
 }
 
 /**
+ * What the processing worker's deployment contract (runbooks/worker-contract.md)
+ * needs on top of `processingTaskStatements`: read its own service to tell
+ * whether its release is still the PRIMARY deployment, set task scale-in
+ * protection on its own task while a job runs, and hand a job back to the
+ * queue as a fresh message (SendMessage, then DeleteMessage of the one it
+ * received) so that a release never counts against the dead-letter limit.
+ */
+export function workerContractStatements(r: { readonly queueArn: string; readonly serviceArn: string; readonly tasks: string; readonly clusterArn: string }): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ sid: 'HandJobsBack', actions: ['sqs:SendMessage'], resources: [r.queueArn] }),
+    new iam.PolicyStatement({ sid: 'FollowOwnDeployment', actions: ['ecs:DescribeServices'], resources: [r.serviceArn] }),
+    new iam.PolicyStatement({
+      sid: 'ProtectOwnTaskWhileBusy',
+      actions: ['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
+      resources: [r.tasks],
+      conditions: { ArnEquals: { 'ecs:cluster': r.clusterArn } },
+    }),
+  ];
+}
+
+/**
  * Target tracking of the processing worker on its backlog per task: queued
  * videos divided by running workers (primary and standby alike).
  */

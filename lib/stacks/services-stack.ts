@@ -1,6 +1,5 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -55,9 +54,9 @@ export interface ServicesStackProps extends StackProps {
 
 /**
  * `BodyScript-<Env>-Services`: everything that serves traffic. The ECS cluster,
- * the api and the processing worker (each deployed blue/green by CodeDeploy
- * behind its own load balancer, rolled back by alarms and health-check
- * canaries), and the CloudFront distribution with its web ACL in front of the
+ * the api (deployed blue/green by CodeDeploy) and the processing worker
+ * (deployed by ECS rolling updates), each behind its own load balancer and
+ * rolled back by alarms and health-check canaries, and the CloudFront distribution with its web ACL in front of the
  * web app and the api. The images come from `BodyScript-<Env>-Registry`, named
  * by repository name: that stack is deployed, and the images pushed, first.
  */
@@ -122,6 +121,9 @@ export class ServicesStack extends Stack {
       internetFacing: domain !== undefined,
       loadBalancerSubnets: { subnetGroupName: domain ? SUBNET_GROUPS.public : SUBNET_GROUPS.application },
       webAcl: domain && this.apiWebAcl().webAcl,
+      // Only the api is deployed blue/green; the worker is deployed by ECS rolling updates.
+      ...blueGreenDeploymentSettings(config, 'api'),
+      release: config.services.api.imageTag,
       certificate: domain && certificate('ApiCertificate', domain.apiDomainName),
       loadBalancerName: apiLoadBalancerName(env),
       originVerify: { name: ORIGIN_VERIFY_HEADER, secret: this.originVerify.secret, secretKey: this.originVerify.encryptionKey },
@@ -252,16 +254,12 @@ export class ServicesStack extends Stack {
     const objects = (purpose: string) => `arn:${this.partition}:s3:::${bucketName(env, purpose, this.account, this.region)}/*`;
     return {
       ...serviceSettings(config, service),
-      ...blueGreenDeploymentSettings(config, service),
       cluster: this.cluster,
       image: ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, `${title}Repository`, repositoryName(env, service)), config.services[service].imageTag),
-      release: config.services[service].imageTag,
       minTasks: config.services[service].minTasks,
       maxTasks: config.services[service].maxTasks,
       environment: serviceEnvironment(config, service, { uploads: data.uploadsBucket.bucketName, results: data.resultsBucket.bucketName }),
       logKey: data.logsKey.key,
-      // The configured CIDR rather than the VPC's attribute: a literal rule is one the compliance checks can read.
-      testPeers: [ec2.Peer.ipv4(config.network.primaryCidr)],
       storage: { uploadsObjects: objects('uploads'), resultsObjects: objects('results'), dataKeyArn: data.dataKey.key.keyArn },
       database: { securityGroup: data.database.instance.connections.securityGroups[0], port: POSTGRES_PORT, credentialsKey: data.databaseKey.key },
     };
@@ -308,7 +306,7 @@ export class ServicesStack extends Stack {
       }),
       processing: new HealthCheckCanary(this, 'ProcessingCanary', {
         ...common('processing'),
-        url: `http://${this.processing.blueGreen.loadBalancer.loadBalancerDnsName}/health`,
+        url: `http://${this.processing.worker.loadBalancer.loadBalancerDnsName}/health`,
         vpc: this.cluster.vpc,
         vpcSubnets: { subnetGroupName: SUBNET_GROUPS.application },
         securityGroups: [this.processing.healthCheckSecurityGroup],
