@@ -23,11 +23,24 @@ export interface OperationsRoleProps {
   readonly snapshotPrefix: string;
   /** The read replica that `dr failover` may promote. */
   readonly replica: { readonly identifier: string; readonly where: OperationsRegion };
-  /** CodeDeploy application and deployment-group names of the services, in the primary region. */
+  /** CodeDeploy application and deployment-group names of the blue/green services, in the primary region. */
   readonly deployments: readonly { readonly application: string; readonly group: string }[];
   /** ECS cluster name (the same in both regions) and its service names. */
   readonly cluster: string;
   readonly services: readonly string[];
+  /**
+   * Services deployed by ECS rolling updates, which `ops rollback` rolls back
+   * through ECS service deployments (primary region).
+   *
+   * @default - none
+   */
+  readonly rollingServices?: readonly string[];
+  /**
+   * CloudWatch namespace the pipeline's delivery metrics are published in (`ops delivery`).
+   *
+   * @default - the role publishes no metrics
+   */
+  readonly deliveryMetricsNamespace?: string;
   /** Regions whose ECS services the role may scale (primary for rollback, standby for failover). */
   readonly serviceRegions: readonly OperationsRegion[];
   /** Buckets whose replication configuration `dr status` reads. */
@@ -76,8 +89,14 @@ export class OperationsRole extends Construct {
         ],
       }),
       new iam.PolicyStatement({
+        // `ops snapshot` prunes release snapshots by the retention rule; no other snapshot can be deleted.
+        sid: 'DeleteOnlyReleaseSnapshots',
+        actions: ['rds:DeleteDBSnapshot'],
+        resources: [rdsArn(props.primaryDatabase.where, `snapshot:${props.snapshotPrefix}-pre-*`)],
+      }),
+      new iam.PolicyStatement({
         sid: 'ReadTheDatabases',
-        actions: ['rds:DescribeDBInstances', 'rds:DescribeDBSnapshots'],
+        actions: ['rds:DescribeDBInstances', 'rds:DescribeDBSnapshots', 'rds:ListTagsForResource'],
         resources: [
           rdsArn(props.primaryDatabase.where, `db:${props.primaryDatabase.identifier}`),
           rdsArn(props.primaryDatabase.where, `snapshot:${props.snapshotPrefix}-pre-*`),
@@ -120,6 +139,7 @@ export class OperationsRole extends Construct {
           props.services.map((service) => `arn:${partition}:ecs:${where.region}:${where.account}:service/${props.cluster}/${service}`),
         ),
       }),
+      ...rollingServiceStatements(props, partition),
       new iam.PolicyStatement({
         sid: 'ReadReplicationOfTheDataBuckets',
         actions: ['s3:GetReplicationConfiguration'],
@@ -135,6 +155,17 @@ export class OperationsRole extends Construct {
         }),
       );
     }
+    if (props.deliveryMetricsNamespace) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'PublishDeliveryMetrics',
+          // PutMetricData has no resource-level permission; the namespace condition is what limits it.
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': props.deliveryMetricsNamespace } },
+        }),
+      );
+    }
     // These APIs cannot be limited to a resource (the IAM service reference lists
     // no resource type for them), so they are granted on '*', read-only except
     // RegisterScalableTarget, which is limited to ECS services by a condition.
@@ -143,6 +174,8 @@ export class OperationsRole extends Construct {
       actions: [
         'cloudwatch:DescribeAlarms',
         'cloudwatch:GetMetricData',
+        'ecs:DescribeTaskDefinition',
+        'ecs:ListTaskDefinitions',
         'synthetics:DescribeCanariesLastRun',
         'elasticloadbalancing:DescribeLoadBalancers',
         'elasticloadbalancing:DescribeTargetGroups',
@@ -157,9 +190,12 @@ export class OperationsRole extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'ecs' } },
     });
+    // Bounded clean-up of the task definition revisions the services' UpdateReplacePolicy Retain keeps (`ops task-definitions`):
+    // DeregisterTaskDefinition has no resource-level permission. A deregistered revision keeps its running tasks.
+    const deregister = new iam.PolicyStatement({ sid: 'PruneReplacedTaskDefinitions', actions: ['ecs:DeregisterTaskDefinition'], resources: ['*'] });
     const policy = new iam.ManagedPolicy(this, 'Policy', {
       description: 'What the BodyScript operator CLI may change and read for one environment',
-      statements: [...statements, unscoped, registerScalableTarget],
+      statements: [...statements, unscoped, registerScalableTarget, deregister],
     });
     this.role.addManagedPolicy(policy);
 
@@ -169,8 +205,42 @@ export class OperationsRole extends Construct {
         'AwsSolutions-IAM5[Resource::*]',
         `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:snapshot:${props.snapshotPrefix}-pre-*]`,
         `AwsSolutions-IAM5[Resource::arn:${partition}:codedeploy:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:deploymentconfig:*]`,
+        ...(props.rollingServices ?? []).flatMap((service) =>
+          ['service-deployment', 'service-revision'].map(
+            (kind) => `AwsSolutions-IAM5[Resource::arn:${partition}:ecs:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:${kind}/${props.cluster}/${service}/*]`,
+          ),
+        ),
       ],
-      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB and Auto Scaling describe calls that have no resource-level permissions; RegisterScalableTarget restricted to the ECS namespace; snapshots named <env>-pre-<release>; and the deployment configs CreateDeployment must read.',
+      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB, ECS task definition and Auto Scaling describe calls that have no resource-level permissions; RegisterScalableTarget restricted to the ECS namespace; PutMetricData restricted to the delivery metrics namespace; DeregisterTaskDefinition (no resource-level permission; a deregistered revision keeps its running tasks, and ops task-definitions never deregisters one a service runs); snapshots named <env>-pre-<release>; the service deployments and revisions of the rolling services; and the deployment configs CreateDeployment must read.',
     );
   }
+}
+
+/**
+ * What `ops rollback` needs for a service deployed by ECS rolling updates:
+ * its service deployments (list, stop with a rollback) and the service
+ * revisions they ran, in the primary region.
+ */
+function rollingServiceStatements(props: OperationsRoleProps, partition: string): iam.PolicyStatement[] {
+  const services = props.rollingServices ?? [];
+  if (services.length === 0) return [];
+  const where = props.primaryDatabase.where;
+  const arn = (resource: string) => `arn:${partition}:ecs:${where.region}:${where.account}:${resource}`;
+  return [
+    new iam.PolicyStatement({
+      sid: 'RollBackThroughEcsServiceDeployments',
+      actions: ['ecs:ListServiceDeployments'],
+      resources: services.map((service) => arn(`service/${props.cluster}/${service}`)),
+    }),
+    new iam.PolicyStatement({
+      sid: 'StopAndReadServiceDeployments',
+      actions: ['ecs:StopServiceDeployment', 'ecs:DescribeServiceDeployments'],
+      resources: services.map((service) => arn(`service-deployment/${props.cluster}/${service}/*`)),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadServiceRevisions',
+      actions: ['ecs:DescribeServiceRevisions'],
+      resources: services.map((service) => arn(`service-revision/${props.cluster}/${service}/*`)),
+    }),
+  ];
 }

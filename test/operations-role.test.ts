@@ -52,16 +52,43 @@ describe('the operations role of production', () => {
     });
   });
 
-  test('may drive CodeDeploy only on the two deployment groups of production', () => {
+  test('may delete only release snapshots (the retention rule of ops snapshot)', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'DeleteOnlyReleaseSnapshots', Action: 'rds:DeleteDBSnapshot', Resource: 'arn:aws:rds:us-east-1:222222222222:snapshot:bodyscript-production-pre-*' }),
+        ]),
+      },
+    });
+  });
+
+  test('may drive CodeDeploy only on the deployment group of the api (the worker is deployed by ECS rolling updates)', () => {
     template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
             Sid: 'RollBackThroughCodeDeploy',
-            Resource: [
-              'arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:BodyScript-Production-api/BodyScript-Production-api',
-              'arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:BodyScript-Production-processing/BodyScript-Production-processing',
-            ],
+            Resource: 'arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:BodyScript-Production-api/BodyScript-Production-api',
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('may roll the worker back through its own ECS service deployments only, and publish only delivery metrics', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'RollBackThroughEcsServiceDeployments', Action: 'ecs:ListServiceDeployments', Resource: 'arn:aws:ecs:us-east-1:222222222222:service/bodyscript-production/bodyscript-production-processing' }),
+          Match.objectLike({
+            Sid: 'StopAndReadServiceDeployments',
+            Resource: 'arn:aws:ecs:us-east-1:222222222222:service-deployment/bodyscript-production/bodyscript-production-processing/*',
+          }),
+          Match.objectLike({
+            Sid: 'PublishDeliveryMetrics',
+            Action: 'cloudwatch:PutMetricData',
+            Resource: '*',
+            Condition: { StringEquals: { 'cloudwatch:namespace': 'BodyScript/Delivery' } },
           }),
         ]),
       },
@@ -87,7 +114,7 @@ describe('the operations role of production', () => {
     });
   });
 
-  test('grants nothing on * except read-only describes and ECS scalable targets', () => {
+  test('grants nothing on * except read-only describes, ECS scalable targets, delivery metrics and the bounded task definition clean-up', () => {
     const policies = Object.values(template(STACK).findResources('AWS::IAM::ManagedPolicy')) as {
       Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] } };
     }[];
@@ -97,6 +124,11 @@ describe('the operations role of production', () => {
       for (const action of ([] as string[]).concat(statement.Action)) {
         if (action === 'application-autoscaling:RegisterScalableTarget') {
           expect(statement.Condition).toEqual({ StringEquals: { 'application-autoscaling:service-namespace': 'ecs' } });
+        } else if (action === 'cloudwatch:PutMetricData') {
+          expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'BodyScript/Delivery' } });
+        } else if (action === 'ecs:DeregisterTaskDefinition') {
+          // No resource-level permission exists; ops task-definitions never deregisters a revision a service runs.
+          expect(resources).toEqual(['*']);
         } else {
           expect(action).toMatch(/:(Describe|Get|List)[A-Za-z]+$/);
         }

@@ -8,7 +8,17 @@ import {
   ListDeploymentsCommand,
   ListDeploymentTargetsCommand,
 } from '@aws-sdk/client-codedeploy';
-import { codeDeployApplicationName, deploymentGroupName, type ServiceName } from '../naming';
+import {
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListServiceDeploymentsCommand,
+  type Service,
+  type ServiceDeploymentBrief,
+  type ServiceDeploymentStatus,
+} from '@aws-sdk/client-ecs';
+import { clusterName, codeDeployApplicationName, deploymentGroupName, ecsServiceName, type ServiceName } from '../naming';
+import { OpsError } from './aws-errors';
 import { awsCall, type OpsContext } from './context';
 
 /** CodeDeploy statuses of a deployment that has not finished yet. */
@@ -99,9 +109,10 @@ export async function trafficShifted(ctx: OpsContext, deploymentId: string): Pro
     ctx.clients.primary.codeDeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })),
   );
   const ecsTargets = (details.deploymentTargets ?? []).map((t) => t.ecsTarget).filter((t) => t !== undefined);
+  // The target is Succeeded once traffic has moved; the deployment stays InProgress for the termination wait (aws/containers-roadmap#269).
   return (
     ecsTargets.length > 0 &&
-    ecsTargets.every((t) => (t.lifecycleEvents ?? []).some((e) => e.lifecycleEventName === 'AfterAllowTraffic' && e.status === 'Succeeded'))
+    ecsTargets.every((t) => t.status === 'Succeeded' || (t.lifecycleEvents ?? []).some((e) => e.lifecycleEventName === 'AfterAllowTraffic' && e.status === 'Succeeded'))
   );
 }
 
@@ -114,4 +125,60 @@ export function taskDefinitionOf(info: DeploymentInfo): string {
   }
   const match = /"?TaskDefinition"?\s*:\s*"?([^"\s,}]+)"?/.exec(content);
   return match ? match[1] : 'AppSpec without a TaskDefinition';
+}
+
+/** The ECS service of `service` in the primary region (task sets, deployments, task definition). */
+export async function describeService(ctx: OpsContext, service: ServiceName): Promise<Service> {
+  const cluster = clusterName(ctx.env);
+  const name = ecsServiceName(ctx.env, service);
+  const response = await awsCall(ctx, 'primary', 'ecs:DescribeServices', `ECS service ${cluster}/${name}`, () =>
+    ctx.clients.primary.ecs.send(new DescribeServicesCommand({ cluster, services: [name] })),
+  );
+  const found = response.services?.find((s) => s.serviceName === name && s.status !== 'INACTIVE');
+  if (!found) {
+    throw new OpsError('not-found', `missing resource: ECS service ${cluster}/${name} not found in ${ctx.config.primary.region} of account ${ctx.config.primary.account}: is ${ctx.env} deployed?`);
+  }
+  return found;
+}
+
+/** The service's ECS service deployments (rolling updates), newest first, at most `max` (or those with the given statuses). */
+export async function listServiceDeployments(ctx: OpsContext, service: ServiceName, max: number, statuses?: ServiceDeploymentStatus[]): Promise<ServiceDeploymentBrief[]> {
+  const cluster = clusterName(ctx.env);
+  const name = ecsServiceName(ctx.env, service);
+  const found: ServiceDeploymentBrief[] = [];
+  let nextToken: string | undefined;
+  // Bounded: a service keeps a handful of deployments a day.
+  for (let page = 0; page < 10; page++) {
+    const response = await awsCall(ctx, 'primary', 'ecs:ListServiceDeployments', `ECS service ${cluster}/${name}`, () =>
+      ctx.clients.primary.ecs.send(new ListServiceDeploymentsCommand({ cluster, service: name, status: statuses, maxResults: 100, nextToken })),
+    );
+    found.push(...(response.serviceDeployments ?? []));
+    nextToken = response.nextToken;
+    if (!nextToken) break;
+  }
+  // The API does not promise an order: newest first by creation time.
+  return found.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0)).slice(0, max);
+}
+
+/** The task definition each service revision ran (DescribeServiceRevisions takes 20 at a time). */
+export async function taskDefinitionsOfRevisions(ctx: OpsContext, revisionArns: string[]): Promise<Map<string, string>> {
+  const result = new Map<string, string>();
+  for (let i = 0; i < revisionArns.length; i += 20) {
+    const chunk = revisionArns.slice(i, i + 20);
+    const response = await awsCall(ctx, 'primary', 'ecs:DescribeServiceRevisions', `service revisions ${chunk.join(', ')}`, () =>
+      ctx.clients.primary.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: chunk })),
+    );
+    for (const revision of response.serviceRevisions ?? []) {
+      if (revision.serviceRevisionArn && revision.taskDefinition) result.set(revision.serviceRevisionArn, revision.taskDefinition);
+    }
+  }
+  return result;
+}
+
+/** ACTIVE or INACTIVE: ECS runs new tasks only from an ACTIVE revision. */
+export async function taskDefinitionStatus(ctx: OpsContext, taskDefinition: string): Promise<string> {
+  const response = await awsCall(ctx, 'primary', 'ecs:DescribeTaskDefinition', `task definition ${taskDefinition}`, () =>
+    ctx.clients.primary.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })),
+  );
+  return response.taskDefinition?.status ?? 'unknown';
 }

@@ -2,6 +2,8 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { OperationsRole } from '../../constructs/operations-role';
 import type { EnvironmentConfig, ProjectConfig } from '../config';
+import { DELIVERY_METRICS_NAMESPACE } from '../delivery-metrics';
+import { BLUE_GREEN_SERVICES, ROLLING_SERVICES } from '../deployment-model';
 import {
   bucketName,
   clusterName,
@@ -48,9 +50,11 @@ export class OperationsStack extends Stack {
       primaryDatabase: { identifier: databaseInstanceIdentifier(env), where: config.primary },
       snapshotPrefix: resourcePrefix(env),
       replica: { identifier: replicaInstanceIdentifier(env), where: config.standby },
-      deployments: SERVICE_NAMES.map((service) => ({ application: codeDeployApplicationName(env, service), group: deploymentGroupName(env, service) })),
+      deployments: BLUE_GREEN_SERVICES.map((service) => ({ application: codeDeployApplicationName(env, service), group: deploymentGroupName(env, service) })),
       cluster: clusterName(env),
       services: SERVICE_NAMES.map((service) => ecsServiceName(env, service)),
+      rollingServices: ROLLING_SERVICES.map((service) => ecsServiceName(env, service)),
+      deliveryMetricsNamespace: DELIVERY_METRICS_NAMESPACE,
       serviceRegions: [config.primary, config.standby],
       replicatedBucketNames: REPLICATED_BUCKET_PURPOSES.map((purpose) => bucketName(env, purpose, config.primary.account, config.primary.region)),
       hostedZoneId: config.domain?.hostedZoneId,

@@ -10,11 +10,22 @@ import {
   ListDeploymentTargetsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
-import { ROLLBACK_DEPLOYMENT_CONFIG, runRollback } from '../../lib/ops/commands/rollback';
+import {
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListServiceDeploymentsCommand,
+  StopServiceDeploymentCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { ROLLBACK_DEPLOYMENT_CONFIG, runRollback, runRollbacks } from '../../lib/ops/commands/rollback';
 import { ExitCode } from '../../lib/ops/exit-codes';
 import { awsError, DescribeCanariesLastRun, harness, START, type Harness } from './helpers';
 
 const TD = (n: number) => `arn:aws:ecs:us-east-1:111111111111:task-definition/bodyscript-staging-api:${n}`;
+const WORKER_TD = (n: number) => `arn:aws:ecs:us-east-1:111111111111:task-definition/bodyscript-staging-processing:${n}`;
+const WORKER = 'arn:aws:ecs:us-east-1:111111111111:service-deployment/bodyscript-staging/bodyscript-staging-processing';
+const REVISION = (n: number) => `arn:aws:ecs:us-east-1:111111111111:service-revision/bodyscript-staging/bodyscript-staging-processing/rev-${n}`;
 
 function deployment(id: string, taskDefinition: number, hoursAgo: number): DeploymentInfo {
   const content = JSON.stringify({
@@ -27,6 +38,7 @@ function deployment(id: string, taskDefinition: number, hoursAgo: number): Deplo
 /** After the rollback, verify finds everything healthy. */
 function healthyAfterwards(h: Harness): void {
   h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Api-5xx', StateValue: 'OK' }] });
+  h.mocks.primary.ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [{ serviceDeploymentArn: `${WORKER}/dep-9`, status: 'SUCCESSFUL', createdAt: new Date(START) }] });
   h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves({
     CanariesLastRun: ['bs-stg-frontend', 'bs-stg-api', 'bs-stg-processing'].map((n) => ({
       CanaryName: n,
@@ -43,6 +55,16 @@ function withHistory(h: Harness): void {
   // Deliberately unordered: the command must sort by creation time.
   cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deployment('d-1', 41, 48), deployment('d-3', 42, 1), deployment('d-2', 42, 24)] });
   cd.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-3', status: 'Succeeded' } } });
+  // The task definitions carry UpdateReplacePolicy Retain: CloudFormation left the replaced revisions ACTIVE.
+  h.mocks.primary.ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({ taskDefinition: { taskDefinitionArn: input.taskDefinition, status: 'ACTIVE' } }));
+}
+
+/** Traffic of deployment `id` has (not) moved yet. */
+function traffic(h: Harness, moved: boolean): void {
+  h.mocks.primary.codeDeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['bodyscript-staging:bodyscript-staging-api'] });
+  h.mocks.primary.codeDeploy
+    .on(BatchGetDeploymentTargetsCommand)
+    .resolves({ deploymentTargets: [{ ecsTarget: { status: moved ? 'Succeeded' : 'InProgress', lifecycleEvents: [{ lifecycleEventName: 'AfterAllowTraffic', status: moved ? 'Succeeded' : 'Pending' }] } }] });
 }
 
 function mutatingCalls(h: Harness): number {
@@ -69,6 +91,7 @@ describe('ops rollback', () => {
 
   test('dry run with a deployment in progress prints the stop and changes nothing', async () => {
     const h = harness();
+    traffic(h, false);
     h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-NEW'] });
     h.mocks.primary.codeDeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { ...deployment('d-NEW', 43, 0), status: 'InProgress' } });
     const result = await runRollback(h.ctx, { service: 'api', execute: false, timeoutMinutes: 15 });
@@ -76,6 +99,26 @@ describe('ops rollback', () => {
     expect(mutatingCalls(h)).toBe(0);
     expect(h.out.text()).toContain(`StopDeployment d-NEW (InProgress, task definition ${TD(43)}`);
     expect(h.out.text()).toContain('autoRollbackEnabled=true');
+  });
+
+  test('right after cdk deploy (the release in its termination wait) the rollback is the stop: traffic goes back to the previous task set, still running', async () => {
+    const h = harness();
+    traffic(h, true);
+    h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-NEW'] });
+    h.mocks.primary.codeDeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { ...deployment('d-NEW', 43, 0), status: 'InProgress' } });
+    const result = await runRollback(h.ctx, { service: 'api', execute: false, timeoutMinutes: 15 });
+    expect(result.action).toMatchObject({ kind: 'stop', inTerminationWait: true });
+    expect(h.out.text()).toContain("the previous release's task set still runs for the termination wait");
+  });
+
+  test('refuses to redeploy a task definition ECS would refuse (INACTIVE: deregistered by CloudFormation), changing nothing', async () => {
+    const h = harness();
+    withHistory(h);
+    h.mocks.primary.ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD(41), status: 'INACTIVE' } });
+    await expect(runRollback(h.ctx, { service: 'api', execute: true, timeoutMinutes: 15 })).rejects.toThrow(
+      new RegExp(`cannot roll api back to ${TD(41)}: it is INACTIVE, and ECS runs no new task from an INACTIVE revision`),
+    );
+    expect(mutatingCalls(h)).toBe(0);
   });
 
   test('--execute redeploys the previous revision all at once, waits for traffic, then verifies', async () => {
@@ -108,6 +151,7 @@ describe('ops rollback', () => {
   test('--execute with a deployment in progress stops it with auto-rollback and waits for the rollback deployment', async () => {
     const h = harness();
     healthyAfterwards(h);
+    traffic(h, true);
     const cd = h.mocks.primary.codeDeploy;
     cd.on(ListDeploymentsCommand).resolvesOnce({ deployments: ['d-NEW'] }).resolves({ deployments: [] });
     cd.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-RB', status: 'Succeeded' } } });
@@ -117,7 +161,7 @@ describe('ops rollback', () => {
       .resolves({ deploymentInfo: { deploymentId: 'd-NEW', status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-RB' } } });
     cd.on(GetDeploymentCommand, { deploymentId: 'd-RB' }).resolves({ deploymentInfo: { deploymentId: 'd-RB', status: 'Succeeded' } });
     cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-    const result = await runRollback(h.ctx, { service: 'processing', execute: true, timeoutMinutes: 15 });
+    const result = await runRollback(h.ctx, { service: 'api', execute: true, timeoutMinutes: 15 });
     expect(result).toMatchObject({ exitCode: ExitCode.OK, deploymentId: 'd-NEW' });
     expect(cd.commandCalls(StopDeploymentCommand)[0].args[0].input).toEqual({ deploymentId: 'd-NEW', autoRollbackEnabled: true });
     expect(cd.commandCalls(GetDeploymentCommand, { deploymentId: 'd-RB' })).toHaveLength(1);
@@ -191,5 +235,125 @@ describe('ops rollback', () => {
     h.mocks.primary.codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-4', status: 'Failed' } } });
     await runRollback(h.ctx, { service: 'api', execute: false, timeoutMinutes: 15 });
     expect(h.out.text()).toContain('WARNING: the last deployment d-4 Failed');
+  });
+
+  describe('the worker (ECS rolling updates)', () => {
+    /** Running revision 7; successful service deployments ran 7, 6 (a config-only redeploy of 6) and 5. */
+    function workerHistory(h: Harness): void {
+      const ecs = h.mocks.primary.ecs;
+      ecs.on(ListServiceDeploymentsCommand).resolves({
+        serviceDeployments: [
+          { serviceDeploymentArn: `${WORKER}/dep-3`, status: 'SUCCESSFUL', createdAt: new Date(START - 3_600_000), targetServiceRevisionArn: REVISION(3) },
+          { serviceDeploymentArn: `${WORKER}/dep-1`, status: 'SUCCESSFUL', createdAt: new Date(START - 3 * 3_600_000), targetServiceRevisionArn: REVISION(1) },
+          { serviceDeploymentArn: `${WORKER}/dep-2`, status: 'SUCCESSFUL', createdAt: new Date(START - 2 * 3_600_000), targetServiceRevisionArn: REVISION(2) },
+        ],
+      });
+      ecs.on(DescribeServiceRevisionsCommand).resolves({
+        serviceRevisions: [
+          { serviceRevisionArn: REVISION(1), taskDefinition: WORKER_TD(5) },
+          { serviceRevisionArn: REVISION(2), taskDefinition: WORKER_TD(7) },
+          { serviceRevisionArn: REVISION(3), taskDefinition: WORKER_TD(7) },
+        ],
+      });
+      ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'bodyscript-staging-processing', status: 'ACTIVE', taskDefinition: WORKER_TD(7) }] });
+      ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({ taskDefinition: { taskDefinitionArn: input.taskDefinition, status: 'ACTIVE' } }));
+    }
+
+    test('dry run: UpdateService to the newest successful task definition that differs from the running one', async () => {
+      const h = harness();
+      workerHistory(h);
+      const result = await runRollback(h.ctx, { service: 'processing', execute: false, timeoutMinutes: 15 });
+      expect(result.action).toEqual({ kind: 'update-service', current: WORKER_TD(7), target: WORKER_TD(5) });
+      expect(h.mocks.primary.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+      expect(h.mocks.primary.codeDeploy.calls()).toHaveLength(0);
+      expect(h.out.text()).toContain(`UpdateService bodyscript-staging-processing to ${WORKER_TD(5)}`);
+    });
+
+    test('--execute deploys it and waits until no worker of the replaced release is left, then verifies', async () => {
+      const h = harness();
+      healthyAfterwards(h);
+      workerHistory(h);
+      h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+      h.mocks.primary.codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-3', status: 'Succeeded' } } });
+      h.mocks.primary.ecs.on(UpdateServiceCommand).resolves({ service: { deployments: [{ id: 'ecs-svc/RB', status: 'PRIMARY' }] } });
+      h.mocks.primary.ecs
+        .on(DescribeServicesCommand)
+        .resolvesOnce({ services: [{ serviceName: 'bodyscript-staging-processing', status: 'ACTIVE', taskDefinition: WORKER_TD(7) }] })
+        .resolvesOnce({
+          services: [
+            {
+              serviceName: 'bodyscript-staging-processing',
+              status: 'ACTIVE',
+              deployments: [
+                { id: 'ecs-svc/RB', status: 'PRIMARY', taskDefinition: WORKER_TD(5), runningCount: 1, desiredCount: 1, rolloutState: 'IN_PROGRESS' },
+                { id: 'ecs-svc/OLD', status: 'ACTIVE', taskDefinition: WORKER_TD(7), runningCount: 1, desiredCount: 0 },
+              ],
+            },
+          ],
+        })
+        .resolves({
+          services: [{ serviceName: 'bodyscript-staging-processing', status: 'ACTIVE', deployments: [{ id: 'ecs-svc/RB', status: 'PRIMARY', taskDefinition: WORKER_TD(5), runningCount: 1, desiredCount: 1, rolloutState: 'IN_PROGRESS' }] }],
+        });
+      const result = await runRollback(h.ctx, { service: 'processing', execute: true, timeoutMinutes: 15, intervalSeconds: 10 });
+      expect(result).toMatchObject({ exitCode: ExitCode.OK, deploymentId: 'ecs-svc/RB' });
+      expect(h.mocks.primary.ecs.commandCalls(UpdateServiceCommand)[0].args[0].input).toEqual({ cluster: 'bodyscript-staging', service: 'bodyscript-staging-processing', taskDefinition: WORKER_TD(5) });
+      expect(h.clock.sleeps).toEqual([10_000]);
+      expect(h.out.text()).toContain('0 of the replaced release');
+    });
+
+    test('a service deployment in progress is stopped with a rollback', async () => {
+      const h = harness();
+      healthyAfterwards(h);
+      h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+      h.mocks.primary.codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: {} });
+      h.mocks.primary.ecs
+        .on(ListServiceDeploymentsCommand)
+        .resolvesOnce({ serviceDeployments: [{ serviceDeploymentArn: `${WORKER}/dep-4`, status: 'IN_PROGRESS', createdAt: new Date(START) }] })
+        .resolvesOnce({ serviceDeployments: [{ serviceDeploymentArn: `${WORKER}/dep-4`, status: 'ROLLBACK_IN_PROGRESS', createdAt: new Date(START) }] })
+        .resolves({ serviceDeployments: [{ serviceDeploymentArn: `${WORKER}/dep-4`, status: 'ROLLBACK_SUCCESSFUL', createdAt: new Date(START) }] });
+      h.mocks.primary.ecs.on(StopServiceDeploymentCommand).resolves({ serviceDeploymentArn: `${WORKER}/dep-4` });
+      const result = await runRollback(h.ctx, { service: 'processing', execute: true, timeoutMinutes: 15, intervalSeconds: 10 });
+      expect(result.exitCode).toBe(ExitCode.OK);
+      expect(h.mocks.primary.ecs.commandCalls(StopServiceDeploymentCommand)[0].args[0].input).toEqual({ serviceDeploymentArn: `${WORKER}/dep-4`, stopType: 'ROLLBACK' });
+      expect(h.mocks.primary.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    });
+
+    test('nothing older to roll back to: clear message, nothing changed', async () => {
+      const h = harness();
+      workerHistory(h);
+      h.mocks.primary.ecs.on(DescribeServiceRevisionsCommand).resolves({ serviceRevisions: [1, 2, 3].map((n) => ({ serviceRevisionArn: REVISION(n), taskDefinition: WORKER_TD(7) })) });
+      await expect(runRollback(h.ctx, { service: 'processing', execute: true, timeoutMinutes: 15 })).rejects.toThrow(
+        `nothing to roll back to: every successful service deployment of bodyscript-staging-processing ran the current task definition ${WORKER_TD(7)}`,
+      );
+      expect(h.mocks.primary.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    });
+  });
+});
+
+describe('ops rollback --service all', () => {
+  test('rolls both services back side by side, then verifies once; a service that cannot be rolled back does not hold the other back', async () => {
+    const h = harness();
+    healthyAfterwards(h);
+    // The api: in its termination wait right after cdk deploy.
+    traffic(h, true);
+    const cd = h.mocks.primary.codeDeploy;
+    cd.on(ListDeploymentsCommand).resolvesOnce({ deployments: ['d-NEW'] }).resolves({ deployments: [] });
+    cd.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-RB', status: 'Succeeded' } } });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-NEW' })
+      .resolvesOnce({ deploymentInfo: { ...deployment('d-NEW', 43, 0), status: 'InProgress' } })
+      .resolves({ deploymentInfo: { deploymentId: 'd-NEW', status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-RB' } } });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-RB' }).resolves({ deploymentInfo: { deploymentId: 'd-RB', status: 'Succeeded' } });
+    cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    // The worker: its only successful deployments ran the current task definition.
+    h.mocks.primary.ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'bodyscript-staging-processing', status: 'ACTIVE', taskDefinition: WORKER_TD(7) }] });
+    h.mocks.primary.ecs.on(DescribeServiceRevisionsCommand).resolves({ serviceRevisions: [{ serviceRevisionArn: REVISION(1), taskDefinition: WORKER_TD(7) }] });
+    h.mocks.primary.ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [{ serviceDeploymentArn: `${WORKER}/dep-1`, status: 'SUCCESSFUL', createdAt: new Date(START), targetServiceRevisionArn: REVISION(1) }] });
+
+    const result = await runRollbacks(h.ctx, { services: ['api', 'processing'], execute: true, timeoutMinutes: 15, intervalSeconds: 10 });
+    expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(1);
+    expect(result.results.find((r) => r.service === 'api')).toMatchObject({ deploymentId: 'd-NEW' });
+    expect(result.results.find((r) => r.service === 'processing')?.error?.message).toMatch(/^nothing to roll back to/);
+    expect(result.exitCode).toBe(ExitCode.UNHEALTHY);
+    expect(h.out.errors.join('\n')).toContain('rollback of processing failed: nothing to roll back to');
   });
 });

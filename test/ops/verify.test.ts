@@ -1,7 +1,8 @@
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { BatchGetDeploymentTargetsCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, ListDeploymentTargetsCommand } from '@aws-sdk/client-codedeploy';
+import { ListServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { runVerify } from '../../lib/ops/commands/verify';
+import { alarmRuleMembers, insufficientDataMeaning, judgeAlarms, runVerify } from '../../lib/ops/commands/verify';
 import { ExitCode } from '../../lib/ops/exit-codes';
 import { awsError, DescribeCanariesLastRun, harness, START, type Harness } from './helpers';
 
@@ -16,7 +17,9 @@ function canaryRuns(state: 'PASSED' | 'FAILED' | 'RUNNING', completedAgoMs = 60_
   };
 }
 
-/** A healthy staging: alarms on two pages, both deployments succeeded, canaries passed a minute ago. */
+const WORKER_DEPLOYMENT = 'arn:aws:ecs:us-east-1:111111111111:service-deployment/bodyscript-staging/bodyscript-staging-processing/dep-1';
+
+/** A healthy staging: alarms on two pages, the api's and the worker's last deployments succeeded, canaries passed a minute ago. */
 function healthy(h: Harness): void {
   h.mocks.primary.cloudWatch
     .on(DescribeAlarmsCommand)
@@ -25,6 +28,7 @@ function healthy(h: Harness): void {
     .resolves({ CompositeAlarms: [{ AlarmName: 'BodyScript-Staging-ServiceHealth', StateValue: 'OK' }] });
   h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
   h.mocks.primary.codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-1', status: 'Succeeded' } } });
+  h.mocks.primary.ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [{ serviceDeploymentArn: WORKER_DEPLOYMENT, status: 'SUCCESSFUL', createdAt: new Date(START - 3_600_000) }] });
   h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves(canaryRuns('PASSED'));
 }
 
@@ -38,37 +42,105 @@ describe('ops verify', () => {
     expect(alarmCalls).toHaveLength(2);
     expect(alarmCalls[0].args[0].input).toMatchObject({ AlarmNamePrefix: 'BodyScript-Staging-', AlarmTypes: ['CompositeAlarm', 'MetricAlarm'] });
     expect(alarmCalls[1].args[0].input.NextToken).toBe('page-2');
+    // The api is deployed by CodeDeploy, the worker by ECS rolling updates (lib/deployment-model.ts).
     const groups = h.mocks.primary.codeDeploy.commandCalls(GetDeploymentGroupCommand).map((c) => c.args[0].input.deploymentGroupName);
-    expect(groups).toEqual(['BodyScript-Staging-api', 'BodyScript-Staging-processing']);
+    expect(groups).toEqual(['BodyScript-Staging-api']);
+    expect(h.mocks.primary.ecs.commandCalls(ListServiceDeploymentsCommand)[0].args[0].input).toMatchObject({ cluster: 'bodyscript-staging', service: 'bodyscript-staging-processing' });
     expect(h.mocks.primary.synthetics.commandCalls(DescribeCanariesLastRun)[0].args[0].input.Names).toEqual(CANARIES);
     expect(result.checks.every((c) => c.state === 'ok')).toBe(true);
     expect(h.out.text()).toContain('staging is healthy');
     expect(h.clock.sleeps).toEqual([]);
   });
 
-  test('INSUFFICIENT_DATA is pending: verify keeps polling and succeeds when the alarm turns OK, printing elapsed time', async () => {
+  test('INSUFFICIENT_DATA where data is expected (TreatMissingData missing) is pending: verify keeps polling and succeeds when the alarm turns OK', async () => {
     const h = harness();
     healthy(h);
     h.mocks.primary.cloudWatch
       .on(DescribeAlarmsCommand)
-      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'INSUFFICIENT_DATA' }] })
-      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'OK' }] });
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'missing' }] })
+      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'OK', TreatMissingData: 'missing' }] });
     const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
     expect(result.exitCode).toBe(ExitCode.OK);
     expect(h.clock.sleeps).toEqual([30_000]);
-    expect(h.out.lines.some((l) => l.startsWith('[+00m00s]') && l.includes('INSUFFICIENT_DATA: BodyScript-Staging-Queue-Age'))).toBe(true);
+    expect(h.out.lines.some((l) => l.startsWith('[+00m00s]') && l.includes('INSUFFICIENT_DATA where data is expected: BodyScript-Staging-Queue-Age'))).toBe(true);
     expect(h.out.lines.some((l) => l.startsWith('[+00m30s]') && l.includes('checks OK'))).toBe(true);
   });
 
-  test('INSUFFICIENT_DATA until the timeout: exit TIMEOUT (3) naming the alarm', async () => {
+  test('INSUFFICIENT_DATA where data is expected until the timeout: exit TIMEOUT (3) naming the alarm, its TreatMissingData and its state reason', async () => {
     const h = harness();
     healthy(h);
-    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'INSUFFICIENT_DATA' }] });
+    // DescribeAlarms leaves TreatMissingData out for alarms at CloudWatch's default (missing).
+    h.mocks.primary.cloudWatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-Queue-Age', StateValue: 'INSUFFICIENT_DATA', StateReason: 'Insufficient Data: 2 datapoints were unknown.' }] });
     const result = await runVerify(h.ctx, { timeoutMinutes: 2 });
     expect(result.exitCode).toBe(ExitCode.TIMEOUT);
     // Bounded: at most timeout / interval sleeps.
     expect(h.clock.sleeps.length).toBeLessThanOrEqual(4);
-    expect(h.out.errors.join('\n')).toMatch(/timed out after .*BodyScript-Staging-Queue-Age/);
+    expect(h.out.errors.join('\n')).toMatch(/timed out after .*BodyScript-Staging-Queue-Age \(TreatMissingData missing: Insufficient Data: 2 datapoints were unknown.\)/);
+  });
+
+  test('a healthy, quiet environment is healthy at once: no data where none is expected (ignore) is never waited for', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        // A quiet api: its error-line filter emits 0 (DefaultValue), the alarm is OK.
+        { AlarmName: 'BodyScript-Staging-api-ErrorLines', StateValue: 'OK', TreatMissingData: 'notBreaching' },
+        { AlarmName: 'BodyScript-Staging-Processing-DeadLetterQueueNotEmpty', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'ignore' },
+        { AlarmName: 'BodyScript-Staging-Replication-Latency', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'ignore' },
+      ],
+      CompositeAlarms: [
+        {
+          AlarmName: 'BodyScript-Staging-ServiceHealth',
+          StateValue: 'INSUFFICIENT_DATA',
+          AlarmRule: 'ALARM("arn:aws:cloudwatch:us-east-1:111111111111:alarm:BodyScript-Staging-Processing-DeadLetterQueueNotEmpty") OR ALARM("BodyScript-Staging-api-ErrorLines")',
+        },
+      ],
+    });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(h.clock.sleeps).toEqual([]);
+    expect(result.checks[0].detail).toBe('1 OK; 3 without data, which their TreatMissingData says is healthy');
+  });
+
+  test('an alarm not evaluated yet (notBreaching, just created) is waited for briefly, never timed out on when it turns OK', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'notBreaching', StateReason: 'Unchecked: Initial alarm creation' }] })
+      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'OK', TreatMissingData: 'notBreaching' }] });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(h.clock.sleeps).toEqual([30_000]);
+    expect(h.out.lines.some((l) => l.includes('1/1 not evaluated yet: BodyScript-Staging-api-5xxRate'))).toBe(true);
+  });
+
+  test('a composite alarm not evaluated yet is pending while a member alarm expects data, and when it names an alarm verify cannot see', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-LatencyP99', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'missing' }],
+      CompositeAlarms: [
+        { AlarmName: 'BodyScript-Staging-api-Rollback', StateValue: 'INSUFFICIENT_DATA', AlarmRule: 'ALARM("BodyScript-Staging-api-LatencyP99")' },
+        { AlarmName: 'BodyScript-Staging-Other', StateValue: 'INSUFFICIENT_DATA', AlarmRule: 'ALARM("Elsewhere-Alarm")' },
+      ],
+    });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.TIMEOUT);
+    expect(result.checks[0].detail).toMatch(/^3\/3 INSUFFICIENT_DATA where data is expected: BodyScript-Staging-api-LatencyP99 .*BodyScript-Staging-api-Rollback \(composite, not evaluated yet\).*BodyScript-Staging-Other/);
+  });
+
+  test('reads the member alarms of a composite alarm rule (names and ARNs, any state function)', () => {
+    expect(alarmRuleMembers('(ALARM("a") OR OK("arn:aws:cloudwatch:us-east-1:1:alarm:b")) AND NOT INSUFFICIENT_DATA(c)')).toEqual(['a', 'b', 'c']);
+    expect(['ignore', 'notBreaching', 'breaching', 'missing', undefined].map(insufficientDataMeaning)).toEqual(['quiet', 'not-evaluated-yet', 'not-evaluated-yet', 'data-expected', 'data-expected']);
+    expect(alarmRuleMembers(undefined)).toEqual([]);
+    const verdicts = judgeAlarms([
+      { name: 'x', kind: 'metric', state: 'ALARM' },
+      { name: 'c', kind: 'composite', state: 'INSUFFICIENT_DATA', members: ['x'] },
+    ]);
+    expect(verdicts.get('c')).toBe('alarm');
   });
 
   test('an alarm still in ALARM at the timeout: exit UNHEALTHY (1)', async () => {
@@ -102,15 +174,48 @@ describe('ops verify', () => {
     expect(result.checks.find((c) => c.name === 'canary bs-stg-api')).toMatchObject({ state: 'failing', detail: 'last run FAILED: HTTP 502' });
   });
 
-  test('a deployment in progress and a stale canary result are pending, not OK', async () => {
+  test('a deployment still shifting traffic, a worker deployment in progress and a stale canary result are pending, not OK', async () => {
     const h = harness();
     healthy(h);
     h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-NEW'] });
+    h.mocks.primary.codeDeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['bodyscript-staging:bodyscript-staging-api'] });
+    h.mocks.primary.codeDeploy.on(BatchGetDeploymentTargetsCommand).resolves({ deploymentTargets: [{ ecsTarget: { status: 'InProgress', lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'InProgress' }] } }] });
+    h.mocks.primary.ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [{ serviceDeploymentArn: WORKER_DEPLOYMENT, status: 'IN_PROGRESS', createdAt: new Date(START) }] });
     h.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves(canaryRuns('PASSED', 60 * 60_000));
     const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
     expect(result.exitCode).toBe(ExitCode.TIMEOUT);
-    expect(result.checks.find((c) => c.name === 'deployment BodyScript-Staging-processing')).toMatchObject({ state: 'pending', detail: 'deployment d-NEW in progress' });
+    expect(result.checks.find((c) => c.name === 'deployment BodyScript-Staging-api')).toMatchObject({ state: 'pending', detail: 'deployment d-NEW in progress' });
+    expect(result.checks.find((c) => c.name === 'deployment bodyscript-staging-processing')).toMatchObject({ state: 'pending', detail: 'service deployment dep-1 IN_PROGRESS' });
     expect(result.checks.find((c) => c.name === 'canary bs-stg-frontend')?.detail).toBe('last run PASSED but 1h00m00s ago: is the canary stopped?');
+  });
+
+  test('a release in its termination wait is live: traffic has moved, the original task set is only kept for an instant rollback', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-NEW'] });
+    h.mocks.primary.codeDeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['bodyscript-staging:bodyscript-staging-api'] });
+    h.mocks.primary.codeDeploy.on(BatchGetDeploymentTargetsCommand).resolves({ deploymentTargets: [{ ecsTarget: { status: 'Succeeded', lifecycleEvents: [{ lifecycleEventName: 'AfterAllowTraffic', status: 'Succeeded' }] } }] });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(result.checks.find((c) => c.name === 'deployment BodyScript-Staging-api')?.detail).toMatch(/^deployment d-NEW has moved production traffic; the original task set stays for the termination wait/);
+  });
+
+  test.each([
+    ['ROLLBACK_SUCCESSFUL', 'ok'],
+    ['ROLLBACK_IN_PROGRESS', 'pending'],
+    ['ROLLBACK_FAILED', 'failing'],
+    ['STOPPED', 'failing'],
+  ] as const)('a worker service deployment %s is %s', async (status, state) => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.ecs.on(ListServiceDeploymentsCommand).resolves({
+      serviceDeployments: [
+        { serviceDeploymentArn: `${WORKER_DEPLOYMENT}-old`, status: 'SUCCESSFUL', createdAt: new Date(START - 86_400_000) },
+        { serviceDeploymentArn: WORKER_DEPLOYMENT, status, createdAt: new Date(START), statusReason: 'ECS deployment circuit breaker: tasks failed to start.' },
+      ],
+    });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.checks.find((c) => c.name === 'deployment bodyscript-staging-processing')?.state).toBe(state);
   });
 
   test('throttling is retried with exponential backoff, then succeeds', async () => {

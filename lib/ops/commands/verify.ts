@@ -1,9 +1,10 @@
 import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { DescribeCanariesLastRunCommand } from '@aws-sdk/client-synthetics';
-import { alarmNamePrefix, canaryName, SERVICE_NAMES, type ServiceName } from '../../naming';
+import { SERVICE_DEPLOYMENT_MODELS } from '../../deployment-model';
+import { alarmNamePrefix, canaryName, ecsServiceName, SERVICE_NAMES, type ServiceName } from '../../naming';
 import { OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
-import { ACTIVE_DEPLOYMENT_STATUSES, deploymentGroupOf, getDeploymentGroupInfo, listDeploymentIds } from '../deployments';
+import { ACTIVE_DEPLOYMENT_STATUSES, deploymentGroupOf, getDeploymentGroupInfo, listDeploymentIds, listServiceDeployments, trafficShifted } from '../deployments';
 import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
 import { formatDuration } from '../progress';
@@ -12,16 +13,33 @@ import { formatDuration } from '../progress';
  * `ops verify`: is the environment healthy right now?
  *
  * Three sources, each of which must agree: every CloudWatch alarm of the
- * environment, the last CodeDeploy deployment of each service, and the last
- * run of each Synthetics canary.
+ * environment, the last deployment of each service (CodeDeploy for the api,
+ * ECS service deployments for the worker; lib/deployment-model.ts), and the
+ * last run of each Synthetics canary.
  *
- * Decision on INSUFFICIENT_DATA: it is "pending", not "failing". Right after a
- * deployment many alarms have no datapoints yet, and failing on them would make
- * every verify fail. We keep polling; if an alarm is still INSUFFICIENT_DATA at
- * the timeout it counts as not OK and verify exits with TIMEOUT (3), naming it.
- * ALARM, a failed/stopped last deployment and a failed canary run are "failing":
- * we also keep polling (alarms recover, CodeDeploy rolls back, canaries re-run),
- * and if anything is still failing at the timeout verify exits UNHEALTHY (1).
+ * What silence means is each alarm's own statement (its TreatMissingData,
+ * and the "Missing data (…): …" sentence of its description), which verify
+ * reads from DescribeAlarms. CloudWatch, when every datapoint is missing,
+ * puts `notBreaching` alarms in OK, `breaching` ones in ALARM, keeps the state
+ * of `ignore` ones and puts `missing` ones in INSUFFICIENT_DATA, so
+ * INSUFFICIENT_DATA means (the table agreed with the alarms' owner,
+ * `insufficientDataMeaning` in lib/alarm-description.ts):
+ * - `ignore`: no data yet, and none expected when healthy (a sleeping
+ *   dead-letter queue, idle replication): OK, never waited for;
+ * - `notBreaching` / `breaching`: not evaluated yet (the first minutes after
+ *   the alarm was created): pending, and it resolves by itself;
+ * - `missing` (CloudWatch's default): no data where data is expected: pending
+ *   while we poll, and at the timeout verify exits TIMEOUT (3) naming it, its
+ *   TreatMissingData and its state reason;
+ * - a composite alarm in INSUFFICIENT_DATA (not evaluated since it was
+ *   created) is judged by the member alarms its rule names.
+ * ALARM, a failed/stopped/rolled-back last deployment and a failed canary run
+ * are "failing": we keep polling (alarms recover, canaries re-run), and if
+ * anything is still failing at the timeout verify exits UNHEALTHY (1).
+ *
+ * A blue/green release is live once production traffic has moved: its
+ * deployment stays InProgress for the termination wait (the original task
+ * set is kept for an instant rollback), which verify reports as OK.
  */
 
 export type CheckState = 'ok' | 'pending' | 'failing';
@@ -54,14 +72,80 @@ export const CANARY_FRESHNESS_MINUTES = 15;
 
 const CANARY_TARGETS = ['frontend', 'api', 'processing'] as const;
 
-interface AlarmState {
-  readonly name: string;
-  readonly state: StateValue | undefined;
+/**
+ * What INSUFFICIENT_DATA means for an alarm with this TreatMissingData
+ * (absent: CloudWatch's default, `missing`): the same table as
+ * `insufficientDataMeaning` of the alarms' own module.
+ */
+export function insufficientDataMeaning(treatMissingData: string | undefined): 'quiet' | 'not-evaluated-yet' | 'data-expected' {
+  const treatment = treatMissingData ?? 'missing';
+  if (treatment === 'ignore') return 'quiet';
+  if (treatment === 'notBreaching' || treatment === 'breaching') return 'not-evaluated-yet';
+  return 'data-expected';
 }
 
-async function listAlarms(ctx: OpsContext): Promise<AlarmState[]> {
+/** One alarm as verify judges it. */
+export interface AlarmView {
+  readonly name: string;
+  readonly kind: 'metric' | 'composite';
+  readonly state: StateValue | undefined;
+  /** What the alarm says missing data means (`missing` when DescribeAlarms leaves it out: CloudWatch's default). */
+  readonly treatMissingData?: string;
+  readonly stateReason?: string;
+  /** The member alarms a composite alarm's rule names. */
+  readonly members?: readonly string[];
+}
+
+/** How verify classifies one alarm. */
+export type AlarmVerdict = 'ok' | 'quiet' | 'not-evaluated-yet' | 'no-data-expected' | 'alarm';
+
+/** Alarm names (or ARNs) a composite alarm rule refers to: `ALARM("name")`, `OK(arn)`, `INSUFFICIENT_DATA("name")`. */
+export function alarmRuleMembers(rule: string | undefined): string[] {
+  const members: string[] = [];
+  for (const match of (rule ?? '').matchAll(/\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)/g)) {
+    const reference = match[1];
+    const name = reference.includes(':alarm:') ? reference.slice(reference.indexOf(':alarm:') + ':alarm:'.length) : reference;
+    if (!members.includes(name)) members.push(name);
+  }
+  return members;
+}
+
+/** The verdict on one metric alarm; composite alarms are judged by `judgeAlarms`. */
+export function metricAlarmVerdict(alarm: AlarmView): AlarmVerdict {
+  if (alarm.state === 'ALARM') return 'alarm';
+  if (alarm.state === 'OK') return 'ok';
+  const meaning = insufficientDataMeaning(alarm.treatMissingData);
+  return meaning === 'quiet' ? 'quiet' : meaning === 'not-evaluated-yet' ? 'not-evaluated-yet' : 'no-data-expected';
+}
+
+/** Every alarm's verdict; a composite alarm that has not been evaluated takes the worst verdict of its members. */
+export function judgeAlarms(alarms: readonly AlarmView[]): Map<string, AlarmVerdict> {
+  const byName = new Map(alarms.map((a) => [a.name, a]));
+  const verdicts = new Map<string, AlarmVerdict>();
+  const order: AlarmVerdict[] = ['ok', 'quiet', 'not-evaluated-yet', 'no-data-expected', 'alarm'];
+  const judge = (alarm: AlarmView, seen: Set<string>): AlarmVerdict => {
+    const known = verdicts.get(alarm.name);
+    if (known) return known;
+    let verdict: AlarmVerdict;
+    if (alarm.kind === 'metric') verdict = metricAlarmVerdict(alarm);
+    else if (alarm.state === 'ALARM') verdict = 'alarm';
+    else if (alarm.state === 'OK') verdict = 'ok';
+    else {
+      // Not evaluated yet: as good as its members, and pending when a member is unknown to us.
+      const members = (alarm.members ?? []).map((name) => byName.get(name));
+      if (members.length === 0 || members.some((m) => m === undefined || seen.has(m.name))) verdict = 'no-data-expected';
+      else verdict = members.map((m) => judge(m as AlarmView, new Set([...seen, alarm.name]))).reduce((a, b) => (order.indexOf(b) > order.indexOf(a) ? b : a), 'ok' as AlarmVerdict);
+    }
+    verdicts.set(alarm.name, verdict);
+    return verdict;
+  };
+  for (const alarm of alarms) judge(alarm, new Set());
+  return verdicts;
+}
+
+async function listAlarms(ctx: OpsContext): Promise<AlarmView[]> {
   const prefix = alarmNamePrefix(ctx.env);
-  const alarms: AlarmState[] = [];
+  const alarms: AlarmView[] = [];
   let nextToken: string | undefined;
   // Bounded: 100 alarms a page, an environment has a few dozen.
   for (let page = 0; page < 50; page++) {
@@ -70,8 +154,12 @@ async function listAlarms(ctx: OpsContext): Promise<AlarmState[]> {
         new DescribeAlarmsCommand({ AlarmNamePrefix: prefix, AlarmTypes: ['CompositeAlarm', 'MetricAlarm'], MaxRecords: 100, NextToken: nextToken }),
       ),
     );
-    for (const a of response.MetricAlarms ?? []) alarms.push({ name: a.AlarmName ?? '?', state: a.StateValue });
-    for (const a of response.CompositeAlarms ?? []) alarms.push({ name: a.AlarmName ?? '?', state: a.StateValue });
+    for (const a of response.MetricAlarms ?? []) {
+      alarms.push({ name: a.AlarmName ?? '?', kind: 'metric', state: a.StateValue, treatMissingData: a.TreatMissingData ?? 'missing', stateReason: a.StateReason });
+    }
+    for (const a of response.CompositeAlarms ?? []) {
+      alarms.push({ name: a.AlarmName ?? '?', kind: 'composite', state: a.StateValue, stateReason: a.StateReason, members: alarmRuleMembers(a.AlarmRule) });
+    }
     nextToken = response.NextToken;
     if (!nextToken) break;
   }
@@ -87,19 +175,35 @@ export async function checkAlarms(ctx: OpsContext): Promise<CheckResult> {
       `missing resource: no CloudWatch alarms named ${alarmNamePrefix(ctx.env)}* in ${ctx.config.primary.region} of account ${ctx.config.primary.account}: is ${ctx.env} deployed?`,
     );
   }
-  const inAlarm = alarms.filter((a) => a.state === 'ALARM').map((a) => a.name);
-  const noData = alarms.filter((a) => a.state !== 'ALARM' && a.state !== 'OK').map((a) => a.name);
-  if (inAlarm.length > 0) return { name: 'alarms', state: 'failing', detail: `${inAlarm.length}/${alarms.length} in ALARM: ${inAlarm.join(', ')}` };
-  if (noData.length > 0) {
-    return { name: 'alarms', state: 'pending', detail: `${noData.length}/${alarms.length} INSUFFICIENT_DATA: ${noData.join(', ')}` };
+  const verdicts = judgeAlarms(alarms);
+  const named = (verdict: AlarmVerdict) => alarms.filter((a) => verdicts.get(a.name) === verdict);
+  const inAlarm = named('alarm');
+  const expected = named('no-data-expected');
+  const unevaluated = named('not-evaluated-yet');
+  const quiet = named('quiet');
+  const quietNote = quiet.length > 0 ? `; ${quiet.length} without data, which their TreatMissingData says is healthy` : '';
+  const reason = (a: AlarmView) => `${a.name} (${a.kind === 'composite' ? 'composite, not evaluated yet' : `TreatMissingData ${a.treatMissingData}`}${a.stateReason ? `: ${a.stateReason}` : ''})`;
+  if (inAlarm.length > 0) return { name: 'alarms', state: 'failing', detail: `${inAlarm.length}/${alarms.length} in ALARM: ${inAlarm.map((a) => a.name).join(', ')}` };
+  if (expected.length > 0 || unevaluated.length > 0) {
+    const parts = [
+      ...(expected.length > 0 ? [`${expected.length}/${alarms.length} INSUFFICIENT_DATA where data is expected: ${expected.map(reason).join(', ')}`] : []),
+      ...(unevaluated.length > 0 ? [`${unevaluated.length}/${alarms.length} not evaluated yet: ${unevaluated.map((a) => a.name).join(', ')}`] : []),
+    ];
+    return { name: 'alarms', state: 'pending', detail: `${parts.join('; ')}${quietNote}` };
   }
-  return { name: 'alarms', state: 'ok', detail: `all ${alarms.length} OK` };
+  return { name: 'alarms', state: 'ok', detail: `${alarms.length - quiet.length} OK${quietNote}` };
 }
 
-export async function checkDeployment(ctx: OpsContext, service: ServiceName): Promise<CheckResult> {
+/** The api: its CodeDeploy deployment group. A release in its termination wait is live (traffic moved). */
+export async function checkBlueGreenDeployment(ctx: OpsContext, service: ServiceName): Promise<CheckResult> {
   const name = `deployment ${deploymentGroupOf(ctx, service).deploymentGroupName}`;
   const active = await listDeploymentIds(ctx, service, ACTIVE_DEPLOYMENT_STATUSES, { maxPages: 1 });
-  if (active.length > 0) return { name, state: 'pending', detail: `deployment ${active.join(', ')} in progress` };
+  for (const id of active) {
+    if (!(await trafficShifted(ctx, id))) return { name, state: 'pending', detail: `deployment ${id} in progress` };
+  }
+  if (active.length > 0) {
+    return { name, state: 'ok', detail: `deployment ${active.join(', ')} has moved production traffic; the original task set stays for the termination wait (CodeDeploy still rolls back on alarm)` };
+  }
   const group = await getDeploymentGroupInfo(ctx, service);
   const last = group.lastAttemptedDeployment;
   if (!last?.deploymentId) return { name, state: 'ok', detail: 'no deployment recorded yet (the service runs its initial task definition)' };
@@ -108,6 +212,35 @@ export async function checkDeployment(ctx: OpsContext, service: ServiceName): Pr
     return { name, state: 'failing', detail: `last deployment ${last.deploymentId} ${last.status}` };
   }
   return { name, state: 'pending', detail: `last deployment ${last.deploymentId} ${last.status ?? 'in an unknown state'}` };
+}
+
+/** The worker: its ECS service deployments (rolling updates with circuit breaker and deployment alarms). */
+export async function checkRollingDeployment(ctx: OpsContext, service: ServiceName): Promise<CheckResult> {
+  const serviceName = ecsServiceName(ctx.env, service);
+  const name = `deployment ${serviceName}`;
+  const newest = (await listServiceDeployments(ctx, service, 1))[0];
+  if (!newest) return { name, state: 'ok', detail: 'no service deployment recorded yet (the service runs its initial task definition)' };
+  const id = newest.serviceDeploymentArn?.split('/').pop() ?? '?';
+  switch (newest.status) {
+    case 'SUCCESSFUL':
+      return { name, state: 'ok', detail: `last service deployment ${id} SUCCESSFUL` };
+    case 'ROLLBACK_SUCCESSFUL':
+      // ECS (circuit breaker, deployment alarm) or `ops rollback` put the last completed deployment back; it runs.
+      return { name, state: 'ok', detail: `last service deployment ${id} ROLLBACK_SUCCESSFUL: the previous task definition runs` };
+    case 'PENDING':
+    case 'IN_PROGRESS':
+    case 'ROLLBACK_REQUESTED':
+    case 'ROLLBACK_IN_PROGRESS':
+    case 'STOP_REQUESTED':
+      return { name, state: 'pending', detail: `service deployment ${id} ${newest.status}` };
+    default:
+      // ROLLBACK_FAILED, STOPPED (stopped without a rollback): tasks of two releases may run.
+      return { name, state: 'failing', detail: `last service deployment ${id} ${newest.status}${newest.statusReason ? `: ${newest.statusReason}` : ''}` };
+  }
+}
+
+export async function checkDeployment(ctx: OpsContext, service: ServiceName): Promise<CheckResult> {
+  return SERVICE_DEPLOYMENT_MODELS[service] === 'codedeploy-blue-green' ? checkBlueGreenDeployment(ctx, service) : checkRollingDeployment(ctx, service);
 }
 
 export async function checkCanaries(ctx: OpsContext): Promise<CheckResult[]> {
