@@ -9,7 +9,7 @@ import { createAwsClients } from '../lib/ops/clients';
 import { runCli } from '../lib/ops/cli';
 import { consoleOutput, systemClock } from '../lib/ops/progress';
 
-runCli(process.argv.slice(2), { out: consoleOutput, clock: systemClock, createClients: createAwsClients }).then(
+runCli(process.argv.slice(2), { out: consoleOutput, clock: systemClock, createClients: createAwsClients, environment: process.env }).then(
   (code) => {
     process.exitCode = code;
   },

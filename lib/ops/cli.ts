@@ -2,8 +2,11 @@ import { type BodyScriptConfig, ConfigError, ENVIRONMENT_NAMES, type Environment
 import { releaseSnapshotIdentifier, SERVICE_NAMES, type ServiceName } from '../naming';
 import { OpsError } from './aws-errors';
 import type { OpsClients } from './clients';
-import { DEFAULT_ROLLBACK_TIMEOUT_MINUTES, runRollback } from './commands/rollback';
+import { type Fetch, githubRunFrom, runDelivery } from './commands/delivery';
+import { runPlan } from './commands/plan';
+import { DEFAULT_ROLLBACK_TIMEOUT_MINUTES, runRollbacks } from './commands/rollback';
 import { DEFAULT_SNAPSHOT_TIMEOUT_MINUTES, runSnapshot } from './commands/snapshot';
+import { DEFAULT_KEEP_TASK_DEFINITIONS, MAX_KEEP_TASK_DEFINITIONS, runTaskDefinitions } from './commands/task-definitions';
 import { DEFAULT_VERIFY_TIMEOUT_MINUTES, runVerify } from './commands/verify';
 import { createContext } from './context';
 import { runFailback } from './dr/failback';
@@ -21,9 +24,12 @@ import type { RetryOptions } from './retry';
 
 export type Command =
   | { readonly name: 'help' }
+  | { readonly name: 'plan'; readonly env: EnvironmentName; readonly verifyTimeoutMinutes: number }
   | { readonly name: 'verify'; readonly env: EnvironmentName; readonly timeoutMinutes: number }
-  | { readonly name: 'rollback'; readonly env: EnvironmentName; readonly service: ServiceName; readonly execute: boolean; readonly timeoutMinutes: number }
+  | { readonly name: 'rollback'; readonly env: EnvironmentName; readonly services: readonly ServiceName[]; readonly execute: boolean; readonly timeoutMinutes: number }
   | { readonly name: 'snapshot'; readonly env: EnvironmentName; readonly release: string; readonly execute: boolean; readonly timeoutMinutes: number }
+  | { readonly name: 'task-definitions'; readonly env: EnvironmentName; readonly keep: number; readonly execute: boolean }
+  | { readonly name: 'delivery'; readonly env: EnvironmentName; readonly execute: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
   | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string }
   | { readonly name: 'dr failback'; readonly env: EnvironmentName };
@@ -31,11 +37,15 @@ export type Command =
 export const USAGE = `Usage: npm run ops -- <command> --env <${ENVIRONMENT_NAMES.join('|')}> [options]
 
 Commands:
+  plan        --env E [--verify-timeout-minutes N]   the time budget of a release and of a rollback against the product's figures (no AWS call)
   verify      --env E [--timeout-minutes N]          alarms OK, last deployments succeeded, canaries passing (polls; default ${DEFAULT_VERIFY_TIMEOUT_MINUTES} min, 0 = check once)
-  rollback    --env E --service <${SERVICE_NAMES.join('|')}> [--execute] [--timeout-minutes N]
-                                                     stop the deployment in progress, or redeploy the previous revision; then verify
+  rollback    --env E --service <${SERVICE_NAMES.join('|')}|all> [--execute] [--timeout-minutes N]
+                                                     stop the deployment in progress, or redeploy the previous revision (all: both side by side); then verify
   snapshot    --env E --release R [--execute] [--timeout-minutes N]
                                                      manual RDS snapshot named after the release
+  task-definitions --env E [--keep N] [--execute]    deregister replaced task definition revisions beyond the newest N (default ${DEFAULT_KEEP_TASK_DEFINITIONS}) and those running
+  delivery    --env E [--execute]                    publish this GitHub Actions run's durations and outcome as BodyScript/Delivery metrics
+                                                     (reads GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_TOKEN; the job needs actions: read)
   dr status   --env E                                replica lag, bucket replication, standby readiness
   dr failover --env E [--execute --confirm E] [--report-dir DIR]
                                                      promote the replica, raise the standby, report RTO and data loss
@@ -48,9 +58,12 @@ Exit codes: 0 healthy/done, 1 unhealthy or failed, 2 bad arguments, 3 timed out,
 type FlagKind = 'env' | 'boolean' | 'string' | { readonly integer: [number, number] } | { readonly oneOf: readonly string[] };
 
 const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, FlagKind>> = {
+  plan: { env: 'env', 'verify-timeout-minutes': { integer: [0, 180] } },
   verify: { env: 'env', 'timeout-minutes': { integer: [0, 180] } },
-  rollback: { env: 'env', service: { oneOf: SERVICE_NAMES }, execute: 'boolean', 'timeout-minutes': { integer: [1, 120] } },
+  rollback: { env: 'env', service: { oneOf: [...SERVICE_NAMES, 'all'] }, execute: 'boolean', 'timeout-minutes': { integer: [1, 120] } },
   snapshot: { env: 'env', release: 'string', execute: 'boolean', 'timeout-minutes': { integer: [1, 240] } },
+  'task-definitions': { env: 'env', keep: { integer: [1, MAX_KEEP_TASK_DEFINITIONS] }, execute: 'boolean' },
+  delivery: { env: 'env', execute: 'boolean' },
   'dr status': { env: 'env' },
   'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string' },
   'dr failback': { env: 'env' },
@@ -127,26 +140,28 @@ export function parseArgs(argv: string[]): Command {
     }
     command = `dr ${second}`;
     rest = argv.slice(2);
-  } else if (first === 'verify' || first === 'rollback' || first === 'snapshot') {
+  } else if (first === 'plan' || first === 'verify' || first === 'rollback' || first === 'snapshot' || first === 'task-definitions' || first === 'delivery') {
     command = first;
     rest = argv.slice(1);
   } else {
-    throw usageError(`unknown command '${first}': one of verify, rollback, snapshot, dr status, dr failover, dr failback, help`);
+    throw usageError(`unknown command '${first}': one of plan, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help`);
   }
   const values = parseFlags(command, rest);
   const env = requireEnv(values);
   const execute = values.get('execute') === true;
   switch (command) {
+    case 'plan':
+      return { name: command, env, verifyTimeoutMinutes: integerFlag(values, 'verify-timeout-minutes', [0, 180], DEFAULT_VERIFY_TIMEOUT_MINUTES) };
     case 'verify':
       return { name: command, env, timeoutMinutes: integerFlag(values, 'timeout-minutes', [0, 180], DEFAULT_VERIFY_TIMEOUT_MINUTES) };
     case 'rollback': {
       const service = values.get('service');
-      if (service === undefined) throw usageError(`--service is required: one of ${SERVICE_NAMES.join(', ')}`);
-      if (!SERVICE_NAMES.includes(service as ServiceName)) throw usageError(`--service must be one of ${SERVICE_NAMES.join(', ')}, got '${String(service)}'`);
+      if (service === undefined) throw usageError(`--service is required: one of ${SERVICE_NAMES.join(', ')}, all`);
+      if (service !== 'all' && !SERVICE_NAMES.includes(service as ServiceName)) throw usageError(`--service must be one of ${SERVICE_NAMES.join(', ')}, all, got '${String(service)}'`);
       return {
         name: command,
         env,
-        service: service as ServiceName,
+        services: service === 'all' ? SERVICE_NAMES : [service as ServiceName],
         execute,
         timeoutMinutes: integerFlag(values, 'timeout-minutes', [1, 120], DEFAULT_ROLLBACK_TIMEOUT_MINUTES),
       };
@@ -161,6 +176,10 @@ export function parseArgs(argv: string[]): Command {
       }
       return { name: command, env, release, execute, timeoutMinutes: integerFlag(values, 'timeout-minutes', [1, 240], DEFAULT_SNAPSHOT_TIMEOUT_MINUTES) };
     }
+    case 'task-definitions':
+      return { name: command, env, execute, keep: integerFlag(values, 'keep', [1, MAX_KEEP_TASK_DEFINITIONS], DEFAULT_KEEP_TASK_DEFINITIONS) };
+    case 'delivery':
+      return { name: command, env, execute };
     case 'dr failover': {
       const confirm = values.get('confirm');
       const reportDir = values.get('report-dir');
@@ -187,6 +206,10 @@ export interface CliDependencies {
   readonly retry?: RetryOptions;
   /** Poll interval override for tests (seconds). */
   readonly intervalSeconds?: number;
+  /** The process environment (`ops delivery` reads the GitHub Actions run from it). @default - none: delivery refuses to run */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /** HTTP client for the GitHub API (`ops delivery`). @default globalThis.fetch */
+  readonly fetch?: Fetch;
 }
 
 export async function runCli(argv: string[], deps: CliDependencies): Promise<ExitCode> {
@@ -216,6 +239,8 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
     throw error;
   }
 
+  if (command.name === 'plan') return runPlan(config, deps.out, command.verifyTimeoutMinutes).exitCode;
+
   const interval = deps.intervalSeconds;
   try {
     const ctx = createContext({ env: command.env, config, clients: deps.createClients(config), clock: deps.clock, out: deps.out, retry: deps.retry });
@@ -223,9 +248,14 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
       case 'verify':
         return (await runVerify(ctx, { timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
       case 'rollback':
-        return (await runRollback(ctx, { service: command.service, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
+        return (await runRollbacks(ctx, { services: command.services, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
       case 'snapshot':
         return (await runSnapshot(ctx, { release: command.release, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
+      case 'task-definitions':
+        return (await runTaskDefinitions(ctx, { keep: command.keep, execute: command.execute })).exitCode;
+      case 'delivery':
+        // The run's variables are checked before any call: a missing token is a usage error (exit 2).
+        return (await runDelivery(ctx, { github: githubRunFrom(deps.environment ?? {}), execute: command.execute, fetch: deps.fetch ?? (globalThis.fetch as unknown as Fetch) })).exitCode;
       case 'dr status':
         return (await runDrStatus(ctx)).exitCode;
       case 'dr failover':

@@ -1,9 +1,11 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DataAlarms, estimatedMaxConnections } from '../../constructs/data-alarms';
+import { DeliveryMetrics } from '../../constructs/delivery-metrics';
 import { ALARMS_RUNBOOK, EnvironmentMonitoring } from '../../constructs/environment-monitoring';
 import type { EnvironmentConfig } from '../config';
-import { alarmNamePrefix, replicaInstanceIdentifier } from '../naming';
+import { alarmName, alarmNamePrefix, replicaInstanceIdentifier } from '../naming';
+import { PRODUCT_TARGET_MINUTES, releaseBudget } from '../release-budget';
 import type { AlertingStack } from './alerting-stack';
 import type { DataStack } from './data-stack';
 import type { NetworkStack } from './network-stack';
@@ -29,6 +31,8 @@ export class ApplicationStack extends Stack {
   public readonly dataAlarms: DataAlarms;
   /** The dashboard, the edge and queue alarms, the api log metric filters and the service-health alarm. */
   public readonly monitoring: EnvironmentMonitoring;
+  /** The pipeline's delivery metrics on the dashboard, and the alarm when a release is over its budget. */
+  public readonly delivery: DeliveryMetrics;
 
   constructor(scope: Construct, id: string, props: ApplicationStackProps) {
     super(scope, id, props);
@@ -65,9 +69,9 @@ export class ApplicationStack extends Stack {
       },
       apiLogGroup: services.api.blueGreen.logGroup,
       processing: {
-        service: services.processing.blueGreen.service,
-        loadBalancer: services.processing.blueGreen.loadBalancer,
-        targetGroups: [services.processing.blueGreen.blueTargetGroup, services.processing.blueGreen.greenTargetGroup],
+        service: services.processing.worker.service,
+        loadBalancer: services.processing.worker.loadBalancer,
+        targetGroups: [services.processing.worker.targetGroup],
         rollbackAlarm: services.processing.rollbackAlarms.compositeAlarm,
       },
       distribution: services.edge.distribution,
@@ -77,5 +81,14 @@ export class ApplicationStack extends Stack {
       // The standby stack's read replica; its lag alarm lives there, in the replica's region.
       databaseReplica: { instanceIdentifier: replicaInstanceIdentifier(config.name), region: config.standby.region },
     });
+
+    this.delivery = new DeliveryMetrics(this, 'Delivery', {
+      environment: config.name,
+      alarmName: alarmName(config.name, 'Delivery', 'ReleaseOverBudget'),
+      budgetMinutes: releaseBudget(config).minutes,
+      productTargetMinutes: PRODUCT_TARGET_MINUTES[config.name],
+      warningTopic: topics.warning,
+    });
+    this.monitoring.dashboard.addWidgets(...this.delivery.widgets);
   }
 }

@@ -25,7 +25,9 @@ describe('ops argument parsing', () => {
   test('parses every command with defaults', () => {
     expect(parseArgs(['verify', '--env', 'staging'])).toEqual({ name: 'verify', env: 'staging', timeoutMinutes: 10 });
     expect(parseArgs(['verify', '--env=production', '--timeout-minutes', '0'])).toEqual({ name: 'verify', env: 'production', timeoutMinutes: 0 });
-    expect(parseArgs(['rollback', '--env', 'staging', '--service', 'processing'])).toEqual({ name: 'rollback', env: 'staging', service: 'processing', execute: false, timeoutMinutes: 15 });
+    expect(parseArgs(['rollback', '--env', 'staging', '--service', 'processing'])).toEqual({ name: 'rollback', env: 'staging', services: ['processing'], execute: false, timeoutMinutes: 15 });
+    expect(parseArgs(['rollback', '--env', 'production', '--service', 'all', '--execute'])).toEqual({ name: 'rollback', env: 'production', services: ['api', 'processing'], execute: true, timeoutMinutes: 15 });
+    expect(parseArgs(['plan', '--env', 'production'])).toEqual({ name: 'plan', env: 'production', verifyTimeoutMinutes: 10 });
     expect(parseArgs(['snapshot', '--env', 'production', '--release', 'v1.2.3', '--execute'])).toMatchObject({ name: 'snapshot', release: 'v1.2.3', execute: true });
     expect(parseArgs(['dr', 'status', '--env', 'staging'])).toEqual({ name: 'dr status', env: 'staging' });
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging'])).toEqual({
@@ -37,6 +39,7 @@ describe('ops argument parsing', () => {
     });
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--report-dir', '/tmp/r'])).toMatchObject({ execute: false, reportDir: '/tmp/r' });
     expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production' });
+    expect(parseArgs(['delivery', '--env', 'production', '--execute'])).toEqual({ name: 'delivery', env: 'production', execute: true });
     expect(parseArgs(['--help'])).toEqual({ name: 'help' });
   });
 
@@ -48,14 +51,14 @@ describe('ops argument parsing', () => {
     [['verify', '--env', 'staging', '--timeout-minutes', '500'], "--timeout-minutes must be an integer 0–180, got '500'"],
     [['verify', '--env', 'staging', '--execute'], "unknown flag --execute for 'verify'; allowed flags: --env, --timeout-minutes"],
     [['verify', '--env', 'staging', '--env', 'production'], '--env is given more than once'],
-    [['rollback', '--env', 'staging'], '--service is required: one of api, processing'],
-    [['rollback', '--env', 'staging', '--service', 'frontend'], "--service must be one of api, processing, got 'frontend'"],
+    [['rollback', '--env', 'staging'], '--service is required: one of api, processing, all'],
+    [['rollback', '--env', 'staging', '--service', 'frontend'], "--service must be one of api, processing, all, got 'frontend'"],
     [['snapshot', '--env', 'staging'], '--release is required: the release being deployed, e.g. --release v1.2.3'],
     [['snapshot', '--env', 'staging', '--release', '...'], "--release release '...' must contain at least one letter or digit"],
     [['dr', 'failover', '--env', 'staging', '--execute=yes'], "--execute takes no value, got 'yes'"],
     [['dr'], "'dr' needs a subcommand: one of status, failover, failback"],
     [['dr', 'promote', '--env', 'staging'], "'dr' needs a subcommand: one of status, failover, failback, got 'promote'"],
-    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of verify, rollback, snapshot, dr status, dr failover, dr failback, help"],
+    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of plan, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help"],
     [['verify', 'staging'], "unexpected argument 'staging' for 'verify'; allowed flags: --env, --timeout-minutes"],
   ])('%j → %s', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
@@ -71,7 +74,7 @@ describe('ops runCli', () => {
   test('bad arguments: one error line, exit 2, no client created', async () => {
     const { deps, out, created } = cli();
     expect(await runCli(['rollback', '--env', 'staging', '--service', 'web'], deps)).toBe(ExitCode.USAGE);
-    expect(out.errors[0]).toBe("error: --service must be one of api, processing, got 'web'");
+    expect(out.errors[0]).toBe("error: --service must be one of api, processing, all, got 'web'");
     expect(created).toEqual([]);
   });
 
@@ -119,6 +122,24 @@ describe('ops runCli', () => {
     const { deps, created } = cli();
     expect(await runCli(['dr', 'failback', '--env', 'production'], { ...deps, loadConfig: () => loadConfig() })).toBe(ExitCode.OK);
     expect(created).toEqual(['production']);
+  });
+
+  test('delivery outside a GitHub Actions run (no GITHUB_TOKEN): exit 2 naming the variable, no AWS call, nothing fetched', async () => {
+    const { deps, mocks, out } = cli();
+    const fetched: string[] = [];
+    const code = await runCli(['delivery', '--env', 'staging', '--execute'], {
+      ...deps,
+      environment: { GITHUB_REPOSITORY: 'bodyscript/infrastructure', GITHUB_RUN_ID: '42' },
+      fetch: async (url) => {
+        fetched.push(url);
+        throw new Error('no call expected');
+      },
+    });
+    expect(code).toBe(ExitCode.USAGE);
+    expect(out.errors[0]).toBe('error: GITHUB_TOKEN must be set (the job needs permissions: actions: read) to read the run from the GitHub API');
+    expect(fetched).toEqual([]);
+    expect(mocks.sts.calls()).toHaveLength(0);
+    expect(mocks.primary.cloudWatch.calls()).toHaveLength(0);
   });
 
   test('an unexpected (non-AWS) failure is exit 1, not success', async () => {
