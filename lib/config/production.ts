@@ -25,6 +25,7 @@ export const production: EnvironmentConfigInput = {
     allocatedStorageGiB: 100,
     maxAllocatedStorageGiB: 1000,
     backupRetentionDays: 35,
+    releaseSnapshots: { keepLatest: 10, keepDays: 14 },
     multiAz: true,
     performanceInsightsRetentionDays: 7,
     monitoringIntervalSeconds: 15,

@@ -125,6 +125,23 @@ const network = z.strictObject({
   interfaceEndpoints: z.boolean(),
 });
 
+/**
+ * The most release snapshots `ops snapshot` keeps, whatever the rule says: half
+ * of RDS's default quota of 100 manual DB instance snapshots per region, so the
+ * release snapshots never use up the quota other snapshots need.
+ */
+export const MAX_RELEASE_SNAPSHOTS_KEPT = 50;
+
+/** Which release snapshots `ops snapshot` keeps once a new one is available (lib/ops/snapshot-retention.ts); the rest are deleted. */
+const releaseSnapshots = z.strictObject({
+  /** The newest this many are kept, however old. */
+  keepLatest: integerBetween(1, MAX_RELEASE_SNAPSHOTS_KEPT, 'snapshots'),
+  /** Any younger than this is kept too (0: only the newest keepLatest). */
+  keepDays: integerBetween(0, 35, 'days'),
+});
+
+export type ReleaseSnapshotRetention = z.infer<typeof releaseSnapshots>;
+
 const database = z.strictObject({
   /** RDS instance class without the `db.` prefix, e.g. `t4g.medium` or `r6g.large`. */
   instanceClass: stringMatching(/^[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/, 'an RDS instance class without the db. prefix, such as t4g.medium or r6g.large'),
@@ -137,6 +154,8 @@ const database = z.strictObject({
   maxAllocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
   /** Point-in-time recovery window. */
   backupRetentionDays: integerBetween(1, 35, 'days'),
+  /** Release snapshots kept after a new one is available (`ops snapshot`). */
+  releaseSnapshots,
   multiAz: z.boolean(),
   performanceInsightsRetentionDays: oneOfNumbers(PERFORMANCE_INSIGHTS_RETENTION_DAYS, 'days'),
   monitoringIntervalSeconds: oneOfNumbers(MONITORING_INTERVAL_SECONDS, 'seconds'),

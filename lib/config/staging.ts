@@ -25,6 +25,7 @@ export const staging: EnvironmentConfigInput = {
     allocatedStorageGiB: 20,
     maxAllocatedStorageGiB: 100,
     backupRetentionDays: 7,
+    releaseSnapshots: { keepLatest: 3, keepDays: 7 },
     multiAz: false,
     performanceInsightsRetentionDays: 7,
     monitoringIntervalSeconds: 60,

@@ -27,7 +27,7 @@ export type Command =
   | { readonly name: 'plan'; readonly env: EnvironmentName; readonly verifyTimeoutMinutes: number }
   | { readonly name: 'verify'; readonly env: EnvironmentName; readonly timeoutMinutes: number }
   | { readonly name: 'rollback'; readonly env: EnvironmentName; readonly services: readonly ServiceName[]; readonly execute: boolean; readonly timeoutMinutes: number }
-  | { readonly name: 'snapshot'; readonly env: EnvironmentName; readonly release: string; readonly execute: boolean; readonly timeoutMinutes: number }
+  | { readonly name: 'snapshot'; readonly env: EnvironmentName; readonly release: string; readonly execute: boolean; readonly timeoutMinutes: number; readonly wait: boolean }
   | { readonly name: 'task-definitions'; readonly env: EnvironmentName; readonly keep: number; readonly execute: boolean }
   | { readonly name: 'delivery'; readonly env: EnvironmentName; readonly execute: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
@@ -41,8 +41,9 @@ Commands:
   verify      --env E [--timeout-minutes N]          alarms OK, last deployments succeeded, canaries passing (polls; default ${DEFAULT_VERIFY_TIMEOUT_MINUTES} min, 0 = check once)
   rollback    --env E --service <${SERVICE_NAMES.join('|')}|all> [--execute] [--timeout-minutes N]
                                                      stop the deployment in progress, or redeploy the previous revision (all: both side by side); then verify
-  snapshot    --env E --release R [--execute] [--timeout-minutes N]
-                                                     manual RDS snapshot named after the release
+  snapshot    --env E --release R [--execute] [--timeout-minutes N] [--no-wait]
+                                                     manual RDS snapshot named after the release, then release snapshots pruned
+                                                     by the rule (config database.releaseSnapshots); --no-wait only starts it
   task-definitions --env E [--keep N] [--execute]    deregister replaced task definition revisions beyond the newest N (default ${DEFAULT_KEEP_TASK_DEFINITIONS}) and those running
   delivery    --env E [--execute]                    publish this GitHub Actions run's durations and outcome as BodyScript/Delivery metrics
                                                      (reads GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_TOKEN; the job needs actions: read)
@@ -61,7 +62,7 @@ const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, Fla
   plan: { env: 'env', 'verify-timeout-minutes': { integer: [0, 180] } },
   verify: { env: 'env', 'timeout-minutes': { integer: [0, 180] } },
   rollback: { env: 'env', service: { oneOf: [...SERVICE_NAMES, 'all'] }, execute: 'boolean', 'timeout-minutes': { integer: [1, 120] } },
-  snapshot: { env: 'env', release: 'string', execute: 'boolean', 'timeout-minutes': { integer: [1, 240] } },
+  snapshot: { env: 'env', release: 'string', execute: 'boolean', 'timeout-minutes': { integer: [1, 240] }, 'no-wait': 'boolean' },
   'task-definitions': { env: 'env', keep: { integer: [1, MAX_KEEP_TASK_DEFINITIONS] }, execute: 'boolean' },
   delivery: { env: 'env', execute: 'boolean' },
   'dr status': { env: 'env' },
@@ -174,7 +175,7 @@ export function parseArgs(argv: string[]): Command {
       } catch (error) {
         throw usageError(`--release ${error instanceof Error ? error.message : String(error)}`);
       }
-      return { name: command, env, release, execute, timeoutMinutes: integerFlag(values, 'timeout-minutes', [1, 240], DEFAULT_SNAPSHOT_TIMEOUT_MINUTES) };
+      return { name: command, env, release, execute, timeoutMinutes: integerFlag(values, 'timeout-minutes', [1, 240], DEFAULT_SNAPSHOT_TIMEOUT_MINUTES), wait: values.get('no-wait') !== true };
     }
     case 'task-definitions':
       return { name: command, env, execute, keep: integerFlag(values, 'keep', [1, MAX_KEEP_TASK_DEFINITIONS], DEFAULT_KEEP_TASK_DEFINITIONS) };
@@ -250,7 +251,7 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
       case 'rollback':
         return (await runRollbacks(ctx, { services: command.services, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
       case 'snapshot':
-        return (await runSnapshot(ctx, { release: command.release, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
+        return (await runSnapshot(ctx, { release: command.release, execute: command.execute, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval, wait: command.wait })).exitCode;
       case 'task-definitions':
         return (await runTaskDefinitions(ctx, { keep: command.keep, execute: command.execute })).exitCode;
       case 'delivery':

@@ -14,7 +14,8 @@ describe('ops snapshot', () => {
   test('dry run prints the snapshot name and takes no snapshot', async () => {
     const h = harness();
     availableInstance(h);
-    h.mocks.primary.rds.on(DescribeDBSnapshotsCommand).rejects(awsError('DBSnapshotNotFound', 'DBSnapshot not found'));
+    h.mocks.primary.rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
+    h.mocks.primary.rds.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: SNAPSHOT }).rejects(awsError('DBSnapshotNotFound', 'DBSnapshot not found'));
     const result = await runSnapshot(h.ctx, { release: 'v1.2.3', execute: false, timeoutMinutes: 60 });
     expect(result).toEqual({ exitCode: ExitCode.OK, snapshotIdentifier: SNAPSHOT, created: false });
     expect(h.mocks.primary.rds.commandCalls(CreateDBSnapshotCommand)).toHaveLength(0);
@@ -32,7 +33,7 @@ describe('ops snapshot', () => {
       .resolves({ DBSnapshots: [{ DBSnapshotIdentifier: SNAPSHOT, Status: 'available', PercentProgress: 100 }] });
     h.mocks.primary.rds.on(CreateDBSnapshotCommand).resolves({});
     const result = await runSnapshot(h.ctx, { release: 'v1.2.3', execute: true, timeoutMinutes: 60 });
-    expect(result).toEqual({ exitCode: ExitCode.OK, snapshotIdentifier: SNAPSHOT, created: true });
+    expect(result).toEqual({ exitCode: ExitCode.OK, snapshotIdentifier: SNAPSHOT, created: true, pruned: [] });
     expect(h.mocks.primary.rds.commandCalls(CreateDBSnapshotCommand)[0].args[0].input).toMatchObject({
       DBInstanceIdentifier: INSTANCE,
       DBSnapshotIdentifier: SNAPSHOT,

@@ -4,6 +4,7 @@ import { isNotFound, OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
 import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
+import { pruneReleaseSnapshots } from '../snapshot-retention';
 import { waitUntil } from '../wait';
 
 /**
@@ -20,12 +21,23 @@ export interface SnapshotOptions {
   readonly execute: boolean;
   readonly timeoutMinutes: number;
   readonly intervalSeconds?: number;
+  /**
+   * Wait for the snapshot to be available, then prune release snapshots by the
+   * rule (config database.releaseSnapshots). `false` starts the snapshot and
+   * returns: the pipeline deploys meanwhile (a snapshot holds the data as of
+   * its start) and runs the command again after verify to wait and prune.
+   *
+   * @default true
+   */
+  readonly wait?: boolean;
 }
 
 export interface SnapshotResult {
   readonly exitCode: ExitCode;
   readonly snapshotIdentifier: string;
   readonly created: boolean;
+  /** Release snapshots deleted by the retention rule (none in a dry run or without waiting). */
+  readonly pruned?: readonly string[];
 }
 
 export const DEFAULT_SNAPSHOT_TIMEOUT_MINUTES = 60;
@@ -61,7 +73,10 @@ export async function runSnapshot(ctx: OpsContext, options: SnapshotOptions): Pr
     ctx.progress.plain(`  1. CreateDBSnapshot ${snapshotIdentifier} of DB instance ${instance}`);
     ctx.progress.plain(`  2. wait until it is available (at most ${options.timeoutMinutes} minutes)`);
   }
+  const wait = options.wait ?? true;
+  if (wait) ctx.progress.plain(`  then prune release snapshots by the rule:`);
   if (!options.execute) {
+    if (wait) await pruneReleaseSnapshots(ctx, { execute: false, protect: [snapshotIdentifier] });
     ctx.progress.plain(`Dry run: nothing was changed. Run again with --execute to take the snapshot.`);
     return { exitCode: ExitCode.OK, snapshotIdentifier, created: false };
   }
@@ -70,19 +85,34 @@ export async function runSnapshot(ctx: OpsContext, options: SnapshotOptions): Pr
   }
 
   if (!existing) {
-    await awsCall(ctx, 'primary', 'rds:CreateDBSnapshot', `DB instance ${instance}`, () =>
-      ctx.clients.primary.rds.send(
-        new CreateDBSnapshotCommand({
-          DBInstanceIdentifier: instance,
-          DBSnapshotIdentifier: snapshotIdentifier,
-          Tags: [
-            { Key: 'bodyscript:release', Value: options.release },
-            { Key: 'bodyscript:created-by', Value: 'ops snapshot' },
-          ],
-        }),
-      ),
-    );
+    const create = () =>
+      awsCall(ctx, 'primary', 'rds:CreateDBSnapshot', `DB instance ${instance}`, () =>
+        ctx.clients.primary.rds.send(
+          new CreateDBSnapshotCommand({
+            DBInstanceIdentifier: instance,
+            DBSnapshotIdentifier: snapshotIdentifier,
+            Tags: [
+              { Key: 'bodyscript:release', Value: options.release },
+              { Key: 'bodyscript:created-by', Value: 'ops snapshot' },
+            ],
+          }),
+        ),
+      );
+    try {
+      await create();
+    } catch (error) {
+      if (!isSnapshotQuotaExceeded(error)) throw error;
+      // The manual-snapshot quota is used up: make room by the rule (never below it), then try once more.
+      ctx.progress.warn(`RDS refused the snapshot: the quota of manual DB snapshots is used up; pruning release snapshots by the rule first`);
+      const { deleted } = await pruneReleaseSnapshots(ctx, { execute: true, protect: [snapshotIdentifier] });
+      if (deleted.length === 0) throw error;
+      await create();
+    }
     ctx.progress.log(`CreateDBSnapshot ${snapshotIdentifier} requested`);
+  }
+  if (!wait) {
+    ctx.progress.plain(`Snapshot ${snapshotIdentifier} started; not waited for. Run again without --no-wait to wait until it is available and prune by the rule.`);
+    return { exitCode: ExitCode.OK, snapshotIdentifier, created: !existing };
   }
   await waitUntil(ctx, {
     what: `snapshot ${snapshotIdentifier} to be available`,
@@ -99,5 +129,18 @@ export async function runSnapshot(ctx: OpsContext, options: SnapshotOptions): Pr
     },
   });
   ctx.progress.log(`snapshot ${snapshotIdentifier} is available`);
-  return { exitCode: ExitCode.OK, snapshotIdentifier, created: !existing };
+  // Only now, with the new restore point available, are older ones deleted.
+  const { deleted } = await pruneReleaseSnapshots(ctx, { execute: true, protect: [snapshotIdentifier] });
+  return { exitCode: ExitCode.OK, snapshotIdentifier, created: !existing, pruned: deleted };
+}
+
+/** RDS's answer when the account's manual DB snapshot quota is used up (SnapshotQuotaExceeded; the SDK may add `Fault`). */
+function isSnapshotQuotaExceeded(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const name = 'name' in e ? String((e as { name: unknown }).name) : '';
+    if (name === 'SnapshotQuotaExceeded' || name === 'SnapshotQuotaExceededFault') return true;
+  }
+  return false;
 }
