@@ -4,7 +4,7 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTaskDefinit
 
 /** What the model needs of an aws-sdk-client-mock stub (typed loosely: a library's own SDK copy has its own classes). */
 export interface Stub {
-  on(command: unknown): { callsFake(fake: (input: never) => unknown): unknown };
+  on(command: unknown, input?: unknown): { callsFake(fake: (input: never) => unknown): unknown };
 }
 
 /**
