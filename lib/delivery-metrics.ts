@@ -36,9 +36,10 @@ export const DELIVERY_METRIC = {
 export const DELIVERY_STEPS = {
   synth: { job: /^synthesize$/, step: /^Synthesize$/ },
   snapshot: { job: /./, step: /^Snapshot the database before deploying$/ },
-  deploy: { job: /./, step: /^Deploy (staging|production)\b/ },
+  deploy: { job: /./, step: /^Deploy\b/ },
   verify: { job: /./, step: /^Verify$/ },
   rollback: { job: /./, step: /^Roll back both services$/ },
+  snapshotWait: { job: /./, step: /^Wait for the release snapshot and prune old ones$/ },
 } as const;
 
 export type DeliveryStep = keyof typeof DELIVERY_STEPS | 'approvalWait';

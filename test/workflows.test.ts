@@ -3,11 +3,13 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
+import { DELIVERY_STEPS, FAIL_THE_RELEASE_STEP } from '../lib/delivery-metrics';
 import { CI_WORKFLOW_FILE, GATE_CHECK_NAME, REVIEW_RELAY_WORKFLOW_FILE } from '../lib/diff-report/gate';
 import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, GATE_ENVIRONMENT, reportingEnvironment } from '../lib/github-repository';
 import { desiredSettings } from '../lib/github-settings/desired';
 import { githubDeployRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
+import { DEPLOY_CONCURRENCY } from '../lib/release-budget';
 import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
 import { stacks } from './support/assembly';
 
@@ -248,23 +250,59 @@ describe('deploy jobs', () => {
     expect(stepIndex(job, /ops -- verify --env staging/)).toBeGreaterThan(stepIndex(job, /cdk deploy/));
   });
 
-  test('production snapshots the database, deploys production and its standby, verifies, and rolls both services back when verification fails', () => {
+  test('production starts the database snapshot, deploys production and its standby, verifies, rolls both services back when verification fails, then waits for the snapshot and prunes', () => {
     const job = wf('deploy-production.yml').jobs.deploy;
-    const snapshot = stepIndex(job, /^npm run ops -- snapshot --env production --release "\$RELEASE" --execute( --timeout-minutes \d+)?$/);
+    const snapshot = stepIndex(job, /^npm run ops -- snapshot --env production --release "\$RELEASE" --execute --no-wait$/);
     const deploy = stepIndex(job, /^npx cdk deploy --app cdk\.out BodyScript-Production BodyScript-Production-Standby --require-approval never/);
     const verify = stepIndex(job, /npm run ops -- verify --env production/);
+    const rollback = stepIndex(job, /^npm run ops -- rollback --env production --service all --execute$/);
+    const snapshotWait = stepIndex(job, /^npm run ops -- snapshot --env production --release "\$RELEASE" --execute --timeout-minutes \d+$/);
     expect(snapshot).toBeGreaterThanOrEqual(0);
     expect(deploy).toBeGreaterThan(snapshot);
     expect(verify).toBeGreaterThan(deploy);
+    expect(rollback).toBeGreaterThan(verify);
+    expect(snapshotWait).toBeGreaterThan(rollback);
+    expect(job.steps![rollback].if).toBe("${{ !cancelled() && (steps.verify.outputs.exit-code == '1' || steps.verify.outputs.exit-code == '3') }}");
+    expect(job.steps![snapshotWait].if).toBe("${{ !cancelled() && steps.snapshot.outcome == 'success' }}");
+    expect(job.steps![snapshot].id).toBe('snapshot');
     expect(runText(job)).not.toMatch(/Staging|--env staging/);
-    for (const service of ['api', 'processing']) {
-      const step = job.steps![stepIndex(job, new RegExp(`^npm run ops -- rollback --env production --service ${service} --execute$`))];
-      expect(step).toBeDefined();
-      expect(step.if).toContain("steps.verify.outputs.exit-code == '1'");
+  });
+
+  test.each(ENVIRONMENT_NAMES)('%s: a failed verification rolls both services back side by side, fails the release, and the delivery metrics are published last, whatever happened', (env) => {
+    const job = wf(`deploy-${env}.yml`).jobs.deploy;
+    const steps = job.steps!;
+    const rollback = stepIndex(job, new RegExp(`^npm run ops -- rollback --env ${env} --service all --execute$`));
+    expect(steps[rollback].if).toContain("steps.verify.outputs.exit-code == '1'");
+    expect(steps[rollback].name).toBe('Roll back both services');
+    const fail = steps.findIndex((s) => s.name === 'Fail the release when verification failed');
+    expect(fail).toBeGreaterThan(rollback);
+    expect(steps[fail].if).toContain("steps.verify.outputs.exit-code != '0'");
+    expect(steps[fail].run).toMatch(/exit 1/);
+    const last = steps[steps.length - 1];
+    expect(last).toMatchObject({ name: 'Publish the delivery metrics', if: 'always()', run: `npm run ops -- delivery --env ${env} --execute`, env: { GITHUB_TOKEN: '${{ github.token }}' } });
+    // It reads the run's jobs and steps with the job's token, and publishes as the operations role.
+    expect(job.permissions).toMatchObject({ actions: 'read' });
+    const operations = steps.map((s, i) => ({ s, i })).filter(({ s }) => s.with?.['role-to-assume'] === '${{ env.OPERATIONS_ROLE_ARN }}' && s.if === 'always()');
+    expect(operations.length).toBe(1);
+    expect(operations[0].i).toBeLessThan(rollback);
+    expect(operations[0].i).toBeGreaterThan(stepIndex(job, new RegExp(`ops -- verify --env ${env}`)));
+  });
+
+  test.each(ENVIRONMENT_NAMES)('%s: the steps `ops delivery` measures are there under the names it looks for, and cdk deploy runs stacks side by side as the release budget assumes', (env) => {
+    const job = wf(`deploy-${env}.yml`).jobs.deploy;
+    const names = job.steps!.map((s) => s.name ?? '');
+    const synthNames = (wf(`deploy-${env}.yml`).jobs.synth.steps ?? []).map((s) => s.name ?? '');
+    for (const [step, pattern] of Object.entries(DELIVERY_STEPS)) {
+      const where = step === 'synth' ? synthNames : names;
+      if (step === 'snapshot' || step === 'snapshotWait') {
+        expect(`${env} ${step} ${where.some((n) => pattern.step.test(n))}`).toBe(`${env} ${step} ${env === 'production'}`);
+      } else {
+        expect(`${env} ${step} ${where.filter((n) => pattern.step.test(n)).length}`).toBe(`${env} ${step} 1`);
+      }
     }
-    const last = job.steps![job.steps!.length - 1];
-    expect(last.if).toContain("steps.verify.outputs.exit-code != '0'");
-    expect(last.run).toMatch(/exit 1/);
+    expect(names.filter((n) => FAIL_THE_RELEASE_STEP.test(n))).toHaveLength(1);
+    expect(wf(`deploy-${env}.yml`).jobs.synth.name).toMatch(DELIVERY_STEPS.synth.job);
+    for (const line of runText(job).split('\n').filter((l) => l.includes('cdk deploy'))) expect(line).toMatch(new RegExp(` --concurrency ${DEPLOY_CONCURRENCY}$`));
   });
 
   test('the DR drill deploys the standby stack of the chosen environment, checks it and fails over only when allowed', () => {
