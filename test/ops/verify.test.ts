@@ -104,13 +104,13 @@ describe('ops verify', () => {
     expect(result.checks[0].detail).toBe('1 OK; 3 without data, which their TreatMissingData says is healthy');
   });
 
-  test('an alarm not evaluated yet (notBreaching, just created) is waited for briefly, never timed out on when it turns OK', async () => {
+  test('an alarm not evaluated yet (breaching, just created) is waited for briefly, never timed out on when it turns OK', async () => {
     const h = harness();
     healthy(h);
     h.mocks.primary.cloudWatch
       .on(DescribeAlarmsCommand)
-      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'notBreaching', StateReason: 'Unchecked: Initial alarm creation' }] })
-      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'OK', TreatMissingData: 'notBreaching' }] });
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'breaching', StateReason: 'Unchecked: Initial alarm creation' }] })
+      .resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'OK', TreatMissingData: 'breaching' }] });
     const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
     expect(result.exitCode).toBe(ExitCode.OK);
     expect(h.clock.sleeps).toEqual([30_000]);
@@ -134,13 +134,29 @@ describe('ops verify', () => {
 
   test('reads the member alarms of a composite alarm rule (names and ARNs, any state function)', () => {
     expect(alarmRuleMembers('(ALARM("a") OR OK("arn:aws:cloudwatch:us-east-1:1:alarm:b")) AND NOT INSUFFICIENT_DATA(c)')).toEqual(['a', 'b', 'c']);
-    expect(['ignore', 'notBreaching', 'breaching', 'missing', undefined].map(insufficientDataMeaning)).toEqual(['quiet', 'not-evaluated-yet', 'not-evaluated-yet', 'data-expected', 'data-expected']);
+    // The alarms' own table (lib/alarm-description.ts); a treatment verify cannot read is never quiet.
+    expect(['ignore', 'notBreaching', 'breaching', 'missing', undefined, 'sometimes'].map(insufficientDataMeaning)).toEqual(['quiet', 'quiet', 'not-evaluated-yet', 'data-expected', 'data-expected', 'data-expected']);
     expect(alarmRuleMembers(undefined)).toEqual([]);
     const verdicts = judgeAlarms([
       { name: 'x', kind: 'metric', state: 'ALARM' },
       { name: 'c', kind: 'composite', state: 'INSUFFICIENT_DATA', members: ['x'] },
     ]);
     expect(verdicts.get('c')).toBe('alarm');
+  });
+
+  test('the per-colour no-healthy-target inputs of the Route 53 health check (one always in ALARM: the idle colour) are not judged', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'OK', TreatMissingData: 'notBreaching' },
+        { AlarmName: 'BodyScript-Staging-api-NoHealthyTargets-Blue', StateValue: 'OK', TreatMissingData: 'breaching' },
+        { AlarmName: 'BodyScript-Staging-api-NoHealthyTargets-Green', StateValue: 'ALARM', TreatMissingData: 'breaching' },
+      ],
+    });
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(result.checks[0]).toEqual({ name: 'alarms', state: 'ok', detail: '1 OK' });
   });
 
   test('an alarm still in ALARM at the timeout: exit UNHEALTHY (1)', async () => {
