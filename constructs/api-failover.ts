@@ -5,6 +5,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { describeAlarm, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
 import { FailoverRecord } from './failover-record';
 
@@ -46,12 +47,16 @@ export class ApiFailover extends Construct {
     const noHealthyTargets = (colour: 'Blue' | 'Green', targetGroup: elbv2.IApplicationTargetGroup) => {
       const alarm = new cloudwatch.Alarm(this, `NoHealthyTargets${colour}`, {
         alarmName: `${props.alarmNamePrefix}NoHealthyTargets-${colour}`,
-        alarmDescription: `The api's ${colour.toLowerCase()} target group has had no healthy target for 3 minutes (normal for the colour not in service). Route 53 moves ${props.recordName} to the standby region when neither colour has one. Runbook: runbooks/disaster-recovery.md`,
+        alarmDescription: describeAlarm({
+          what: `The api's ${colour.toLowerCase()} target group has had no healthy target for 3 minutes (normal for the colour not in service, so one of the pair is always in ALARM).`,
+          action: `Route 53 moves ${props.recordName} to the standby region when neither colour has one.`,
+          missingData: missingData(cloudwatch.TreatMissingData.BREACHING, 'A target group without registered targets publishes no HealthyHostCount: that is no healthy target.'),
+          runbook: 'runbooks/disaster-recovery.md',
+        }),
         metric: targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1) }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 3,
-        // A target group without targets reports nothing: no healthy target.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
       acknowledge(

@@ -43,6 +43,18 @@ export interface ReleaseWatch {
   readonly canaryAlarm: cloudwatch.IAlarm;
   /** Topic told when the composite rollback alarm changes state. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * The service's failed tasks per minute (FailedTasks.metric): a crash loop rolls back.
+   *
+   * @default - no crash-loop alarm
+   */
+  readonly failedTasks?: cloudwatch.IMetric;
+  /**
+   * How long the deployment watches its alarms (traffic shift + termination wait).
+   *
+   * @default - every rollback alarm is handed to the deployment
+   */
+  readonly deploymentWatch?: Duration;
 }
 
 /**
@@ -139,6 +151,8 @@ export class ApiService extends Construct {
       loadBalancer: this.blueGreen.loadBalancer,
       targetGroups: [this.blueGreen.blueTargetGroup, this.blueGreen.greenTargetGroup],
       canaryAlarms: [watch.canaryAlarm],
+      failedTasks: watch.failedTasks,
+      deploymentWatch: watch.deploymentWatch,
       alarmTopic: watch.alarmTopic,
     });
     this.blueGreen.addRollbackAlarms(this.watched.alarms);

@@ -2,7 +2,6 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { HttpCodeElb, HttpCodeTarget } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,16 +9,12 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as synthetics from 'aws-cdk-lib/aws-synthetics';
-import {
-  DefaultDashboardFactory,
-  GraphWidgetType,
-  MonitoringFacade,
-  SnsAlarmActionStrategy,
-  type CustomMetricGroup,
-} from 'cdk-monitoring-constructs';
+import { DefaultDashboardFactory, GraphWidgetType, MonitoringFacade, SnsAlarmActionStrategy, type CustomMetricGroup } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import { describeAlarm, missingData } from '../lib/alarm-description';
 import type { EnvironmentName } from '../lib/config';
 import { alarmNamePrefix, codeDeployApplicationName, deploymentGroupName, environmentTitle, serviceHealthAlarmName, type ServiceName } from '../lib/naming';
+import { freeStorageThresholds } from './data-alarms';
 
 /** Namespace of the processing worker's own metrics (runbooks/metrics.md). */
 export const PROCESSING_NAMESPACE = 'BodyScript/Processing';
@@ -43,14 +38,26 @@ export const EDGE_5XX_RATE_PERCENT = 5;
 /** Where every environment alarm description sends the paged person. */
 export const ALARMS_RUNBOOK = 'runbooks/alarms.md';
 
-/** A blue/green service to monitor. */
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+const MINUTE = Duration.minutes(1);
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** A load-balanced service to monitor. */
 export interface MonitoredService {
-  /** The ECS service (CPU, memory, running tasks). */
-  readonly service: ecs.FargateService;
+  /** Its cluster's name and the ECS service's name (the AWS/ECS and ECS/ContainerInsights dimensions). */
+  readonly clusterName: string;
+  readonly serviceName: string;
   /** Its load balancer (requests, latency, 5xx over both colours). */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
   /** Blue and green target groups (healthy hosts). */
   readonly targetGroups: elbv2.IApplicationTargetGroup[];
+  /**
+   * Tasks that crashed, could not start or failed health checks, per minute (FailedTasks.metric).
+   *
+   * @default - not shown
+   */
+  readonly failedTasks?: cloudwatch.IMetric;
   /**
    * The service's composite rollback alarm (RollbackAlarms.compositeAlarm): part of service health.
    *
@@ -74,6 +81,12 @@ export interface DatabaseReplica {
   readonly region: string;
 }
 
+/** The storage the primary database was created with and may grow to (for the free-storage thresholds drawn). */
+export interface DatabaseStorage {
+  readonly allocatedStorageGiB: number;
+  readonly maxAllocatedStorageGiB: number;
+}
+
 /**
  * Properties of EnvironmentMonitoring.
  */
@@ -84,6 +97,18 @@ export interface EnvironmentMonitoringProps {
   /** Looked at in working hours. */
   readonly warning: sns.ITopic;
   readonly database: rds.IDatabaseInstance;
+  /**
+   * The primary database's storage, to draw the free-storage alarm thresholds.
+   *
+   * @default - no thresholds drawn
+   */
+  readonly databaseStorage?: DatabaseStorage;
+  /**
+   * Connections at which the connections alarm fires, drawn on the connections graph.
+   *
+   * @default - none drawn
+   */
+  readonly databaseConnectionsAlarmThreshold?: number;
   readonly processingQueue: sqs.IQueue;
   readonly processingDeadLetterQueue: sqs.IQueue;
   /**
@@ -137,11 +162,20 @@ export interface EnvironmentMonitoringProps {
 }
 
 /**
- * What watches one BodyScript environment: one CloudWatch dashboard with an edge,
- * api, processing, database, canaries and deployments section, the environment
- * alarms that are not already a service's rollback alarm (CloudFront 5xx rate,
- * processing queue age, api error lines) wired to the critical or warning topic,
- * metric filters on the api logs, and the composite service-health alarm.
+ * What watches one BodyScript environment: one CloudWatch dashboard with an
+ * edge, api, processing, database, canaries and deployments section (more
+ * sections with `addSection()`), the environment alarms that are not already a
+ * service's rollback alarm (CloudFront 5xx rate, processing queue age, api error
+ * lines) wired to the critical or warning topic, metric filters on the api
+ * logs, and the composite service-health alarm.
+ *
+ * cdk-monitoring-constructs builds the edge section, the processing queue's
+ * widgets and the alarms on them, where its widgets use the right statistics
+ * and units. The load balancer, ECS, dead-letter queue, database and canary
+ * widgets are built here instead (README, "Dashboard"): its RDS widget draws
+ * bytes on a percent axis and sums the connection gauge, its ECS widgets use
+ * p100 on a namespace without percentiles, and its dead-letter queue widget
+ * draws NumberOfMessagesSent, which SQS does not count for dead-lettered messages.
  */
 export class EnvironmentMonitoring extends Construct {
   /** The facade that built the dashboard and the facade alarms. */
@@ -184,7 +218,7 @@ export class EnvironmentMonitoring extends Construct {
     });
     const f = this.facade;
 
-    // --- Edge ---------------------------------------------------------------
+    // --- Edge (cdk-monitoring-constructs) --------------------------------------
     f.addLargeHeader('Edge: CloudFront');
     let edgeAlarms: cloudwatch.IAlarm[] = [];
     if (props.distribution) {
@@ -204,12 +238,18 @@ export class EnvironmentMonitoring extends Construct {
         addFault5xxRate: {
           Critical: {
             maxErrorRate: EDGE_5XX_RATE_PERCENT,
-            period: Duration.minutes(1),
+            period: MINUTE,
             evaluationPeriods: 5,
             datapointsToAlarm: 3,
-            alarmDescriptionOverride:
-              `CloudFront answered more than ${EDGE_5XX_RATE_PERCENT}% of requests with a 5xx in 3 of the last 5 minutes: users cannot load the app or call the api. ` +
-              `Check the api rollback alarms and the origin (load balancer, frontend bucket). Runbook: ${ALARMS_RUNBOOK}`,
+            treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarmDescriptionOverride: describeAlarm({
+              what:
+                `CloudFront answered more than ${EDGE_5XX_RATE_PERCENT}% of requests with a 5xx in 3 of the last 5 minutes: users cannot load the app or call the api. ` +
+                'At night the two canaries are most requests, so this means several failed requests, not one.',
+              action: 'Check the api rollback alarms and the origins (load balancer, frontend bucket).',
+              missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'CloudFront publishes the rate only for minutes with requests; no request is no failure.'),
+              runbook: ALARMS_RUNBOOK,
+            }),
           },
         },
       });
@@ -220,6 +260,9 @@ export class EnvironmentMonitoring extends Construct {
     f.addLargeHeader('api');
     if (props.api) this.monitorService('api', props.api);
     if (props.apiLogGroup) {
+      // Default value 0: CloudWatch Logs then publishes 0 for every minute in which the
+      // api logged lines and none matched (the canary's request logs one a minute), so a
+      // healthy api has datapoints instead of a gap (CountingLogEventsExample).
       const errorLines = new logs.MetricFilter(this, 'ApiErrorLines', {
         logGroup: props.apiLogGroup,
         filterName: `${facadePrefix}-api-error-lines`,
@@ -227,6 +270,7 @@ export class EnvironmentMonitoring extends Construct {
         metricNamespace: API_LOG_NAMESPACE,
         metricName: 'ErrorLogLines',
         metricValue: '1',
+        defaultValue: 0,
         unit: cloudwatch.Unit.COUNT,
       });
       const serverErrors = new logs.MetricFilter(this, 'ApiServerErrors', {
@@ -236,16 +280,17 @@ export class EnvironmentMonitoring extends Construct {
         metricNamespace: API_LOG_NAMESPACE,
         metricName: 'ServerErrorResponses',
         metricValue: '1',
+        defaultValue: 0,
         unit: cloudwatch.Unit.COUNT,
       });
-      this.apiErrorLinesMetric = errorLines.metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) });
-      this.apiServerErrorsMetric = serverErrors.metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) });
+      this.apiErrorLinesMetric = errorLines.metric({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES });
+      this.apiServerErrorsMetric = serverErrors.metric({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES, label: '5xx responses' });
       f.monitorCustom({
         alarmFriendlyName: 'api-Logs',
         humanReadableName: 'api logs (metric filters)',
         metricGroups: [
           {
-            title: 'ERROR lines and 5xx responses logged',
+            title: 'ERROR lines and 5xx responses logged (count per 5 min)',
             metrics: [
               {
                 metric: this.apiErrorLinesMetric,
@@ -256,14 +301,22 @@ export class EnvironmentMonitoring extends Construct {
                     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                     evaluationPeriods: 2,
                     datapointsToAlarm: 2,
-                    alarmDescriptionOverride:
-                      `The api logged more than 50 ERROR lines in each of two 5-minute periods: something fails repeatedly even if users still get answers. ` +
-                      `Open Sentry for the environment and the api log group. Runbook: ${ALARMS_RUNBOOK}`,
+                    treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarmDescriptionOverride: describeAlarm({
+                      what: 'The api logged more than 50 ERROR lines in each of two 5-minute periods: something fails repeatedly even if users still get answers.',
+                      action: 'Open Sentry for the environment and the api log group.',
+                      missingData: missingData(
+                        cloudwatch.TreatMissingData.NOT_BREACHING,
+                        'The filter publishes 0 for every period in which the api logged anything; a period without a single log line has no error line either, and the rollback alarms see an api that is down.',
+                      ),
+                      runbook: ALARMS_RUNBOOK,
+                    }),
                   },
                 },
               },
-              this.apiServerErrorsMetric.with({ label: '5xx responses' }),
+              this.apiServerErrorsMetric,
             ],
+            graphWidgetAxis: { min: 0, label: 'count' },
           },
         ],
       });
@@ -271,42 +324,66 @@ export class EnvironmentMonitoring extends Construct {
 
     // --- processing ---------------------------------------------------------
     f.addLargeHeader('processing');
-    f.monitorSqsQueueWithDlq({
+    // The main queue: the facade's widgets are right for it (S3 upload events are sent to it).
+    f.monitorSqsQueue({
       queue: props.processingQueue,
-      deadLetterQueue: props.processingDeadLetterQueue,
       alarmFriendlyName: 'Processing',
-      humanReadableName: 'Processing queue (uploads waiting) and its dead-letter queue',
+      humanReadableName: 'Processing queue (uploads waiting)',
       addQueueMaxMessageAgeAlarm: {
         Warning: {
           maxAgeInSeconds: QUEUE_AGE_WARNING.toSeconds(),
-          alarmDescriptionOverride:
-            `The oldest upload has waited more than ${QUEUE_AGE_WARNING.toMinutes()} minutes for processing, longer than 2–4 videos an hour per worker allows with the backlog auto scaling keeps. ` +
-            `Check whether processing runs at its maximum task count or its workers are stuck. Runbook: ${ALARMS_RUNBOOK}`,
+          treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescriptionOverride: describeAlarm({
+            what: `The oldest upload has waited more than ${QUEUE_AGE_WARNING.toMinutes()} minutes for processing, longer than 2–4 videos an hour per worker allows with the backlog auto scaling keeps.`,
+            action: 'Check whether processing runs at its maximum task count or its workers are stuck.',
+            missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'SQS publishes the age only while the queue holds a message; an empty queue has no old upload.'),
+            runbook: ALARMS_RUNBOOK,
+          }),
         },
         Critical: {
           maxAgeInSeconds: QUEUE_AGE_CRITICAL.toSeconds(),
-          alarmDescriptionOverride:
-            `The oldest upload has waited more than ${QUEUE_AGE_CRITICAL.toMinutes()} minutes: users' videos are hours behind. ` +
-            `Raise processing's maximum task count or fix the stuck workers now. Runbook: ${ALARMS_RUNBOOK}`,
+          treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescriptionOverride: describeAlarm({
+            what: `The oldest upload has waited more than ${QUEUE_AGE_CRITICAL.toMinutes()} minutes: users' videos are hours behind.`,
+            action: "Raise processing's maximum task count or fix the stuck workers now.",
+            missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'SQS publishes the age only while the queue holds a message; an empty queue has no old upload.'),
+            runbook: ALARMS_RUNBOOK,
+          }),
         },
       },
-      // DataAlarms already alarms on the first dead-letter message; the facade only draws it.
     });
+    // The dead-letter queue by hand: SQS does not count messages it moves there in
+    // NumberOfMessagesSent, so only what is visible and its age mean anything.
+    // DataAlarms alarms on the first dead-letter message.
+    const dlq = props.processingDeadLetterQueue;
+    f.addWidget(
+      graph('Dead-letter queue: failed videos waiting (count)', [dlq.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES, label: 'visible' })], 'count'),
+    );
+    f.addWidget(
+      graph(
+        'Dead-letter queue: oldest failed video (hours)',
+        [hours(dlq.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES }), 'age', 'age')],
+        'hours',
+      ),
+    );
     const processingMetric = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({ namespace: PROCESSING_NAMESPACE, metricName, dimensionsMap: { Environment: env }, statistic, period: Duration.minutes(5), label });
+      new cloudwatch.Metric({ namespace: PROCESSING_NAMESPACE, metricName, dimensionsMap: { Environment: env }, statistic, period: FIVE_MINUTES, label });
     const jobGroups: CustomMetricGroup[] = [
       {
-        title: 'Videos processed and failed',
+        title: 'Videos processed and failed (count per 5 min)',
         graphWidgetType: GraphWidgetType.BAR,
-        metrics: [processingMetric('VideosProcessed', cloudwatch.Stats.SUM, 'Processed'), processingMetric('ProcessingFailures', cloudwatch.Stats.SUM, 'Failed')],
+        metrics: [processingMetric('VideosProcessed', cloudwatch.Stats.SUM, 'processed'), processingMetric('ProcessingFailures', cloudwatch.Stats.SUM, 'failed')],
+        graphWidgetAxis: { min: 0, label: 'count' },
       },
       {
+        // Percentiles of a custom metric: the worker publishes one value per job (runbooks/metrics.md), not statistic sets.
         title: 'Processing duration (s)',
         metrics: [
           processingMetric('ProcessingDurationSeconds', cloudwatch.Stats.p(50), 'p50'),
           processingMetric('ProcessingDurationSeconds', cloudwatch.Stats.p(95), 'p95'),
           processingMetric('ProcessingDurationSeconds', cloudwatch.Stats.MAXIMUM, 'max'),
         ],
+        graphWidgetAxis: { min: 0, label: 's' },
       },
     ];
     f.monitorCustom({ alarmFriendlyName: 'Processing-Jobs', humanReadableName: `Processing jobs (${PROCESSING_NAMESPACE})`, metricGroups: jobGroups });
@@ -314,22 +391,36 @@ export class EnvironmentMonitoring extends Construct {
 
     // --- database -----------------------------------------------------------
     f.addLargeHeader('database');
-    // DataAlarms alarms on CPU, free storage and connections; the facade only draws them.
-    f.monitorRdsInstance({ instance: props.database, alarmFriendlyName: 'Database', humanReadableName: 'PostgreSQL (primary)' });
+    this.monitorDatabase(props);
     if (props.databaseReplica) this.addDatabaseReplica(props.databaseReplica);
 
     // --- canaries -----------------------------------------------------------
     const canaries = props.canaries ?? [];
     if (canaries.length) {
       f.addLargeHeader('canaries');
-      f.monitorCustom({
-        alarmFriendlyName: 'Canaries',
-        humanReadableName: 'Health-check canaries (one run a minute)',
-        metricGroups: [
-          { title: 'Success (%)', metrics: canaries.map((c) => c.canary.metricSuccessPercent({ period: Duration.minutes(1), label: c.canary.canaryName })), graphWidgetAxis: { min: 0, max: 100 } },
-          { title: 'Duration (ms)', metrics: canaries.map((c) => c.canary.metricDuration({ period: Duration.minutes(1), label: c.canary.canaryName })) },
-        ],
-      });
+      f.addWidget(
+        graph(
+          'Canary runs that passed (%)',
+          canaries.map((c) => c.canary.metricSuccessPercent({ period: MINUTE, statistic: cloudwatch.Stats.AVERAGE, label: c.canary.canaryName })),
+          '%',
+          { max: 100 },
+        ),
+      );
+      f.addWidget(
+        graph(
+          'Canary run duration (ms)',
+          canaries.map((c) => c.canary.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.AVERAGE, label: c.canary.canaryName })),
+          'ms',
+        ),
+      );
+      // SampleCount of SuccessPercent is the number of runs: a silent canary shows 0 here.
+      f.addWidget(
+        graph(
+          'Canary runs (count per 5 min)',
+          canaries.map((c) => c.canary.metricSuccessPercent({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SAMPLE_COUNT, label: c.canary.canaryName })),
+          'count',
+        ),
+      );
     }
 
     // --- service health -----------------------------------------------------
@@ -383,54 +474,184 @@ export class EnvironmentMonitoring extends Construct {
   }
 
   /**
-   * Shows the cross-region read replica's lag, IOPS and CPU beside the primary.
-   * The standby stack owns the replica's alarms (an alarm must live in its metric's region).
+   * Adds a section at the end of the dashboard: a header and its widgets. The
+   * place for further sections such as delivery metrics; their alarms are
+   * checked by test/alarm-contract.test.ts like every other alarm.
+   */
+  public addSection(header: string, widgets: cloudwatch.IWidget[]): void {
+    if (!header.trim()) throw new Error(`EnvironmentMonitoring ${this.node.path}: addSection needs a header`);
+    this.facade.addLargeHeader(header);
+    for (const widget of widgets) this.facade.addWidget(widget);
+  }
+
+  /**
+   * Shows the cross-region read replica's lag, CPU and free storage beside the
+   * primary. The standby stack owns the replica's alarms (an alarm must live in
+   * its metric's region).
    */
   public addDatabaseReplica(replica: DatabaseReplica): void {
-    const metric = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: replica.instanceIdentifier }, region: replica.region, statistic, period: Duration.minutes(1), label });
-    this.facade.monitorCustom({
-      alarmFriendlyName: 'Database-Replica',
-      humanReadableName: `PostgreSQL replica ${replica.instanceIdentifier} (${replica.region})`,
-      metricGroups: [
-        { title: 'Replica lag (s)', metrics: [metric('ReplicaLag', cloudwatch.Stats.MAXIMUM, 'lag')] },
-        { title: 'Replica CPU (%)', metrics: [metric('CPUUtilization', cloudwatch.Stats.AVERAGE, 'CPU')] },
-      ],
-    });
+    // The widgets live in the replica's region: its metrics and the math on them are read there.
+    const metric = (metricName: string, statistic: string, label: string, period = MINUTE) =>
+      new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: replica.instanceIdentifier }, region: replica.region, statistic, period, label });
+    const inRegion = { region: replica.region };
+    this.facade.addWidget(new cloudwatch.TextWidget({ width: 24, height: 1, markdown: `### PostgreSQL replica ${replica.instanceIdentifier} (${replica.region})` }));
+    this.facade.addWidget(
+      graph('Replica lag (s)', [metric('ReplicaLag', cloudwatch.Stats.MAXIMUM, 'max'), metric('ReplicaLag', cloudwatch.Stats.MINIMUM, 'min (alarm)')], 's', inRegion, 8),
+    );
+    this.facade.addWidget(graph('Replica CPU (%)', [metric('CPUUtilization', cloudwatch.Stats.AVERAGE, 'average')], '%', { ...inRegion, max: 100 }, 8));
+    this.facade.addWidget(
+      graph('Replica free storage (GiB)', [gib(metric('FreeStorageSpace', cloudwatch.Stats.MINIMUM, 'free', FIVE_MINUTES), 'replicaFree', 'free')], 'GiB', inRegion, 8),
+    );
+  }
+
+  /**
+   * The primary database, by hand (units and statistics of rds-metrics): CPU in
+   * percent, free storage and freeable memory in GiB on their own graphs, the
+   * connection gauge as Maximum and Average (never Sum), latency in seconds,
+   * IOPS and throughput each on their own axis.
+   */
+  private monitorDatabase(props: EnvironmentMonitoringProps): void {
+    const db = props.database;
+    const m = (metricName: string, statistic: string, label: string, period = FIVE_MINUTES) => db.metric(metricName, { statistic, period, label });
+    const storageAnnotations: cloudwatch.HorizontalAnnotation[] = [];
+    if (props.databaseStorage) {
+      const thresholds = freeStorageThresholds(props.databaseStorage.allocatedStorageGiB, props.databaseStorage.maxAllocatedStorageGiB);
+      storageAnnotations.push(
+        { value: thresholds.stalledBelowBytes / GIB, label: 'autoscaling should have grown it (warning after 30 min)', color: cloudwatch.Color.ORANGE },
+        { value: thresholds.pageBelowBytes / GIB, label: 'page', color: cloudwatch.Color.RED },
+      );
+    }
+    this.facade.addWidget(new cloudwatch.TextWidget({ width: 24, height: 1, markdown: '### PostgreSQL (primary)' }));
+    this.facade.addWidget(graph('CPU (%)', [m('CPUUtilization', cloudwatch.Stats.AVERAGE, 'average'), m('CPUUtilization', cloudwatch.Stats.MAXIMUM, 'max')], '%', { max: 100 }, 8));
+    this.facade.addWidget(
+      graph('Free storage (GiB)', [gib(m('FreeStorageSpace', cloudwatch.Stats.MINIMUM, 'free'), 'freeStorage', 'free storage')], 'GiB', { annotations: storageAnnotations }, 8),
+    );
+    this.facade.addWidget(graph('Freeable memory (GiB)', [gib(m('FreeableMemory', cloudwatch.Stats.MINIMUM, 'freeable'), 'freeableMemory', 'freeable memory')], 'GiB', undefined, 8));
+    this.facade.addWidget(
+      graph(
+        'Connections (count)',
+        [m('DatabaseConnections', cloudwatch.Stats.MAXIMUM, 'max'), m('DatabaseConnections', cloudwatch.Stats.AVERAGE, 'average')],
+        'count',
+        { annotations: props.databaseConnectionsAlarmThreshold ? [{ value: props.databaseConnectionsAlarmThreshold, label: 'alarm', color: cloudwatch.Color.ORANGE }] : [] },
+        6,
+      ),
+    );
+    this.facade.addWidget(
+      graph(
+        'Read and write latency (s)',
+        [m('ReadLatency', cloudwatch.Stats.AVERAGE, 'read'), m('WriteLatency', cloudwatch.Stats.AVERAGE, 'write'), m('WriteLatency', cloudwatch.Stats.MAXIMUM, 'write max')],
+        's',
+        undefined,
+        6,
+      ),
+    );
+    this.facade.addWidget(graph('IOPS (per second)', [m('ReadIOPS', cloudwatch.Stats.AVERAGE, 'read'), m('WriteIOPS', cloudwatch.Stats.AVERAGE, 'write')], 'per second', undefined, 6));
+    this.facade.addWidget(
+      graph(
+        'Throughput (MiB/s)',
+        [mib(m('ReadThroughput', cloudwatch.Stats.AVERAGE, 'read'), 'readThroughput', 'read'), mib(m('WriteThroughput', cloudwatch.Stats.AVERAGE, 'write'), 'writeThroughput', 'write')],
+        'MiB/s',
+        undefined,
+        6,
+      ),
+    );
   }
 
   private monitorService(name: ServiceName, service: MonitoredService): void {
+    const f = this.facade;
     const lb = service.loadBalancer.metrics;
-    const minute = { period: Duration.minutes(1) };
-    this.facade.monitorCustom({
-      alarmFriendlyName: `${name}-LoadBalancer`,
-      humanReadableName: `${name}: load balancer (both colours)`,
-      metricGroups: [
-        { title: 'Requests', metrics: [lb.requestCount({ ...minute, statistic: cloudwatch.Stats.SUM, label: 'requests' })] },
-        {
-          title: 'Target response time (s)',
-          metrics: [50, 95, 99].map((p) => lb.targetResponseTime({ ...minute, statistic: cloudwatch.Stats.p(p), label: `p${p}` })),
-          horizontalAnnotations: [{ value: 0.5, label: 'p99 objective 500 ms' }],
-        },
-        {
-          title: '5xx',
-          metrics: [
-            lb.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, { ...minute, statistic: cloudwatch.Stats.SUM, label: 'target 5xx' }),
-            lb.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, { ...minute, statistic: cloudwatch.Stats.SUM, label: 'load balancer 5xx' }),
-          ],
-        },
-        {
-          title: 'Healthy / unhealthy targets',
-          metrics: service.targetGroups.flatMap((tg, i) => [
-            tg.metrics.healthyHostCount({ ...minute, statistic: cloudwatch.Stats.MINIMUM, label: `healthy (${i === 0 ? 'blue' : 'green'})` }),
-            tg.metrics.unhealthyHostCount({ ...minute, statistic: cloudwatch.Stats.MAXIMUM, label: `unhealthy (${i === 0 ? 'blue' : 'green'})` }),
-          ]),
-        },
-      ],
-    });
-    // CPU, memory and running tasks; the rollback alarms and ECS replace unhealthy tasks, so no alarms here.
-    this.facade.monitorSimpleFargateService({ fargateService: service.service, alarmFriendlyName: `${name}-Tasks`, humanReadableName: `${name}: tasks (CPU, memory, count)` });
+    const sum = { period: MINUTE, statistic: cloudwatch.Stats.SUM };
+    const colour = (i: number) => (i === 0 ? 'blue' : 'green');
+    f.addWidget(new cloudwatch.TextWidget({ width: 24, height: 1, markdown: `### ${name}: load balancer (both colours) and tasks` }));
+    f.addWidget(graph('Requests (count per minute)', [lb.requestCount({ ...sum, label: 'requests' })], 'count', undefined, 6));
+    f.addWidget(
+      graph(
+        'Target response time (s)',
+        [50, 95, 99].map((p) => lb.targetResponseTime({ period: MINUTE, statistic: cloudwatch.Stats.p(p), label: `p${p}` })),
+        's',
+        { annotations: [{ value: 0.5, label: 'p99 objective 500 ms' }] },
+        6,
+      ),
+    );
+    f.addWidget(
+      graph(
+        '5xx answers (count per minute)',
+        [lb.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, { ...sum, label: 'target 5xx' }), lb.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, { ...sum, label: 'load balancer 5xx' })],
+        'count',
+        undefined,
+        6,
+      ),
+    );
+    f.addWidget(
+      graph(
+        'Healthy / unhealthy targets (count)',
+        service.targetGroups.flatMap((tg, i) => [
+          tg.metrics.healthyHostCount({ period: MINUTE, statistic: cloudwatch.Stats.MINIMUM, label: `healthy (${colour(i)})` }),
+          tg.metrics.unhealthyHostCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: `unhealthy (${colour(i)})` }),
+        ]),
+        'count',
+        undefined,
+        6,
+      ),
+    );
+    // AWS/ECS publishes no percentiles: Average and Maximum.
+    const ecsMetric = (metricName: string, statistic: string, label: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/ECS', metricName, dimensionsMap: { ClusterName: service.clusterName, ServiceName: service.serviceName }, statistic, period: MINUTE, label });
+    const insights = (metricName: string, statistic: string, label: string) =>
+      new cloudwatch.Metric({ namespace: 'ECS/ContainerInsights', metricName, dimensionsMap: { ClusterName: service.clusterName, ServiceName: service.serviceName }, statistic, period: MINUTE, label });
+    f.addWidget(graph('CPU (%)', [ecsMetric('CPUUtilization', cloudwatch.Stats.AVERAGE, 'average'), ecsMetric('CPUUtilization', cloudwatch.Stats.MAXIMUM, 'max')], '%', undefined, 6));
+    f.addWidget(graph('Memory (%)', [ecsMetric('MemoryUtilization', cloudwatch.Stats.AVERAGE, 'average'), ecsMetric('MemoryUtilization', cloudwatch.Stats.MAXIMUM, 'max')], '%', undefined, 6));
+    f.addWidget(
+      graph(
+        'Tasks (count)',
+        [
+          insights('RunningTaskCount', cloudwatch.Stats.MINIMUM, 'running (min)'),
+          insights('DesiredTaskCount', cloudwatch.Stats.MAXIMUM, 'desired'),
+          insights('PendingTaskCount', cloudwatch.Stats.MAXIMUM, 'pending'),
+        ],
+        'count',
+        undefined,
+        6,
+      ),
+    );
+    if (service.failedTasks) {
+      f.addWidget(graph('Failed tasks (count per minute)', [service.failedTasks], 'count', undefined, 6));
+    }
   }
+}
+
+/** A line graph whose left axis states its unit (and starts at 0). */
+function graph(
+  title: string,
+  metrics: cloudwatch.IMetric[],
+  unit: string,
+  options: { readonly max?: number; readonly annotations?: cloudwatch.HorizontalAnnotation[]; readonly region?: string } = {},
+  width = 12,
+): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({
+    title,
+    region: options.region,
+    left: metrics,
+    leftYAxis: { min: 0, max: options.max, label: unit, showUnits: false },
+    leftAnnotations: options.annotations?.length ? options.annotations : undefined,
+    width,
+    height: 6,
+  });
+}
+
+/** A bytes metric drawn in GiB. */
+function gib(bytes: cloudwatch.IMetric, id: string, label: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({ expression: `${id} / ${GIB}`, usingMetrics: { [id]: bytes }, label });
+}
+
+/** A bytes-per-second metric drawn in MiB/s. */
+function mib(bytesPerSecond: cloudwatch.IMetric, id: string, label: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({ expression: `${id} / ${MIB}`, usingMetrics: { [id]: bytesPerSecond }, label });
+}
+
+/** A seconds metric drawn in hours. */
+function hours(seconds: cloudwatch.IMetric, id: string, label: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({ expression: `${id} / 3600`, usingMetrics: { [id]: seconds }, label });
 }
 
 function uniqueAlarms(alarms: cloudwatch.IAlarm[]): cloudwatch.IAlarm[] {

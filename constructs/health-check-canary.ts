@@ -11,6 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { Construct } from 'constructs';
+import { describeAlarm, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
 import { canaryArtifactsBucketName } from '../lib/naming';
 import { SecureBucket } from './secure-bucket';
@@ -30,6 +31,13 @@ export const CANARY_INTERVAL = Duration.minutes(1);
  * runs still detect a broken release within the two minutes we allow.
  */
 export const CANARY_FAILED_RUNS_TO_ALARM = 2;
+
+/**
+ * A canary that has not run for this long (two 5-minute periods without a
+ * single run) is silent: its failure alarm can no longer see anything.
+ */
+export const CANARY_SILENCE_PERIOD = Duration.minutes(5);
+export const CANARY_SILENT_PERIODS_TO_ALARM = 2;
 
 /** The product's health-check interval; Route 53's 10-second checks cost three times as much and DNS failover needs no more. */
 const ROUTE53_REQUEST_INTERVAL = Duration.seconds(30);
@@ -107,6 +115,12 @@ export interface HealthCheckCanaryProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * Topic notified when the canary stops running and when it runs again.
+   *
+   * @default - `alarmTopic`
+   */
+  readonly silenceAlarmTopic?: sns.ITopic;
+  /**
    * Runbook named in the alarm description.
    *
    * @default 'runbooks/rollback.md'
@@ -142,8 +156,10 @@ export class HealthCheckCanary extends Construct {
   public readonly canary: synthetics.Canary;
   /** Where the canary writes its run artifacts: encrypted, expiring. */
   public readonly artifactsBucket: SecureBucket;
-  /** In ALARM after CANARY_FAILED_RUNS_TO_ALARM failed runs in a row. */
+  /** In ALARM after CANARY_FAILED_RUNS_TO_ALARM failed runs in a row, and while the canary stays silent after failing. */
   public readonly failureAlarm: cloudwatch.Alarm;
+  /** In ALARM while the canary does not run at all (stopped, or cannot start): `failureAlarm` is blind then. */
+  public readonly silenceAlarm: cloudwatch.Alarm;
   /** Time from the first failed run to ALARM at worst: period × evaluation periods. */
   public readonly detectionTime: Duration;
   /** The Route 53 health check, when `route53HealthCheck` is given. */
@@ -272,21 +288,48 @@ export class HealthCheckCanary extends Construct {
     const runbook = props.runbook ?? 'runbooks/rollback.md';
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
       alarmName: props.alarmName,
-      alarmDescription:
-        `The health-check canary ${props.canaryName} failed ${CANARY_FAILED_RUNS_TO_ALARM} runs in a row: the target did not answer ${props.expectedStatus ?? 200}` +
-        `${props.expectedBodyPattern ? ' with the expected body' : ''} within ${props.maxLatency.toMilliseconds()} ms. ` +
-        `During a deployment CodeDeploy rolls back on this alarm; otherwise users see the failure. Open the canary's latest run in CloudWatch Synthetics for the reason. Runbook: ${runbook}`,
+      alarmDescription: describeAlarm({
+        what:
+          `The health-check canary ${props.canaryName} failed ${CANARY_FAILED_RUNS_TO_ALARM} runs in a row: the target did not answer ${props.expectedStatus ?? 200}` +
+          `${props.expectedBodyPattern ? ' with the expected body' : ''} within ${props.maxLatency.toMilliseconds()} ms.`,
+        action: "During a deployment the release is rolled back on this alarm; otherwise users see the failure. Open the canary's latest run in CloudWatch Synthetics for the reason.",
+        missingData: missingData(
+          cloudwatch.TreatMissingData.IGNORE,
+          'A run that starts late leaves a minute without a datapoint, and a canary that stops after failing must not read healthy: silence keeps the last verdict, and the canary silence alarm reports the silence.',
+        ),
+        runbook,
+      }),
       metric: this.canary.metricSuccessPercent({ period: CANARY_INTERVAL, statistic: cloudwatch.Stats.AVERAGE }),
       threshold: 100,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: CANARY_FAILED_RUNS_TO_ALARM,
       datapointsToAlarm: CANARY_FAILED_RUNS_TO_ALARM,
-      // A run that starts late leaves a minute without a datapoint; that is not a failure.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     if (props.alarmTopic) {
       this.failureAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
       this.failureAlarm.addOkAction(new actions.SnsAction(props.alarmTopic));
+    }
+    // Every run publishes one SuccessPercent datapoint, failed or not: their count is the number of runs.
+    this.silenceAlarm = new cloudwatch.Alarm(this, 'SilenceAlarm', {
+      alarmName: `${props.alarmName}-Silent`,
+      alarmDescription: describeAlarm({
+        what: `The health-check canary ${props.canaryName} has not run for ${CANARY_SILENCE_PERIOD.toMinutes() * CANARY_SILENT_PERIODS_TO_ALARM} minutes (stopped, or it cannot start): its failure alarm sees nothing, so neither deployments nor service health learn of a broken target from it.`,
+        action: `Look at the canary's state in CloudWatch Synthetics; start it again, or fix what stops it (its role, its VPC network interfaces). It is in ALARM for the minute between its creation and the canary's first run.`,
+        missingData: missingData(cloudwatch.TreatMissingData.BREACHING, 'No datapoint is exactly what this alarm looks for: a canary that runs publishes one every minute.'),
+        runbook,
+      }),
+      metric: this.canary.metricSuccessPercent({ period: CANARY_SILENCE_PERIOD, statistic: cloudwatch.Stats.SAMPLE_COUNT }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: CANARY_SILENT_PERIODS_TO_ALARM,
+      datapointsToAlarm: CANARY_SILENT_PERIODS_TO_ALARM,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    const silenceTopic = props.silenceAlarmTopic ?? props.alarmTopic;
+    if (silenceTopic) {
+      this.silenceAlarm.addAlarmAction(new actions.SnsAction(silenceTopic));
+      this.silenceAlarm.addOkAction(new actions.SnsAction(silenceTopic));
     }
 
     if (props.route53HealthCheck) {
@@ -313,6 +356,13 @@ export class HealthCheckCanary extends Construct {
       policyFindings,
       'The canary writes artifacts under generated keys of its own bucket and logs to the log group of the Lambda function Synthetics names cwsyn-<canary>-<id>; s3:ListAllMyBuckets, cloudwatch:PutMetricData (limited to the CloudWatchSynthetics namespace) and VPC network-interface actions have no resource-level permissions.',
     );
+    if (!silenceTopic) {
+      acknowledge(
+        this.silenceAlarm,
+        ['NIST.800.53.R5-CloudWatchAlarmAction', 'HIPAA.Security-CloudWatchAlarmAction', 'cdk-validator-cfnguard::cloudwatch_alarm_action_check'],
+        'No topic was given for this canary: a silent canary is shown on the dashboard and found by ops verify, which reads every alarm of the environment.',
+      );
+    }
     if (!props.alarmTopic) {
       acknowledge(
         this.failureAlarm,

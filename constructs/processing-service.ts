@@ -1,6 +1,5 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -15,9 +14,10 @@ import {
   type TaskPolicyResources,
   workerContractStatements,
 } from '../lib/stacks/service-settings';
+import { PROCESSING_VISIBILITY_TIMEOUT } from '../lib/stacks/processing-queues';
 import type { ReleaseWatch } from './api-service';
 import type { ServiceDatabase } from './load-balanced-fargate-service';
-import { RollbackAlarms } from './rollback-alarms';
+import { RollbackAlarms, WORKER_MIN_JOBS_PER_HOUR, type WorkerSignals } from './rollback-alarms';
 import { RollingFargateService, type RollingFargateServiceProps } from './rolling-fargate-service';
 
 /**
@@ -103,8 +103,8 @@ export class ProcessingService extends Construct {
   public readonly taskPolicy: iam.ManagedPolicy;
   /** Task count between `minTasks` and `maxTasks`, tracking the backlog per task. */
   public readonly scaling: appscaling.ScalableTarget;
-  /** Share of jobs that failed (percent, per minute), from the worker's own metrics. */
-  public readonly jobFailureRate: cloudwatch.MathExpression;
+  /** The worker's own signals its rollback alarms watch: job metrics, the queue, its tasks. */
+  public readonly workerSignals: WorkerSignals;
   private watched?: RollbackAlarms;
 
   constructor(scope: Construct, id: string, props: ProcessingServiceProps) {
@@ -174,20 +174,15 @@ export class ProcessingService extends Construct {
       serviceName: this.worker.service.serviceName,
     });
 
-    const metric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: PROCESSING_METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { Environment: props.metricsEnvironment },
-        statistic: 'Sum',
-        period: Duration.minutes(1),
-      });
-    this.jobFailureRate = new cloudwatch.MathExpression({
-      expression: 'IF((processed + failures) > 0, 100 * failures / (processed + failures), 0)',
-      usingMetrics: { processed: metric('VideosProcessed'), failures: metric('ProcessingFailures') },
-      label: 'Failed jobs (%)',
-      period: Duration.minutes(1),
-    });
+    this.workerSignals = {
+      metricsNamespace: PROCESSING_METRICS_NAMESPACE,
+      metricsEnvironment: props.metricsEnvironment,
+      queue: props.queue,
+      visibilityTimeout: PROCESSING_VISIBILITY_TIMEOUT,
+      clusterName: props.cluster.clusterName,
+      serviceName: this.worker.service.serviceName,
+      minimumJobsPerHour: props.minTasks * WORKER_MIN_JOBS_PER_HOUR,
+    };
   }
 
   /** What ECS watches while deploying the worker (after `watchReleases()`). */
@@ -197,11 +192,12 @@ export class ProcessingService extends Construct {
   }
 
   /**
-   * Rolls a deployment back (ECS deployment alarms) on the worker's own
-   * signals: its job failure rate, unhealthy tasks behind its health endpoint
-   * (a crash loop), its 5xx rate and latency, and the processing canary
-   * (created by the caller with `healthCheckSecurityGroup`); each detects
-   * within two minutes (RollbackAlarms).
+   * Rolls a deployment back (ECS deployment alarms) on what exists at the
+   * worker's traffic: its health endpoint's targets, the processing canary
+   * (created by the caller with `healthCheckSecurityGroup`) and the alarms
+   * that fit in `watch.deploymentWatch` (ECS's bake time follows the longest
+   * alarm); failing tasks, failed jobs and a stalled queue page through the
+   * composite alarm when they are slower than that.
    */
   public watchReleases(watch: ReleaseWatch): RollbackAlarms {
     if (this.watched) throw new Error(`ProcessingService ${this.node.path}: watchReleases() may be called once`);
@@ -209,8 +205,12 @@ export class ProcessingService extends Construct {
       alarmNamePrefix: watch.alarmNamePrefix,
       loadBalancer: this.worker.loadBalancer,
       targetGroups: [this.worker.targetGroup],
+      // Only the canary calls the health endpoint: no request rate to watch.
+      traffic: 'health-checks',
       canaryAlarms: [watch.canaryAlarm],
-      jobFailureMetric: this.jobFailureRate,
+      failedTasks: watch.failedTasks,
+      worker: this.workerSignals,
+      deploymentWatch: watch.deploymentWatch,
       alarmTopic: watch.alarmTopic,
     });
     this.worker.addRollbackAlarms(this.watched.alarms);

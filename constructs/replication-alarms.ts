@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { describeAlarm, missingData } from '../lib/alarm-description';
 
 /** One S3 replication rule to watch, as its metrics name it. */
 export interface ReplicationRuleToWatch {
@@ -54,22 +55,34 @@ export class ReplicationAlarms extends Construct {
       const title = rule.label.charAt(0).toUpperCase() + rule.label.slice(1);
       const failed = new cloudwatch.Alarm(this, `${title}FailedReplication`, {
         alarmName: `${props.alarmNamePrefix}Replication-${title}-Failed`,
-        alarmDescription: `Objects of ${rule.sourceBucketName} failed to replicate to ${rule.destinationBucketName} (rule ${rule.ruleId}): the standby would miss them after a failover. Usual causes: the replication role or the standby key policy changed, or the standby bucket is missing. Runbook: ${props.runbook}`,
+        alarmDescription: describeAlarm({
+          what: `Objects of ${rule.sourceBucketName} failed to replicate to ${rule.destinationBucketName} (rule ${rule.ruleId}): the standby would miss them after a failover.`,
+          action: 'Usual causes: the replication role or the standby key policy changed, or the standby bucket is missing.',
+          missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'S3 publishes failures only when an object failed to replicate; no datapoint is no failure.'),
+          runbook: props.runbook,
+        }),
         metric: new cloudwatch.Metric({ namespace: 'AWS/S3', metricName: 'OperationsFailedReplication', dimensionsMap, statistic: 'Sum', period: Duration.minutes(5) }),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
-        // No datapoint means nothing was written: nothing failed.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       const latency = new cloudwatch.Alarm(this, `${title}ReplicationLatency`, {
         alarmName: `${props.alarmNamePrefix}Replication-${title}-Latency`,
-        alarmDescription: `Replication of ${rule.sourceBucketName} to ${rule.destinationBucketName} is more than ${maxLatency.toMinutes()} minutes behind (Replication Time Control objective): objects written since then would be lost in a failover. Runbook: ${props.runbook}`,
+        alarmDescription: describeAlarm({
+          what: `Replication of ${rule.sourceBucketName} to ${rule.destinationBucketName} is more than ${maxLatency.toMinutes()} minutes behind (Replication Time Control objective): objects written since then would be lost in a failover.`,
+          action: 'Compare the replication metrics of the rule in the S3 console; check the replication role and the standby bucket.',
+          missingData: missingData(
+            cloudwatch.TreatMissingData.IGNORE,
+            'S3 publishes latency only while objects replicate; AWS asks replication alarms to ignore missing data so a backlog that stops reporting keeps the alarm where it was.',
+          ),
+          runbook: props.runbook,
+        }),
         metric: new cloudwatch.Metric({ namespace: 'AWS/S3', metricName: 'ReplicationLatency', dimensionsMap, statistic: 'Maximum', period: Duration.minutes(5) }),
         threshold: maxLatency.toSeconds(),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       });
       // A failed object is a gap in the standby's data now: page. Latency may recover by itself: warn.
       failed.addAlarmAction(new actions.SnsAction(props.critical));

@@ -4,9 +4,10 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { HttpCodeElb, HttpCodeTarget, type IApplicationLoadBalancer, type IApplicationTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { describeAlarm, missingData } from '../lib/alarm-description';
+import { REPLICA_LAG_ALARM_SECONDS, replicaLagAlarmProps } from './data-alarms';
 
-/** ReplicaLag above this for a minute pages: the database RPO is one minute. */
-export const REPLICA_LAG_ALARM_SECONDS = 30;
+export { REPLICA_LAG_ALARM_SECONDS };
 
 /** A raised standby service warns above this share of 5xx answers (percent, over 5 minutes). */
 export const STANDBY_MAX_5XX_PERCENT = 5;
@@ -27,6 +28,14 @@ export interface StandbyAlarmsProps {
   readonly replicaInstanceIdentifier: string;
   /** The pilot-light services, by name (`api`, `processing`). */
   readonly services: Readonly<Record<string, StandbyServiceTarget>>;
+  /**
+   * Services whose load balancer only ever serves health checks (the worker):
+   * load balancer metrics exclude health checks, so a request-based alarm on
+   * them could never fire; they keep the unhealthy-target alarm only.
+   *
+   * @default - every service serves requests
+   */
+  readonly servicesWithoutRequests?: readonly string[];
   /** The standby region's own critical topic (the primary's may be down with its region). */
   readonly alarmTopic: sns.ITopic;
   /** Environment name, for the commands in the descriptions. */
@@ -36,76 +45,121 @@ export interface StandbyAlarmsProps {
 }
 
 /**
- * What watches the standby region: the read replica's lag (missing data is an
- * outage of the standby: RDS stops publishing ReplicaLag when replication
- * breaks), and per pilot-light service a 5xx rate and an unhealthy-target alarm.
- * The service alarms are silent at zero tasks: no requests and no targets
- * publish no data, which is not breaching. No rollback: there is no CodeDeploy
- * in the standby. Every alarm pages the standby's own critical topic.
+ * What watches the standby region: the read replica's lag (one that an idle
+ * primary never fires, and missing data breaching: RDS stops publishing
+ * ReplicaLag when replication breaks), and per pilot-light service the 5xx
+ * rate as users see it (target and load balancer 5xx over requests, including
+ * those that found no target), requests arriving with no healthy target, and
+ * unhealthy targets. The service alarms are silent at zero tasks: no requests
+ * and no targets publish no data, which is not breaching. No rollback: there
+ * is no CodeDeploy in the standby. Every alarm pages the standby's own
+ * critical topic.
  */
 export class StandbyAlarms extends Construct {
-  /** ReplicaLag above REPLICA_LAG_ALARM_SECONDS for a minute, or no ReplicaLag at all. */
+  /** ReplicaLag above REPLICA_LAG_ALARM_SECONDS for ten minutes (never on an idle primary), or no ReplicaLag at all. */
   public readonly replicaLag: cloudwatch.Alarm;
-  /** The 5xx-rate and unhealthy-target alarms of the services. */
+  /** The 5xx-rate, no-healthy-target and unhealthy-target alarms of the services. */
   public readonly serviceAlarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: StandbyAlarmsProps) {
     super(scope, id);
     const region = Stack.of(this).region;
-    this.replicaLag = new cloudwatch.Alarm(this, 'ReplicaLag', {
-      alarmName: `${props.alarmNamePrefix}Database-ReplicaLag`,
-      alarmDescription: `The ${region} read replica is more than ${REPLICA_LAG_ALARM_SECONDS}s behind the primary, or reports no lag at all (replication stopped): a failover now would lose more than the one-minute RPO. Check the replica's replication state with 'npm run ops -- dr status --env ${props.environment}'. Runbook: ${props.runbook}`,
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/RDS',
-        metricName: 'ReplicaLag',
-        dimensionsMap: { DBInstanceIdentifier: props.replicaInstanceIdentifier },
-        statistic: 'Maximum',
-        period: Duration.minutes(1),
+    for (const name of props.servicesWithoutRequests ?? []) {
+      if (!props.services[name]) throw new Error(`StandbyAlarms ${this.node.path}: servicesWithoutRequests names '${name}', which is not one of the services (${Object.keys(props.services).join(', ')})`);
+    }
+    this.replicaLag = new cloudwatch.Alarm(
+      this,
+      'ReplicaLag',
+      replicaLagAlarmProps({
+        alarmName: `${props.alarmNamePrefix}Database-ReplicaLag`,
+        replicaInstanceIdentifier: props.replicaInstanceIdentifier,
+        region,
+        statusCommand: `npm run ops -- dr status --env ${props.environment}`,
+        runbook: props.runbook,
       }),
-      threshold: REPLICA_LAG_ALARM_SECONDS,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
+    );
 
+    const quiet = missingData(
+      cloudwatch.TreatMissingData.NOT_BREACHING,
+      'The load balancer publishes only while requests flow or targets are registered; the standby has neither until a failover.',
+    );
+    const minute = Duration.minutes(1);
+    const sum = { statistic: cloudwatch.Stats.SUM, period: minute };
     this.serviceAlarms = [];
     for (const [service, { loadBalancer, targetGroup }] of Object.entries(props.services)) {
       const title = `${service.charAt(0).toUpperCase()}${service.slice(1)}`;
-      const sum = { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1) };
-      const serverErrors = new cloudwatch.Alarm(this, `${title}5xxRate`, {
-        alarmName: `${props.alarmNamePrefix}${service}-5xxRate`,
-        alarmDescription:
-          `More than ${STANDBY_MAX_5XX_PERCENT}% of requests to the standby ${service} in ${region} answered 5xx (targets or the load balancer) for 5 minutes. ` +
-          `It only has traffic after a failover: check the service's tasks and logs in ${region} and the promoted database. Runbook: ${props.runbook}`,
-        metric: new cloudwatch.MathExpression({
-          expression: 'IF(requests >= 10, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)',
-          usingMetrics: {
-            requests: loadBalancer.metrics.requestCount(sum),
-            target5xx: loadBalancer.metrics.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum),
-            elb5xx: loadBalancer.metrics.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
-          },
-          period: Duration.minutes(1),
-          label: '5xx rate (%)',
+      if (!(props.servicesWithoutRequests ?? []).includes(service)) {
+        this.serviceAlarms.push(
+          new cloudwatch.Alarm(this, `${title}5xxRate`, {
+            alarmName: `${props.alarmNamePrefix}${service}-5xxRate`,
+            alarmDescription: describeAlarm({
+              what: `More than ${STANDBY_MAX_5XX_PERCENT}% of requests to the standby ${service} in ${region} got a 5xx, from its targets or from the load balancer (no target, or a crashed one), for 5 minutes.`,
+              action: `It only has traffic after a failover: check the service's tasks and logs in ${region} and the promoted database.`,
+              missingData: quiet,
+              runbook: props.runbook,
+            }),
+            // RequestCount counts only requests that found a target: the 503s of "no target" join the denominator.
+            metric: new cloudwatch.MathExpression({
+              expression: '100 * (target5xx + elb5xx) / (requests + elb5xx)',
+              usingMetrics: {
+                requests: loadBalancer.metrics.requestCount(sum),
+                target5xx: loadBalancer.metrics.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum),
+                elb5xx: loadBalancer.metrics.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
+              },
+              period: minute,
+              label: '5xx answers, targets and load balancer (%)',
+            }),
+            threshold: STANDBY_MAX_5XX_PERCENT,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 5,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+          // HealthyHostCount is not published while no target is registered: anchored on the request timestamps.
+          new cloudwatch.Alarm(this, `${title}NoHealthyTarget`, {
+            alarmName: `${props.alarmNamePrefix}${service}-NoHealthyTargetForRequests`,
+            alarmDescription: describeAlarm({
+              what: `Requests reached the standby ${service} in ${region} for 3 minutes while it had no healthy target: after a failover, users get 503s.`,
+              action: `Raise the standby (its scaling is resumed by 'npm run ops -- dr failover --env ${props.environment}') and look at its stopped tasks (image replica, secrets, database) in ${region}.`,
+              missingData: quiet,
+              runbook: props.runbook,
+            }),
+            metric: new cloudwatch.MathExpression({
+              expression: 'IF((requests + elb5xx) > 0 AND (healthy + 0 * (requests + elb5xx)) < 1, 1, 0)',
+              usingMetrics: {
+                requests: loadBalancer.metrics.requestCount(sum),
+                elb5xx: loadBalancer.metrics.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
+                healthy: targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: minute }),
+              },
+              period: minute,
+              label: 'Requests with no healthy target (1 = yes)',
+            }),
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 3,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+        );
+      }
+      this.serviceAlarms.push(
+        new cloudwatch.Alarm(this, `${title}UnhealthyHosts`, {
+          alarmName: `${props.alarmNamePrefix}${service}-UnhealthyHosts`,
+          alarmDescription: describeAlarm({
+            what: `A task of the standby ${service} in ${region} failed its load balancer health check (/health) for 3 minutes.`,
+            action: "ECS replaces it: look at the stopped task's reason and logs, and at the promoted database and the secret replicas it reads.",
+            missingData: quiet,
+            runbook: props.runbook,
+          }),
+          // Minimum: what every load balancer node sees (AWS's recommendation for host-count alarms).
+          metric: targetGroup.metrics.unhealthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: minute }),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 3,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
-        threshold: STANDBY_MAX_5XX_PERCENT,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      const unhealthy = new cloudwatch.Alarm(this, `${title}UnhealthyHosts`, {
-        alarmName: `${props.alarmNamePrefix}${service}-UnhealthyHosts`,
-        alarmDescription:
-          `A task of the standby ${service} in ${region} failed its load balancer health check (/health) for 3 minutes. ` +
-          `ECS replaces it: look at the stopped task's reason and logs, and at the promoted database and the secret replicas it reads. Runbook: ${props.runbook}`,
-        metric: targetGroup.metrics.unhealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      this.serviceAlarms.push(serverErrors, unhealthy);
+      );
     }
     for (const alarm of [this.replicaLag, ...this.serviceAlarms]) {
       alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));

@@ -180,7 +180,8 @@ describe('ApiService', () => {
   test('rolls back on its load balancer alarms and its canary, and exposes them as rollbackAlarms', () => {
     const [group] = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'));
     expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: 'Test-api-Canary' });
-    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(4);
+    // 5xx rate, p99 latency, unhealthy hosts, requests without a healthy target, canary.
+    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);
     template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmName: 'Test-api-Rollback' });
   });
 

@@ -37,7 +37,8 @@ function fixtures() {
     loadBalancer.addListener(`${id}Production`, { port: 80, defaultTargetGroups: [blue] });
     loadBalancer.addListener(`${id}Test`, { port: 8080, defaultTargetGroups: [green] });
     const rollbackAlarm = new cloudwatch.Alarm(base, `${id}Rollback`, { alarmName: `BodyScript-Staging-${id}-Rollback`, metric: blue.metrics.unhealthyHostCount(), threshold: 0, evaluationPeriods: 1 });
-    return { service: fargate, loadBalancer, targetGroups: [blue, green], rollbackAlarm };
+    const failedTasks = new cloudwatch.Metric({ namespace: 'AWS/Events', metricName: 'Invocations', dimensionsMap: { RuleName: `${id}-failed-tasks` }, statistic: 'Sum' });
+    return { clusterName: cluster.clusterName, serviceName: fargate.serviceName, loadBalancer, targetGroups: [blue, green], rollbackAlarm, failedTasks };
   };
   const apiLogGroup = new logs.LogGroup(base, 'ApiLogs');
   const distribution = new cloudfront.Distribution(base, 'Cdn', { defaultBehavior: { origin: new origins.HttpOrigin('origin.example.com') } });
@@ -53,6 +54,8 @@ function fixtures() {
     critical,
     warning,
     database,
+    databaseStorage: { allocatedStorageGiB: 20, maxAllocatedStorageGiB: 100 },
+    databaseConnectionsAlarmThreshold: 360,
     processingQueue,
     processingDeadLetterQueue,
     api: service('Api'),
@@ -71,6 +74,7 @@ describe('EnvironmentMonitoring', () => {
   let template: Template;
   let monitoring: EnvironmentMonitoring;
   let dashboardBody: string;
+  let dashboardJson: () => string;
 
   beforeAll(() => {
     const { stack, props } = fixtures();
@@ -78,6 +82,11 @@ describe('EnvironmentMonitoring', () => {
     template = Template.fromStack(stack);
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Resource[];
     dashboardBody = JSON.stringify(dashboard.Properties.DashboardBody);
+    // The body with its references replaced, parseable as the dashboard JSON CloudWatch receives.
+    dashboardJson = () => {
+      const body = dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+      return body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+    };
   });
 
   test('creates one dashboard named after the environment', () => {
@@ -87,13 +96,35 @@ describe('EnvironmentMonitoring', () => {
 
   test.each([
     ['edge', ['# Edge: CloudFront', 'AWS/CloudFront', 'Requests', '4xxErrorRate', '5xxErrorRate', 'CacheHitRate']],
-    ['api', ['# api', 'TargetResponseTime', 'p50', 'p95', 'p99', 'HTTPCode_Target_5XX_Count', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization']],
-    ['processing', ['# processing', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'VideosProcessed', 'ProcessingDurationSeconds', 'ProcessingFailures', 'RunningTaskCount']],
-    ['database', ['# database', 'DBInstanceIdentifier', 'DatabaseConnections', 'FreeStorageSpace', 'ReadLatency', 'WriteLatency', 'ReplicaLag', 'us-west-2']],
-    ['canaries', ['# canaries', 'SuccessPercent', 'Duration']],
+    ['api', ['# api', 'TargetResponseTime', 'p50', 'p95', 'p99', 'HTTPCode_Target_5XX_Count', 'HTTPCode_ELB_5XX_Count', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization', 'Api-failed-tasks']],
+    ['processing', ['# processing', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'VideosProcessed', 'ProcessingDurationSeconds', 'ProcessingFailures', 'RunningTaskCount', 'DesiredTaskCount']],
+    ['database', ['# database', 'DBInstanceIdentifier', 'DatabaseConnections', 'FreeStorageSpace', 'FreeableMemory', 'ReadLatency', 'WriteLatency', 'ReadIOPS', 'ReplicaLag', 'us-west-2']],
+    ['canaries', ['# canaries', 'SuccessPercent', 'Duration', 'SampleCount']],
     ['deployments', ['# deployments', 'codedeploy/applications/BodyScript-Staging-api/deployment-groups/BodyScript-Staging-api', 'Service health and rollback alarms', 'MonitoringServiceHealth', 'ApiRollback']],
   ])('the dashboard has the %s section', (_section, needles) => {
     for (const needle of needles) expect(dashboardBody).toContain(needle);
+  });
+
+  test('the dead-letter queue shows what waits there, not NumberOfMessagesSent (SQS does not count the messages it moves there)', () => {
+    const widgets = (JSON.parse(dashboardJson()) as { widgets: { properties: { title?: string; metrics?: unknown[] } }[] }).widgets;
+    const dlq = widgets.filter((w) => w.properties.title?.startsWith('Dead-letter queue'));
+    expect(dlq.map((w) => w.properties.title)).toEqual(['Dead-letter queue: failed videos waiting (count)', 'Dead-letter queue: oldest failed video (hours)']);
+    expect(JSON.stringify(dlq)).not.toContain('NumberOfMessagesSent');
+  });
+
+  test('the database graphs draw bytes in GiB on their own axis, the connection gauge as Maximum and Average, and latency in seconds', () => {
+    const widgets = (JSON.parse(dashboardJson()) as { widgets: { properties: { title?: string; metrics?: unknown[]; yAxis?: { left?: { label?: string } } } }[] }).widgets;
+    const byTitle = (title: string) => widgets.find((w) => w.properties.title === title)!;
+    expect(byTitle('Free storage (GiB)').properties.yAxis?.left?.label).toBe('GiB');
+    expect(JSON.stringify(byTitle('Free storage (GiB)').properties.metrics)).toContain('/ 1073741824');
+    expect(JSON.stringify(byTitle('Connections (count)').properties.metrics)).not.toContain('"Sum"');
+    expect(JSON.stringify(byTitle('Connections (count)').properties.metrics)).toContain('Maximum');
+    expect(byTitle('Read and write latency (s)').properties.yAxis?.left?.label).toBe('s');
+    expect(JSON.stringify(byTitle('CPU (%)'))).not.toContain('FreeStorageSpace');
+  });
+
+  test('no ECS graph uses a percentile (AWS/ECS publishes none)', () => {
+    expect(dashboardJson()).not.toMatch(/AWS\/ECS[^\]]*"stat":"p\d/);
   });
 
   test('processing metrics are read from BodyScript/Processing with the environment as dimension', () => {
@@ -130,16 +161,25 @@ describe('EnvironmentMonitoring', () => {
     }
   });
 
-  test('counts ERROR lines and 5xx responses of the api logs with metric filters', () => {
+  test('counts ERROR lines and 5xx responses of the api logs with metric filters that publish 0 where nothing matched', () => {
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ ($.level = "ERROR") || ($.level = "CRITICAL") }',
-      MetricTransformations: [{ MetricNamespace: 'BodyScript/Api', MetricName: 'ErrorLogLines', MetricValue: '1', Unit: 'Count' }],
+      MetricTransformations: [{ MetricNamespace: 'BodyScript/Api', MetricName: 'ErrorLogLines', MetricValue: '1', DefaultValue: 0, Unit: 'Count' }],
     });
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ $.status >= 500 }',
-      MetricTransformations: [{ MetricNamespace: 'BodyScript/Api', MetricName: 'ServerErrorResponses', MetricValue: '1', Unit: 'Count' }],
+      MetricTransformations: [{ MetricNamespace: 'BodyScript/Api', MetricName: 'ServerErrorResponses', MetricValue: '1', DefaultValue: 0, Unit: 'Count' }],
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ErrorLogLines', Namespace: 'BodyScript/Api', Threshold: 50 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ErrorLogLines', Namespace: 'BodyScript/Api', Threshold: 50, TreatMissingData: 'notBreaching' });
+  });
+
+  test('addSection appends a header and widgets at the end of the dashboard (e.g. delivery metrics)', () => {
+    const { stack, props } = fixtures();
+    const extra = new EnvironmentMonitoring(stack, 'WithDelivery', { ...props, environment: 'production' });
+    extra.addSection('delivery', [new cloudwatch.TextWidget({ markdown: 'lead time', width: 24, height: 2 })]);
+    const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard', { Properties: { DashboardName: 'BodyScript-Production' } }));
+    expect(body.indexOf('# delivery')).toBeGreaterThan(body.indexOf('# deployments'));
+    expect(() => extra.addSection(' ', [])).toThrow(/addSection needs a header/);
   });
 
   test('the service-health composite is named for the FIS stop condition and combines rollback, canary and edge alarms', () => {
@@ -157,6 +197,7 @@ describe('EnvironmentMonitoring', () => {
       expect(alarm.Properties.AlarmName).toMatch(/^BodyScript-Staging-/);
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(alarm.Properties.AlarmDescription).toMatch(/\. Runbook: runbooks\/alarms\.md$/);
+      if (alarm.Properties.TreatMissingData) expect(alarm.Properties.AlarmDescription).toContain(`Missing data (${alarm.Properties.TreatMissingData}): `);
     }
   });
 

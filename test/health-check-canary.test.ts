@@ -215,8 +215,27 @@ describe('HealthCheckCanary', () => {
       AlarmActions: [Match.anyValue()],
       OKActions: [Match.anyValue()],
       AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/rollback.md'),
+      // A canary that stops after failing keeps its verdict; silence is the silence alarm's.
+      TreatMissingData: 'ignore',
     });
     expect(publicCanary.detectionTime.toSeconds()).toBeLessThanOrEqual(120);
+  });
+
+  test('a canary that does not run for ten minutes is in ALARM: no run publishes no SuccessPercent at all', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'BodyScript-Staging-Canary-api-Silent',
+      Namespace: 'CloudWatchSynthetics',
+      MetricName: 'SuccessPercent',
+      Statistic: 'SampleCount',
+      Period: 300,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [Match.anyValue()],
+    });
+    expect(publicCanary.silenceAlarm).toBeDefined();
   });
 
   test('an internal target is checked from the VPC through its own security group', () => {

@@ -145,11 +145,12 @@ describe('ProcessingService', () => {
     });
   });
 
-  test('rolls back on its own signals (ECS deployment alarms, by literal name): job failure rate, unhealthy tasks, 5xx, latency and its canary', () => {
+  test('rolls back (ECS deployment alarms, by literal name) on what exists at its traffic: its targets and its canary; job failures, too rare with one worker to judge a release, and a stalled queue page only', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-processing-JobFailureRate' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-processing-QueueStalled' });
     const [service] = Object.values(template.findResources('AWS::ECS::Service'));
     expect(service.Properties.DeploymentConfiguration.Alarms).toEqual({
-      AlarmNames: ['Test-processing-5xxRate', 'Test-processing-LatencyP99', 'Test-processing-UnhealthyHosts', 'Test-processing-JobFailureRate', 'Test-processing-Canary'],
+      AlarmNames: ['Test-processing-UnhealthyHosts', 'Test-processing-NoHealthyTargetForRequests', 'Test-processing-Canary'],
       Enable: true,
       Rollback: true,
     });

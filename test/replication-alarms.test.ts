@@ -47,6 +47,8 @@ describe('ReplicationAlarms', () => {
       Dimensions: dimensions,
       Statistic: 'Maximum',
       Threshold: 900,
+      // AWS: set replication-metric alarms to ignore missing data (S3 metrics-dimensions).
+      TreatMissingData: 'ignore',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Warning') }],
     });
   });

@@ -165,7 +165,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       t().hasResourceProperties('AWS::CodeDeploy::Application', { ApplicationName: `BodyScript-${title}-api`, ComputePlatform: 'ECS' });
     });
 
-    test('the deployment group watches exactly the rollback alarms, the service canary among them', () => {
+    test('the deployment group watches the rollback alarms that can fire within it, the service canary among them', () => {
       const [, group] = one(stack, 'AWS::CodeDeploy::DeploymentGroup', 'ApiDeploymentGroup');
       const watched = (group.Properties.AlarmConfiguration.Alarms as { Name: { Ref: string } }[]).map((a) => a.Name.Ref);
       const rollbackAlarms = Object.keys(resources(stack, 'AWS::CloudWatch::Alarm')).filter((id) => id.startsWith('ApiRollbackAlarms'));
@@ -173,6 +173,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(rollbackAlarms.length).toBeGreaterThanOrEqual(3);
       expect(watched).toEqual(expect.arrayContaining(rollbackAlarms));
       expect(watched).toContainEqual(expect.stringMatching('^ApiCanaryFailureAlarm'));
+      expect(watched).toContainEqual(expect.stringMatching('^ApiRollbackAlarmsTasksFailing'));
       expect(watched.length).toBeLessThanOrEqual(10);
     });
 

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -20,28 +20,60 @@ describe('StandbyAlarms', () => {
     alarmNamePrefix: 'Test-Standby-',
     replicaInstanceIdentifier: 'test-postgres-replica',
     services: { api: target('Api'), processing: target('Processing') },
+    servicesWithoutRequests: ['processing'],
     alarmTopic: topic,
     environment: 'test',
     runbook: 'runbooks/disaster-recovery.md',
   });
   const template = Template.fromStack(stack);
 
-  test('can be created with a replica-lag alarm that treats missing data as breaching (replication stopped)', () => {
+  test('can be created with a replica-lag alarm an idle primary never fires, which treats missing data as breaching (replication stopped)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Test-Standby-Database-ReplicaLag',
       MetricName: 'ReplicaLag',
       Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'test-postgres-replica' }],
+      Statistic: 'Minimum',
       Threshold: REPLICA_LAG_ALARM_SECONDS,
+      EvaluationPeriods: 10,
+      DatapointsToAlarm: 10,
       TreatMissingData: 'breaching',
     });
   });
 
-  test('watches each service for a 5xx rate and unhealthy targets, silent without traffic or targets', () => {
+  test('watches the api as users see it (load balancer 5xx included, requests with no healthy target), and every service for unhealthy targets, silent without traffic or targets', () => {
     expect(alarms.serviceAlarms).toHaveLength(4);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test-Standby-api-5xxRate',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'notBreaching',
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * (target5xx + elb5xx) / (requests + elb5xx)' })]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-Standby-api-NoHealthyTargetForRequests', TreatMissingData: 'notBreaching' });
     for (const service of ['api', 'processing']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `Test-Standby-${service}-5xxRate`, EvaluationPeriods: 5, DatapointsToAlarm: 5, TreatMissingData: 'notBreaching' });
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `Test-Standby-${service}-UnhealthyHosts`, MetricName: 'UnHealthyHostCount', TreatMissingData: 'notBreaching' });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `Test-Standby-${service}-UnhealthyHosts`, MetricName: 'UnHealthyHostCount', Statistic: 'Minimum', TreatMissingData: 'notBreaching' });
     }
+  });
+
+  test('the worker, whose load balancer only serves health checks, has no request-based alarm', () => {
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    expect(names.filter((n) => n.startsWith('Test-Standby-processing-'))).toEqual(['Test-Standby-processing-UnhealthyHosts']);
+  });
+
+  test('fails when a service without requests is not one of the services', () => {
+    const other = new Stack(testApp(), 'Other', { env: { account: '111111111111', region: 'us-west-2' } });
+    expect(
+      () =>
+        new StandbyAlarms(other, 'Alarms', {
+          alarmNamePrefix: 'Test-Standby-',
+          replicaInstanceIdentifier: 'r',
+          services: {},
+          servicesWithoutRequests: ['worker'],
+          alarmTopic: new sns.Topic(other, 'T'),
+          environment: 'test',
+          runbook: 'runbooks/disaster-recovery.md',
+        }),
+    ).toThrow(/servicesWithoutRequests names 'worker', which is not one of the services/);
   });
 
   test('pages the standby topic on ALARM and OK, every alarm', () => {

@@ -86,16 +86,17 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
     });
   });
 
-  test('pages when the replica lags more than 30 s for one minute, or stops reporting lag', () => {
+  test('pages when the replica stays more than a minute behind a primary that writes for ten minutes, or stops reporting lag', () => {
     template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `BodyScript-${env === 'staging' ? 'Staging' : 'Production'}-Standby-Database-ReplicaLag`,
       Namespace: 'AWS/RDS',
       MetricName: 'ReplicaLag',
       Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `bodyscript-${env}-postgres-replica` }],
-      Statistic: 'Maximum',
+      Statistic: 'Minimum',
       Period: 60,
-      EvaluationPeriods: 1,
-      Threshold: 30,
+      EvaluationPeriods: 10,
+      DatapointsToAlarm: 10,
+      Threshold: 60,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
@@ -233,8 +234,11 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
 
   describe('standby service alarms', () => {
     const title = env === 'staging' ? 'Staging' : 'Production';
-    test.each(['api', 'processing'])('the %s 5xx rate and unhealthy hosts alarms are silent at zero tasks and page the standby topic', (service) => {
-      for (const suffix of ['5xxRate', 'UnhealthyHosts']) {
+    test.each<[string, string[]]>([
+      ['api', ['5xxRate', 'NoHealthyTargetForRequests', 'UnhealthyHosts']],
+      ['processing', ['UnhealthyHosts']],
+    ])('the %s alarms are silent at zero tasks and page the standby topic', (service, suffixes) => {
+      for (const suffix of suffixes) {
         template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
           AlarmName: `BodyScript-${title}-Standby-${service}-${suffix}`,
           AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/disaster-recovery\\.md'),
@@ -242,6 +246,11 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
           AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
         });
       }
+    });
+
+    test('the processing load balancer, which only ever serves health checks, has no request-based alarm', () => {
+      const names = resourcesOfType(stackName, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties?.AlarmName as string);
+      expect(names.filter((n) => n.includes('-Standby-processing-'))).toEqual([`BodyScript-${title}-Standby-processing-UnhealthyHosts`]);
     });
 
     test('no standby alarm rolls anything back (there is no CodeDeploy here)', () => {

@@ -113,6 +113,8 @@ const SERVICES_STACK_PINS: Pin[] = [
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
   ['EdgeWebAclLogs9AEEB6B6', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ApiFailedTasksEvents0FFBCD77', 'AWS::Logs::LogGroup', 'Retain'],
+  ['ProcessingFailedTasksEvents308D6142', 'AWS::Logs::LogGroup', 'Retain'],
   ...deploymentTriggerLogGroups('Api', [
     'OnEventLogs5D5EDADD',
     'IsCompleteLogsCB4BD5B6',

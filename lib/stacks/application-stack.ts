@@ -4,7 +4,7 @@ import { DataAlarms, estimatedMaxConnections } from '../../constructs/data-alarm
 import { DeliveryMetrics } from '../../constructs/delivery-metrics';
 import { ALARMS_RUNBOOK, EnvironmentMonitoring } from '../../constructs/environment-monitoring';
 import type { EnvironmentConfig } from '../config';
-import { alarmName, alarmNamePrefix, replicaInstanceIdentifier } from '../naming';
+import { alarmName, alarmNamePrefix, clusterName, ecsServiceName, replicaInstanceIdentifier } from '../naming';
 import { PRODUCT_TARGET_MINUTES, releaseBudget } from '../release-budget';
 import type { AlertingStack } from './alerting-stack';
 import type { DataStack } from './data-stack';
@@ -27,7 +27,7 @@ export interface ApplicationStackProps extends StackProps {
  * alarms and the service-health alarm.
  */
 export class ApplicationStack extends Stack {
-  /** Database storage, CPU and connections, and the dead-letter queue. */
+  /** Database storage (past what autoscaling absorbs), CPU and connections, and the dead-letter queue. */
   public readonly dataAlarms: DataAlarms;
   /** The dashboard, the edge and queue alarms, the api log metric filters and the service-health alarm. */
   public readonly monitoring: EnvironmentMonitoring;
@@ -47,6 +47,7 @@ export class ApplicationStack extends Stack {
       alarmNamePrefix: alarmNamePrefix(config.name),
       database: data.database.instance,
       allocatedStorageGiB: config.database.allocatedStorageGiB,
+      maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
       maxConnections: estimatedMaxConnections(config.database.instanceClass),
       deadLetterQueue: data.processingDeadLetterQueue,
       critical: topics.critical,
@@ -59,17 +60,23 @@ export class ApplicationStack extends Stack {
       critical: topics.critical,
       warning: topics.warning,
       database: data.database.instance,
+      databaseStorage: { allocatedStorageGiB: config.database.allocatedStorageGiB, maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB },
+      databaseConnectionsAlarmThreshold: this.dataAlarms.databaseConnectionsThreshold,
       processingQueue: data.processingQueue,
       processingDeadLetterQueue: data.processingDeadLetterQueue,
       api: {
-        service: services.api.blueGreen.service,
+        clusterName: clusterName(config.name),
+        serviceName: ecsServiceName(config.name, 'api'),
+        failedTasks: services.failedTasks.api.metric,
         loadBalancer: services.api.blueGreen.loadBalancer,
         targetGroups: [services.api.blueGreen.blueTargetGroup, services.api.blueGreen.greenTargetGroup],
         rollbackAlarm: services.api.rollbackAlarms.compositeAlarm,
       },
       apiLogGroup: services.api.blueGreen.logGroup,
       processing: {
-        service: services.processing.worker.service,
+        clusterName: clusterName(config.name),
+        serviceName: ecsServiceName(config.name, 'processing'),
+        failedTasks: services.failedTasks.processing.metric,
         loadBalancer: services.processing.worker.loadBalancer,
         targetGroups: [services.processing.worker.targetGroup],
         rollbackAlarm: services.processing.rollbackAlarms.compositeAlarm,

@@ -11,6 +11,13 @@ import type { EnvironmentName } from '../config';
 import { processingDeadLetterQueueName, processingQueueName } from '../naming';
 
 /**
+ * A video takes 15–30 minutes (2–4 an hour per worker); a message stays
+ * invisible for longer than the slowest job, so it is not picked up twice. The
+ * processing job-failure alarm's window stays shorter (constructs/rollback-alarms.ts).
+ */
+export const PROCESSING_VISIBILITY_TIMEOUT = Duration.minutes(45);
+
+/**
  * The processing job queue of one region (primary or standby), its dead-letter
  * queue and the EventBridge rule that turns each new upload into a job. Both
  * data stacks build theirs here, so the two regions process videos the same way.
@@ -54,9 +61,7 @@ export function createProcessingQueues(
     encryptionMasterKey: props.key,
     enforceSSL: true,
     retentionPeriod: props.retention,
-    // A video takes 15–30 minutes (2–4 an hour per worker); a message stays
-    // invisible for longer than the slowest job, so it is not picked up twice.
-    visibilityTimeout: Duration.minutes(45),
+    visibilityTimeout: PROCESSING_VISIBILITY_TIMEOUT,
     receiveMessageWaitTime: Duration.seconds(20),
     deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 3 },
     removalPolicy: RemovalPolicy.RETAIN,

@@ -13,6 +13,7 @@ import { ApiFailover } from '../../constructs/api-failover';
 import { ApiService } from '../../constructs/api-service';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EdgeDistribution } from '../../constructs/edge-distribution';
+import { FailedTasks } from '../../constructs/failed-tasks';
 import { FrontendBucketAccess } from '../../constructs/frontend-bucket-access';
 import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
 import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
@@ -23,6 +24,7 @@ import { RegionalWebAcl } from '../../constructs/regional-web-acl';
 import { presignedUrlOrigins } from '../browser-access';
 import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
+import { TRAFFIC_SHIFT_MINUTES } from '../config/schema';
 import {
   alarmName,
   alarmNamePrefix,
@@ -32,6 +34,7 @@ import {
   bucketName,
   canaryName,
   clusterName,
+  ecsServiceName,
   keyAliasArn,
   originVerifySecretName,
   repositoryName,
@@ -79,6 +82,8 @@ export class ServicesStack extends Stack {
   public readonly canaries: Record<'frontend' | ServiceName, HealthCheckCanary>;
   /** With a domain: the PRIMARY failover record of the api name (the standby stack holds the SECONDARY). */
   public readonly apiFailover?: ApiFailover;
+  /** Each service's tasks that crash, cannot start or fail their health checks (a crash loop rolls back). */
+  public readonly failedTasks: Record<ServiceName, FailedTasks>;
   private readonly config: EnvironmentConfig;
   private readonly data: DataStack;
 
@@ -145,9 +150,21 @@ export class ServicesStack extends Stack {
       logKey: data.logsKey.key,
       logRetention: config.logs.retentionDays as logs.RetentionDays,
     });
-    this.canaries = this.healthCanaries(topics.critical, domain ? `https://${domain.appDomainName}` : `https://${this.edge.distribution.distributionDomainName}`);
+    this.canaries = this.healthCanaries(topics.critical, topics.warning, domain ? `https://${domain.appDomainName}` : `https://${this.edge.distribution.distributionDomainName}`);
+    this.failedTasks = {
+      api: this.failedTasksOf('api'),
+      processing: this.failedTasksOf('processing'),
+    };
+    // A deployment watches its alarms while it shifts traffic and during the termination wait.
+    const deploymentWatch = Duration.minutes(TRAFFIC_SHIFT_MINUTES[config.deployment.strategy] + config.deployment.terminationWaitMinutes);
     for (const [service, watched] of [['api', this.api], ['processing', this.processing]] as const) {
-      watched.watchReleases({ alarmNamePrefix: `${alarmNamePrefix(env)}${service}-`, canaryAlarm: this.canaries[service].failureAlarm, alarmTopic: topics.warning });
+      watched.watchReleases({
+        alarmNamePrefix: `${alarmNamePrefix(env)}${service}-`,
+        canaryAlarm: this.canaries[service].failureAlarm,
+        alarmTopic: topics.warning,
+        failedTasks: this.failedTasks[service].metric,
+        deploymentWatch,
+      });
     }
     if (domain && zone) {
       this.apiFailover = new ApiFailover(this, 'ApiFailover', {
@@ -160,6 +177,18 @@ export class ServicesStack extends Stack {
         environment: env,
       });
     }
+  }
+
+  /** The failed tasks of one service, kept in the environment's logs key and retention. */
+  private failedTasksOf(service: ServiceName): FailedTasks {
+    return new FailedTasks(this, `${service === 'api' ? 'Api' : 'Processing'}FailedTasks`, {
+      cluster: this.cluster,
+      // By its literal name, as the events' `group` carries it.
+      serviceName: ecsServiceName(this.config.name, service),
+      ruleName: `${resourcePrefix(this.config.name)}-${service}-failed-tasks`,
+      logKey: this.data.logsKey.key,
+      logRetention: this.config.logs.retentionDays as logs.RetentionDays,
+    });
   }
 
   /**
@@ -281,13 +310,17 @@ export class ServicesStack extends Stack {
    * service back. Construct IDs `FrontendCanary`, `ApiCanary`, `ProcessingCanary`
    * at the stack's top level: part of the pinned logical IDs of their buckets.
    */
-  private healthCanaries(alarmTopic: sns.ITopic, appUrl: string): Record<'frontend' | ServiceName, HealthCheckCanary> {
+  private healthCanaries(alarmTopic: sns.ITopic, silenceAlarmTopic: sns.ITopic, appUrl: string): Record<'frontend' | ServiceName, HealthCheckCanary> {
     const env = this.config.name;
     const domain = this.config.domain;
-    const common = (target: 'frontend' | ServiceName): Pick<HealthCheckCanaryProps, 'encryptionKey' | 'accessLogsBucket' | 'alarmTopic' | 'canaryName' | 'alarmName' | 'maxLatency'> => ({
+    const common = (
+      target: 'frontend' | ServiceName,
+    ): Pick<HealthCheckCanaryProps, 'encryptionKey' | 'accessLogsBucket' | 'alarmTopic' | 'silenceAlarmTopic' | 'canaryName' | 'alarmName' | 'maxLatency'> => ({
       encryptionKey: this.data.logsKey.key,
       accessLogsBucket: this.data.accessLogsBucket,
       alarmTopic,
+      // A canary that stopped running hurts no user yet: working hours.
+      silenceAlarmTopic,
       canaryName: canaryName(env, target),
       alarmName: alarmName(env, target, 'Canary'),
       maxLatency: Duration.seconds(2),

@@ -160,10 +160,14 @@ export class StandbyStack extends Stack {
       alarmNamePrefix: alarmName(env, 'Standby', ''),
       replicaInstanceIdentifier: replicaInstanceIdentifier(env),
       services: this.services,
+      // The worker's load balancer only serves health checks, which its metrics exclude.
+      servicesWithoutRequests: ['processing'],
       alarmTopic: this.alarmTopics.critical,
       environment: env,
       runbook: 'runbooks/disaster-recovery.md',
     });
+    // The replica is named literally: without this the lag alarm (missing data breaching) would page while the replica is still being created.
+    this.alarms.replicaLag.node.addDependency(this.replica);
     if (config.domain) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: config.domain.hostedZoneId, zoneName: config.domain.hostedZoneName });
       // Route 53 answers with this record while the primary's health check fails;

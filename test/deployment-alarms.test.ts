@@ -1,0 +1,168 @@
+import { CANARY_INTERVAL } from '../constructs/health-check-canary';
+import { MAX_CRASH_LOOP_DETECTION_TIME, MAX_DETECTION_TIME, WORKER_MIN_JOBS_PER_HOUR } from '../constructs/rollback-alarms';
+import { loadConfig } from '../lib/config';
+import { ENVIRONMENT_NAMES, TRAFFIC_SHIFT_MINUTES } from '../lib/config/schema';
+import { stackNames } from '../lib/naming';
+import { type Behaviour, firstAlarm, readAlarms, type ServiceWorld, simulate, type TemplateAlarm } from './support/alarm-simulation';
+import { templateJson } from './support/assembly';
+
+/**
+ * Every alarm a deployment watches can fire at the service's real traffic, and
+ * a broken release is caught in time, computed from the synthesized templates
+ * and config: the alarms are read from each Services template, run against
+ * metrics simulated the way AWS publishes them (test/support/alarm-simulation.ts,
+ * on the documented CloudWatch evaluation rules of test/support/cloudwatch-model.ts).
+ *
+ * Real traffic is the quietest an environment gets: no user at all, only the
+ * services' health-check canaries (one request per CANARY_INTERVAL) and, for the
+ * worker, the fewest jobs it finishes while videos wait (minTasks × 2 an hour).
+ */
+const config = loadConfig({});
+const CANARY_REQUESTS_PER_MINUTE = 60 / CANARY_INTERVAL.toSeconds();
+/** ALB and most AWS metrics arrive about a minute after the minute they describe. */
+const DELAY = 1;
+
+type Service = 'Api' | 'Processing';
+type Scenario = 'healthy' | 'crash' | 'hang' | 'errors' | 'slow' | 'crash-before-shift' | 'failing-jobs';
+
+interface WorldOptions {
+  readonly requestsPerMinute: number;
+  readonly minTasks: number;
+  readonly jobsPerHour?: number;
+  /** Minutes (from 0) in which one canary run fails although the release is healthy. */
+  readonly flakyCanaryMinutes?: number[];
+}
+
+/** The service before minute 0 is healthy; from minute 0 the release does what the scenario says. */
+function world(scenario: Scenario, options: WorldOptions): ServiceWorld {
+  const after = (minute: number) => minute >= 0;
+  const behaviour = (minute: number): Behaviour => {
+    if (!after(minute)) return 'healthy';
+    return ({ healthy: 'healthy', crash: 'crash', hang: 'hang', errors: 'errors', slow: 'slow', 'crash-before-shift': 'healthy', 'failing-jobs': 'healthy' } as const)[scenario];
+  };
+  const healthy = { healthy: options.minTasks, unhealthy: 0 };
+  const none = { healthy: 0, unhealthy: 0 };
+  const jobEvery = options.jobsPerHour ? 60 / options.jobsPerHour : undefined;
+  return {
+    requestsPerMinute: options.requestsPerMinute,
+    behaviour,
+    targets: (minute) => {
+      if (!after(minute)) return { blue: healthy, green: none };
+      if (scenario === 'crash') return { blue: none, green: none };
+      if (scenario === 'hang') return { blue: { healthy: 0, unhealthy: options.minTasks }, green: none };
+      return { blue: healthy, green: none };
+    },
+    // A crashing release: ECS starts replacements, which fail again, in two of every three minutes.
+    failedTasks: (minute) => (after(minute) && (scenario === 'crash' || scenario === 'crash-before-shift') && minute % 3 !== 2 ? 1 : 0),
+    canaryRuns: (minute) => {
+      const b = behaviour(minute);
+      const flaky = options.flakyCanaryMinutes?.includes(minute) ?? false;
+      return Array.from({ length: CANARY_REQUESTS_PER_MINUTE }, () => !flaky && (b === 'healthy' || b === 'slow'));
+    },
+    jobs: (minute) => {
+      if (!jobEvery || minute % jobEvery !== 0) return { processed: 0, failed: 0 };
+      return after(minute) && scenario === 'failing-jobs' ? { processed: 0, failed: 1 } : { processed: 1, failed: 0 };
+    },
+    queue: () => ({ visible: 0, deleted: 0, runningTasks: options.minTasks }),
+  };
+}
+
+function deploymentGroups(env: (typeof ENVIRONMENT_NAMES)[number]) {
+  const stack = `${stackNames.application(env)}-Services`;
+  const resources = templateJson(stack).Resources;
+  const alarms = new Map(readAlarms(stack, resources).map((a) => [a.logicalId, a]));
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::CodeDeploy::DeploymentGroup')
+    .map(([id, r]) => {
+      const service: Service = id.startsWith('Api') ? 'Api' : 'Processing';
+      const names = ((r.Properties!.AlarmConfiguration as { Alarms: { Name: { Ref: string } }[] }).Alarms ?? []).map((a) => a.Name.Ref);
+      const watched = names.map((name) => {
+        const alarm = alarms.get(name);
+        if (!alarm) throw new Error(`${stack}/${id} watches ${name}, which is not a metric alarm of the stack`);
+        return alarm;
+      });
+      return { service, watched };
+    });
+}
+
+const serviceKey = (service: Service) => (service === 'Api' ? 'api' : 'processing');
+const detectionBoundMinutes = (alarm: TemplateAlarm) => (alarm.period / 60) * alarm.rule.evaluationPeriods + DELAY;
+const firesAt = (alarm: TemplateAlarm, w: ServiceWorld, to: number, delay = DELAY) => firstAlarm(simulate(alarm, w, { publicationDelayMinutes: delay, from: 0, to }));
+
+describe.each(ENVIRONMENT_NAMES)('deployment alarms of %s', (env) => {
+  const groups = deploymentGroups(env);
+  const environment = config.environments[env];
+  const watchMinutes = TRAFFIC_SHIFT_MINUTES[environment.deployment.strategy] + environment.deployment.terminationWaitMinutes;
+  const options = (service: Service): WorldOptions => ({
+    requestsPerMinute: CANARY_REQUESTS_PER_MINUTE,
+    minTasks: environment.services[serviceKey(service)].minTasks,
+    jobsPerHour: service === 'Processing' ? environment.services.processing.minTasks * WORKER_MIN_JOBS_PER_HOUR : undefined,
+  });
+  const scenarios = (service: Service): Scenario[] =>
+    service === 'Api' ? ['crash', 'hang', 'errors', 'slow', 'crash-before-shift'] : ['crash', 'hang', 'crash-before-shift', 'failing-jobs'];
+
+  test('there is one deployment group per service, each watching at most 10 alarms', () => {
+    expect(groups.map((g) => g.service).sort()).toEqual(['Api', 'Processing']);
+    for (const g of groups) expect(g.watched.length).toBeLessThanOrEqual(10);
+  });
+
+  test.each<Service>(['Api', 'Processing'])('every alarm %s deployments watch fires on a broken release at the quietest real traffic, within its period × evaluation periods and the deployment window', (service) => {
+    const { watched } = groups.find((g) => g.service === service)!;
+    const silent: string[] = [];
+    for (const alarm of watched) {
+      const caught = scenarios(service).some((scenario) => {
+        const minute = firesAt(alarm, world(scenario, options(service)), watchMinutes);
+        return minute !== undefined && minute <= detectionBoundMinutes(alarm) && minute <= watchMinutes;
+      });
+      if (!caught) silent.push(`${alarm.name} (${alarm.logicalId})`);
+    }
+    expect(silent).toEqual([]);
+  });
+
+  test.each<[Service, Scenario, number]>([
+    ['Api', 'crash', MAX_DETECTION_TIME.toMinutes()],
+    ['Api', 'hang', MAX_DETECTION_TIME.toMinutes()],
+    ['Api', 'errors', MAX_DETECTION_TIME.toMinutes()],
+    ['Api', 'slow', MAX_DETECTION_TIME.toMinutes()],
+    ['Api', 'crash-before-shift', MAX_CRASH_LOOP_DETECTION_TIME.toMinutes()],
+    ['Processing', 'crash', MAX_DETECTION_TIME.toMinutes()],
+    ['Processing', 'hang', MAX_DETECTION_TIME.toMinutes()],
+    ['Processing', 'crash-before-shift', MAX_CRASH_LOOP_DETECTION_TIME.toMinutes()],
+  ])('%s: a %s release is caught by an alarm on the load balancer or the tasks (not only the canary) within %i minutes plus the publication delay', (service, scenario, minutes) => {
+    const { watched } = groups.find((g) => g.service === service)!;
+    const catches = watched
+      .filter((a) => a.queries.every((q) => q.metric?.namespace !== 'CloudWatchSynthetics'))
+      .map((a) => ({ name: a.name, minute: firesAt(a, world(scenario, options(service)), 30) }))
+      .filter((c) => c.minute !== undefined && c.minute <= minutes + DELAY);
+    expect(catches.map((c) => c.name)).not.toEqual([]);
+  });
+
+  test('the worker is rolled back on failed jobs exactly where its fewest jobs can show two failures within the deployment window', () => {
+    const { watched } = groups.find((g) => g.service === 'Processing')!;
+    const jobAlarm = watched.find((a) => a.name.endsWith('-JobFailureRate'));
+    const jobsPerHour = environment.services.processing.minTasks * WORKER_MIN_JOBS_PER_HOUR;
+    // Two failed jobs in different 10-minute periods within the alarm's 30 minutes, inside the window.
+    const canFire = (jobsPerHour * 30) / 60 >= 2 && watchMinutes >= 30;
+    expect({ env, watchMinutes, jobsPerHour, watched: jobAlarm !== undefined }).toEqual({ env, watchMinutes, jobsPerHour, watched: canFire });
+    if (jobAlarm) expect(firesAt(jobAlarm, world('failing-jobs', options('Processing')), watchMinutes)).toBeLessThanOrEqual(watchMinutes);
+  });
+
+  test.each<[string, Partial<WorldOptions>, number]>([
+    ['the quietest real traffic, a minute late', {}, DELAY],
+    ['the quietest real traffic, two minutes late', {}, 2],
+    ['100 requests a minute', { requestsPerMinute: 100 }, DELAY],
+    ['one failed canary run', { flakyCanaryMinutes: [60] }, DELAY],
+  ])('a healthy release never rolls back at %s', (_name, overrides, delay) => {
+    for (const { service, watched } of groups) {
+      const healthy = world('healthy', { ...options(service), ...overrides });
+      for (const alarm of watched) expect({ alarm: alarm.name, fired: firesAt(alarm, healthy, 360, delay) }).toEqual({ alarm: alarm.name, fired: undefined });
+    }
+  });
+
+  test('a newest datapoint two minutes late does not hide a crash (no FILL)', () => {
+    for (const { service, watched } of groups) {
+      const lateCatches = watched.filter((a) => firesAt(a, world('crash', options(service)), 30, 2) !== undefined);
+      expect({ service, caught: lateCatches.length > 0 }).toEqual({ service, caught: true });
+    }
+  });
+});
