@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledge } from '../lib/compliance';
 
 /**
  * Why ECS stops a task that BodyScript counts as failed: an essential
@@ -67,6 +68,13 @@ export class FailedTasks extends Construct {
       // Kept when removed, like every log group (test/stateful-resources.test.ts pins it).
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    if (Stack.of(props.logKey) !== Stack.of(this)) {
+      acknowledge(
+        this.logGroup,
+        ['cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check'],
+        'KmsKeyId is the environment logs key of the data stack; the Control Tower rule only recognizes a literal ARN or a key in the same template, not a cross-stack reference.',
+      );
+    }
     this.rule = new events.Rule(this, 'Rule', {
       ruleName: props.ruleName,
       description: `Tasks of ${props.serviceName} that crashed, could not start or failed their health checks`,

@@ -75,20 +75,22 @@ export function statedMissingData(description: string): { readonly treatment: st
  * range is missing, `notBreaching` goes to OK, `breaching` to ALARM, `ignore`
  * keeps the current state and `missing` goes to INSUFFICIENT_DATA.
  *
- * - `quiet`: an `ignore` alarm that never had data since it was created: no
- *   data yet, and none expected while healthy (a dead-letter queue SQS has put
- *   to sleep, replication with nothing to replicate). Healthy.
- * - `not-evaluated-yet`: `notBreaching` and `breaching` leave INSUFFICIENT_DATA
- *   at their first evaluation even without data, so this lasts a minute or two
- *   after the alarm was created. Wait.
+ * - `quiet`: `ignore` (never had data since it was created: a dead-letter queue
+ *   SQS has put to sleep, replication with nothing to replicate) or
+ *   `notBreaching` (created a moment ago; silence is OK for it anyway): no data
+ *   yet, and none expected while healthy. Healthy.
+ * - `not-evaluated-yet`: `breaching` leaves INSUFFICIENT_DATA for ALARM at its
+ *   first evaluation, a minute or two after the alarm was created. Wait.
  * - `data-expected`: `missing` (or no TreatMissingData at all): the metric the
  *   alarm needs does not exist, which BodyScript only chooses where data must
  *   always exist. A fault once the alarm is older than a few periods.
+ *
+ * `ops verify` makes the same decisions (lib/ops/commands/verify.ts).
  */
 export function insufficientDataMeaning(treatMissingData: string | undefined): 'quiet' | 'not-evaluated-yet' | 'data-expected' {
   const treatment = treatMissingData ?? TreatMissingData.MISSING;
   if (!TREATMENTS.includes(treatment)) throw new Error(`insufficientDataMeaning: unknown TreatMissingData '${treatment}', expected one of ${TREATMENTS.join(', ')}`);
-  if (treatment === TreatMissingData.IGNORE) return 'quiet';
+  if (treatment === TreatMissingData.IGNORE || treatment === TreatMissingData.NOT_BREACHING) return 'quiet';
   if (treatment === TreatMissingData.MISSING) return 'data-expected';
   return 'not-evaluated-yet';
 }

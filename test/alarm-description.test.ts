@@ -25,7 +25,7 @@ describe('alarm descriptions', () => {
 describe('insufficientDataMeaning (what ops verify makes of INSUFFICIENT_DATA)', () => {
   test.each([
     ['ignore', 'quiet'],
-    ['notBreaching', 'not-evaluated-yet'],
+    ['notBreaching', 'quiet'],
     ['breaching', 'not-evaluated-yet'],
     ['missing', 'data-expected'],
     [undefined, 'data-expected'],
