@@ -28,7 +28,7 @@ describe('DataAlarms in BodyScript-Production', () => {
       Period: 600,
       EvaluationPeriods: 3,
       DatapointsToAlarm: 3,
-      AlarmActions: [{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('AlarmTopicsWarning') }) }],
+      AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('^BodyScript-Production-Alerting:.*AlarmTopicsWarning') }],
     });
   });
 
