@@ -47,6 +47,13 @@ export interface PostgresReadReplicaProps {
   /** Encrypts the exported PostgreSQL log groups. */
   readonly logKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Upper limit (GiB) of the replica's own storage autoscaling: the source's
+   * `maxAllocatedStorage`. A replica starts with the source's allocation but
+   * does not follow the source's growth; without autoscaling of its own it
+   * fills up once the source has grown, and replication stops.
+   */
+  readonly maxAllocatedStorageGiB: number;
 }
 
 /**
@@ -104,6 +111,7 @@ export class PostgresReadReplica extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       multiAz: props.multiAz,
+      maxAllocatedStorage: props.maxAllocatedStorageGiB,
       ...protectedPostgresInstanceOptions({
         parameterGroup: this.parameterGroup,
         encryptionKey: props.encryptionKey,

@@ -5,7 +5,7 @@ import { HttpCodeElb, HttpCodeTarget, type IApplicationLoadBalancer, type IAppli
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
-import { REPLICA_LAG_ALARM_SECONDS, replicaLagAlarmProps } from './data-alarms';
+import { freeStorageAlarmProps, REPLICA_LAG_ALARM_SECONDS, replicaLagAlarmProps } from './data-alarms';
 
 export { REPLICA_LAG_ALARM_SECONDS };
 
@@ -26,6 +26,11 @@ export interface StandbyAlarmsProps {
   readonly alarmNamePrefix: string;
   /** RDS identifier of the cross-region read replica. */
   readonly replicaInstanceIdentifier: string;
+  /**
+   * The replica's storage: its first allocation (the source's, which it is
+   * created with) and the maximum its own storage autoscaling grows it to.
+   */
+  readonly replicaStorage: { readonly allocatedStorageGiB: number; readonly maxAllocatedStorageGiB: number };
   /** The pilot-light services, by name (`api`, `processing`). */
   readonly services: Readonly<Record<string, StandbyServiceTarget>>;
   /**
@@ -38,6 +43,13 @@ export interface StandbyAlarmsProps {
   readonly servicesWithoutRequests?: readonly string[];
   /** The standby region's own critical topic (the primary's may be down with its region). */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * The standby region's own warning topic, for what needs attention within
+   * the day (the replica's storage not growing).
+   *
+   * @default - alarmTopic
+   */
+  readonly warningTopic?: sns.ITopic;
   /** Environment name, for the commands in the descriptions. */
   readonly environment: string;
   /** Runbook named in every description. */
@@ -47,7 +59,8 @@ export interface StandbyAlarmsProps {
 /**
  * What watches the standby region: the read replica's lag (one that an idle
  * primary never fires, and missing data breaching: RDS stops publishing
- * ReplicaLag when replication breaks), and per pilot-light service the 5xx
+ * ReplicaLag when replication breaks), its free storage against its own
+ * autoscaling (as the primary's: a routine autoscale never pages), and per pilot-light service the 5xx
  * rate as users see it (target and load balancer 5xx over requests, including
  * those that found no target), requests arriving with no healthy target, and
  * unhealthy targets. The service alarms are silent at zero tasks: no requests
@@ -58,6 +71,10 @@ export interface StandbyAlarmsProps {
 export class StandbyAlarms extends Construct {
   /** ReplicaLag above REPLICA_LAG_ALARM_SECONDS for ten minutes (never on an idle primary), or no ReplicaLag at all. */
   public readonly replicaLag: cloudwatch.Alarm;
+  /** The replica's free storage below 5 % of its first allocation, which its own autoscaling (at 10 % of the current one) stays above: critical. */
+  public readonly replicaFreeStorage: cloudwatch.Alarm;
+  /** The replica's free storage below its autoscaling trigger for 30 minutes: autoscaling is not growing it (warning). */
+  public readonly replicaStorageNotGrowing: cloudwatch.Alarm;
   /** The 5xx-rate, no-healthy-target and unhealthy-target alarms of the services. */
   public readonly serviceAlarms: cloudwatch.Alarm[];
 
@@ -78,6 +95,19 @@ export class StandbyAlarms extends Construct {
         runbook: props.runbook,
       }),
     );
+
+    // The replica's own volume: when it fills up, replication stops and the standby falls behind.
+    const replicaStorage = freeStorageAlarmProps({
+      metric: new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName: 'FreeStorageSpace', dimensionsMap: { DBInstanceIdentifier: props.replicaInstanceIdentifier } }),
+      databaseLabel: `The standby replica in ${region}`,
+      pageAlarmName: `${props.alarmNamePrefix}Database-FreeStorageLow`,
+      stalledAlarmName: `${props.alarmNamePrefix}Database-StorageNotGrowing`,
+      allocatedStorageGiB: props.replicaStorage.allocatedStorageGiB,
+      maxAllocatedStorageGiB: props.replicaStorage.maxAllocatedStorageGiB,
+      runbook: props.runbook,
+    });
+    this.replicaFreeStorage = new cloudwatch.Alarm(this, 'ReplicaFreeStorage', replicaStorage.page);
+    this.replicaStorageNotGrowing = new cloudwatch.Alarm(this, 'ReplicaStorageNotGrowing', replicaStorage.stalled);
 
     const quiet = missingData(
       cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -161,9 +191,12 @@ export class StandbyAlarms extends Construct {
         }),
       );
     }
-    for (const alarm of [this.replicaLag, ...this.serviceAlarms]) {
+    for (const alarm of [this.replicaLag, this.replicaFreeStorage, ...this.serviceAlarms]) {
       alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
       alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
     }
+    const warningTopic = props.warningTopic ?? props.alarmTopic;
+    this.replicaStorageNotGrowing.addAlarmAction(new actions.SnsAction(warningTopic));
+    this.replicaStorageNotGrowing.addOkAction(new actions.SnsAction(warningTopic));
   }
 }

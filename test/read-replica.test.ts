@@ -25,6 +25,7 @@ function build(overrides: Partial<PostgresReadReplicaProps> = {}) {
     monitoringInterval: Duration.seconds(60),
     logKey: new kms.Key(stack, 'LogKey'),
     logRetention: logs.RetentionDays.ONE_YEAR,
+    maxAllocatedStorageGiB: 1000,
     ...overrides,
   });
   return { stack, replica };
@@ -47,6 +48,10 @@ describe('PostgresReadReplica', () => {
       EnablePerformanceInsights: true,
       MonitoringInterval: 60,
     });
+  });
+
+  test('grows its own storage up to the source\'s maximum (it does not follow the source\'s autoscaling)', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MaxAllocatedStorage: 1000, AllocatedStorage: Match.absent() });
   });
 
   test('is snapshotted, not deleted, when removed', () => {

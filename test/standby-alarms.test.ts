@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { FREE_STORAGE_PAGE_SHARE, RDS_AUTOSCALING_FREE_SHARE } from '../constructs/data-alarms';
 import { REPLICA_LAG_ALARM_SECONDS, StandbyAlarms } from '../constructs/standby-alarms';
 import { testApp } from './support/synthesize';
 
@@ -16,9 +17,13 @@ describe('StandbyAlarms', () => {
     return { loadBalancer, targetGroup };
   };
   const topic = new sns.Topic(stack, 'Critical');
+  const warning = new sns.Topic(stack, 'Warning');
+  const GIB = 1024 ** 3;
   const alarms = new StandbyAlarms(stack, 'Alarms', {
     alarmNamePrefix: 'Test-Standby-',
     replicaInstanceIdentifier: 'test-postgres-replica',
+    replicaStorage: { allocatedStorageGiB: 100, maxAllocatedStorageGiB: 1000 },
+    warningTopic: warning,
     services: { api: target('Api'), processing: target('Processing') },
     servicesWithoutRequests: ['processing'],
     alarmTopic: topic,
@@ -37,6 +42,34 @@ describe('StandbyAlarms', () => {
       EvaluationPeriods: 10,
       DatapointsToAlarm: 10,
       TreatMissingData: 'breaching',
+    });
+  });
+
+  test("pages when the replica's free storage falls below 5% of its first allocation, which its own autoscaling (at 10%) never reaches, and a stopped replica pages too", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test-Standby-Database-FreeStorageLow',
+      Namespace: 'AWS/RDS',
+      MetricName: 'FreeStorageSpace',
+      Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'test-postgres-replica' }],
+      Statistic: 'Minimum',
+      Threshold: 100 * FREE_STORAGE_PAGE_SHARE * GIB,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(FREE_STORAGE_PAGE_SHARE).toBeLessThan(RDS_AUTOSCALING_FREE_SHARE);
+  });
+
+  test("warns (warning topic) when the replica's free storage stays below its autoscaling trigger for 30 minutes: autoscaling is not growing it", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test-Standby-Database-StorageNotGrowing',
+      MetricName: 'FreeStorageSpace',
+      Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'test-postgres-replica' }],
+      Threshold: 100 * RDS_AUTOSCALING_FREE_SHARE * GIB,
+      Period: 600,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: stack.getLogicalId(warning.node.defaultChild as sns.CfnTopic) }],
     });
   });
 
@@ -67,6 +100,7 @@ describe('StandbyAlarms', () => {
         new StandbyAlarms(other, 'Alarms', {
           alarmNamePrefix: 'Test-Standby-',
           replicaInstanceIdentifier: 'r',
+          replicaStorage: { allocatedStorageGiB: 20, maxAllocatedStorageGiB: 100 },
           services: {},
           servicesWithoutRequests: ['worker'],
           alarmTopic: new sns.Topic(other, 'T'),
@@ -76,9 +110,9 @@ describe('StandbyAlarms', () => {
     ).toThrow(/servicesWithoutRequests names 'worker', which is not one of the services/);
   });
 
-  test('pages the standby topic on ALARM and OK, every alarm', () => {
-    const all = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(all).toHaveLength(5);
+  test('pages the standby topic on ALARM and OK, every alarm but the storage warning', () => {
+    const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.AlarmName !== 'Test-Standby-Database-StorageNotGrowing');
+    expect(all).toHaveLength(6);
     for (const alarm of all) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic) }], OKActions: [{ Ref: stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic) }] });
     }

@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../lib/config';
 import { resourcesOfType, stacks, template } from './support/assembly';
 
 const CASES = [
@@ -101,6 +102,23 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
     });
+  });
+
+  test("watches the replica's own free storage against its own autoscaling maximum, which is the primary's", () => {
+    const name = `BodyScript-${env === 'staging' ? 'Staging' : 'Production'}-Standby-Database-FreeStorageLow`;
+    template(stackName).hasResourceProperties('AWS::RDS::DBInstance', {
+      DBInstanceIdentifier: `bodyscript-${env}-postgres-replica`,
+      MaxAllocatedStorage: loadConfig({}).environments[env].database.maxAllocatedStorageGiB,
+    });
+    template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: name,
+      MetricName: 'FreeStorageSpace',
+      Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `bodyscript-${env}-postgres-replica` }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
+    });
+    // Created after the replica, or its silence (breaching) would page while the replica is being created.
+    const alarms = template(stackName).findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } });
+    expect(Object.values(alarms)[0].DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ReplicaInstance/)]));
   });
 
   describe('pilot-light services', () => {

@@ -142,6 +142,7 @@ export class StandbyStack extends Stack {
       monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
       logKey: this.logsKey.key,
       logRetention,
+      maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
     });
 
     // --- Pilot-light services ---------------------------------------------
@@ -159,15 +160,19 @@ export class StandbyStack extends Stack {
     this.alarms = new StandbyAlarms(this, 'Alarms', {
       alarmNamePrefix: alarmName(env, 'Standby', ''),
       replicaInstanceIdentifier: replicaInstanceIdentifier(env),
+      // Created with the source's allocation, which is at least the configured one; it grows to the same maximum.
+      replicaStorage: { allocatedStorageGiB: config.database.allocatedStorageGiB, maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB },
       services: this.services,
       // The worker's load balancer only serves health checks, which its metrics exclude.
       servicesWithoutRequests: ['processing'],
       alarmTopic: this.alarmTopics.critical,
+      warningTopic: this.alarmTopics.warning,
       environment: env,
       runbook: 'runbooks/disaster-recovery.md',
     });
-    // The replica is named literally: without this the lag alarm (missing data breaching) would page while the replica is still being created.
+    // The replica is named literally: without this the lag and free-storage alarms (missing data breaching) would page while the replica is still being created.
     this.alarms.replicaLag.node.addDependency(this.replica);
+    this.alarms.replicaFreeStorage.node.addDependency(this.replica);
     if (config.domain) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: config.domain.hostedZoneId, zoneName: config.domain.hostedZoneName });
       // Route 53 answers with this record while the primary's health check fails;
