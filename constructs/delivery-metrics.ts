@@ -83,11 +83,13 @@ export class DeliveryMetrics extends Construct {
         title: 'Release duration against its budget (s)',
         left: [releaseDuration],
         leftAnnotations: [{ value: budgetSeconds, label: `budget ${props.budgetMinutes} min`, color: cloudwatch.Color.ORANGE }],
+        leftYAxis: { label: 's', showUnits: false, min: 0 },
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Deployment frequency (releases a day) and attempts',
         left: [metric(DELIVERY_METRIC.deployments, cloudwatch.Stats.SUM, day, 'verified releases'), metric(DELIVERY_METRIC.deploymentAttempts, cloudwatch.Stats.SUM, day, 'attempts')],
+        leftYAxis: { label: 'count', showUnits: false, min: 0 },
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -103,19 +105,22 @@ export class DeliveryMetrics extends Construct {
             label: 'failed / attempted (%)',
           }),
         ],
+        leftYAxis: { label: '%', showUnits: false, min: 0, max: 100 },
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Lead time from merge to a verified release (s)',
         left: [metric(DELIVERY_METRIC.leadTime, cloudwatch.Stats.AVERAGE, day, 'average'), metric(DELIVERY_METRIC.leadTime, cloudwatch.Stats.p(90), day, 'p90')],
+        leftYAxis: { label: 's', showUnits: false, min: 0 },
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Time to restore after a failed release (s)',
         left: [metric(DELIVERY_METRIC.timeToRestore, cloudwatch.Stats.MAXIMUM, day, 'longest')],
+        leftYAxis: { label: 's', showUnits: false, min: 0 },
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Step durations (s, daily average)', left: steps, width: 8, stacked: false }),
+      new cloudwatch.GraphWidget({ title: 'Step durations (s, daily average)', left: steps, leftYAxis: { label: 's', showUnits: false, min: 0 }, width: 8, stacked: false }),
     ];
   }
 }

@@ -445,15 +445,18 @@ export class EnvironmentMonitoring extends Construct {
 
     // --- deployments --------------------------------------------------------
     f.addLargeHeader('deployments');
-    const consoleLink = (service: ServiceName) =>
+    const codeDeployLink = (service: ServiceName) =>
       `[${service}](https://${region}.console.aws.amazon.com/codesuite/codedeploy/applications/${codeDeployApplicationName(env, service)}/deployment-groups/${deploymentGroupName(env, service)}?region=${region})`;
+    // The worker has no CodeDeploy deployment group: ECS rolls it (deployment alarms, circuit breaker).
+    const worker = props.processing;
+    const ecsDeploymentsLink = worker ? `[processing](https://${region}.console.aws.amazon.com/ecs/v2/clusters/${worker.clusterName}/services/${worker.serviceName}/deployments?region=${region})` : 'processing';
     f.addWidget(
       new cloudwatch.TextWidget({
         width: 8,
         height: 6,
         markdown: [
-          '### Blue/green deployments',
-          `CodeDeploy deployment groups: ${consoleLink('api')} · ${consoleLink('processing')}.`,
+          '### Deployments',
+          `api: CodeDeploy blue/green, ${codeDeployLink('api')} · processing: ECS rolling update, ${ecsDeploymentsLink}.`,
           'A deployment rolls back by itself when a rollback alarm on the right fires.',
           'Roll back by hand with `npm run ops -- rollback --env ' + env + '`; see runbooks/README.md.',
         ].join('\n\n'),

@@ -100,6 +100,16 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
     ProcessingFailures: { unit: 'Count', kind: 'counter', dimensions: [['Environment']] },
     ProcessingDurationSeconds: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment']] },
   },
+  // lib/delivery-metrics.ts: published by `ops delivery` once per release run (one value per datapoint).
+  'BodyScript/Delivery': {
+    ReleaseDuration: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment']] },
+    LeadTime: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment']] },
+    TimeToRestore: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment']] },
+    StepDuration: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment', 'Step']] },
+    Deployments: { unit: 'Count', kind: 'counter', dimensions: [['Environment']] },
+    DeploymentAttempts: { unit: 'Count', kind: 'counter', dimensions: [['Environment']] },
+    FailedDeployments: { unit: 'Count', kind: 'counter', dimensions: [['Environment']] },
+  },
   // AmazonCloudWatch CloudWatch_Synthetics_Canaries_metrics: one SuccessPercent datapoint per run.
   CloudWatchSynthetics: {
     SuccessPercent: { unit: 'Percent', kind: 'rate', dimensions: [['CanaryName']], alsoStatistics: ['SampleCount'] },
@@ -112,7 +122,7 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
  * Application Load Balancer, EC2, ELB, Kinesis, Lambda and RDS (cloudwatch_concepts,
  * Percentiles), and custom metrics published as single values.
  */
-const PERCENTILE_NAMESPACES = new Set(['AWS/ApplicationELB', 'AWS/RDS', 'BodyScript/Processing']);
+const PERCENTILE_NAMESPACES = new Set(['AWS/ApplicationELB', 'AWS/RDS', 'BodyScript/Processing', 'BodyScript/Delivery']);
 
 function statisticProblem(namespace: string, spec: MetricSpec, stat: string): string | undefined {
   if (spec.alsoStatistics?.includes(stat)) return undefined;
@@ -272,6 +282,8 @@ function expressionUnit(expression: string, unitOfId: (id: string) => string | u
     return input === from ? to : undefined;
   }
   if (/\/\s*PERIOD\(\w+\)\)?$/.test(expression.trim())) return 'Count/Second';
+  // A share of two counts: IF(total > 0, 100 * part / total, 0).
+  if (/^IF\((\w+) > 0, 100 \* (\w+) \/ \1, 0\)$/.test(expression.trim())) return 'Percent';
   if (/^\(\w+ \/ \(\w+ - \w+\)\) \* \(PERIOD\(\w+\)\)$/.test(expression.trim())) return 'Seconds';
   return undefined;
 }

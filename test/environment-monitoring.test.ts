@@ -100,7 +100,7 @@ describe('EnvironmentMonitoring', () => {
     ['processing', ['# processing', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'VideosProcessed', 'ProcessingDurationSeconds', 'ProcessingFailures', 'RunningTaskCount', 'DesiredTaskCount']],
     ['database', ['# database', 'DBInstanceIdentifier', 'DatabaseConnections', 'FreeStorageSpace', 'FreeableMemory', 'ReadLatency', 'WriteLatency', 'ReadIOPS', 'ReplicaLag', 'us-west-2']],
     ['canaries', ['# canaries', 'SuccessPercent', 'Duration', 'SampleCount']],
-    ['deployments', ['# deployments', 'codedeploy/applications/BodyScript-Staging-api/deployment-groups/BodyScript-Staging-api', 'Service health and rollback alarms', 'MonitoringServiceHealth', 'ApiRollback']],
+    ['deployments', ['# deployments', 'codedeploy/applications/BodyScript-Staging-api/deployment-groups/BodyScript-Staging-api', 'ecs/v2/clusters/', 'Service health and rollback alarms', 'MonitoringServiceHealth', 'ApiRollback']],
   ])('the dashboard has the %s section', (_section, needles) => {
     for (const needle of needles) expect(dashboardBody).toContain(needle);
   });

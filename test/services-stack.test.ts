@@ -223,12 +223,13 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(Object.keys(resources(stack, 'AWS::CodeDeploy::DeploymentGroup')).filter((id) => id.startsWith('Processing'))).toEqual([]);
     });
 
-    test('rolls back on its own rollback alarms and its canary, named literally', () => {
+    test('rolls back on its rollback alarms that decide within the bake time (targets, canary), named literally; failed jobs, failing tasks and a stalled queue page', () => {
       const [, service] = one(stack, 'AWS::ECS::Service', 'ProcessingService');
       const names = service.Properties.DeploymentConfiguration.Alarms.AlarmNames as string[];
       expect(names).toEqual(
-        expect.arrayContaining([`BodyScript-${title}-processing-JobFailureRate`, `BodyScript-${title}-processing-UnhealthyHosts`, `BodyScript-${title}-processing-Canary`]),
+        expect.arrayContaining([`BodyScript-${title}-processing-UnhealthyHosts`, `BodyScript-${title}-processing-NoHealthyTargetForRequests`, `BodyScript-${title}-processing-Canary`]),
       );
+      expect(names.filter((n) => /JobFailureRate|TasksFailing|QueueStalled/.test(n))).toEqual([]);
       const alarmNames = Object.values(resources(stack, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName);
       for (const name of names) expect(alarmNames).toContain(name);
       expect(names.length).toBeLessThanOrEqual(10);

@@ -20,6 +20,7 @@ import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { ProcessingService } from '../../constructs/processing-service';
+import { MAX_DETECTION_TIME } from '../../constructs/rollback-alarms';
 import { RegionalWebAcl } from '../../constructs/regional-web-acl';
 import { presignedUrlOrigins } from '../browser-access';
 import { acknowledge } from '../compliance';
@@ -155,15 +156,21 @@ export class ServicesStack extends Stack {
       api: this.failedTasksOf('api'),
       processing: this.failedTasksOf('processing'),
     };
-    // A deployment watches its alarms while it shifts traffic and during the termination wait.
-    const deploymentWatch = Duration.minutes(TRAFFIC_SHIFT_MINUTES[config.deployment.strategy] + config.deployment.terminationWaitMinutes);
+    // The api's CodeDeploy deployment watches its alarms while it shifts traffic and during
+    // the termination wait. ECS makes the worker's bake time as long as its longest alarm's
+    // evaluation, and every release waits for it: the worker gets only alarms that decide
+    // within MAX_DETECTION_TIME (the release budget's bake time); slower ones page.
+    const deploymentWatch = {
+      api: Duration.minutes(TRAFFIC_SHIFT_MINUTES[config.deployment.strategy] + config.deployment.terminationWaitMinutes),
+      processing: MAX_DETECTION_TIME,
+    };
     for (const [service, watched] of [['api', this.api], ['processing', this.processing]] as const) {
       watched.watchReleases({
         alarmNamePrefix: `${alarmNamePrefix(env)}${service}-`,
         canaryAlarm: this.canaries[service].failureAlarm,
         alarmTopic: topics.warning,
         failedTasks: this.failedTasks[service].metric,
-        deploymentWatch,
+        deploymentWatch: deploymentWatch[service],
       });
     }
     if (domain && zone) {
