@@ -1,19 +1,51 @@
-import { ConfigError, ENVIRONMENT_FILES, type EnvironmentConfigInput, loadConfig, PROJECT_FILE } from '../lib/config';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { ApplicationVpc } from '../constructs/application-vpc';
+import { estimatedMaxConnections } from '../constructs/data-alarms';
+import { buildBodyScriptApp } from '../lib/app';
+import { MINIMUM_REASON_LENGTH } from '../lib/compliance';
+import {
+  type BodyScriptConfig,
+  ConfigError,
+  describeValue,
+  ENVIRONMENT_FILES,
+  type EnvironmentConfigInput,
+  loadConfig,
+  MINIMUM_SINGLE_AZ_REASON_LENGTH,
+  PROJECT_FILE,
+} from '../lib/config';
+import { loadConfigFromContext, projectContextKeys, readCliContext, unknownContextKeyProblems } from '../lib/config/context';
+import { cdkCidrBlock, cidrBlocksOverlap, POSTGRES_ENGINE_VERSIONS, POSTGRES_INSTANCE_CLASSES, VPC_SUBNET_CIDR_MASKS, vpcSubnetsFit } from '../lib/config/aws';
+import { cdkJsonContext } from './support/synthesize';
 
 type Mutation = (config: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Returns the problems loadConfig reports when `mutate` is applied to a copy of production. */
-function problemsAfter(mutate: Mutation, environment: 'staging' | 'production' = 'production'): string[] {
+/** The config files with `mutate` applied to a copy of one environment (production unless said). */
+function filesAfter(mutate: Mutation, environment: 'staging' | 'production' = 'production') {
   const environments: Record<string, EnvironmentConfigInput> = structuredClone({ ...ENVIRONMENT_FILES });
-  mutate(environments[environment] as Record<string, unknown>);
+  const project = structuredClone(PROJECT_FILE) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (environment === ('project' as string)) mutate(project);
+  else mutate(environments[environment] as Record<string, unknown>);
+  return { environments, project };
+}
+
+/** Returns the problems loadConfig reports when `mutate` is applied to a copy of production. */
+function problemsAfter(mutate: Mutation, environment: 'staging' | 'production' | 'project' = 'production'): string[] {
   try {
-    loadConfig({}, { environments });
+    loadConfig({}, filesAfter(mutate, environment as 'production'));
   } catch (error) {
     if (error instanceof ConfigError) return [...error.problems];
     throw error;
   }
   return [];
 }
+
+const CLASSES = 't3/t4g micro–2xlarge; m5/r5 large–24xlarge; m6g/m7g/r6g/r7g/x2g large–16xlarge; m6i/r6i large–32xlarge; m7i/m8g/r7i/r8g large–48xlarge';
+const VERSIONS = '16.1–16.13, 17.1–17.9, 18.1–18.3';
+const DOMAIN = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'bodyscript.example', appDomainName: 'app.bodyscript.example', apiDomainName: 'api.bodyscript.example' };
 
 describe('environment configuration', () => {
   test('the committed staging and production files are valid', () => {
@@ -39,18 +71,18 @@ describe('environment configuration', () => {
     ['a missing account id', (c) => delete c.primary.account, 'production.primary.account: must be a 12-digit AWS account id, got nothing'],
     ['an account id with letters', (c) => (c.standby.account = '12345678901x'), "production.standby.account: must be a 12-digit AWS account id, got '12345678901x'"],
     ['a region that is not a region', (c) => (c.primary.region = 'useast1'), "production.primary.region: must be an AWS region name such as us-east-1, got 'useast1'"],
-    ['standby in the primary region', (c) => (c.standby.region = 'us-east-1'), "production.standby.region: must differ from primary.region, got 'us-east-1' for both"],
+    ['standby in the primary region', (c) => (c.standby.region = 'us-east-1'), "production.standby.region: must be 'us-west-2' (the standby region the DR runbooks, the dr-drill workflow and the cdk.context.json lookups are written for), got 'us-east-1'"],
     ['overlapping VPC CIDRs', (c) => (c.network.standbyCidr = '10.20.128.0/17'), 'production.network.standbyCidr: must not overlap network.primaryCidr 10.20.0.0/16, got 10.20.128.0/17'],
     ['a malformed CIDR', (c) => (c.network.primaryCidr = '10.300.0.0/16'), "production.network.primaryCidr: must be an IPv4 CIDR block with a prefix of /16 to /24, such as 10.10.0.0/16, got '10.300.0.0/16'"],
     ['four availability zones', (c) => (c.network.maxAzs = 4), 'production.network.maxAzs: must be an integer 2–3 availability zones, got 4'],
     ['more NAT gateways than AZs', (c) => ((c.network.maxAzs = 2), (c.network.natGateways = 3)), 'production.network.natGateways: must be at most network.maxAzs (2), got 3'],
-    ['a PostgreSQL version that is too old', (c) => (c.database.engineVersion = '13.4'), "production.database.engineVersion: must be a PostgreSQL version 'major.minor' with major 16 or newer, such as '17.6', got '13.4'"],
-    ['an instance class with the db. prefix', (c) => (c.database.instanceClass = 'db.r7g.large'), "production.database.instanceClass: must be an RDS instance class without the db. prefix, such as t4g.medium or r6g.large, got 'db.r7g.large'"],
+    ['a PostgreSQL version that is too old', (c) => (c.database.engineVersion = '13.4'), `production.database.engineVersion: must be a PostgreSQL version 'major.minor' that aws-cdk-lib knows, major 16 or newer: ${VERSIONS}, got '13.4'`],
+    ['an instance class with the db. prefix', (c) => (c.database.instanceClass = 'db.r7g.large'), "production.database.instanceClass: must be given without the db. prefix, such as r7g.large, got 'db.r7g.large'"],
     ['storage ceiling below allocated storage', (c) => (c.database.maxAllocatedStorageGiB = 50), 'production.database.maxAllocatedStorageGiB: must be at least database.allocatedStorageGiB (100), got 50'],
     ['Multi-AZ as a string', (c) => (c.database.multiAz = 'yes'), "production.database.multiAz: must be true or false, got 'yes'"],
     ['a Performance Insights retention RDS does not offer', (c) => (c.database.performanceInsightsRetentionDays = 30), 'production.database.performanceInsightsRetentionDays: must be one of 7, 31, 62, 93, 186, 372, 731 (days), got 30'],
     ['no alarm e-mail', (c) => (c.alarms.emails = []), 'production.alarms.emails: must list at least one e-mail address, got none'],
-    ['an e-mail that is not one', (c) => (c.alarms.emails = ['oncall']), "production.alarms.emails.0: must be an e-mail address, got 'oncall'"],
+    ['an e-mail that is not one', (c) => (c.alarms.emails = ['oncall']), "production.alarms.emails.0: must be an e-mail address such as oncall@example.com, got 'oncall'"],
     ['a Fargate memory size the CPU does not allow', (c) => (c.services.api.memoryMiB = 1024), 'production.services.api.memoryMiB: must be a Fargate memory size for 1024 CPU units (2048–8192 in steps of 1024), got 1024'],
     ['a CPU size Fargate does not have', (c) => (c.services.processing.cpu = 3000), 'production.services.processing.cpu: must be one of 256, 512, 1024, 2048, 4096 (CPU units), got 3000'],
     ['fewer max tasks than min tasks', (c) => (c.services.api.maxTasks = 2), 'production.services.api.maxTasks: must be at least services.api.minTasks (3), got 2'],
@@ -80,12 +112,147 @@ describe('environment configuration', () => {
     ['a domain and a reason for having none', (c) => (c.noDomainReason = 'We accept a manual CloudFront change for the api failover.'), "production.noDomainReason: must be left out when domain is given, got 'We accept a manual CloudFront change for the api failover.'"],
     ['an environment name that does not exist', (c) => (c.name = 'qa'), "production.name: must be one of 'staging', 'production', got 'qa'"],
     ['a file that configures the other environment', (c) => (c.name = 'staging'), "production.name: must be 'production' (the environment this file configures), got 'staging'"],
+    // Regions and account layouts the app can build (each was a stack trace in app construction).
+    ['a primary region without CloudFront WAF and ACM for CloudFront', (c) => (c.primary.region = 'eu-west-1'), "production.primary.region: must be 'us-east-1' (the CloudFront web ACL and certificate of the services stack exist only there), got 'eu-west-1'"],
+    ['a region that looks like one but does not exist', (c) => (c.primary.region = 'us-east-7'), "production.primary.region: must be an AWS region name such as us-east-1, got 'us-east-7'"],
+    ['a standby region the DR setup is not written for', (c) => (c.standby.region = 'us-east-2'), "production.standby.region: must be 'us-west-2' (the standby region the DR runbooks, the dr-drill workflow and the cdk.context.json lookups are written for), got 'us-east-2'"],
+    ['a standby in another account', (c) => (c.standby.account = '333333333333'), "production.standby.account: must be primary.account (222222222222): the operations role, image replication and DR failover work within one account, got '333333333333'"],
+    ['an account id of 11 digits', (c) => (c.primary.account = '22222222222'), "production.primary.account: must be a 12-digit AWS account id, got '22222222222'"],
+    ['an account id as a number', (c) => (c.primary.account = 222222222222), 'production.primary.account: must be a 12-digit AWS account id, got 222222222222'],
+    // CIDRs as CDK computes them.
+    ['a CIDR with host bits (CDK rounds it up to the next block)', (c) => (c.network.primaryCidr = '10.20.0.1/16'), "production.network.primaryCidr: must have no host bits set: CDK would build 10.21.0.0/16 from it, not the block written; write the network address, such as 10.20.0.0/16, got '10.20.0.1/16'"],
+    ['a CIDR with host bits in the third octet', (c) => (c.network.standbyCidr = '10.120.64.0/17'), "production.network.standbyCidr: must have no host bits set: CDK would build 10.120.128.0/17 from it, not the block written; write the network address, such as 10.120.0.0/17, got '10.120.64.0/17'"],
+    ['a public CIDR', (c) => (c.network.primaryCidr = '52.20.0.0/16'), "production.network.primaryCidr: must be inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), got '52.20.0.0/16'"],
+    ['a CIDR that straddles the 172.16/12 range', (c) => (c.network.primaryCidr = '172.31.0.0/15'), "production.network.primaryCidr: must be an IPv4 CIDR block with a prefix of /16 to /24, such as 10.10.0.0/16, got '172.31.0.0/15'"],
+    ['a VPC too small for three AZs of subnets', (c) => (c.network.primaryCidr = '10.20.0.0/18'), 'production.network.primaryCidr: must be a /17 or larger to hold a /24 public, a /20 application and a /24 database subnet in each of network.maxAzs (3) AZs, got 10.20.0.0/18'],
+    ['a /24 VPC', (c) => (c.network.standbyCidr = '10.120.0.0/24'), 'production.network.standbyCidr: must be a /17 or larger to hold a /24 public, a /20 application and a /24 database subnet in each of network.maxAzs (3) AZs, got 10.120.0.0/24'],
+    ['a standby VPC inside the primary one', (c) => (c.network.standbyCidr = '10.20.0.0/17'), 'production.network.standbyCidr: must not overlap network.primaryCidr 10.20.0.0/16, got 10.20.0.0/17'],
+    ['the same CIDR twice', (c) => (c.network.standbyCidr = '10.20.0.0/16'), 'production.network.standbyCidr: must not overlap network.primaryCidr 10.20.0.0/16, got 10.20.0.0/16'],
+    // RDS for PostgreSQL as aws-cdk-lib and the app know it.
+    ['an instance class RDS PostgreSQL has but the connection alarm cannot size', (c) => (c.database.instanceClass = 'x2iedn.xlarge'), `production.database.instanceClass: must be an RDS for PostgreSQL instance class the app can size, without the db. prefix: ${CLASSES}, got 'x2iedn.xlarge'`],
+    ['a compute-optimised class RDS does not offer', (c) => (c.database.instanceClass = 'c6g.large'), `production.database.instanceClass: must be an RDS for PostgreSQL instance class the app can size, without the db. prefix: ${CLASSES}, got 'c6g.large'`],
+    ['a size the family does not have', (c) => (c.database.instanceClass = 't4g.4xlarge'), `production.database.instanceClass: must be an RDS for PostgreSQL instance class the app can size, without the db. prefix: ${CLASSES}, got 't4g.4xlarge'`],
+    ['a version aws-cdk-lib does not know', (c) => (c.database.engineVersion = '18.99'), `production.database.engineVersion: must be a PostgreSQL version 'major.minor' that aws-cdk-lib knows, major 16 or newer: ${VERSIONS}, got '18.99'`],
+    ['a major version alone', (c) => (c.database.engineVersion = '18'), `production.database.engineVersion: must be a PostgreSQL version 'major.minor' that aws-cdk-lib knows, major 16 or newer: ${VERSIONS}, got '18'`],
+    ['a version as a number', (c) => (c.database.engineVersion = 18.3), `production.database.engineVersion: must be a PostgreSQL version 'major.minor' that aws-cdk-lib knows, major 16 or newer: ${VERSIONS}, got 18.3`],
+    ['a database name that is a reserved word', (c) => (c.database.databaseName = 'user'), "production.database.databaseName: must not be a PostgreSQL reserved key word (RDS refuses it as DBName), got 'user'"],
+    ['a database name that is a type-or-function reserved word', (c) => (c.database.databaseName = 'join'), "production.database.databaseName: must not be a PostgreSQL reserved key word (RDS refuses it as DBName), got 'join'"],
+    ['the database RDS keeps for itself', (c) => (c.database.databaseName = 'rdsadmin'), "production.database.databaseName: must not be one of the databases every RDS for PostgreSQL instance already has (postgres, rdsadmin, template0, template1), got 'rdsadmin'"],
+    ['the maintenance database', (c) => (c.database.databaseName = 'postgres'), "production.database.databaseName: must not be one of the databases every RDS for PostgreSQL instance already has (postgres, rdsadmin, template0, template1), got 'postgres'"],
+    ['a database name with a hyphen', (c) => (c.database.databaseName = 'body-script'), "production.database.databaseName: must be a lower-case PostgreSQL identifier of 1–63 letters, digits or underscores starting with a letter, such as bodyscript, got 'body-script'"],
+    ['a database name of 64 characters', (c) => (c.database.databaseName = 'b'.repeat(64)), `production.database.databaseName: must be a lower-case PostgreSQL identifier of 1–63 letters, digits or underscores starting with a letter, such as bodyscript, got '${'b'.repeat(64)}'`],
+    // Multi-AZ in production, and reasons that say why not.
+    ['production in one AZ without a reason', (c) => (c.database.multiAz = false), 'production.database.multiAz: must be true in production (a Multi-AZ standby survives the loss of an AZ), unless database.singleAzReason says why production may run in one AZ, got false'],
+    ['production in one AZ with a reason too short to review', (c) => ((c.database.multiAz = false), (c.database.singleAzReason = 'cost')), "production.database.singleAzReason: must say in at least 40 characters why this database may run in one AZ when database.multiAz is false (it becomes the compliance acknowledgement), got 'cost'"],
+    ['a single-AZ reason on a Multi-AZ database', (c) => (c.database.singleAzReason = 'we save money by running in one availability zone'), "production.database.singleAzReason: must be left out when database.multiAz is true, got 'we save money by running in one availability zone'"],
+    // Alarm e-mail addresses SNS can subscribe, once each.
+    ['the same alarm address twice', (c) => (c.alarms.emails = ['oncall@bodyscript.example', 'oncall@bodyscript.example']), "production.alarms.emails.1: must not repeat alarms.emails.0 ('oncall@bodyscript.example'), got 'oncall@bodyscript.example'"],
+    ['the same alarm address in another case', (c) => (c.alarms.emails = ['oncall@bodyscript.example', 'OnCall@BodyScript.example']), "production.alarms.emails.1: must not repeat alarms.emails.0 ('oncall@bodyscript.example'), got 'OnCall@BodyScript.example'"],
+    ['an address without a top-level domain', (c) => (c.alarms.emails = ['oncall@localhost']), "production.alarms.emails.0: must be an e-mail address such as oncall@example.com, got 'oncall@localhost'"],
+    ['an address with a space', (c) => (c.alarms.emails = ['on call@bodyscript.example']), "production.alarms.emails.0: must be an e-mail address such as oncall@example.com, got 'on call@bodyscript.example'"],
+    ['an address with two dots in a row', (c) => (c.alarms.emails = ['on..call@bodyscript.example']), "production.alarms.emails.0: must be an e-mail address such as oncall@example.com, got 'on..call@bodyscript.example'"],
+    ['an address with a display name', (c) => (c.alarms.emails = ['On Call <oncall@bodyscript.example>']), "production.alarms.emails.0: must be an e-mail address such as oncall@example.com, got 'On Call <oncall@bodyscript.example>'"],
+    ['an address list that is a string', (c) => (c.alarms.emails = 'oncall@bodyscript.example'), "production.alarms.emails: must be a list of e-mail addresses, got 'oncall@bodyscript.example'"],
+    // Domain names.
+    ['the same name for the web app and the api', (c) => (c.domain = { ...DOMAIN, apiDomainName: DOMAIN.appDomainName }), "production.domain.apiDomainName: must differ from domain.appDomainName (the web app and the api each need their own name, certificate and DNS record), got 'app.bodyscript.example' for both"],
+    ['an upper-case domain name', (c) => (c.domain = { ...DOMAIN, apiDomainName: 'API.bodyscript.example' }), "production.domain.apiDomainName: must be a lower-case DNS name such as app.example.com, got 'API.bodyscript.example'"],
+    ['a domain name with a trailing dot', (c) => (c.domain = { ...DOMAIN, appDomainName: 'app.bodyscript.example.' }), "production.domain.appDomainName: must be a lower-case DNS name such as app.example.com, got 'app.bodyscript.example.'"],
+    ['a suffix that only looks like the hosted zone', (c) => (c.domain = { ...DOMAIN, appDomainName: 'app.notbodyscript.example' }), "production.domain.appDomainName: must be inside domain.hostedZoneName 'bodyscript.example', got 'app.notbodyscript.example'"],
+    // Numbers that are not numbers.
+    ['NaN', (c) => (c.database.backupRetentionDays = NaN), 'production.database.backupRetentionDays: must be an integer 1–35 days, got NaN'],
+    ['Infinity', (c) => (c.database.allocatedStorageGiB = Infinity), 'production.database.allocatedStorageGiB: must be an integer 20–65536 GiB, got Infinity'],
+    ['NaN where one of a list is expected', (c) => (c.logs.retentionDays = NaN), 'production.logs.retentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (a CloudWatch Logs retention), got NaN'],
+    ['NaN tasks', (c) => (c.services.api.minTasks = NaN), 'production.services.api.minTasks: must be an integer 1–100 tasks, got NaN'],
+    ['a fractional number of days', (c) => (c.database.backupRetentionDays = 7.5), 'production.database.backupRetentionDays: must be an integer 1–35 days, got 7.5'],
   ];
 
   test.each(badConfigs)('rejects %s with one clear line', (_what, mutate, expected) => {
-    const problems = problemsAfter(mutate);
-    expect(problems).toContain(expected);
-    expect(problems).toHaveLength(1);
+    expect(problemsAfter(mutate)).toEqual([expected]);
+  });
+
+  // Configs the schema accepts, each at an edge of what it allows. Every one must build.
+  const acceptedConfigs: [string, Mutation, ('staging' | 'production' | 'project')?][] = [
+    ['the committed files', () => undefined],
+    ['the smallest VPCs that hold three AZs of subnets', (c) => ((c.network.primaryCidr = '10.20.0.0/17'), (c.network.standbyCidr = '10.20.128.0/17'))],
+    ['the smallest VPCs that hold two AZs of subnets', (c) => ((c.network.primaryCidr = '192.168.0.0/18'), (c.network.standbyCidr = '192.168.64.0/18')), 'staging'],
+    ['VPCs in 172.16.0.0/12', (c) => ((c.network.primaryCidr = '172.16.0.0/16'), (c.network.standbyCidr = '172.31.0.0/16'))],
+    ['production in two AZs with a NAT gateway each', (c) => ((c.network.maxAzs = 2), (c.network.natGateways = 2))],
+    ['the smallest burstable class', (c) => (c.database.instanceClass = 't3.micro'), 'staging'],
+    ['the largest Graviton4 memory class', (c) => (c.database.instanceClass = 'r8g.48xlarge')],
+    ['a general-purpose Intel class', (c) => (c.database.instanceClass = 'm7i.24xlarge')],
+    ['the memory-heavy x2g family', (c) => (c.database.instanceClass = 'x2g.16xlarge')],
+    ['the oldest PostgreSQL the app builds', (c) => (c.database.engineVersion = POSTGRES_ENGINE_VERSIONS[0])],
+    ['the newest PostgreSQL aws-cdk-lib knows', (c) => (c.database.engineVersion = POSTGRES_ENGINE_VERSIONS[POSTGRES_ENGINE_VERSIONS.length - 1])],
+    [
+      'production in one AZ with a reviewed reason',
+      (c) => ((c.database.multiAz = false), (c.database.singleAzReason = 'Pre-launch production holds only synthetic data until go-live; Multi-AZ is turned on before the first customer.')),
+    ],
+    ['staging Multi-AZ, without a reason', (c) => ((c.database.multiAz = true), delete c.database.singleAzReason), 'staging'],
+    ['a one-letter database name', (c) => (c.database.databaseName = 'b')],
+    ['a 63-character database name', (c) => (c.database.databaseName = `b${'_'.repeat(61)}s`)],
+    ['a database name that is a non-reserved key word', (c) => (c.database.databaseName = 'data')],
+    ['several alarm addresses, with plus and subdomains', (c) => (c.alarms.emails = ['oncall+prod@bodyscript.example', 'platform@alerts.bodyscript.example', "o'brien@bodyscript.example"])],
+    ['a domain with the web app at the zone apex', (c) => (c.domain = { ...DOMAIN, appDomainName: 'bodyscript.example' })],
+    ['a domain with the api at the apex', (c) => (c.domain = { ...DOMAIN, apiDomainName: 'bodyscript.example' }), 'staging'],
+    ['Slack delivery', (c) => (c.slack = { workspaceId: 'T0123ABCDEF', criticalChannelId: 'C0123ABCDEF', warningChannelId: 'G0123ABCDEF' })],
+    ['an image tag of 128 characters', (c) => (c.services.api.imageTag = `v${'1'.repeat(127)}`)],
+    ['a .github repository of an owner with a hyphen', (p) => ((p.github.owner = 'body-script'), (p.github.repository = '.github')), 'project'],
+    ['the GitHub stack in another region', (p) => (p.github.region = 'eu-central-1'), 'project'],
+  ];
+
+  test.each(acceptedConfigs)('accepts and builds %s', (_what, mutate, environment = 'production') => {
+    let config: BodyScriptConfig | undefined;
+    expect(() => (config = loadConfig({}, filesAfter(mutate, environment as 'production')))).not.toThrow();
+    // App construction must not throw for a config the schema accepted, and
+    // every construct's own validation (what synth runs first) must pass.
+    const app = new App({ context: cdkJsonContext() });
+    expect(() => buildBodyScriptApp(app, config!)).not.toThrow();
+    expect(app.node.findAll().flatMap((c) => c.node.validate().map((error) => `${c.node.path}: ${error}`))).toEqual([]);
+  });
+
+  test('every instance class of the table is one aws-cdk-lib knows and the connection alarm can size', () => {
+    const classes = new Set<string>(Object.values(ec2.InstanceClass));
+    const sizes = new Set<string>(Object.values(ec2.InstanceSize));
+    for (const [family, familySizes] of Object.entries(POSTGRES_INSTANCE_CLASSES)) {
+      expect(classes.has(family)).toBe(true);
+      for (const size of familySizes) {
+        expect(sizes.has(size)).toBe(true);
+        expect(estimatedMaxConnections(`${family}.${size}`)).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  test('the VPC subnet table is the one ApplicationVpc builds, in its order', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Vpc', { env: { account: '111111111111', region: 'us-east-1' } });
+    const { vpc } = new ApplicationVpc(stack, 'Network', { cidr: '10.0.0.0/17', maxAzs: 3, natGateways: 1, interfaceEndpoints: false, logKey: new kms.Key(stack, 'Key'), logRetention: logs.RetentionDays.ONE_YEAR });
+    const built = [vpc.publicSubnets, vpc.privateSubnets, vpc.isolatedSubnets].map((subnets) => subnets.map((subnet) => Number(subnet.ipv4CidrBlock.split('/')[1])));
+    expect(built).toEqual(VPC_SUBNET_CIDR_MASKS.map((s) => [s.cidrMask, s.cidrMask, s.cidrMask]));
+    expect(vpcSubnetsFit('10.0.0.0/17', 3)).toBe(true);
+    expect(vpcSubnetsFit('10.0.0.0/18', 3)).toBe(false);
+    // What CDK itself does with a VPC one size smaller than the schema's minimum: it refuses it.
+    const small = new Stack(new App({ context: cdkJsonContext() }), 'Small', { env: { account: '111111111111', region: 'us-east-1' } });
+    expect(() => new ApplicationVpc(small, 'Network', { cidr: '10.0.0.0/18', maxAzs: 3, natGateways: 1, interfaceEndpoints: false, logKey: new kms.Key(small, 'Key'), logRetention: logs.RetentionDays.ONE_YEAR })).toThrow(/exceeds remaining space/);
+  });
+
+  test("CIDR overlap and host bits are judged by CDK's own CidrBlock", () => {
+    expect(cdkCidrBlock('10.20.0.1/16').cidr).toBe('10.21.0.0/16');
+    expect(cidrBlocksOverlap('10.20.0.0/16', '10.20.255.0/24')).toBe(true);
+    expect(cidrBlocksOverlap('10.20.0.0/16', '10.21.0.0/16')).toBe(false);
+    expect(cidrBlocksOverlap('10.0.0.0/8', '10.255.255.0/24')).toBe(true);
+  });
+
+  test('a staging database in one AZ needs its reason too', () => {
+    expect(problemsAfter((c) => delete c.database.singleAzReason, 'staging')).toEqual([
+      'staging.database.singleAzReason: must say in at least 40 characters why this database may run in one AZ when database.multiAz is false (it becomes the compliance acknowledgement), got nothing',
+    ]);
+  });
+
+  test('a single-AZ reason is long enough to be a compliance acknowledgement', () => {
+    expect(MINIMUM_SINGLE_AZ_REASON_LENGTH).toBeGreaterThanOrEqual(MINIMUM_REASON_LENGTH);
+  });
+
+  test('values are described as they are, not as JSON would print them', () => {
+    expect([NaN, Infinity, -Infinity, 10n, undefined, 'x', null, [1]].map(describeValue)).toEqual(['NaN', 'Infinity', '-Infinity', '10n', 'nothing', "'x'", 'null', '[1]']);
   });
 
   test('an environment without a domain must say why, in a sentence', () => {
@@ -126,10 +293,22 @@ describe('environment configuration', () => {
     );
   });
 
-  test('rejects a bad project GitHub owner', () => {
-    expect(() => loadConfig({}, { project: { github: { ...PROJECT_FILE.github, owner: 'not/an/org' } } })).toThrow(
-      "project.github.owner: must be a GitHub organisation or user name, got 'not/an/org'",
-    );
+  // Each row: what is wrong with the project file, the mutation, and the exact line.
+  const badProjects: [string, Mutation, string][] = [
+    ['owner/repository in the owner field', (p) => (p.github.owner = 'bodyscript/infra'), "project.github.owner: must be the owner alone (the part before the slash); put the repository name in github.repository, got 'bodyscript/infra'"],
+    ['an owner ending in a hyphen', (p) => (p.github.owner = 'bodyscript-'), "project.github.owner: must be a GitHub organisation or user name: 1–39 letters, digits or single hyphens, not starting or ending with a hyphen, got 'bodyscript-'"],
+    ['an owner with two hyphens in a row', (p) => (p.github.owner = 'body--script'), "project.github.owner: must be a GitHub organisation or user name: 1–39 letters, digits or single hyphens, not starting or ending with a hyphen, got 'body--script'"],
+    ['an owner of 40 characters', (p) => (p.github.owner = 'o'.repeat(40)), `project.github.owner: must be a GitHub organisation or user name: 1–39 letters, digits or single hyphens, not starting or ending with a hyphen, got '${'o'.repeat(40)}'`],
+    ['a repository with the clone suffix', (p) => (p.github.repository = 'bodyscript-infrastructure.git'), "project.github.repository: must be the name without the '.git' clone suffix (the OIDC token names the repository 'bodyscript-infrastructure'), got 'bodyscript-infrastructure.git'"],
+    ['a repository named ..', (p) => (p.github.repository = '..'), "project.github.repository: must be a GitHub repository name: 1–100 letters, digits, '.', '_' or '-', not '.' or '..', got '..'"],
+    ['a repository named .', (p) => (p.github.repository = '.'), "project.github.repository: must be a GitHub repository name: 1–100 letters, digits, '.', '_' or '-', not '.' or '..', got '.'"],
+    ['owner/repository in the repository field', (p) => (p.github.repository = 'bodyscript/bodyscript-infrastructure'), "project.github.repository: must be the repository name alone (the part after the slash); the owner goes in github.owner, got 'bodyscript/bodyscript-infrastructure'"],
+    ['a repository with a space', (p) => (p.github.repository = 'bodyscript infra'), "project.github.repository: must be a GitHub repository name: 1–100 letters, digits, '.', '_' or '-', not '.' or '..', got 'bodyscript infra'"],
+    ['a GitHub stack region that does not exist', (p) => (p.github.region = 'us-central-1'), "project.github.region: must be an AWS region name such as us-east-1, got 'us-central-1'"],
+  ];
+
+  test.each(badProjects)('rejects a project file with %s with one clear line', (_what, mutate, expected) => {
+    expect(problemsAfter(mutate, 'project')).toEqual([expected]);
   });
 
   test('image tags given at synth time replace the configured ones in every environment', () => {
@@ -149,5 +328,67 @@ describe('environment configuration', () => {
     const before = JSON.stringify(ENVIRONMENT_FILES);
     loadConfig({ apiImageTag: 'changed' });
     expect(JSON.stringify(ENVIRONMENT_FILES)).toBe(before);
+  });
+});
+
+describe('synth-time context keys', () => {
+  const projectKeys = projectContextKeys(path.join(__dirname, '..', 'cdk.json'), path.join(__dirname, '..', 'cdk.context.json'));
+  const KNOWN =
+    "known keys: apiImageTag (deploy this api image tag instead of services.api.imageTag), processingImageTag (deploy this processing image tag instead of services.processing.imageTag) (CDK's aws:cdk:* and @aws-cdk/* keys, cdk.json settings and cdk.context.json lookups are accepted too)";
+
+  // Each row: a key the CDK CLI may pass, whose it is.
+  test.each([
+    ['apiImageTag', 'ours'],
+    ['processingImageTag', 'ours'],
+    ['aws:cdk:enable-path-metadata', 'set by the CDK CLI'],
+    ['aws:cdk:bundling-stacks', 'set by the CDK CLI'],
+    ['@aws-cdk/core:failSynthOnValidationErrors', 'set by the CDK CLI'],
+    ['@aws-cdk/aws-s3:publicAccessBlockedByDefault', 'a feature flag of cdk.json'],
+    ['@aws-cdk/core:newStyleStackSynthesis', 'a feature flag given with -c'],
+    ['@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver', 'a feature flag of cdk.json'],
+    ['availability-zones:account=111111111111:region=us-east-1', 'a lookup of cdk.context.json'],
+    ['hosted-zone:account=222222222222:domainName=example.com:region=us-east-1', 'a lookup not yet in cdk.context.json'],
+    ['acknowledged-issue-numbers', 'written by cdk acknowledge'],
+    ['cli-telemetry', 'written by cdk cli-telemetry'],
+  ])('accepts %s (%s)', (key) => {
+    expect(unknownContextKeyProblems({ [key]: 'x' }, projectKeys)).toEqual([]);
+  });
+
+  // Each row: the key, and the exact line.
+  test.each([
+    ['apiImagetag', `context.apiImagetag: is not a BodyScript context key; did you mean apiImageTag? ${KNOWN}`],
+    ['APIIMAGETAG', `context.APIIMAGETAG: is not a BodyScript context key; did you mean apiImageTag? ${KNOWN}`],
+    ['imageTag', `context.imageTag: is not a BodyScript context key; ${KNOWN}`],
+    ['env', `context.env: is not a BodyScript context key; ${KNOWN}`],
+    ['aws-cdk:enable-path-metadata', `context.aws-cdk:enable-path-metadata: is not a BodyScript context key; ${KNOWN}`],
+    ['availability-zone:account=1', `context.availability-zone:account=1: is not a BodyScript context key; ${KNOWN}`],
+  ])('rejects %s', (key, message) => {
+    expect(unknownContextKeyProblems({ [key]: '2.0.0' }, projectKeys)).toEqual([message]);
+  });
+
+  test('a key of the project files is accepted, whatever its namespace', () => {
+    expect(unknownContextKeyProblems({ 'bodyscript:guardParallelism': 2 }, new Set(['bodyscript:guardParallelism']))).toEqual([]);
+    expect([...projectKeys]).toEqual(expect.arrayContaining(['@aws-cdk/core:defaultCrossStackReferences', 'availability-zones:account=222222222222:region=us-west-2']));
+  });
+
+  test('unknown keys and config problems are reported together, keys first', () => {
+    expect(() => loadConfigFromContext({ apiImagetag: '2.0.0', processingImageTag: 'not a tag' }, projectKeys)).toThrow(
+      new ConfigError([
+        `context.apiImagetag: is not a BodyScript context key; did you mean apiImageTag? ${KNOWN}`,
+        "context.processingImageTag: must be an image tag of 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit, got 'not a tag'",
+      ]),
+    );
+    expect(loadConfigFromContext({ apiImageTag: '2.0.0', 'aws:cdk:enable-path-metadata': true }, projectKeys).environments.production.services.api.imageTag).toBe('2.0.0');
+  });
+
+  test('the context is read where App reads it: CDK_CONTEXT_JSON, then the overflow file', () => {
+    const files: Record<string, string> = { '/tmp/ctx.json': '{"processingImageTag":"1.2.3","apiImageTag":"from-file"}' };
+    expect(readCliContext({ CDK_CONTEXT_JSON: '{"apiImageTag":"2.0.0"}', CONTEXT_OVERFLOW_LOCATION_ENV: '/tmp/ctx.json' }, (f) => files[f])).toEqual({
+      apiImageTag: 'from-file',
+      processingImageTag: '1.2.3',
+    });
+    expect(readCliContext({})).toEqual({});
+    expect(() => readCliContext({ CDK_CONTEXT_JSON: '[1]' })).toThrow(new ConfigError(['context: CDK_CONTEXT_JSON must hold a JSON object of context values, got an array']));
+    expect(() => readCliContext({ CDK_CONTEXT_JSON: '{"a":' })).toThrow(/^Invalid BodyScript configuration \(1 problem\):\n {2}context: CDK_CONTEXT_JSON must hold a JSON object of context values \(/);
   });
 });

@@ -1,4 +1,25 @@
 import { z } from 'zod';
+import {
+  cdkCidrBlock,
+  cidrBlocksOverlap,
+  describePostgresEngineVersions,
+  describePostgresInstanceClasses,
+  isCanonicalCidr,
+  isIpv4CidrSyntax,
+  isPostgresInstanceClass,
+  isPrivateCidr,
+  KNOWN_REGIONS,
+  minimumVpcPrefix,
+  networkOf,
+  MINIMUM_POSTGRES_MAJOR,
+  POSTGRES_ENGINE_VERSIONS,
+  POSTGRES_EXISTING_DATABASES,
+  POSTGRES_RESERVED_WORDS,
+  PRIMARY_REGION,
+  PRIVATE_IPV4_RANGES,
+  STANDBY_REGION,
+  vpcSubnetsFit,
+} from './aws';
 
 /**
  * The schema of one BodyScript environment's configuration.
@@ -62,6 +83,9 @@ function range(from: number, to: number, step: number): number[] {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return `'${value}'`;
+  // JSON has no NaN or Infinity: JSON.stringify would print them as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
   try {
     const json = JSON.stringify(value);
     return json.length > 60 ? `${json.slice(0, 57)}...` : json;
@@ -93,13 +117,40 @@ export function stringMatching(pattern: RegExp, allowed: string) {
   });
 }
 
+/**
+ * A value checked by `test`, with a message that may depend on the value:
+ * `problem` returns what is wrong (the text after "must …"), or undefined.
+ */
+export function checked<T>(problem: (value: unknown) => string | undefined) {
+  return z.custom<T>((v) => problem(v) === undefined, {
+    error: (issue) => `${problem(issue.input)}, got ${describeValue(issue.input)}`,
+  });
+}
+
 const accountId = stringMatching(/^\d{12}$/, 'a 12-digit AWS account id');
-const region = stringMatching(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region name such as us-east-1');
-const ipv4Cidr = stringMatching(
-  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(1[6-9]|2[0-4])$/,
-  'an IPv4 CIDR block with a prefix of /16 to /24, such as 10.10.0.0/16',
+const knownRegion = checked<string>((v) =>
+  typeof v === 'string' && KNOWN_REGIONS.includes(v) ? undefined : 'must be an AWS region name such as us-east-1',
 );
-const email = stringMatching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address');
+/** One region this app supports for a role, and why. */
+function supportedRegion(region: string, why: string) {
+  return checked<string>((v) => {
+    if (typeof v !== 'string' || !KNOWN_REGIONS.includes(v)) return 'must be an AWS region name such as us-east-1';
+    return v === region ? undefined : `must be '${region}' (${why})`;
+  });
+}
+
+const vpcCidr = checked<string>((v) => {
+  if (typeof v !== 'string' || !isIpv4CidrSyntax(v)) return 'must be an IPv4 CIDR block with a prefix of /16 to /24, such as 10.10.0.0/16';
+  if (!isCanonicalCidr(v)) {
+    return `must have no host bits set: CDK would build ${cdkCidrBlock(v).cidr} from it, not the block written; write the network address, such as ${networkOf(v)}`;
+  }
+  if (!isPrivateCidr(v)) return `must be inside a private range (${PRIVATE_IPV4_RANGES.join(', ')})`;
+  return undefined;
+});
+
+/** RFC 5322 dot-atom local part (at most 64 characters) and a DNS domain with a letter TLD. */
+const EMAIL = /^(?=.{1,254}$)(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const email = stringMatching(EMAIL, 'an e-mail address such as oncall@example.com');
 const dnsName = stringMatching(
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
   'a lower-case DNS name such as app.example.com',
@@ -110,13 +161,69 @@ export const imageTag = stringMatching(
   "an image tag of 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit",
 );
 
-const location = z.strictObject({ account: accountId, region });
+const instanceClass = checked<string>((v) => {
+  if (typeof v === 'string' && v.startsWith('db.')) return 'must be given without the db. prefix, such as r7g.large';
+  if (typeof v === 'string' && isPostgresInstanceClass(v)) return undefined;
+  return `must be an RDS for PostgreSQL instance class the app can size, without the db. prefix: ${describePostgresInstanceClasses()}`;
+});
+
+const engineVersion = checked<string>((v) =>
+  typeof v === 'string' && POSTGRES_ENGINE_VERSIONS.includes(v)
+    ? undefined
+    : `must be a PostgreSQL version 'major.minor' that aws-cdk-lib knows, major ${MINIMUM_POSTGRES_MAJOR} or newer: ${describePostgresEngineVersions()}`,
+);
+
+const databaseName = checked<string>((v) => {
+  if (typeof v !== 'string' || !/^[a-z][a-z0-9_]{0,62}$/.test(v)) {
+    return 'must be a lower-case PostgreSQL identifier of 1–63 letters, digits or underscores starting with a letter, such as bodyscript';
+  }
+  if (POSTGRES_RESERVED_WORDS.has(v)) return 'must not be a PostgreSQL reserved key word (RDS refuses it as DBName)';
+  if ((POSTGRES_EXISTING_DATABASES as readonly string[]).includes(v)) {
+    return `must not be one of the databases every RDS for PostgreSQL instance already has (${POSTGRES_EXISTING_DATABASES.join(', ')})`;
+  }
+  return undefined;
+});
+
+/** The shortest reason this app accepts for running a database in one AZ; it becomes a compliance acknowledgement. */
+export const MINIMUM_SINGLE_AZ_REASON_LENGTH = 40;
+
+/** GitHub user and organisation names: 1–39 letters, digits or single hyphens, no hyphen at either end. */
+export function githubOwnerProblem(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.includes('/')) return 'must be the owner alone (the part before the slash); put the repository name in github.repository';
+  return typeof v === 'string' && /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/.test(v)
+    ? undefined
+    : 'must be a GitHub organisation or user name: 1–39 letters, digits or single hyphens, not starting or ending with a hyphen';
+}
+const githubOwner = checked<string>(githubOwnerProblem);
+
+/**
+ * GitHub repository names: 1–100 letters, digits, '.', '_' or '-'; '.' and '..'
+ * are not repositories, and the clone suffix '.git' is not part of the name the
+ * OIDC token's `sub` claim carries, so a trust policy with it never matches.
+ */
+export function githubRepositoryProblem(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.includes('/')) return 'must be the repository name alone (the part after the slash); the owner goes in github.owner';
+  if (typeof v === 'string' && /\.git$/i.test(v)) return `must be the name without the '.git' clone suffix (the OIDC token names the repository '${v.slice(0, -4)}')`;
+  return typeof v === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(v) && v !== '.' && v !== '..'
+    ? undefined
+    : "must be a GitHub repository name: 1–100 letters, digits, '.', '_' or '-', not '.' or '..'";
+}
+const githubRepository = checked<string>(githubRepositoryProblem);
+
+const primaryLocation = z.strictObject({
+  account: accountId,
+  region: supportedRegion(PRIMARY_REGION, 'the CloudFront web ACL and certificate of the services stack exist only there'),
+});
+const standbyLocation = z.strictObject({
+  account: accountId,
+  region: supportedRegion(STANDBY_REGION, 'the standby region the DR runbooks, the dr-drill workflow and the cdk.context.json lookups are written for'),
+});
 
 const network = z.strictObject({
-  /** CIDR of the primary region's VPC. */
-  primaryCidr: ipv4Cidr,
+  /** CIDR of the primary region's VPC: a private block with no host bits, big enough for the subnets of every AZ. */
+  primaryCidr: vpcCidr,
   /** CIDR of the standby region's VPC; must not overlap the primary (so the two can ever be peered). */
-  standbyCidr: ipv4Cidr,
+  standbyCidr: vpcCidr,
   /** Availability zones the VPC spans. */
   maxAzs: integerBetween(2, 3, 'availability zones'),
   /** NAT gateways: 1 is cheap, one per AZ survives an AZ loss. */
@@ -143,12 +250,12 @@ const releaseSnapshots = z.strictObject({
 export type ReleaseSnapshotRetention = z.infer<typeof releaseSnapshots>;
 
 const database = z.strictObject({
-  /** RDS instance class without the `db.` prefix, e.g. `t4g.medium` or `r6g.large`. */
-  instanceClass: stringMatching(/^[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/, 'an RDS instance class without the db. prefix, such as t4g.medium or r6g.large'),
-  /** PostgreSQL engine version `major.minor`; the major version must be 16 or newer. */
-  engineVersion: stringMatching(/^(1[6-9]|[2-9]\d)\.\d+$/, "a PostgreSQL version 'major.minor' with major 16 or newer, such as '17.6'"),
-  /** Name of the application database created on the instance. */
-  databaseName: stringMatching(/^[a-z][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL identifier such as bodyscript'),
+  /** RDS instance class without the `db.` prefix, e.g. `t4g.medium` or `r7g.large` (see POSTGRES_INSTANCE_CLASSES). */
+  instanceClass,
+  /** PostgreSQL engine version `major.minor` that aws-cdk-lib knows; major 16 or newer. */
+  engineVersion,
+  /** Name of the application database created on the instance; not a reserved word. */
+  databaseName,
   allocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
   /** Storage autoscaling ceiling; must be at least the allocated storage. */
   maxAllocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
@@ -157,6 +264,12 @@ const database = z.strictObject({
   /** Release snapshots kept after a new one is available (`ops snapshot`). */
   releaseSnapshots,
   multiAz: z.boolean(),
+  /**
+   * Why this database may run in one AZ: required when `multiAz` is false (and
+   * only then); it becomes the compliance acknowledgement of the single-AZ
+   * findings. Production must be Multi-AZ unless this says why not.
+   */
+  singleAzReason: z.string().optional(),
   performanceInsightsRetentionDays: oneOfNumbers(PERFORMANCE_INSIGHTS_RETENTION_DAYS, 'days'),
   monitoringIntervalSeconds: oneOfNumbers(MONITORING_INTERVAL_SECONDS, 'seconds'),
   /** How often Secrets Manager rotates the master password. */
@@ -232,16 +345,27 @@ const logs = z.strictObject({
 
 const alarms = z.strictObject({
   /** Addresses subscribed to the critical and warning topics. */
-  emails: z.array(email, { error: (i) => `must be a list of e-mail addresses, got ${describeValue(i.input)}` }).min(1, {
-    error: 'must list at least one e-mail address, got none',
-  }),
+  emails: z
+    .array(email, { error: (i) => `must be a list of e-mail addresses, got ${describeValue(i.input)}` })
+    .min(1, { error: 'must list at least one e-mail address, got none' })
+    .superRefine((emails, ctx) => {
+      // SNS subscribes an endpoint once per topic (CDK refuses the same address twice), and the
+      // domain part is case-insensitive, so a case variant is the same mailbox subscribed twice.
+      const seen = new Map<string, number>();
+      emails.forEach((address, index) => {
+        const key = address.toLowerCase();
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, index);
+        else ctx.addIssue({ code: 'custom', path: [index], message: `must not repeat alarms.emails.${first} ('${emails[first]}'), got '${address}'` });
+      });
+    }),
 });
 
 export const environmentConfigSchema = z
   .strictObject({
     name: z.enum(ENVIRONMENT_NAMES),
-    primary: location,
-    standby: location,
+    primary: primaryLocation,
+    standby: standbyLocation,
     network,
     database,
     storage,
@@ -264,11 +388,12 @@ export const environmentConfigSchema = z
     logs,
   })
   .superRefine((config, ctx) => {
-    if (config.primary.region === config.standby.region) {
+    if (config.standby.account !== config.primary.account) {
+      // The operations role, the ECR replication rule and the replica buckets' policies all assume one account.
       ctx.addIssue({
         code: 'custom',
-        path: ['standby', 'region'],
-        message: `must differ from primary.region, got '${config.standby.region}' for both`,
+        path: ['standby', 'account'],
+        message: `must be primary.account (${config.primary.account}): the operations role, image replication and DR failover work within one account, got '${config.standby.account}'`,
       });
     }
     if (config.network.natGateways > config.network.maxAzs) {
@@ -278,7 +403,18 @@ export const environmentConfigSchema = z
         message: `must be at most network.maxAzs (${config.network.maxAzs}), got ${config.network.natGateways}`,
       });
     }
-    if (cidrsOverlap(config.network.primaryCidr, config.network.standbyCidr)) {
+    const minimumPrefix = minimumVpcPrefix(config.network.maxAzs);
+    for (const field of ['primaryCidr', 'standbyCidr'] as const) {
+      const cidr = config.network[field];
+      if (!vpcSubnetsFit(cidr, config.network.maxAzs)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', field],
+          message: `must be a /${minimumPrefix} or larger to hold a /24 public, a /20 application and a /24 database subnet in each of network.maxAzs (${config.network.maxAzs}) AZs, got ${cidr}`,
+        });
+      }
+    }
+    if (cidrBlocksOverlap(config.network.primaryCidr, config.network.standbyCidr)) {
       ctx.addIssue({
         code: 'custom',
         path: ['network', 'standbyCidr'],
@@ -309,6 +445,26 @@ export const environmentConfigSchema = z
           message: `must be at least services.${serviceName}.minTasks (${s.minTasks}), got ${s.maxTasks}`,
         });
       }
+    }
+    const { multiAz, singleAzReason } = config.database;
+    if (multiAz && singleAzReason !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'singleAzReason'],
+        message: `must be left out when database.multiAz is true, got ${describeValue(singleAzReason)}`,
+      });
+    } else if (!multiAz && singleAzReason === undefined && config.name === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'multiAz'],
+        message: 'must be true in production (a Multi-AZ standby survives the loss of an AZ), unless database.singleAzReason says why production may run in one AZ, got false',
+      });
+    } else if (!multiAz && (singleAzReason === undefined || singleAzReason.trim().length < MINIMUM_SINGLE_AZ_REASON_LENGTH)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'singleAzReason'],
+        message: `must say in at least ${MINIMUM_SINGLE_AZ_REASON_LENGTH} characters why this database may run in one AZ when database.multiAz is false (it becomes the compliance acknowledgement), got ${describeValue(singleAzReason)}`,
+      });
     }
     // A CodeDeploy deployment only succeeds once the blue tasks are terminated,
     // so `cdk deploy` waits for the shift and the termination wait as well.
@@ -357,6 +513,13 @@ export const environmentConfigSchema = z
           });
         }
       }
+      if (config.domain.apiDomainName === config.domain.appDomainName) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domain', 'apiDomainName'],
+          message: `must differ from domain.appDomainName (the web app and the api each need their own name, certificate and DNS record), got '${config.domain.apiDomainName}' for both`,
+        });
+      }
     }
   });
 
@@ -367,22 +530,6 @@ function describeMemory(values: readonly number[]): string {
   return values.length > 4 ? `${values[0]}–${values[values.length - 1]} in steps of ${values[1] - values[0]}` : values.join(', ');
 }
 
-/** Parses `a.b.c.d/n` into the [first, last] addresses it covers, as unsigned integers. */
-export function cidrRange(cidr: string): [number, number] {
-  const [address, prefixText] = cidr.split('/');
-  const prefix = Number(prefixText);
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const size = 2 ** (32 - prefix);
-  const first = Math.floor(value / size) * size;
-  return [first, first + size - 1];
-}
-
-export function cidrsOverlap(a: string, b: string): boolean {
-  const [aFirst, aLast] = cidrRange(a);
-  const [bFirst, bLast] = cidrRange(b);
-  return aFirst <= bLast && bFirst <= aLast;
-}
-
 /**
  * Settings that belong to the project rather than to one environment: where the
  * GitHub deploy roles live and which repository may assume them.
@@ -390,12 +537,13 @@ export function cidrsOverlap(a: string, b: string): boolean {
 export const projectConfigSchema = z.strictObject({
   github: z.strictObject({
     /** GitHub organisation (or user) that owns the repository. */
-    owner: stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub organisation or user name'),
+    owner: githubOwner,
     /** Repository name; trust policies accept only `repo:<owner>/<repository>:…`. */
-    repository: stringMatching(/^[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository name'),
+    repository: githubRepository,
     /** Account and region of the `BodyScript-GitHub` stack (the OIDC provider and deploy roles). */
     account: accountId,
-    region,
+    /** Any commercial region works for IAM roles; the README deploys it in us-east-1. */
+    region: knownRegion,
   }),
 });
 

@@ -27,6 +27,8 @@ export const staging: EnvironmentConfigInput = {
     backupRetentionDays: 7,
     releaseSnapshots: { keepLatest: 3, keepDays: 7 },
     multiAz: false,
+    singleAzReason:
+      'Staging holds no customer data and costs half as much in one AZ; point-in-time recovery and daily backups bound what an AZ loss costs.',
     performanceInsightsRetentionDays: 7,
     monitoringIntervalSeconds: 60,
     credentialRotationDays: 30,

@@ -32,6 +32,8 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string): string[] {
   const at = (path: readonly PropertyKey[]) => [prefix, ...path.map(String)].filter((p) => p !== '').join('.');
   switch (issue.code) {
     case 'invalid_type':
+      // A schema that words its own message (e.g. "must be a list of e-mail addresses") keeps it.
+      if (!issue.message.startsWith('Invalid input')) return [`${at(issue.path)}: ${issue.message}`];
       if (issue.expected === 'boolean' && issue.input !== undefined) {
         return [`${at(issue.path)}: must be true or false, got ${describeValue(issue.input)}`];
       }
