@@ -209,11 +209,59 @@ export function canaryArtifactsBucketName(canary: string, account: string, regio
   return name;
 }
 
-/** Name of a manual snapshot taken before a release, e.g. `bodyscript-production-pre-v1-2-3`. */
+/**
+ * Release names `ops snapshot` accepts: 1–64 lower-case letters, digits, '.',
+ * '_' or '-', starting with a letter or digit (git tags such as `v1.4.0`,
+ * `main-<sha>`). Lower case only because RDS stores snapshot identifiers in
+ * lower case: `V1.0` and `v1.0` would otherwise name one snapshot.
+ */
+export const RELEASE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export const RELEASE_NAME_RULE = "1–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+/**
+ * How a release name's separators appear in a snapshot identifier, which RDS
+ * limits to letters, digits and single hyphens. Every hyphen in the encoded
+ * name starts one of these pairs, so the encoding is reversible and two
+ * releases never share a snapshot (`v1.2.3` → `v1-d2-d3`, `v1-2-3` → `v1-h2-h3`).
+ */
+const SEPARATOR_CODES: Readonly<Record<string, string>> = { '.': 'd', '-': 'h', _: 'u' };
+
+/** What is wrong with `release` as a release name ("must …, got …"), or undefined. */
+export function releaseNameProblem(release: string): string | undefined {
+  if (RELEASE_NAME_PATTERN.test(release)) return undefined;
+  if (RELEASE_NAME_PATTERN.test(release.toLowerCase())) {
+    return `must be lower case (RDS stores snapshot identifiers in lower case, so '${release}' and '${release.toLowerCase()}' would be one snapshot), got '${release}'`;
+  }
+  const length = release.length > 64 ? ` (${release.length} characters)` : '';
+  return `must be ${RELEASE_NAME_RULE}, got '${release.length > 80 ? `${release.slice(0, 77)}...` : release}'${length}`;
+}
+
+/**
+ * Name of the manual snapshot taken before a release:
+ * `bodyscript-<env>-pre-<encoded release>`, e.g. `bodyscript-production-pre-v1-d4-d0`
+ * for `v1.4.0`. Throws when the release name is not one `releaseNameProblem` accepts.
+ */
 export function releaseSnapshotIdentifier(env: EnvironmentName, release: string): string {
-  const cleaned = release.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
-  if (!cleaned) throw new Error(`release '${release}' must contain at least one letter or digit`);
-  return `${resourcePrefix(env)}-pre-${cleaned}`.slice(0, 255).replace(/-$/, '');
+  const problem = releaseNameProblem(release);
+  if (problem) throw new Error(problem);
+  const encoded = [...release].map((c) => (SEPARATOR_CODES[c] ? `-${SEPARATOR_CODES[c]}` : c)).join('');
+  return `${releaseSnapshotPrefix(env)}${encoded}`;
+}
+
+/** Every release snapshot of `env` starts with this (the operations role may snapshot only these). */
+export function releaseSnapshotPrefix(env: EnvironmentName): string {
+  return `${resourcePrefix(env)}-pre-`;
+}
+
+/** The release a snapshot identifier names, or undefined when it is not one `releaseSnapshotIdentifier` makes. */
+export function releaseFromSnapshotIdentifier(env: EnvironmentName, identifier: string): string | undefined {
+  const prefix = releaseSnapshotPrefix(env);
+  if (!identifier.startsWith(prefix)) return undefined;
+  const codes = Object.fromEntries(Object.entries(SEPARATOR_CODES).map(([separator, code]) => [code, separator]));
+  const decoded = identifier.slice(prefix.length).replace(/-([a-z])/g, (pair: string, code: string) => codes[code] ?? pair);
+  // Only an identifier this function's inverse would make names a release (no stray or unknown hyphen pairs).
+  if (releaseNameProblem(decoded) !== undefined || releaseSnapshotIdentifier(env, decoded) !== identifier) return undefined;
+  return decoded;
 }
 
 /**

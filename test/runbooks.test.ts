@@ -169,6 +169,6 @@ describe('the runbook checks themselves', () => {
   test('a continued shell line is read as one command', () => {
     const file = 'rollback.md';
     const restore = lines(file).find((l) => l.text.includes('restore-db-instance-from-db-snapshot'));
-    expect(restore?.text).toContain('--db-snapshot-identifier bodyscript-production-pre-v1-4-0');
+    expect(restore?.text).toContain('--db-snapshot-identifier bodyscript-production-pre-v1-d4-d0');
   });
 });

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ExitCode } from './exit-codes';
 
 /**
@@ -12,6 +15,7 @@ import { ExitCode } from './exit-codes';
 export type OpsErrorKind =
   | 'usage'
   | 'unhealthy'
+  | 'conflict'
   | 'timeout'
   | 'access-denied'
   | 'credentials'
@@ -23,6 +27,8 @@ export type OpsErrorKind =
 const EXIT_BY_KIND: Record<OpsErrorKind, ExitCode> = {
   usage: ExitCode.USAGE,
   unhealthy: ExitCode.UNHEALTHY,
+  /** What exists in AWS is not what the command may take over (e.g. another release's snapshot): refused, nothing changed. */
+  conflict: ExitCode.UNHEALTHY,
   timeout: ExitCode.TIMEOUT,
   'access-denied': ExitCode.AWS_ERROR,
   credentials: ExitCode.AWS_ERROR,
@@ -84,7 +90,7 @@ const CREDENTIALS = new Set([
 const NETWORK = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
-function errorName(error: unknown): string {
+export function errorName(error: unknown): string {
   if (error && typeof error === 'object') {
     const e = error as { name?: unknown; Code?: unknown; code?: unknown };
     // Some services put the AWS code in `Code` and leave `name` as a generic class name.
@@ -130,16 +136,17 @@ export interface CallDescription {
 }
 
 /** Turns an AWS SDK error into an OpsError whose message says what failed and what to do about it. */
-export function toOpsError(error: unknown, call: CallDescription): OpsError {
+export function toOpsError(error: unknown, call: CallDescription, credentials: CredentialEnvironment = processCredentialEnvironment()): OpsError {
   if (error instanceof OpsError) return error;
   const name = errorName(error);
   const said = errorMessage(error);
   const where = `${call.resource} (${call.region})`;
   if (CREDENTIALS.has(name)) {
+    const source = describeCredentialSource(credentials);
     return new OpsError(
       'credentials',
-      `no AWS credentials found, or they are expired or invalid (${name}) while calling ${call.action} on ${where}: ` +
-        `sign in for account ${call.account} (e.g. 'aws sso login --profile <profile>' and AWS_PROFILE=<profile>) and run again`,
+      `no AWS credentials found, or they are expired or invalid (${name}: ${oneLine(said)}) while calling ${call.action} on ${where}. ` +
+        `Tried ${source.tried}. ${source.fix}, for account ${call.account}, and run again`,
       { cause: error },
     );
   }
@@ -172,4 +179,167 @@ export function toOpsError(error: unknown, call: CallDescription): OpsError {
     });
   }
   return new OpsError('aws', `${call.action} on ${where} failed: ${name}: ${said}`, { cause: error });
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+// --- Where the credentials came from ----------------------------------------
+
+/**
+ * What the SDK's default credential chain reads: the variables and the shared
+ * config and credentials files. Injected so that tests never depend on the
+ * machine they run on.
+ */
+export interface CredentialEnvironment {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads a file, or returns undefined when it does not exist. */
+  readonly readFile: (file: string) => string | undefined;
+  readonly homeDir: string;
+}
+
+export function processCredentialEnvironment(): CredentialEnvironment {
+  return {
+    env: process.env,
+    readFile: (file) => {
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    homeDir: os.homedir(),
+  };
+}
+
+/** Sections of an AWS shared config or credentials file: `[profile x]`, `[sso-session y]`, `[default]`, each with its `key = value` pairs. */
+export function parseSharedIni(text: string): Map<string, Record<string, string>> {
+  const sections = new Map<string, Record<string, string>>();
+  let current: Record<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    // Indented lines are sub-properties (e.g. `s3 =` blocks) and comments start with # or ;.
+    if (/^\s/.test(raw) || /^[#;]/.test(raw) || raw.trim() === '') continue;
+    const section = /^\[\s*([^\]]+?)\s*\]/.exec(raw);
+    if (section) {
+      current = {};
+      sections.set(section[1].replace(/\s+/g, ' '), current);
+      continue;
+    }
+    const pair = /^([^=]+?)\s*=\s*(.*)$/.exec(raw);
+    if (pair && current) current[pair[1].trim()] = pair[2].trim();
+  }
+  return sections;
+}
+
+/** What was tried, and what to do about it, in the operator's words. */
+export interface CredentialSource {
+  readonly tried: string;
+  readonly fix: string;
+}
+
+/**
+ * Describes the source the SDK's default chain used (AWS_PROFILE first, then
+ * the AWS_ACCESS_KEY_ID variables, web identity, container credentials, the
+ * default profile), so that a mistyped profile or an expired SSO session is
+ * named instead of a generic "no credentials".
+ */
+export function describeCredentialSource(credentials: CredentialEnvironment): CredentialSource {
+  const { env } = credentials;
+  const configFile = env.AWS_CONFIG_FILE || path.join(credentials.homeDir, '.aws', 'config');
+  const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || path.join(credentials.homeDir, '.aws', 'credentials');
+  const config = parseSharedIni(credentials.readFile(configFile) ?? '');
+  const credentialFile = parseSharedIni(credentials.readFile(credentialsFile) ?? '');
+
+  if (env.AWS_PROFILE) {
+    const ignoredKeys = env.AWS_ACCESS_KEY_ID ? '; AWS_ACCESS_KEY_ID is set too but AWS_PROFILE takes precedence' : '';
+    return describeProfile(env.AWS_PROFILE, 'AWS_PROFILE', { config, credentialFile, configFile, credentialsFile, suffix: ignoredKeys });
+  }
+  if (env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY) {
+    const set = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'].filter((v) => env[v]);
+    const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((v) => !env[v]);
+    const temporary = env.AWS_ACCESS_KEY_ID?.startsWith('ASIA') || env.AWS_SESSION_TOKEN;
+    const keyId = env.AWS_ACCESS_KEY_ID ? ` (key ${env.AWS_ACCESS_KEY_ID.slice(0, 4)}…${env.AWS_ACCESS_KEY_ID.slice(-4)})` : '';
+    return {
+      tried: `the variables ${set.join(', ')}${keyId}${missing.length ? `, without ${missing.join(' and ')}` : ''}`,
+      fix: missing.length
+        ? `Set ${missing.join(' and ')} as well, or unset the variables and use AWS_PROFILE`
+        : temporary
+          ? 'They are temporary credentials of an assumed role and expire (an hour for the pipeline roles): assume the role again (in GitHub Actions, re-run the job)'
+          : 'Check or rotate the access key, or unset the variables and use AWS_PROFILE',
+    };
+  }
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_ROLE_ARN) {
+    return {
+      tried: `web identity: the token in AWS_WEB_IDENTITY_TOKEN_FILE (${env.AWS_WEB_IDENTITY_TOKEN_FILE ?? 'not set'}) for the role in AWS_ROLE_ARN (${env.AWS_ROLE_ARN ?? 'not set'})`,
+      fix: 'Check that both are set, the token file is fresh and the role trusts this identity provider',
+    };
+  }
+  if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) {
+    return {
+      tried: 'container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / AWS_CONTAINER_CREDENTIALS_FULL_URI)',
+      fix: 'Check the task role of the container this runs in',
+    };
+  }
+  const fallback = describeProfile('default', 'no AWS_PROFILE or AWS_ACCESS_KEY_ID, so the default profile', {
+    config,
+    credentialFile,
+    configFile,
+    credentialsFile,
+    suffix: ', then the instance metadata service',
+  });
+  return { tried: fallback.tried, fix: `${fallback.fix} (or export AWS_PROFILE=<profile> after 'aws sso login --profile <profile>')` };
+}
+
+interface ProfileFiles {
+  readonly config: Map<string, Record<string, string>>;
+  readonly credentialFile: Map<string, Record<string, string>>;
+  readonly configFile: string;
+  readonly credentialsFile: string;
+  readonly suffix: string;
+}
+
+function describeProfile(profile: string, from: string, files: ProfileFiles): CredentialSource {
+  const { config, credentialFile, configFile, credentialsFile, suffix } = files;
+  const inConfig = config.get(profile === 'default' ? 'default' : `profile ${profile}`) ?? (profile === 'default' ? config.get('profile default') : undefined);
+  const inCredentials = credentialFile.get(profile);
+  const named = from === 'AWS_PROFILE' ? `profile '${profile}' (AWS_PROFILE)` : from;
+  if (!inConfig && !inCredentials) {
+    const known = [
+      ...[...config.keys()].filter((s) => s === 'default' || s.startsWith('profile ')).map((s) => s.replace(/^profile /, '')),
+      ...credentialFile.keys(),
+    ];
+    const list = [...new Set(known)].sort();
+    return {
+      tried: `${named}, which is in neither ${configFile} nor ${credentialsFile}${list.length ? ` (profiles there: ${list.join(', ')})` : ' (no profiles there)'}${suffix}`,
+      fix: list.length ? `Check the spelling of the profile, or set AWS_PROFILE to one of ${list.join(', ')}` : `Create the profile with 'aws configure sso --profile ${profile}'`,
+    };
+  }
+  const settings = { ...inCredentials, ...inConfig };
+  if (settings.sso_session) {
+    const session = config.get(`sso-session ${settings.sso_session}`);
+    const url = session?.sso_start_url ? ` (start URL ${session.sso_start_url})` : ' (no [sso-session] section for it)';
+    return {
+      tried: `${named}, which signs in through SSO session '${settings.sso_session}'${url}${suffix}`,
+      fix: `Sign in again with 'aws sso login --sso-session ${settings.sso_session}'`,
+    };
+  }
+  if (settings.sso_start_url) {
+    return { tried: `${named}, which signs in through SSO at ${settings.sso_start_url}${suffix}`, fix: `Sign in again with 'aws sso login --profile ${profile}'` };
+  }
+  if (settings.role_arn) {
+    const via = settings.source_profile ? `source profile '${settings.source_profile}'` : settings.credential_source ? `credential source ${settings.credential_source}` : 'no source profile';
+    return {
+      tried: `${named}, which assumes role ${settings.role_arn} with ${via}${suffix}`,
+      fix: settings.source_profile ? `Check that profile '${settings.source_profile}' has valid credentials and may assume ${settings.role_arn}` : `Check how ${settings.role_arn} is assumed`,
+    };
+  }
+  if (settings.credential_process) {
+    return { tried: `${named}, whose credential_process is '${settings.credential_process}'${suffix}`, fix: 'Run that command by hand to see why it gives no valid credentials' };
+  }
+  if (settings.aws_access_key_id) {
+    return { tried: `${named}, with static keys in ${inCredentials?.aws_access_key_id ? credentialsFile : configFile}${suffix}`, fix: 'Check or rotate those keys' };
+  }
+  return { tried: `${named}, which has no credential settings${suffix}`, fix: `Add sso_session, role_arn or keys to the profile ('aws configure sso --profile ${profile}')` };
 }
