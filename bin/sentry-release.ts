@@ -15,6 +15,7 @@ runSentryRelease(process.argv.slice(2), {
   createCli: ({ authToken, org, project }) => new SentryCli(null, { authToken, org, project }),
   log: (line) => console.log(line),
   error: (line) => console.error(line),
+  now: () => new Date(),
 })
   .then((code) => {
     process.exitCode = code;

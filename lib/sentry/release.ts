@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { SentryCliCommitsOptions, SentryCliNewDeployOptions } from '@sentry/cli';
-import { type BodyScriptConfig, ConfigError, ENVIRONMENT_NAMES, type EnvironmentName } from '../config';
+import { type BodyScriptConfig, ConfigError, ENVIRONMENT_NAMES, type EnvironmentName, githubOwnerProblem, githubRepositoryProblem } from '../config';
 
 /**
  * Records a BodyScript release in Sentry: create the release, associate its
@@ -16,7 +16,7 @@ export const EXIT_SENTRY_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export const USAGE =
-  'usage: npm run sentry-release -- --env staging|production --version <release> [--commit <sha> [--repo owner/name]] [--url <deploy url>] [--started <ISO 8601 | unix seconds>]';
+  'usage: npm run sentry-release -- --env staging|production --version <release> [--commit <sha> [--repo owner/name]] [--url <deploy url>] [--started <unix seconds | ISO 8601 with time zone, within the last 7 days>]';
 
 /** The subset of `SentryCli#releases` this script calls; the real class satisfies it structurally. */
 export interface SentryReleasesApi {
@@ -44,7 +44,8 @@ export interface ReleaseArgs {
   readonly commit?: string;
   readonly repo?: string;
   readonly url?: string;
-  readonly started?: string | number;
+  /** When the deploy started, in unix seconds (normalised from either accepted form). */
+  readonly started?: number;
 }
 
 /** A problem with what the operator typed: one line naming the flag and what is allowed. */
@@ -70,13 +71,48 @@ export function versionProblem(version: string): string | undefined {
 }
 
 const COMMIT_SHA = /^[0-9a-f]{7,40}$/i;
-const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** How far back `--started` may lie: a deploy is recorded right after it runs, never days later. */
+export const MAX_STARTED_AGE_DAYS = 7;
+
+const STARTED_RULE = `unix seconds (e.g. 1735787045) or an ISO 8601 time with a time zone (e.g. 2025-01-02T03:04:05Z), at most ${MAX_STARTED_AGE_DAYS} days before now and not after now`;
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * `--started` as unix seconds, or a usage error that states the rule. Only a
+ * plausible past time is accepted: milliseconds (13 digits), a time in the
+ * future (after the deploy's finish, which is now) or one more than a week old
+ * would be recorded by Sentry as a deploy that never happened like that.
+ */
+export function parseStarted(text: string, now: Date): number {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const shown = (seconds: number) => `${seconds} (${new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')})`;
+  let seconds: number;
+  if (/^\d+$/.test(text)) {
+    if (text.length >= 13) {
+      throw new UsageError(`--started must be unix seconds, not milliseconds: drop the last three digits (e.g. ${text.slice(0, -3)}), got '${text}'`);
+    }
+    seconds = Number(text);
+  } else if (ISO_WITH_ZONE.test(text) && !Number.isNaN(Date.parse(text))) {
+    seconds = Math.floor(Date.parse(text) / 1000);
+  } else {
+    throw new UsageError(`--started must be the deploy's start as ${STARTED_RULE}, got '${text}'`);
+  }
+  if (seconds > nowSeconds) {
+    throw new UsageError(`--started must not be after now (${shown(nowSeconds)}): a deploy cannot start after it finished, got ${shown(seconds)}`);
+  }
+  if (seconds < nowSeconds - MAX_STARTED_AGE_DAYS * 86_400) {
+    throw new UsageError(`--started must be at most ${MAX_STARTED_AGE_DAYS} days before now (${shown(nowSeconds)}), got ${shown(seconds)}`);
+  }
+  return seconds;
+}
 
 /**
  * Parses the command line. `environment` supplies `GITHUB_REPOSITORY` as the
- * default for `--repo`, so CI only passes `--commit ${{ github.sha }}`.
+ * default for `--repo`, so CI only passes `--commit ${{ github.sha }}`; `now`
+ * is the clock `--started` is checked against (injected: tests never read the wall clock).
  */
-export function parseReleaseArgs(argv: readonly string[], environment: NodeJS.ProcessEnv = {}): ReleaseArgs {
+export function parseReleaseArgs(argv: readonly string[], environment: NodeJS.ProcessEnv, now: Date): ReleaseArgs {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -93,8 +129,13 @@ export function parseReleaseArgs(argv: readonly string[], environment: NodeJS.Pr
       allowPositionals: false,
     }));
   } catch (error) {
-    // node:util messages already name the option ("Unknown option '--foo'").
-    throw new UsageError(`${(error as Error).message.split('\n')[0]}; ${USAGE}`);
+    // node:util names the option; "ambiguous" and "missing" both mean the flag got no value.
+    const message = (error as Error).message;
+    const noValue = /^Option '(--[a-z-]+)(?: <value>)?' argument (?:is ambiguous|missing)/.exec(message);
+    if (noValue) {
+      throw new UsageError(`${noValue[1]} needs a value (write ${noValue[1]}=<value> for a value that starts with '-'); ${USAGE}`);
+    }
+    throw new UsageError(`${message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '')}; ${USAGE}`);
   }
   const env = values.env as string | undefined;
   if (env === undefined) throw new UsageError(`--env is required: one of ${ENVIRONMENT_NAMES.join(', ')}`);
@@ -117,18 +158,21 @@ export function parseReleaseArgs(argv: readonly string[], environment: NodeJS.Pr
   if (commit !== undefined && (repo === undefined || repo === '')) {
     throw new UsageError('--commit needs --repo owner/name (the repository as named in Sentry), or GITHUB_REPOSITORY in the environment');
   }
-  if (repo !== undefined && !REPO.test(repo)) throw new UsageError(`--repo must be owner/name, got '${repo}'`);
+  if (repo !== undefined) {
+    // Sentry matches commits by the repository's GitHub name, so the rules are GitHub's (lib/config/schema.ts).
+    const [owner, name, ...rest] = repo.split('/');
+    if (rest.length > 0 || name === undefined) throw new UsageError(`--repo must be owner/name as GitHub names the repository, got '${repo}'`);
+    const ownerProblem = githubOwnerProblem(owner);
+    if (ownerProblem) throw new UsageError(`--repo owner ${ownerProblem}, got '${repo}'`);
+    const nameProblem = githubRepositoryProblem(name);
+    if (nameProblem) throw new UsageError(`--repo name ${nameProblem}, got '${repo}'`);
+  }
 
   const url = values.url as string | undefined;
   if (url !== undefined && !isHttpUrl(url)) throw new UsageError(`--url must be an http(s) URL, got '${url}'`);
 
   const startedText = values.started as string | undefined;
-  let started: string | number | undefined;
-  if (startedText !== undefined) {
-    if (/^\d+$/.test(startedText)) started = Number(startedText);
-    else if (!Number.isNaN(Date.parse(startedText))) started = startedText;
-    else throw new UsageError(`--started must be an ISO 8601 time or unix seconds, got '${startedText}'`);
-  }
+  const started = startedText === undefined ? undefined : parseStarted(startedText, now);
   return { env: env as EnvironmentName, version, commit, repo, url, started };
 }
 
@@ -158,8 +202,8 @@ export interface ReleaseDependencies {
   readonly createCli: (target: SentryTarget) => SentryCliLike;
   readonly log: (line: string) => void;
   readonly error: (line: string) => void;
-  /** Deploy finish time; injected so tests are deterministic. */
-  readonly now?: () => Date;
+  /** The clock: the deploy's finish time and what `--started` must precede. Injected so tests are deterministic. */
+  readonly now: () => Date;
 }
 
 /**
@@ -167,9 +211,10 @@ export interface ReleaseDependencies {
  * throws: every failure becomes a message on `error` and a non-zero code.
  */
 export async function runSentryRelease(argv: readonly string[], deps: ReleaseDependencies): Promise<number> {
+  const now = deps.now();
   let args: ReleaseArgs;
   try {
-    args = parseReleaseArgs(argv, deps.environment);
+    args = parseReleaseArgs(argv, deps.environment, now);
   } catch (error) {
     if (error instanceof UsageError) {
       deps.error(error.message);
@@ -202,7 +247,7 @@ export async function runSentryRelease(argv: readonly string[], deps: ReleaseDep
   const { version } = args;
   const commits: SentryCliCommitsOptions =
     args.commit !== undefined ? { repo: args.repo, commit: args.commit } : { auto: true };
-  const finished = (deps.now ?? (() => new Date()))().toISOString();
+  const finished = now.toISOString();
   const deploy: SentryCliNewDeployOptions = {
     env: args.env,
     ...(args.started !== undefined ? { started: args.started } : {}),

@@ -3,7 +3,10 @@ import {
   EXIT_OK,
   EXIT_SENTRY_FAILED,
   EXIT_USAGE,
+  USAGE,
+  MAX_STARTED_AGE_DAYS,
   parseReleaseArgs,
+  parseStarted,
   type ReleaseDependencies,
   runSentryRelease,
   type SentryCliLike,
@@ -48,12 +51,16 @@ function run(argv: string[], options: { env?: NodeJS.ProcessEnv; failOn?: { meth
     createCli: fake.createCli,
     log: (line) => out.push(line),
     error: (line) => err.push(line),
-    now: () => new Date('2025-01-02T03:04:05.000Z'),
+    now: () => NOW,
   };
   return runSentryRelease(argv, deps).then((code) => ({ code, out: out.join('\n'), err: err.join('\n'), ...fake }));
 }
 
 const config = loadConfig();
+
+/** The injected clock of every test: 2025-01-02T03:04:05Z is unix second 1735787045. */
+const NOW = new Date('2025-01-02T03:04:05.000Z');
+const NOW_SECONDS = 1735787045;
 
 describe('sentry-release happy path', () => {
   test('creates, associates commits, finalizes and deploys, in that order, with the org and project of the environment', async () => {
@@ -86,10 +93,21 @@ describe('sentry-release happy path', () => {
     expect(result.calls[3].args[1]).toMatchObject({ env: 'staging', started: 1735787045 });
   });
 
+  test('an ISO 8601 start with a time zone is recorded as unix seconds', async () => {
+    const result = await run(['--env', 'staging', '--version', '1.0.0', '--started', '2025-01-02T04:00:00+01:00']);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.calls[3].args[1]).toMatchObject({ started: NOW_SECONDS - 245 });
+  });
+
+  test('--started is accepted from exactly now back to exactly seven days before it', () => {
+    expect(parseStarted(String(NOW_SECONDS), NOW)).toBe(NOW_SECONDS);
+    expect(parseStarted(String(NOW_SECONDS - MAX_STARTED_AGE_DAYS * 86_400), NOW)).toBe(NOW_SECONDS - 604_800);
+    expect(() => parseStarted(String(NOW_SECONDS - MAX_STARTED_AGE_DAYS * 86_400 - 1), NOW)).toThrow('--started must be at most 7 days before now');
+    expect(() => parseStarted(String(NOW_SECONDS + 1), NOW)).toThrow('--started must not be after now');
+  });
+
   test('--repo overrides GITHUB_REPOSITORY', () => {
-    const args = parseReleaseArgs(['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234', '--repo', 'org/other'], {
-      GITHUB_REPOSITORY: 'org/default',
-    });
+    const args = parseReleaseArgs(['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234', '--repo', 'org/other'], { GITHUB_REPOSITORY: 'org/default' }, NOW);
     expect(args.repo).toBe('org/other');
   });
 });
@@ -115,20 +133,51 @@ describe('sentry-release refuses before calling Sentry', () => {
   test.each([
     [['--version', '1.0.0'], '--env is required: one of staging, production'],
     [['--env', 'prod', '--version', '1.0.0'], "--env must be one of staging, production, got 'prod'"],
-    [['--env', 'staging'], '--version is required'],
+    [['--env', 'staging'], '--version is required: the release name the tasks report as SENTRY_RELEASE (e.g. 1.4.2 or a git sha)'],
     [['--env', 'staging', '--version', 'feature/x'], "--version must not contain slashes, backslashes, tabs or newlines, got 'feature/x'"],
-    [['--env', 'staging', '--version', 'latest'], "--version must not be 'latest'"],
-    [['--env', 'staging', '--version', ''], '--version must not be empty'],
-    [['--env', 'staging', '--version', '1.0.0', '--commit', 'not-a-sha', '--repo', 'a/b'], '--commit must be a git commit sha'],
-    [['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234'], '--commit needs --repo owner/name'],
-    [['--env', 'staging', '--version', '1.0.0', '--repo', 'a/b'], '--repo is only used with --commit'],
-    [['--env', 'staging', '--version', '1.0.0', '--url', 'ftp://x'], '--url must be an http(s) URL'],
-    [['--env', 'staging', '--version', '1.0.0', '--started', 'yesterday'], '--started must be an ISO 8601 time or unix seconds'],
-    [['--env', 'staging', '--version', '1.0.0', '--force'], "Unknown option '--force'"],
+    [['--env', 'staging', '--version', 'latest'], "--version must not be 'latest' (reserved by Sentry), got 'latest'"],
+    [['--env', 'staging', '--version', ''], "--version must not be empty, got ''"],
+    [['--env', 'staging', '--version', '1.0.0', '--commit', 'not-a-sha', '--repo', 'a/b'], "--commit must be a git commit sha (7 to 40 hex characters), got 'not-a-sha'"],
+    [['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234'], '--commit needs --repo owner/name (the repository as named in Sentry), or GITHUB_REPOSITORY in the environment'],
+    [['--env', 'staging', '--version', '1.0.0', '--repo', 'a/b'], '--repo is only used with --commit <sha>; without --commit Sentry associates commits automatically'],
+    [['--env', 'staging', '--version', '1.0.0', '--url', 'ftp://x'], "--url must be an http(s) URL, got 'ftp://x'"],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--started', 'yesterday'],
+      "--started must be the deploy's start as unix seconds (e.g. 1735787045) or an ISO 8601 time with a time zone (e.g. 2025-01-02T03:04:05Z), at most 7 days before now and not after now, got 'yesterday'",
+    ],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--started', '1735787045000'],
+      "--started must be unix seconds, not milliseconds: drop the last three digits (e.g. 1735787045), got '1735787045000'",
+    ],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--started', '1735790645'],
+      '--started must not be after now (1735787045 (2025-01-02T03:04:05Z)): a deploy cannot start after it finished, got 1735790645 (2025-01-02T04:04:05Z)',
+    ],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--started', '2024-12-01T00:00:00Z'],
+      '--started must be at most 7 days before now (1735787045 (2025-01-02T03:04:05Z)), got 1733011200 (2024-12-01T00:00:00Z)',
+    ],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--started', '2025-01-02T03:00:00'],
+      "--started must be the deploy's start as unix seconds (e.g. 1735787045) or an ISO 8601 time with a time zone (e.g. 2025-01-02T03:04:05Z), at most 7 days before now and not after now, got '2025-01-02T03:00:00'",
+    ],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234', '--repo', 'bodyscript/infra.git'],
+      "--repo name must be the name without the '.git' clone suffix (the OIDC token names the repository 'infra'), got 'bodyscript/infra.git'",
+    ],
+    [['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234', '--repo', 'bodyscript/..'], "--repo name must be a GitHub repository name: 1–100 letters, digits, '.', '_' or '-', not '.' or '..', got 'bodyscript/..'"],
+    [
+      ['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234', '--repo=-bodyscript/infra'],
+      "--repo owner must be a GitHub organisation or user name: 1–39 letters, digits or single hyphens, not starting or ending with a hyphen, got '-bodyscript/infra'",
+    ],
+    [['--env', 'staging', '--version', '1.0.0', '--commit', 'abc1234', '--repo', 'a/b/c'], "--repo must be owner/name as GitHub names the repository, got 'a/b/c'"],
+    [['--env', 'staging', '--version', '1.0.0', '--force'], `Unknown option '--force'; ${USAGE}`],
+    [['--env', 'staging', '--version'], `--version needs a value (write --version=<value> for a value that starts with '-'); ${USAGE}`],
+    [['--env', 'staging', '--version', '1.0.0', '--started', '--url', 'https://x.example'], `--started needs a value (write --started=<value> for a value that starts with '-'); ${USAGE}`],
   ])('%j → exit 2: %s', async (argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(EXIT_USAGE);
-    expect(result.err).toContain(message);
+    expect(result.err).toBe(message);
     expect(result.err.split('\n')).toHaveLength(1);
     expect(result.calls).toHaveLength(0);
   });
