@@ -157,12 +157,16 @@ describe('OperationsRole and OperationsStack', () => {
     ).toThrow(/trustedRoleArns must name at least one role/);
   });
 
-  test('fails at synth when the standby lives in another account, naming the field', () => {
+  test('a standby in another account is refused by the config, naming the field; the stack refuses it too if handed one', () => {
     const environments = structuredClone({ ...ENVIRONMENT_FILES });
     environments.staging.standby.account = '333333333333';
-    const config = loadConfig({}, { environments });
+    expect(() => loadConfig({}, { environments })).toThrow(
+      "staging.standby.account: must be primary.account (111111111111): the operations role, image replication and DR failover work within one account, got '333333333333'",
+    );
+    const config = loadConfig();
+    const staging = { ...config.environments.staging, standby: { ...config.environments.staging.standby, account: '333333333333' } };
     expect(
-      () => new OperationsStack(testApp(), 'Ops', { env: { account: '111111111111', region: 'us-east-1' }, config: config.environments.staging, project: config.project }),
+      () => new OperationsStack(testApp(), 'Ops', { env: { account: '111111111111', region: 'us-east-1' }, config: staging, project: config.project }),
     ).toThrow(/staging\.standby\.account: the operations role covers one account/);
   });
 });
