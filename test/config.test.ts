@@ -241,6 +241,12 @@ describe('environment configuration', () => {
     expect(cidrBlocksOverlap('10.0.0.0/8', '10.255.255.0/24')).toBe(true);
   });
 
+  test('two environments in one account are refused (one ECR replication configuration per registry)', () => {
+    expect(problemsAfter((c) => ((c.primary.account = '111111111111'), (c.standby.account = '111111111111')))).toEqual([
+      "production.primary.account: must differ from staging.primary.account (ECR has one replication configuration per account and region, which each environment's Registry stack owns), got '111111111111' for both",
+    ]);
+  });
+
   test('a staging database in one AZ needs its reason too', () => {
     expect(problemsAfter((c) => delete c.database.singleAzReason, 'staging')).toEqual([
       'staging.database.singleAzReason: must say in at least 40 characters why this database may run in one AZ when database.multiAz is false (it becomes the compliance acknowledgement), got nothing',

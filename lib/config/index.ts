@@ -67,6 +67,7 @@ export function loadConfig(
       else throw error;
     }
   }
+  problems.push(...crossEnvironmentProblems(environments));
   let projectConfig: ProjectConfig | undefined;
   try {
     projectConfig = parseOrThrow(projectConfigSchema, files.project ?? PROJECT_FILE, 'project');
@@ -76,6 +77,20 @@ export function loadConfig(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { project: projectConfig!, environments: environments as Record<EnvironmentName, EnvironmentConfig> };
+}
+
+/**
+ * What no single environment file can see. ECR keeps one replication
+ * configuration per registry (account and region), which each environment's
+ * Registry stack owns: two environments there would overwrite each other's.
+ */
+function crossEnvironmentProblems(environments: Partial<Record<EnvironmentName, EnvironmentConfig>>): string[] {
+  const [first, second] = ENVIRONMENT_NAMES.map((name) => environments[name]);
+  if (!first || !second) return [];
+  if (first.primary.account !== second.primary.account || first.primary.region !== second.primary.region) return [];
+  return [
+    `${second.name}.primary.account: must differ from ${first.name}.primary.account (ECR has one replication configuration per account and region, which each environment's Registry stack owns), got '${second.primary.account}' for both`,
+  ];
 }
 
 function checkOverrides(overrides: SynthOverrides): string[] {
