@@ -69,10 +69,15 @@ describe('RegistryStack', () => {
     expect(() => new RegistryStack(testApp(), 'Registry', { env: config.primary, config: otherStandby })).toThrow(/standby.account must be primary.account \(111111111111\)/);
   });
 
-  test('the app refuses two environments in one registry (account and region): their replication rules would overwrite each other', () => {
+  test('the config and the app refuse two environments in one registry (account and region): their replication rules would overwrite each other', () => {
     const environments: Record<string, EnvironmentConfigInput> = structuredClone({ ...ENVIRONMENT_FILES });
     environments.production = { ...environments.production, primary: { ...environments.staging.primary }, standby: { ...environments.staging.standby } };
-    const shared = loadConfig({}, { environments });
+    expect(() => loadConfig({}, { environments })).toThrow(
+      "production.primary.account: must differ from staging.primary.account (ECR has one replication configuration per account and region, which each environment's Registry stack owns), got '111111111111' for both",
+    );
+    // The app's own guard, for a config handed to it without the schema.
+    const valid = loadConfig();
+    const shared = { ...valid, environments: { ...valid.environments, production: { ...valid.environments.production, primary: valid.environments.staging.primary, standby: valid.environments.staging.standby } } };
     expect(() => buildBodyScriptApp(new App({ context: cdkJsonContext() }), shared)).toThrow(/primary.account\/primary.region must differ, got 111111111111\/us-east-1 twice/);
   });
 });
