@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -8,12 +9,14 @@ import { estimatedMaxConnections } from '../constructs/data-alarms';
 import { buildBodyScriptApp } from '../lib/app';
 import { MINIMUM_REASON_LENGTH } from '../lib/compliance';
 import {
+  ACCEPTED_LOG_RETENTION_DAYS,
   type BodyScriptConfig,
   ConfigError,
   describeValue,
   ENVIRONMENT_FILES,
   type EnvironmentConfigInput,
   loadConfig,
+  MINIMUM_LOG_RETENTION_DAYS,
   MINIMUM_SINGLE_AZ_REASON_LENGTH,
   PROJECT_FILE,
 } from '../lib/config';
@@ -45,6 +48,7 @@ function problemsAfter(mutate: Mutation, environment: 'staging' | 'production' |
 
 const CLASSES = 't3/t4g micro–2xlarge; m5/r5 large–24xlarge; m6g/m7g/r6g/r7g/x2g large–16xlarge; m6i/r6i large–32xlarge; m7i/m8g/r7i/r8g large–48xlarge';
 const VERSIONS = '16.1–16.13, 17.1–17.9, 18.1–18.3';
+const LOG_RETENTIONS = "365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (a CloudWatch Logs retention of at least a year, as Control Tower's CT.CLOUDWATCH.PR.2 requires on every synth)";
 const DOMAIN = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'bodyscript.example', appDomainName: 'app.bodyscript.example', apiDomainName: 'api.bodyscript.example' };
 
 describe('environment configuration', () => {
@@ -94,7 +98,9 @@ describe('environment configuration', () => {
       "production.deployment.timeoutMinutes: must be at least 45 minutes (10 to start the green tasks + 5 to shift traffic with 'canary-10-percent-5-minutes' + deployment.terminationWaitMinutes 30), got 30",
     ],
     ['an unknown deployment strategy', (c) => (c.deployment.strategy = 'big-bang'), "production.deployment.strategy: must be one of 'all-at-once', 'canary-10-percent-5-minutes', 'linear-10-percent-every-1-minute', got 'big-bang'"],
-    ['a log retention CloudWatch does not offer', (c) => (c.logs.retentionDays = 100), 'production.logs.retentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (a CloudWatch Logs retention), got 100'],
+    ['a log retention CloudWatch does not offer', (c) => (c.logs.retentionDays = 100), `production.logs.retentionDays: must be one of ${LOG_RETENTIONS}, got 100`],
+    ['a log retention CloudWatch offers but Control Tower refuses on every synth', (c) => (c.logs.retentionDays = 30), `production.logs.retentionDays: must be one of ${LOG_RETENTIONS}, got 30`],
+    ['a log retention one step short of a year', (c) => (c.logs.retentionDays = 180), `production.logs.retentionDays: must be one of ${LOG_RETENTIONS}, got 180`],
     ['a misspelt field', (c) => (c.database.backupRetentionDay = 7), 'production.database.backupRetentionDay: is not a known field; check its spelling against lib/config/schema.ts'],
     ['a missing section', (c) => delete c.sentry, 'production.sentry: is required (an object)'],
     ['a Slack channel id that is not one', (c) => (c.slack = { workspaceId: 'T0123ABCDEF', criticalChannelId: '#alerts', warningChannelId: 'C0123ABCDEF' }), "production.slack.criticalChannelId: must be a Slack channel id such as C012ABCDEFG, got '#alerts'"],
@@ -161,7 +167,7 @@ describe('environment configuration', () => {
     // Numbers that are not numbers.
     ['NaN', (c) => (c.database.backupRetentionDays = NaN), 'production.database.backupRetentionDays: must be an integer 1–35 days, got NaN'],
     ['Infinity', (c) => (c.database.allocatedStorageGiB = Infinity), 'production.database.allocatedStorageGiB: must be an integer 20–65536 GiB, got Infinity'],
-    ['NaN where one of a list is expected', (c) => (c.logs.retentionDays = NaN), 'production.logs.retentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (a CloudWatch Logs retention), got NaN'],
+    ['NaN where one of a list is expected', (c) => (c.logs.retentionDays = NaN), `production.logs.retentionDays: must be one of ${LOG_RETENTIONS}, got NaN`],
     ['NaN tasks', (c) => (c.services.api.minTasks = NaN), 'production.services.api.minTasks: must be an integer 1–100 tasks, got NaN'],
     ['a fractional number of days', (c) => (c.database.backupRetentionDays = 7.5), 'production.database.backupRetentionDays: must be an integer 1–35 days, got 7.5'],
   ];
@@ -193,8 +199,10 @@ describe('environment configuration', () => {
     ['a database name that is a non-reserved key word', (c) => (c.database.databaseName = 'data')],
     ['several alarm addresses, with plus and subdomains', (c) => (c.alarms.emails = ['oncall+prod@bodyscript.example', 'platform@alerts.bodyscript.example', "o'brien@bodyscript.example"])],
     ['a domain with the web app at the zone apex', (c) => (c.domain = { ...DOMAIN, appDomainName: 'bodyscript.example' })],
-    ['a domain with the api at the apex', (c) => (c.domain = { ...DOMAIN, apiDomainName: 'bodyscript.example' }), 'staging'],
+    // Staging's names differ from production's (a name serves one environment); a reason for having no domain, if any, goes.
+    ['a domain with the api at the apex', (c) => ((c.domain = { ...DOMAIN, appDomainName: 'staging.bodyscript.example', apiDomainName: 'bodyscript.example' }), delete c.noDomainReason), 'staging'],
     ['Slack delivery', (c) => (c.slack = { workspaceId: 'T0123ABCDEF', criticalChannelId: 'C0123ABCDEF', warningChannelId: 'G0123ABCDEF' })],
+    ['the longest log retention CloudWatch offers', (c) => (c.logs.retentionDays = 3653)],
     ['an image tag of 128 characters', (c) => (c.services.api.imageTag = `v${'1'.repeat(127)}`)],
     ['a .github repository of an owner with a hyphen', (p) => ((p.github.owner = 'body-script'), (p.github.repository = '.github')), 'project'],
     ['the GitHub stack in another region', (p) => (p.github.region = 'eu-central-1'), 'project'],
@@ -247,10 +255,43 @@ describe('environment configuration', () => {
     ]);
   });
 
+  describe('a domain name serves one environment', () => {
+    /** Both environment files with a domain each (staging's noDomainReason, if any, given up for it). */
+    function withDomains(staging: Partial<typeof DOMAIN>) {
+      const environments: Record<string, Record<string, unknown>> = structuredClone({ ...ENVIRONMENT_FILES });
+      environments.production.domain = { ...DOMAIN };
+      environments.staging.domain = { ...DOMAIN, ...staging };
+      delete environments.staging.noDomainReason;
+      return environments as Record<string, EnvironmentConfigInput>;
+    }
+
+    test.each([
+      ['the same app name', { apiDomainName: 'api.staging.bodyscript.example' }, "production.domain.appDomainName: must differ from staging.domain.appDomainName (CloudFront serves an alternate domain name from one distribution only, and a hosted zone holds one record of a name), got 'app.bodyscript.example' for both"],
+      ['the same api name', { appDomainName: 'staging.bodyscript.example' }, "production.domain.apiDomainName: must differ from staging.domain.apiDomainName (CloudFront serves an alternate domain name from one distribution only, and a hosted zone holds one record of a name), got 'api.bodyscript.example' for both"],
+      ["staging's app at production's api name", { appDomainName: 'api.bodyscript.example', apiDomainName: 'api.staging.bodyscript.example' }, "production.domain.apiDomainName: must differ from staging.domain.appDomainName (CloudFront serves an alternate domain name from one distribution only, and a hosted zone holds one record of a name), got 'api.bodyscript.example' for both"],
+    ])('two environments with %s are refused', (_what, staging, expected) => {
+      expect(() => loadConfig({}, { environments: withDomains(staging) })).toThrow(new ConfigError([expected]));
+    });
+
+    test('two environments in one hosted zone with names of their own are accepted and build', () => {
+      const config = loadConfig({}, { environments: withDomains({ appDomainName: 'staging.bodyscript.example', apiDomainName: 'api.staging.bodyscript.example' }) });
+      expect(config.environments.staging.domain?.hostedZoneId).toBe(config.environments.production.domain?.hostedZoneId);
+      const app = new App({ context: cdkJsonContext() });
+      expect(() => buildBodyScriptApp(app, config)).not.toThrow();
+    });
+  });
+
   test('a staging database in one AZ needs its reason too', () => {
     expect(problemsAfter((c) => delete c.database.singleAzReason, 'staging')).toEqual([
       'staging.database.singleAzReason: must say in at least 40 characters why this database may run in one AZ when database.multiAz is false (it becomes the compliance acknowledgement), got nothing',
     ]);
+  });
+
+  test("the shortest log retention is the one Control Tower's CT.CLOUDWATCH.PR.2 accepts, read from the rule every synth runs", () => {
+    const rule = fs.readFileSync(require.resolve('@cdklabs/cdk-validator-cfnguard/rules/control-tower/cfn-guard/cloudwatch/ct-cloudwatch-pr-2.guard'), 'utf8');
+    expect(rule).toContain('rule cloudwatch_log_group_retention_period_check');
+    expect(Number(/^let MINIMUM_RETENTION_IN_DAYS = (\d+)$/m.exec(rule)?.[1])).toBe(MINIMUM_LOG_RETENTION_DAYS);
+    expect(ACCEPTED_LOG_RETENTION_DAYS[0]).toBe(MINIMUM_LOG_RETENTION_DAYS);
   });
 
   test('a single-AZ reason is long enough to be a compliance acknowledgement', () => {

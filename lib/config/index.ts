@@ -80,17 +80,35 @@ export function loadConfig(
 }
 
 /**
- * What no single environment file can see. ECR keeps one replication
- * configuration per registry (account and region), which each environment's
- * Registry stack owns: two environments there would overwrite each other's.
+ * What no single environment file can see.
+ * - ECR keeps one replication configuration per registry (account and region),
+ *   which each environment's Registry stack owns: two environments there would
+ *   overwrite each other's.
+ * - A domain name serves one environment: CloudFront refuses an alternate domain
+ *   name that another distribution already has (CNAMEAlreadyExists, CloudFront
+ *   Developer Guide "Move an alternate domain name"), and a hosted zone holds one
+ *   alias record of a name, so the second environment's deploy would fail.
  */
 function crossEnvironmentProblems(environments: Partial<Record<EnvironmentName, EnvironmentConfig>>): string[] {
   const [first, second] = ENVIRONMENT_NAMES.map((name) => environments[name]);
   if (!first || !second) return [];
-  if (first.primary.account !== second.primary.account || first.primary.region !== second.primary.region) return [];
-  return [
-    `${second.name}.primary.account: must differ from ${first.name}.primary.account (ECR has one replication configuration per account and region, which each environment's Registry stack owns), got '${second.primary.account}' for both`,
-  ];
+  const problems: string[] = [];
+  if (first.primary.account === second.primary.account && first.primary.region === second.primary.region) {
+    problems.push(
+      `${second.name}.primary.account: must differ from ${first.name}.primary.account (ECR has one replication configuration per account and region, which each environment's Registry stack owns), got '${second.primary.account}' for both`,
+    );
+  }
+  const domainFields = ['appDomainName', 'apiDomainName'] as const;
+  for (const field of domainFields) {
+    const name = second.domain?.[field];
+    const taken = domainFields.find((other) => first.domain?.[other] === name);
+    if (name !== undefined && taken) {
+      problems.push(
+        `${second.name}.domain.${field}: must differ from ${first.name}.domain.${taken} (CloudFront serves an alternate domain name from one distribution only, and a hosted zone holds one record of a name), got '${name}' for both`,
+      );
+    }
+  }
+  return problems;
 }
 
 function checkOverrides(overrides: SynthOverrides): string[] {

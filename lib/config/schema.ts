@@ -38,6 +38,18 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/**
+ * Control Tower's CT.CLOUDWATCH.PR.2 (cfn-guard rule
+ * cloudwatch_log_group_retention_period_check, MINIMUM_RETENTION_IN_DAYS) fails
+ * every log group kept less than a year, and every synth runs it: a shorter
+ * logs.retentionDays would pass here and then stop `cdk synth` with one finding
+ * per log group, none of which names the config field.
+ */
+export const MINIMUM_LOG_RETENTION_DAYS = 365;
+
+/** The retention periods logs.retentionDays accepts: those CloudWatch Logs offers, a year or longer. */
+export const ACCEPTED_LOG_RETENTION_DAYS = LOG_RETENTION_DAYS.filter((days) => days >= MINIMUM_LOG_RETENTION_DAYS);
+
 /** Fargate task sizes: vCPU units and the memory (MiB) each allows. */
 export const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, readonly number[]>> = {
   256: [512, 1024, 2048],
@@ -340,7 +352,7 @@ const deployment = z.strictObject({
 
 const logs = z.strictObject({
   /** Retention of every application and infrastructure log group. */
-  retentionDays: oneOfNumbers(LOG_RETENTION_DAYS, 'a CloudWatch Logs retention'),
+  retentionDays: oneOfNumbers(ACCEPTED_LOG_RETENTION_DAYS, "a CloudWatch Logs retention of at least a year, as Control Tower's CT.CLOUDWATCH.PR.2 requires on every synth"),
 });
 
 const alarms = z.strictObject({
