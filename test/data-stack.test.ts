@@ -1,5 +1,10 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { buildBodyScriptApp } from '../lib/app';
+import { ENVIRONMENT_FILES, type EnvironmentConfigInput, type EnvironmentName, loadConfig } from '../lib/config';
+import { stackNames } from '../lib/naming';
 import { resourcesOfType, template, templateJson } from './support/assembly';
+import { cdkJsonContext } from './support/synthesize';
 
 const STAGING = 'BodyScript-Staging-Data';
 const PRODUCTION = 'BodyScript-Production-Data';
@@ -223,5 +228,43 @@ describe('AWS Backup', () => {
     for (const id of ['DatabaseInstanceAA8A5FDE', 'UploadsBucket6E76B673', 'ResultsBucket260A22AD', 'FrontendBucketA01D232A']) {
       expect(resources).toContain(id);
     }
+  });
+});
+
+describe('the single-AZ acknowledgement of the database and its standby replica', () => {
+  const PRODUCTION_REASON = 'Pre-launch production holds only synthetic data until go-live; Multi-AZ is turned on before the first customer.';
+
+  /** The reasons given for the Control Tower Multi-AZ rule in the Data and Standby stacks of `env`, by stack. */
+  function multiAzAcknowledgements(env: EnvironmentName, productionInOneAz: boolean): Record<string, string[]> {
+    const environments = structuredClone({ ...ENVIRONMENT_FILES }) as Record<string, EnvironmentConfigInput>;
+    if (productionInOneAz) Object.assign(environments.production.database, { multiAz: false, singleAzReason: PRODUCTION_REASON });
+    const app = new App({ context: cdkJsonContext() });
+    buildBodyScriptApp(app, loadConfig({}, { environments }));
+    const stacks = app.node.findAll().filter(Stack.isStack);
+    return Object.fromEntries(
+      [stackNames.data(env), stackNames.standby(env)].map((name) => [
+        name,
+        stacks
+          .find((stack) => stack.stackName === name)!
+          .node.findAll()
+          .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+          .flatMap((m) => Object.entries(m.data as Record<string, string>))
+          .filter(([rule]) => rule.endsWith('rds_instance_multi_az_support_check'))
+          .map(([, reason]) => reason),
+      ]),
+    );
+  }
+
+  test("is staging's database.singleAzReason, word for word", () => {
+    const reason = loadConfig().environments.staging.database.singleAzReason!;
+    expect(multiAzAcknowledgements('staging', false)).toEqual({ [stackNames.data('staging')]: [reason], [stackNames.standby('staging')]: [reason] });
+  });
+
+  test('is the reviewed reason when production is configured in one AZ, and absent while it is Multi-AZ', () => {
+    expect(multiAzAcknowledgements('production', true)).toEqual({
+      [stackNames.data('production')]: [PRODUCTION_REASON],
+      [stackNames.standby('production')]: [PRODUCTION_REASON],
+    });
+    expect(multiAzAcknowledgements('production', false)).toEqual({ [stackNames.data('production')]: [], [stackNames.standby('production')]: [] });
   });
 });

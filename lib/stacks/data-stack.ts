@@ -30,11 +30,13 @@ import { createProcessingQueues } from './processing-queues';
 /**
  * Why the environment's database (and its standby replica, which runs like its
  * source) may run in one AZ: the acknowledgement of the Multi-AZ findings when
- * `database.multiAz` is false. One place for both stacks.
+ * `database.multiAz` is false. It is the config's `database.singleAzReason`,
+ * which the schema requires exactly then (in production too, where it is the
+ * reviewed override), so the acknowledgement says what the operator decided
+ * and never claims what is not so. One place for both stacks.
  */
 export function singleAzReason(config: EnvironmentConfig): string | undefined {
-  if (config.database.multiAz) return undefined;
-  return `The ${config.name} database runs in one AZ by configuration (database.multiAz=false) to halve its cost, and its standby replica like its source; it holds no customer data, and point-in-time recovery plus daily backups bound what an AZ loss costs.`;
+  return config.database.multiAz ? undefined : config.database.singleAzReason;
 }
 
 export interface DataStackProps extends StackProps {
