@@ -15,6 +15,7 @@ import {
   PROJECT_RULES_PLUGIN_NAME,
 } from '../lib/compliance';
 import { guardRuleFiles } from '../lib/validation/cfn-guard-plugin';
+import { GATE_DID_NOT_RUN_RULE } from '../lib/validation/fails-closed';
 import { VerdictCache } from '../lib/validation/verdict-cache';
 import { type Acknowledgement, acknowledgements as allAcknowledgements, stacks, templateJson, validationPlugins, violations } from './support/assembly';
 import { testValidationCacheDir } from './support/synthesize';
@@ -128,7 +129,8 @@ interface CliResult {
 /** Runs the real CDK CLI on test/fixtures/compliance-gate-app.ts with `-c violate=<gate>`. */
 function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-${violate}-`));
-  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'npx tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', outdir];
+  // A relative --output, as the CLI's default `cdk.out` is: the templates then reach the gates by relative paths.
+  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'npx tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', path.relative(ROOT, outdir)];
   return new Promise((resolve) => {
     execFile(path.join(ROOT, 'node_modules', '.bin', 'cdk'), args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const reportFile = path.join(outdir, 'validation-report.json');
@@ -156,6 +158,8 @@ describe('each gate alone stops `cdk synth` (the real CLI on a one-stack app)', 
     'cfn-guard, Control Tower rules': { violate: 'control-tower', plugin: CONTROL_TOWER_PLUGIN_NAME, rule: 'cloudwatch_log_group_retention_period_check', constructPath: 'GateTest/ShortLivedLogs/Resource' },
     'cfn-guard, project rules': { violate: 'project-rules', plugin: PROJECT_RULES_PLUGIN_NAME, rule: 'BODYSCRIPT_LOG_GROUP_RETENTION_STATED', constructPath: 'GateTest/EverlastingLogs/Resource' },
     "aws-cdk-lib's CloudFormation validator": { violate: 'cloudformation-error', plugin: 'CloudFormation Validate', rule: 'F3002', constructPath: 'GateTest/Parameter/Resource' },
+    // A gate that throws: aws-cdk-lib reports a plugin failure without findings, which the CLI reads as success.
+    'a cfn-guard gate that cannot read its rules': { violate: 'gate-did-not-run', plugin: 'unreadable-guard-rules', rule: GATE_DID_NOT_RUN_RULE, constructPath: 'GateTest' },
   };
   const results = new Map<string, CliResult>();
   let deploy: CliResult;

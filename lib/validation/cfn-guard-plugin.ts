@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
-import { runCfnGuard } from './cfn-guard-run';
+import { assertRuleFilesParse, runCfnGuard } from './cfn-guard-run';
 import { asError } from './every-finding-fails';
+import { failsClosed } from './fails-closed';
 import { fileFingerprint, fingerprint, TEMPLATE_PLACEHOLDER, type VerdictCache, violationsAt } from './verdict-cache';
 
 const LIBRARY_DIRECTORY = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
@@ -141,6 +142,10 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
   }
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return failsClosed(`cfn-guard (${this.name})`, context, () => this.validateTemplates(context));
+  }
+
+  private validateTemplates(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const cache = this.props.cache;
     const violationsByTemplate = new Map<string, PolicyViolation[]>();
     const toValidate: { templatePath: string; key: string }[] = [];
@@ -151,6 +156,7 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
       else toValidate.push({ templatePath, key });
     }
     if (toValidate.length > 0) {
+      this.assertRulesParse();
       const found = runCfnGuard(
         toValidate.map((t) => t.templatePath),
         this.activeRuleFiles,
@@ -172,6 +178,14 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
         fromCache: String(context.templatePaths.length - toValidate.length),
       },
     };
+  }
+
+  /** Once per rule set and engine (remembered in the cache): a rule file cfn-guard cannot parse would pass every template. */
+  private assertRulesParse(): void {
+    const key = fingerprint('cfn-guard-rules-parse', this.name, cfnGuardIdentity(), this.ruleSetIdentity);
+    if (this.props.cache?.read<boolean>(this.name, key) === true) return;
+    assertRuleFilesParse(cfnGuardBinary(), this.activeRuleFiles);
+    this.props.cache?.write(this.name, key, true);
   }
 
   private withDocumentation(violation: PolicyViolation): PolicyViolation {

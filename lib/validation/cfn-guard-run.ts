@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -66,6 +67,9 @@ export function planGuardRuns(templatePaths: readonly string[], ruleFiles: reado
 export function runCfnGuard(templatePaths: readonly string[], ruleFiles: readonly string[], concurrency = os.availableParallelism()): Map<string, PolicyViolation[]> {
   const byTemplate = new Map<string, PolicyViolation[]>(templatePaths.map((t) => [t, []]));
   if (templatePaths.length === 0 || ruleFiles.length === 0) return byTemplate;
+  // cfn-guard names each data file by its absolute path, whatever spelling it
+  // was given: the CDK CLI's default output directory (`cdk.out`) is relative.
+  const givenPathOf = new Map(templatePaths.map((t) => [path.resolve(t), t]));
   const runs = planGuardRuns(templatePaths, ruleFiles, concurrency);
   const propsOf = (run: GuardRun): CfnGuardValidatorProps => ({ controlTowerRulesEnabled: false, rules: run.ruleFiles, maxBuffer: GUARD_OUTPUT_LIMIT_BYTES });
   const reports = runs.length === 1 ? [new CfnGuardValidator(propsOf(runs[0])).validate({ templatePaths: runs[0].templatePaths } as never)] : runInWorkers(runs.map((run) => ({ templatePaths: run.templatePaths, validatorProps: propsOf(run) })));
@@ -73,11 +77,11 @@ export function runCfnGuard(templatePaths: readonly string[], ruleFiles: readonl
     for (const violation of report.violations) {
       const resourcesByTemplate = new Map<string, PolicyViolation['violatingResources'][number][]>();
       for (const resource of violation.violatingResources) {
-        const templatePath = resource.templatePath;
-        if (!templatePath || !byTemplate.has(templatePath)) {
-          throw new Error(`cfn-guard reported ${violation.ruleName} on '${templatePath}', which is not one of the templates it was given`);
+        const templatePath = resource.templatePath === undefined ? undefined : givenPathOf.get(path.resolve(resource.templatePath));
+        if (templatePath === undefined) {
+          throw new Error(`cfn-guard reported ${violation.ruleName} on '${resource.templatePath}', which is not one of the templates it was given`);
         }
-        resourcesByTemplate.set(templatePath, [...(resourcesByTemplate.get(templatePath) ?? []), resource]);
+        resourcesByTemplate.set(templatePath, [...(resourcesByTemplate.get(templatePath) ?? []), { ...resource, templatePath }]);
       }
       for (const [templatePath, violatingResources] of resourcesByTemplate) {
         byTemplate.get(templatePath)!.push({ ...violation, violatingResources });
@@ -120,5 +124,35 @@ function runInWorkers(runs: readonly { templatePaths: string[]; validatorProps: 
       port.close();
       void worker.terminate();
     }
+  }
+}
+
+/**
+ * Throws unless cfn-guard can parse every rule file.
+ *
+ * Why: cfn-guard skips a rule file it cannot parse, prints the parse error on
+ * stderr, marks every template `SKIP` and exits 5, the code it also uses for
+ * "rules failed". @cdklabs/cdk-validator-cfnguard accepts 5, discards stderr
+ * and reads "no non-compliant result" as a pass: a broken rule file would pass
+ * every template. One cfn-guard run on an empty template with every rule shows
+ * it: exit 0 and nothing on stderr when every file parses.
+ */
+export function assertRuleFilesParse(cfnGuardBinary: string, ruleFiles: readonly string[]): void {
+  if (ruleFiles.length === 0) return;
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-guard-rules-'));
+  try {
+    const emptyTemplate = path.join(directory, 'empty.template.json');
+    fs.writeFileSync(emptyTemplate, '{"Resources":{}}');
+    const result = spawnSync(cfnGuardBinary, ['validate', ...ruleFiles.flatMap((rule) => ['--rules', rule]), '--data', emptyTemplate, '--show-summary', 'none'], {
+      encoding: 'utf8',
+      maxBuffer: GUARD_OUTPUT_LIMIT_BYTES,
+    });
+    if (result.error) throw result.error;
+    const stderr = (result.stderr ?? '').trim();
+    if (result.status !== 0 || stderr.length > 0) {
+      throw new Error(`cfn-guard cannot read the rules (exit ${result.status ?? result.signal}): ${stderr.split('\n').slice(0, 5).join(' ') || 'no message'}`);
+    }
+  } finally {
+    fs.rmSync(directory, { recursive: true, force: true });
   }
 }

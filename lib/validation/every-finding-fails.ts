@@ -1,4 +1,5 @@
 import type { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
+import { failsClosed } from './fails-closed';
 
 /**
  * A finding of a BodyScript gate stops the synth whatever severity its
@@ -36,7 +37,9 @@ export class EveryFindingFails implements IPolicyValidationPlugin {
   }
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const report = this.plugin.validate(context);
-    return { ...report, success: report.success && report.violations.length === 0, violations: report.violations.map(asError) };
+    return failsClosed(this.name, context, () => {
+      const report = this.plugin.validate(context);
+      return { ...report, success: report.success && report.violations.length === 0, violations: report.violations.map(asError) };
+    });
   }
 }

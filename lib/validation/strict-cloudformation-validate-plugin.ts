@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport, type PolicyViolation } from 'aws-cdk-lib';
 import { asError } from './every-finding-fails';
+import { failsClosed } from './fails-closed';
 import { fingerprint, TEMPLATE_PLACEHOLDER, type VerdictCache, violationsAt } from './verdict-cache';
 
 const AWS_CDK_LIB_VERSION: string = JSON.parse(fs.readFileSync(require.resolve('aws-cdk-lib/package.json'), 'utf8')).version;
@@ -26,8 +28,10 @@ export class StrictCloudFormationValidatePlugin extends CloudFormationValidatePl
   }
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const violations = this.cache ? this.validateWithCache(context, this.cache) : super.validate(context).violations;
-    return { success: violations.length === 0, violations: violations.map(asError) };
+    return failsClosed(this.name, context, () => {
+      const violations = this.cache ? this.validateWithCache(context, this.cache) : super.validate(context).violations;
+      return { success: violations.length === 0, violations: violations.map(asError) };
+    });
   }
 
   private validateWithCache(context: IPolicyValidationContext, cache: VerdictCache): PolicyViolation[] {
@@ -53,14 +57,14 @@ export class StrictCloudFormationValidatePlugin extends CloudFormationValidatePl
         templatePaths: toValidate.map((s) => s.templatePath),
         stackTemplates: toValidate.map(({ key: _key, ...stack }) => stack),
       });
-      const unplaced = report.violations.filter((v) => v.violatingResources.some((r) => !toValidate.some((s) => s.templatePath === r.templatePath)));
+      const unplaced = report.violations.filter((v) => v.violatingResources.some((r) => !toValidate.some((s) => samePath(s.templatePath, r.templatePath))));
       if (unplaced.length > 0) {
         throw new Error(`CloudFormation Validate reported ${unplaced.map((v) => v.ruleName).join(', ')} on a template it was not given`);
       }
       for (const stack of toValidate) {
         // One diagnostic can list resources of several templates: keep each template's own.
         const own = report.violations.flatMap((v) => {
-          const resources = v.violatingResources.filter((r) => r.templatePath === stack.templatePath);
+          const resources = v.violatingResources.filter((r) => samePath(r.templatePath, stack.templatePath)).map((r) => ({ ...r, templatePath: stack.templatePath }));
           return resources.length > 0 ? [{ ...v, violatingResources: resources }] : [];
         });
         cache.write(this.name, stack.key, violationsAt(own, TEMPLATE_PLACEHOLDER));
@@ -69,4 +73,9 @@ export class StrictCloudFormationValidatePlugin extends CloudFormationValidatePl
     }
     return context.stackTemplates.flatMap((s) => violationsByTemplate.get(s.templatePath)!);
   }
+}
+
+/** Validators may report a template by another spelling of its path (cfn-guard makes relative paths absolute). */
+function samePath(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && path.resolve(a) === path.resolve(b);
 }
