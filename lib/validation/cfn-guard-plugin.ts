@@ -183,9 +183,11 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
   /** Once per rule set and engine (remembered in the cache): a rule file cfn-guard cannot parse would pass every template. */
   private assertRulesParse(): void {
     const key = fingerprint('cfn-guard-rules-parse', this.name, cfnGuardIdentity(), this.ruleSetIdentity);
-    if (this.props.cache?.read<boolean>(this.name, key) === true) return;
+    // Kept apart from the per-template verdicts (own validator name), which count one entry per template checked.
+    const validator = `${this.name}-rules-parse`;
+    if (this.props.cache?.read<boolean>(validator, key) === true) return;
     assertRuleFilesParse(cfnGuardBinary(), this.activeRuleFiles);
-    this.props.cache?.write(this.name, key, true);
+    this.props.cache?.write(validator, key, true);
   }
 
   private withDocumentation(violation: PolicyViolation): PolicyViolation {

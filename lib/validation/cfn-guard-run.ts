@@ -135,7 +135,7 @@ function runInWorkers(runs: readonly { templatePaths: string[]; validatorProps: 
  * "rules failed". @cdklabs/cdk-validator-cfnguard accepts 5, discards stderr
  * and reads "no non-compliant result" as a pass: a broken rule file would pass
  * every template. One cfn-guard run on an empty template with every rule shows
- * it: exit 0 and nothing on stderr when every file parses.
+ * it: exit 0 (or 19, a readable rule failing on it) and nothing on stderr when every file parses.
  */
 export function assertRuleFilesParse(cfnGuardBinary: string, ruleFiles: readonly string[]): void {
   if (ruleFiles.length === 0) return;
@@ -149,7 +149,9 @@ export function assertRuleFilesParse(cfnGuardBinary: string, ruleFiles: readonly
     });
     if (result.error) throw result.error;
     const stderr = (result.stderr ?? '').trim();
-    if (result.status !== 0 || stderr.length > 0) {
+    // 0: every rule passed or skipped; 19: a rule failed on the empty template (e.g. `Resources.* ... exists`), which is
+    // a readable rule. A parse error prints on stderr and exits 5.
+    if ((result.status !== 0 && result.status !== 19) || stderr.length > 0) {
       throw new Error(`cfn-guard cannot read the rules (exit ${result.status ?? result.signal}): ${stderr.split('\n').slice(0, 5).join(' ') || 'no message'}`);
     }
   } finally {
