@@ -22,7 +22,9 @@ const released = (stackName: string): Template => JSON.parse(fs.readFileSync(pat
 
 beforeAll(() => {
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-image-tag-'));
-  synthesizeBodyScript(outdir, { apiImageTag: NEW_TAG });
+  // Only the templates are compared here; the gates run on the shared assembly
+  // (and in the pipeline's CLI synth with the tag), and cost ten times this synth.
+  synthesizeBodyScript(outdir, { apiImageTag: NEW_TAG }, { gates: [] });
   if (fs.existsSync(path.join(outdir, 'synth-error.txt'))) throw new Error(fs.readFileSync(path.join(outdir, 'synth-error.txt'), 'utf8'));
 });
 

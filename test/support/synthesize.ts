@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildBodyScriptApp } from '../../lib/app';
-import { enableComplianceChecks } from '../../lib/compliance';
+import { type ComplianceGate, enableComplianceChecks } from '../../lib/compliance';
 import { loadConfig, type SynthOverrides } from '../../lib/config';
 
 /**
@@ -20,8 +20,8 @@ export function testAssemblyDir(): string {
 /**
  * The validation cache of this jest run, beside the shared assembly: it starts
  * empty with every run (so the suite checks every template from scratch, as CI
- * does), and later synths of the same run (another image tag, say) validate
- * only the templates that differ from the shared assembly's.
+ * does), and later synths of the same run that keep the gates on validate only
+ * the templates that differ from the shared assembly's.
  */
 export function testValidationCacheDir(): string {
   return path.join(path.dirname(testAssemblyDir()), `${path.basename(testAssemblyDir())}-validation-cache`);
@@ -34,16 +34,29 @@ export function cdkJsonContext(): Record<string, unknown> {
   return { ...committedContext, ...cdkJson.context };
 }
 
+/** How a test synthesizes the app beyond the shared assembly. */
+export interface SynthesizeOptions {
+  /**
+   * The compliance gates to run. A test that only compares templates (another
+   * image tag, say) passes `[]`: the gates never change a template, and a warm
+   * validation of the changed stacks still costs ten times the synth itself
+   * (cdk-nag reads the whole construct tree, cfn-guard re-checks the largest
+   * templates). Every gate runs on the shared assembly and in every CLI synth.
+   * @default every gate (COMPLIANCE_GATES)
+   */
+  readonly gates?: readonly ComplianceGate[];
+}
+
 /**
  * Synthesizes the whole BodyScript app into `outdir` exactly as bin/bodyscript.ts
  * does (same config, compliance plugins and context), with this run's validation cache.
  * Validation failures do not throw here: they are left in the assembly's
  * validation report for the compliance test to show.
  */
-export function synthesizeBodyScript(outdir: string, overrides: SynthOverrides = {}): void {
+export function synthesizeBodyScript(outdir: string, overrides: SynthOverrides = {}, options: SynthesizeOptions = {}): void {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir, context: { ...cdkJsonContext(), ...overrides } });
-  enableComplianceChecks(app, { validationCache: testValidationCacheDir() });
+  enableComplianceChecks(app, { validationCache: testValidationCacheDir(), ...(options.gates ? { gates: options.gates } : {}) });
   buildBodyScriptApp(app, loadConfig(overrides));
   try {
     app.synth();
