@@ -153,11 +153,17 @@ describe('supply chain', () => {
     }
   });
 
-  test('Node comes from .nvmrc, which satisfies package.json engines', () => {
+  test('Node comes from .nvmrc, a supported LTS that satisfies package.json engines and matches @types/node', () => {
     const nvmrc = fs.readFileSync(path.join(ROOT, '.nvmrc'), 'utf8').trim();
     expect(nvmrc).toMatch(/^\d+(\.\d+){0,2}$/);
     const minimum = /^>=(\d+)/.exec((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node)?.[1];
     expect(Number(nvmrc.split('.')[0])).toBeGreaterThanOrEqual(Number(minimum));
+    // A supported LTS (even major, 22 or later: 20 reached its end of life), and
+    // the code is type-checked against the Node that the workflows run.
+    const major = Number(nvmrc.split('.')[0]);
+    expect(major % 2 === 0 && major >= 22).toBe(true);
+    const typesNode = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node'];
+    expect(typesNode.split('.')[0]).toBe(String(major));
     for (const { file, id, job } of allJobs()) {
       for (const step of (job.steps ?? []).filter((s) => s.uses?.startsWith('actions/setup-node@'))) {
         expect(`${file}/${id} ${String(step.with?.['node-version-file'])}`).toBe(`${file}/${id} .nvmrc`);
