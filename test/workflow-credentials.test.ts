@@ -1,7 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { ENVIRONMENT_NAMES, type EnvironmentName } from '../lib/config';
+import { type EnvironmentConfig, ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
+import { CREDENTIAL_MARGIN_MINUTES, cdkDeployWorstCase, GITHUB_JOB_MAX_MINUTES, IAM_ROLE_CHAINING_MAX_SECONDS } from '../lib/deploy-duration';
+import { stackNames } from '../lib/naming';
+import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
+import { opsCommandWorstCase } from '../lib/ops/durations';
 import { CDK_BOOTSTRAP_QUALIFIER } from '../lib/stacks/github-stack';
 import { resourcesOfType, stacks, templateJson } from './support/assembly';
 
@@ -31,6 +35,7 @@ interface Step {
   readonly with?: Record<string, string | number | boolean>;
 }
 interface Job {
+  readonly 'timeout-minutes'?: number;
   readonly environment?: string;
   readonly env?: Record<string, string>;
   readonly steps?: Step[];
@@ -59,6 +64,7 @@ function resolve(value: string, workflow: Workflow, job: Job, env: EnvironmentNa
       if (found === undefined) throw new Error(`${whole}: no env.${fromEnv[1]} in the job or workflow`);
       return resolve(found, workflow, job, env);
     }
+    if (expression === 'inputs.environment') return env;
     const choice = /^inputs\.environment == '(\w+)' && '([^']*)' \|\| '([^']*)'$/.exec(expression);
     if (choice) return env === choice[1] ? choice[2] : choice[3];
     return whole;
@@ -80,9 +86,9 @@ interface CredentialStep {
   readonly sourceRoleArn?: string;
 }
 
-function credentialSteps(): CredentialStep[] {
+function credentialSteps(all: Record<string, Workflow> = workflows): CredentialStep[] {
   const result: CredentialStep[] = [];
-  for (const [file, workflow] of Object.entries(workflows)) {
+  for (const [file, workflow] of Object.entries(all)) {
     for (const [jobId, job] of Object.entries(workflow.jobs)) {
       for (const env of variantsOf(job)) {
         let current: string | undefined;
@@ -241,3 +247,177 @@ describe('role chaining in the deploy workflows', () => {
   });
 });
 
+
+/*
+ * Time budget: every job's worst case against its timeout, and every
+ * session's worst case against what it asked for. A job stops at its first
+ * failing step (except steps that run `if: always()` / `!cancelled()`), so its
+ * worst case is the longest of: every step at its slowest success, or the
+ * steps before one failing at its slowest (a cdk deploy that fails also waits
+ * for CloudFormation's rollback) and the steps that still run after it.
+ */
+
+/** GitHub-hosted steps that are not ours: checkout, setup-node (with its npm cache), artifacts. */
+const ACTION_STEP_MINUTES = 2;
+/** configure-aws-credentials: one STS call, with the action's own retries. */
+const CREDENTIALS_STEP_MINUTES = 1;
+/** `npm ci` from the setup-node cache. */
+const INSTALL_MINUTES = 5;
+/** Any other shell step (naming the release, failing the job, ...). */
+const SHELL_STEP_MINUTES = 1;
+
+interface StepBudget {
+  readonly name: string;
+  /** Slowest the step takes when it succeeds and the job goes on. */
+  readonly continues: number;
+  /** Slowest the step takes when it fails (and the job stops). */
+  readonly stops: number;
+  readonly runsAfterFailure: boolean;
+  /** The step calls AWS (with the credentials of the last configure-aws-credentials step). */
+  readonly usesAws: boolean;
+  readonly credentials?: CredentialStep;
+}
+
+/** Worst case of a sequence of steps, per the rule above. */
+function worstOf(steps: readonly StepBudget[]): number {
+  let worst = steps.reduce((sum, step) => sum + step.continues, 0);
+  steps.forEach((step, k) => {
+    const before = steps.slice(0, k).reduce((sum, s) => sum + s.continues, 0);
+    const after = steps.slice(k + 1).filter((s) => s.runsAfterFailure).reduce((sum, s) => sum + s.continues, 0);
+    worst = Math.max(worst, before + step.stops + after);
+  });
+  return worst;
+}
+
+const assemblyStacks = () => new Map(stacks().map((s) => [s.displayName, s]));
+function closure(names: string[]): string[] {
+  const byName = assemblyStacks();
+  const seen: string[] = [];
+  const visit = (name: string) => {
+    if (seen.includes(name)) return;
+    const stack = byName.get(name);
+    if (!stack) throw new Error(`${name} is not a stack of the app`);
+    stack.dependencies.forEach(visit);
+    seen.push(name);
+  };
+  names.forEach(visit);
+  return seen;
+}
+
+/** Shell variables the workflows use in commands, resolved for one environment. */
+function shellValue(token: string, workflow: Workflow, job: Job, env: EnvironmentName): string {
+  const name = /^"?\$\{?(\w+)\}?"?$/.exec(token)?.[1];
+  if (!name) return token;
+  if (name === 'RELEASE') return 'v1.2.3';
+  const value = job.env?.[name] ?? workflow.env?.[name];
+  if (value === undefined) throw new Error(`$${name} is not set in the job or the workflow`);
+  return resolve(value, workflow, job, env);
+}
+
+function stepBudgets(workflow: Workflow, job: Job, env: EnvironmentName, configs: Readonly<Record<EnvironmentName, EnvironmentConfig>>): StepBudget[] {
+  const config = configs[env];
+  const credentials = credentialSteps({ workflow }).filter((c) => workflow.jobs[c.job] === job && c.env === env);
+  const deployed = new Set<string>();
+  return (job.steps ?? []).map((step, index) => {
+    const name = step.name ?? step.uses ?? step.run ?? `step ${index + 1}`;
+    const runsAfterFailure = /always\(\)|!cancelled\(\)/.test(step.if ?? '');
+    const assumed = credentials.find((c) => c.index === index);
+    if (assumed) return { name, continues: CREDENTIALS_STEP_MINUTES, stops: CREDENTIALS_STEP_MINUTES, runsAfterFailure, usesAws: true, credentials: assumed };
+    if (step.uses) return { name, continues: ACTION_STEP_MINUTES, stops: ACTION_STEP_MINUTES, runsAfterFailure, usesAws: false };
+    const run = step.run ?? '';
+    if (/^npm ci\b/m.test(run)) return { name, continues: INSTALL_MINUTES, stops: INSTALL_MINUTES, runsAfterFailure, usesAws: false };
+    const deploy = /npx cdk deploy --app cdk\.out (.+)$/m.exec(run);
+    if (deploy) {
+      const tokens = deploy[1].split(/\s+/);
+      const named = tokens.filter((t) => !t.startsWith('-') && !/^(never|events)$/.test(t)).map((t) => shellValue(t, workflow, job, env));
+      const order = tokens.includes('--exclusively') ? named : closure(named);
+      const estimate = cdkDeployWorstCase(config, order, (stack) => (deployed.has(stack) ? 'update' : 'create'));
+      return { name, continues: estimate.succeeds.minutes, stops: estimate.fails.minutes, runsAfterFailure, usesAws: true };
+    }
+    const calls = [...run.matchAll(/npm run ops -- ([^\n]+)/g)].map((m) => parseOpsArgs(m[1].trim().split(/\s+/).map((t) => shellValue(t, workflow, job, env))));
+    if (calls.length > 0) {
+      for (const call of calls) {
+        if (call.name === 'preflight' && call.expectDeployed) {
+          const roots = call.expectDeployed === 'all' ? [stackNames.application(env), stackNames.standby(env)] : [stackNames.application(env)];
+          closure(roots).forEach((stack) => deployed.add(stack));
+        }
+      }
+      const minutes = Math.max(...calls.map((call) => opsCommandWorstCase(call).minutes));
+      return { name, continues: minutes, stops: minutes, runsAfterFailure, usesAws: true };
+    }
+    return { name, continues: SHELL_STEP_MINUTES, stops: SHELL_STEP_MINUTES, runsAfterFailure, usesAws: /\baws /.test(run) };
+  });
+}
+
+/** Every way a job's timeout or a session's duration is shorter than the work, in one line each. */
+function budgetProblems(configs: Readonly<Record<EnvironmentName, EnvironmentConfig>>, all: Record<string, Workflow> = workflows): string[] {
+  const problems: string[] = [];
+  for (const [file, workflow] of Object.entries(all)) {
+    for (const [jobId, job] of Object.entries(workflow.jobs)) {
+      // The jobs of a GitHub environment are the ones that deploy with AWS credentials.
+      for (const env of variantsOf(job)) {
+        const where = `${file}/${jobId} (${env})`;
+        const steps = stepBudgets(workflow, job, env, configs);
+        const worst = worstOf(steps);
+        const timeout = job['timeout-minutes'] ?? 360;
+        if (worst > timeout) problems.push(`${where}: may run ${worst} min, its timeout-minutes is ${timeout}`);
+        if (timeout > GITHUB_JOB_MAX_MINUTES) problems.push(`${where}: timeout-minutes ${timeout} is more than the ${GITHUB_JOB_MAX_MINUTES} a GitHub-hosted job may run`);
+        steps.forEach((step, i) => {
+          if (!step.credentials) return;
+          // The session must last until the last step that calls AWS with it.
+          const next = steps.findIndex((s, j) => j > i && s.credentials !== undefined);
+          const following = steps.slice(i + 1, next === -1 ? steps.length : next);
+          const lastAws = following.map((s) => s.usesAws).lastIndexOf(true);
+          const window = following.slice(0, lastAws + 1);
+          const needed = worstOf(window) + CREDENTIAL_MARGIN_MINUTES;
+          const granted = (step.credentials.durationSeconds ?? 3600) / 60;
+          const cap = step.credentials.chained ? IAM_ROLE_CHAINING_MAX_SECONDS / 60 : Infinity;
+          if (needed > Math.min(granted, cap)) {
+            problems.push(
+              `${where} "${step.name}": the steps that run with this session may take ${needed} min (margin included), ` +
+                `but it lasts ${Math.min(granted, cap)} min${step.credentials.chained ? ' (a chained session: at most an hour)' : ''}`,
+            );
+          }
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+describe('credentials and timeouts outlast the work', () => {
+  const configs = loadConfig().environments;
+
+  test('every deploy job’s timeout covers its worst case, and every session the steps that run with it', () => {
+    expect(budgetProblems(configs)).toEqual([]);
+  });
+
+  test('the budget counts on the pipelines’ preflight: production and the drill expect a deployed environment, staging may create one', () => {
+    const production = workflows['deploy-production.yml'].jobs.deploy;
+    const staging = workflows['deploy-staging.yml'].jobs.deploy;
+    const drill = workflows['dr-drill.yml'].jobs.drill;
+    const deploy = (job: Job, env: EnvironmentName, files: Readonly<Record<EnvironmentName, EnvironmentConfig>>) =>
+      stepBudgets(job === drill ? workflows['dr-drill.yml'] : job === staging ? workflows['deploy-staging.yml'] : workflows['deploy-production.yml'], job, env, files).find((s) => /cdk deploy|^Deploy/.test(s.name))!;
+    const order = closure([stackNames.application('production'), stackNames.standby('production')]);
+    expect(deploy(production, 'production', configs).continues).toBe(cdkDeployWorstCase(configs.production, order, 'update').succeeds.minutes);
+    expect(deploy(staging, 'staging', configs).continues).toBe(cdkDeployWorstCase(configs.staging, closure([stackNames.application('staging')]), 'create').succeeds.minutes);
+    expect(deploy(drill, 'production', configs).continues).toBe(cdkDeployWorstCase(configs.production, [stackNames.standby('production')], 'create').succeeds.minutes);
+  });
+
+  test('a config that makes a deploy longer than the job or its credentials fails the budget', () => {
+    // The longest deployment a staging release may take: CloudFormation's hour for the deployment resource.
+    const slower = { ...configs, staging: { ...configs.staging, deployment: { ...configs.staging.deployment, terminationWaitMinutes: 45, timeoutMinutes: 60 } } };
+    const problems = budgetProblems(slower);
+    expect(problems.some((p) => /^deploy-staging\.yml\/deploy \(staging\): may run \d+ min, its timeout-minutes is 240$/.test(p))).toBe(true);
+  });
+
+  test('a chained session asked to hold a longer wait than an hour fails the budget (the snapshot step as it was: the CLI’s default 60-minute wait)', () => {
+    const modified = structuredClone(workflows);
+    const steps = modified['deploy-production.yml'].jobs.deploy.steps!;
+    const snapshot = steps.find((s) => /ops -- snapshot/.test(s.run ?? ''))!;
+    (snapshot as { run: string }).run = snapshot.run!.replace(/ --timeout-minutes \d+/, '');
+    expect(budgetProblems(configs, modified)).toContain(
+      'deploy-production.yml/deploy (production) "Switch to the operations role": the steps that run with this session may take 64 min (margin included), but it lasts 60 min (a chained session: at most an hour)',
+    );
+  });
+});

@@ -249,6 +249,23 @@ describe('deploy jobs', () => {
     }
   });
 
+  test.each([
+    ['deploy-staging.yml', 'deploy', /^npm run ops -- preflight --env staging --assembly cdk\.out$/],
+    ['deploy-production.yml', 'deploy', /^npm run ops -- preflight --env production --assembly cdk\.out --expect-deployed all$/],
+    ['dr-drill.yml', 'drill', /^npm run ops -- preflight --env "\$DR_ENV" --assembly cdk\.out --expect-deployed environment$/],
+  ])('%s (job %s) runs ops preflight on the downloaded assembly before anything else touches AWS, and stops if it fails', (file, jobId, command) => {
+    const job = wf(file).jobs[jobId];
+    const preflight = stepIndex(job, command);
+    expect(preflight).toBeGreaterThan(job.steps!.findIndex((s) => s.uses?.startsWith('actions/download-artifact@')));
+    expect(preflight).toBeLessThan(stepIndex(job, /cdk deploy|ops -- snapshot/));
+    // No `if:` and no continue-on-error: a failed preflight fails the job there.
+    expect(job.steps![preflight]).not.toHaveProperty('if');
+    expect(job.steps![preflight]).not.toHaveProperty('continue-on-error');
+    // It reads with the read-only lookup role, reached by chaining from the deploy role.
+    const credentials = job.steps!.slice(0, preflight).filter((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+    expect(credentials.at(-1)?.with).toMatchObject({ 'role-to-assume': '${{ env.LOOKUP_ROLE_ARN }}', 'role-chaining': true });
+  });
+
   test('staging deploys BodyScript-Staging only, then verifies staging', () => {
     const job = wf('deploy-staging.yml').jobs.deploy;
     expect(runText(job)).toContain('npx cdk deploy --app cdk.out BodyScript-Staging --require-approval never');

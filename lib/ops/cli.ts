@@ -1,9 +1,10 @@
 import { type BodyScriptConfig, ConfigError, ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, loadConfig } from '../config';
 import { releaseSnapshotIdentifier, SERVICE_NAMES, type ServiceName } from '../naming';
 import { OpsError } from './aws-errors';
-import type { OpsClients } from './clients';
+import type { ClientOptions, OpsClients } from './clients';
 import { type Fetch, githubRunFrom, runDelivery } from './commands/delivery';
 import { runPlan } from './commands/plan';
+import { runPreflight } from './commands/preflight';
 import { DEFAULT_ROLLBACK_TIMEOUT_MINUTES, runRollbacks } from './commands/rollback';
 import { DEFAULT_SNAPSHOT_TIMEOUT_MINUTES, runSnapshot } from './commands/snapshot';
 import { DEFAULT_KEEP_TASK_DEFINITIONS, MAX_KEEP_TASK_DEFINITIONS, runTaskDefinitions } from './commands/task-definitions';
@@ -13,6 +14,7 @@ import { runFailback } from './dr/failback';
 import { runFailover } from './dr/failover';
 import { runDrStatus } from './dr/status';
 import { ExitCode } from './exit-codes';
+import { EXPECT_DEPLOYED, type ExpectDeployed } from './preflight/stacks';
 import type { Clock, Output } from './progress';
 import type { RetryOptions } from './retry';
 
@@ -32,12 +34,25 @@ export type Command =
   | { readonly name: 'delivery'; readonly env: EnvironmentName; readonly execute: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
   | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string }
-  | { readonly name: 'dr failback'; readonly env: EnvironmentName };
+  | { readonly name: 'dr failback'; readonly env: EnvironmentName }
+  | {
+      readonly name: 'preflight';
+      readonly env: EnvironmentName;
+      readonly assemblyDir: string;
+      readonly expectDeployed?: ExpectDeployed;
+      readonly githubProfile?: string;
+    };
+
+/** Where `cdk synth` writes the cloud assembly, and where the pipelines download it. */
+export const DEFAULT_ASSEMBLY_DIR = 'cdk.out';
 
 export const USAGE = `Usage: npm run ops -- <command> --env <${ENVIRONMENT_NAMES.join('|')}> [options]
 
 Commands:
   plan        --env E [--verify-timeout-minutes N]   the time budget of a release and of a rollback against the product's figures (no AWS call)
+  preflight   --env E [--assembly DIR] [--expect-deployed <${EXPECT_DEPLOYED.join('|')}>] [--github-profile P]
+                                                     every prerequisite of a deploy (bootstrap and --trust, stacks, roles, images,
+                                                     Sentry secret, quotas), each checked; read-only
   verify      --env E [--timeout-minutes N]          alarms OK, last deployments succeeded, canaries passing (polls; default ${DEFAULT_VERIFY_TIMEOUT_MINUTES} min, 0 = check once)
   rollback    --env E --service <${SERVICE_NAMES.join('|')}|all> [--execute] [--timeout-minutes N]
                                                      stop the deployment in progress, or redeploy the previous revision (all: both side by side); then verify
@@ -60,6 +75,7 @@ type FlagKind = 'env' | 'boolean' | 'string' | { readonly integer: [number, numb
 
 const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, FlagKind>> = {
   plan: { env: 'env', 'verify-timeout-minutes': { integer: [0, 180] } },
+  preflight: { env: 'env', assembly: 'string', 'expect-deployed': { oneOf: EXPECT_DEPLOYED }, 'github-profile': 'string' },
   verify: { env: 'env', 'timeout-minutes': { integer: [0, 180] } },
   rollback: { env: 'env', service: { oneOf: [...SERVICE_NAMES, 'all'] }, execute: 'boolean', 'timeout-minutes': { integer: [1, 120] } },
   snapshot: { env: 'env', release: 'string', execute: 'boolean', 'timeout-minutes': { integer: [1, 240] }, 'no-wait': 'boolean' },
@@ -141,11 +157,19 @@ export function parseArgs(argv: string[]): Command {
     }
     command = `dr ${second}`;
     rest = argv.slice(2);
-  } else if (first === 'plan' || first === 'verify' || first === 'rollback' || first === 'snapshot' || first === 'task-definitions' || first === 'delivery') {
+  } else if (
+    first === 'plan' ||
+    first === 'preflight' ||
+    first === 'verify' ||
+    first === 'rollback' ||
+    first === 'snapshot' ||
+    first === 'task-definitions' ||
+    first === 'delivery'
+  ) {
     command = first;
     rest = argv.slice(1);
   } else {
-    throw usageError(`unknown command '${first}': one of plan, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help`);
+    throw usageError(`unknown command '${first}': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help`);
   }
   const values = parseFlags(command, rest);
   const env = requireEnv(values);
@@ -192,6 +216,21 @@ export function parseArgs(argv: string[]): Command {
         reportDir: typeof reportDir === 'string' ? reportDir : 'reports',
       };
     }
+    case 'preflight': {
+      const expectDeployed = values.get('expect-deployed');
+      if (expectDeployed !== undefined && !EXPECT_DEPLOYED.includes(expectDeployed as ExpectDeployed)) {
+        throw usageError(`--expect-deployed must be one of ${EXPECT_DEPLOYED.join(', ')}, got '${String(expectDeployed)}'`);
+      }
+      const assembly = values.get('assembly');
+      const githubProfile = values.get('github-profile');
+      return {
+        name: command,
+        env,
+        assemblyDir: typeof assembly === 'string' ? assembly : DEFAULT_ASSEMBLY_DIR,
+        expectDeployed: expectDeployed as ExpectDeployed | undefined,
+        githubProfile: typeof githubProfile === 'string' ? githubProfile : undefined,
+      };
+    }
     case 'dr status':
     case 'dr failback':
       return { name: command, env };
@@ -202,7 +241,7 @@ export function parseArgs(argv: string[]): Command {
 export interface CliDependencies {
   readonly out: Output;
   readonly clock: Clock;
-  readonly createClients: (config: EnvironmentConfig) => OpsClients;
+  readonly createClients: (config: EnvironmentConfig, options?: ClientOptions) => OpsClients;
   readonly loadConfig?: () => BodyScriptConfig;
   readonly retry?: RetryOptions;
   /** Poll interval override for tests (seconds). */
@@ -228,9 +267,9 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
     return ExitCode.OK;
   }
 
-  let config: EnvironmentConfig;
+  let loaded: BodyScriptConfig;
   try {
-    config = (deps.loadConfig ?? (() => loadConfig()))().environments[command.env];
+    loaded = (deps.loadConfig ?? (() => loadConfig()))();
   } catch (error) {
     if (error instanceof ConfigError) {
       deps.out.error(`error: the configuration is invalid:`);
@@ -240,12 +279,16 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
     throw error;
   }
 
+  const config = loaded.environments[command.env];
   if (command.name === 'plan') return runPlan(config, deps.out, command.verifyTimeoutMinutes).exitCode;
 
   const interval = deps.intervalSeconds;
   try {
-    const ctx = createContext({ env: command.env, config, clients: deps.createClients(config), clock: deps.clock, out: deps.out, retry: deps.retry });
+    const clients = deps.createClients(config, command.name === 'preflight' ? { githubProfile: command.githubProfile } : {});
+    const ctx = createContext({ env: command.env, config, clients, clock: deps.clock, out: deps.out, retry: deps.retry });
     switch (command.name) {
+      case 'preflight':
+        return (await runPreflight(ctx, { project: loaded.project, assemblyDir: command.assemblyDir, expectDeployed: command.expectDeployed })).exitCode;
       case 'verify':
         return (await runVerify(ctx, { timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
       case 'rollback':

@@ -1,11 +1,18 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SyntheticsClient } from '@aws-sdk/client-synthetics';
 import type { EnvironmentConfig } from '../config';
@@ -14,13 +21,25 @@ import type { EnvironmentConfig } from '../config';
 export interface RegionalClients {
   readonly region: string;
   readonly autoScaling: ApplicationAutoScalingClient;
+  readonly cloudFormation: CloudFormationClient;
   readonly cloudWatch: CloudWatchClient;
   readonly codeDeploy: CodeDeployClient;
+  readonly ec2: EC2Client;
+  readonly ecr: ECRClient;
   readonly ecs: ECSClient;
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly rds: RDSClient;
   readonly s3: S3Client;
+  readonly secretsManager: SecretsManagerClient;
+  readonly serviceQuotas: ServiceQuotasClient;
+  readonly ssm: SSMClient;
   readonly synthetics: SyntheticsClient;
+}
+
+/** Clients for the account of the GitHub deploy roles when it is another account (`ops preflight --github-profile`). */
+export interface GitHubAccountClients {
+  readonly iam: IAMClient;
+  readonly sts: STSClient;
 }
 
 /** Clients for the environment's primary region, its standby region, and the global services. */
@@ -29,6 +48,16 @@ export interface OpsClients {
   readonly standby: RegionalClients;
   readonly route53: Route53Client;
   readonly sts: STSClient;
+  /** IAM is global (its API lives in us-east-1). */
+  readonly iam: IAMClient;
+  /** Only when asked for: read the GitHub deploy role in its own account. */
+  readonly github?: GitHubAccountClients;
+}
+
+/** What the CLI's arguments change about the clients. */
+export interface ClientOptions {
+  /** A named AWS profile (shared config) with credentials of the GitHub deploy roles' account. */
+  readonly githubProfile?: string;
 }
 
 export function createRegionalClients(region: string): RegionalClients {
@@ -37,23 +66,32 @@ export function createRegionalClients(region: string): RegionalClients {
   return {
     region,
     autoScaling: new ApplicationAutoScalingClient(options),
+    cloudFormation: new CloudFormationClient(options),
     cloudWatch: new CloudWatchClient(options),
     codeDeploy: new CodeDeployClient(options),
+    ec2: new EC2Client(options),
+    ecr: new ECRClient(options),
     ecs: new ECSClient(options),
     elbv2: new ElasticLoadBalancingV2Client(options),
     rds: new RDSClient(options),
     s3: new S3Client(options),
+    secretsManager: new SecretsManagerClient(options),
+    serviceQuotas: new ServiceQuotasClient(options),
+    ssm: new SSMClient(options),
     synthetics: new SyntheticsClient(options),
   };
 }
 
 /** Real clients for an environment, using the default credential chain (AWS_PROFILE, SSO, environment, ...). */
-export function createAwsClients(config: EnvironmentConfig): OpsClients {
+export function createAwsClients(config: EnvironmentConfig, options: ClientOptions = {}): OpsClients {
+  const github = options.githubProfile ? { region: 'us-east-1', maxAttempts: 3, profile: options.githubProfile } : undefined;
   return {
     primary: createRegionalClients(config.primary.region),
     standby: createRegionalClients(config.standby.region),
-    // Route 53 is global; its API lives in us-east-1.
+    // Route 53 and IAM are global; their APIs live in us-east-1.
     route53: new Route53Client({ region: 'us-east-1', maxAttempts: 3 }),
     sts: new STSClient({ region: config.primary.region, maxAttempts: 3 }),
+    iam: new IAMClient({ region: 'us-east-1', maxAttempts: 3 }),
+    github: github && { iam: new IAMClient(github), sts: new STSClient(github) },
   };
 }

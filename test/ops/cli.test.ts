@@ -40,6 +40,14 @@ describe('ops argument parsing', () => {
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--report-dir', '/tmp/r'])).toMatchObject({ execute: false, reportDir: '/tmp/r' });
     expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production' });
     expect(parseArgs(['delivery', '--env', 'production', '--execute'])).toEqual({ name: 'delivery', env: 'production', execute: true });
+    expect(parseArgs(['preflight', '--env', 'staging'])).toEqual({ name: 'preflight', env: 'staging', assemblyDir: 'cdk.out', expectDeployed: undefined, githubProfile: undefined });
+    expect(parseArgs(['preflight', '--env', 'production', '--assembly', 'out', '--expect-deployed', 'all', '--github-profile', 'gh'])).toEqual({
+      name: 'preflight',
+      env: 'production',
+      assemblyDir: 'out',
+      expectDeployed: 'all',
+      githubProfile: 'gh',
+    });
     expect(parseArgs(['--help'])).toEqual({ name: 'help' });
   });
 
@@ -59,7 +67,10 @@ describe('ops argument parsing', () => {
     [['dr', 'failover', '--env', 'staging', '--execute=yes'], "--execute takes no value, got 'yes'"],
     [['dr'], "'dr' needs a subcommand: one of status, failover, failback"],
     [['dr', 'promote', '--env', 'staging'], "'dr' needs a subcommand: one of status, failover, failback, got 'promote'"],
-    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of plan, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help"],
+    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help"],
+    [['preflight', '--env', 'staging', '--expect-deployed', 'yes'], "--expect-deployed must be one of environment, all, got 'yes'"],
+    [['preflight', '--env', 'staging', '--expect-deployed'], '--expect-deployed needs a value: one of environment, all'],
+    [['preflight', '--env', 'staging', '--execute'], "unknown flag --execute for 'preflight'; allowed flags: --env, --assembly, --expect-deployed, --github-profile"],
     [['verify', 'staging'], "unexpected argument 'staging' for 'verify'; allowed flags: --env, --timeout-minutes"],
   ])('%j → %s', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);

@@ -1,11 +1,18 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   DescribeCanariesLastRunCommand,
@@ -71,23 +78,35 @@ function regional(region: string) {
   const clients = {
     region,
     autoScaling: new ApplicationAutoScalingClient({ region }),
+    cloudFormation: new CloudFormationClient({ region }),
     cloudWatch: new CloudWatchClient({ region }),
     codeDeploy: new CodeDeployClient({ region }),
+    ec2: new EC2Client({ region }),
+    ecr: new ECRClient({ region }),
     ecs: new ECSClient({ region }),
     elbv2: new ElasticLoadBalancingV2Client({ region }),
     rds: new RDSClient({ region }),
     s3: new S3Client({ region }),
+    secretsManager: new SecretsManagerClient({ region }),
+    serviceQuotas: new ServiceQuotasClient({ region }),
+    ssm: new SSMClient({ region }),
     synthetics: new SyntheticsClient({ region }),
   } satisfies RegionalClients;
   // Instance mocks (not class mocks), so a test can tell a primary-region call from a standby-region one.
   const mocks = {
     autoScaling: mockClient(clients.autoScaling),
+    cloudFormation: mockClient(clients.cloudFormation),
     cloudWatch: mockClient(clients.cloudWatch),
     codeDeploy: mockClient(clients.codeDeploy),
+    ec2: mockClient(clients.ec2),
+    ecr: mockClient(clients.ecr),
     ecs: mockClient(clients.ecs),
     elbv2: mockClient(clients.elbv2),
     rds: mockClient(clients.rds),
     s3: mockClient(clients.s3),
+    secretsManager: mockClient(clients.secretsManager),
+    serviceQuotas: mockClient(clients.serviceQuotas),
+    ssm: mockClient(clients.ssm),
     synthetics: mockClient(clients.synthetics as never) as unknown as AwsStub<SyntheticsInput, SyntheticsOutput, unknown>,
   };
   return { clients, mocks };
@@ -100,8 +119,9 @@ export function mockedClients() {
   const standby = regional('us-west-2');
   const route53 = new Route53Client({ region: 'us-east-1' });
   const sts = new STSClient({ region: 'us-east-1' });
-  const clients: OpsClients = { primary: primary.clients, standby: standby.clients, route53, sts };
-  return { clients, mocks: { primary: primary.mocks, standby: standby.mocks, route53: mockClient(route53), sts: mockClient(sts) } };
+  const iam = new IAMClient({ region: 'us-east-1' });
+  const clients: OpsClients = { primary: primary.clients, standby: standby.clients, route53, sts, iam };
+  return { clients, mocks: { primary: primary.mocks, standby: standby.mocks, route53: mockClient(route53), sts: mockClient(sts), iam: mockClient(iam) } };
 }
 
 /** Throttling is retried quickly in tests; the fake clock makes the delays free anyway. */

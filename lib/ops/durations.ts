@@ -1,0 +1,57 @@
+import type { DurationEstimate } from '../deploy-duration';
+import type { Command } from './cli';
+import { DEFAULT_VERIFY_TIMEOUT_MINUTES } from './commands/verify';
+import { DEFAULT_PROMOTE_TIMEOUT_MINUTES, DEFAULT_SCALE_TIMEOUT_MINUTES, DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES } from './dr/failover';
+
+/**
+ * How long an operator CLI command can take at worst: its bounded waits (each
+ * wait stops before its timeout, lib/ops/wait.ts) plus the calls around them.
+ * With lib/deploy-duration.ts this is what a pipeline job's credentials and
+ * timeout must cover (test/workflow-credentials.test.ts).
+ */
+
+/** Start-up (tsx), the identity check and the describe calls around a command's waits, throttling retries included. */
+export const OPS_CALLS_MINUTES = 2;
+/** A command that only reads, but many things (preflight, dr status): some dozens of calls in two regions. */
+export const OPS_SURVEY_MINUTES = 5;
+
+function estimate(parts: { what: string; minutes: number }[]): DurationEstimate {
+  return { minutes: parts.reduce((sum, p) => sum + p.minutes, 0), parts };
+}
+
+export function opsCommandWorstCase(command: Command): DurationEstimate {
+  const calls = { what: 'start-up and calls', minutes: OPS_CALLS_MINUTES };
+  switch (command.name) {
+    case 'help':
+    case 'dr failback':
+      return estimate([calls]);
+    case 'preflight':
+    case 'dr status':
+      return estimate([{ what: `${command.name}: reads in both regions`, minutes: OPS_SURVEY_MINUTES }]);
+    case 'verify':
+      return estimate([{ what: 'verify: polling until healthy', minutes: command.timeoutMinutes }, calls]);
+    case 'snapshot':
+      return estimate(command.execute ? [{ what: 'snapshot: waiting until available', minutes: command.timeoutMinutes }, calls] : [calls]);
+    case 'rollback':
+      return estimate(
+        command.execute
+          ? [
+              { what: 'rollback: waiting for the deployment', minutes: command.timeoutMinutes },
+              { what: 'rollback: verify afterwards', minutes: DEFAULT_VERIFY_TIMEOUT_MINUTES },
+              calls,
+            ]
+          : [calls],
+      );
+    case 'dr failover':
+      return estimate(
+        command.execute
+          ? [
+              { what: 'failover: promotion', minutes: DEFAULT_PROMOTE_TIMEOUT_MINUTES },
+              { what: 'failover: scaling the services', minutes: DEFAULT_SCALE_TIMEOUT_MINUTES },
+              { what: 'failover: healthy targets', minutes: DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES },
+              calls,
+            ]
+          : [calls],
+      );
+  }
+}
