@@ -84,7 +84,7 @@ export const ESTIMATE_MINUTES = {
 export type StackPhase = 'create' | 'update';
 
 /** The kinds of stack (the keys of `stackNames` in lib/naming.ts) and what each of them waits for. */
-export type StackKind = Exclude<keyof typeof stackNames, 'github'> | 'registry' | 'github';
+export type StackKind = keyof typeof stackNames;
 
 type StackModel = (config: EnvironmentConfig, phase: StackPhase) => DurationPart;
 
@@ -150,7 +150,6 @@ export function stackKindOf(env: EnvironmentName, stackName: string): StackKind 
   for (const [kind, name] of Object.entries(stackNames)) {
     if (typeof name === 'function' && name(env) === stackName) return kind as StackKind;
   }
-  if (stackName === `${stackNames.application(env)}-Registry`) return 'registry';
   throw new Error(`${stackName} is not a stack of ${env}: expected one of the names in stackNames (lib/naming.ts)`);
 }
 
@@ -192,12 +191,12 @@ export function cdkDeployWorstCase(config: EnvironmentConfig, stackNamesInOrder:
  * (test/deploy-duration.test.ts) holds this list against the synthesized
  * assembly's dependencies, so it cannot drift from lib/app.ts.
  */
-export function environmentDeployOrder(env: EnvironmentName, options: { readonly withRegistry: boolean }): string[] {
+export function environmentDeployOrder(env: EnvironmentName): string[] {
   return [
     stackNames.standbyData(env),
     stackNames.alerting(env),
     stackNames.network(env),
-    ...(options.withRegistry ? [`${stackNames.application(env)}-Registry`] : []),
+    stackNames.registry(env),
     stackNames.data(env),
     stackNames.services(env),
     stackNames.operations(env),
@@ -244,6 +243,6 @@ export function sessionSecondsCovering(minutes: number, what: string): number {
  * holds them against this and against what their steps need.
  */
 export function deployRoleMaxSessionSeconds(config: EnvironmentConfig): number {
-  const worst = cdkDeployWorstCase(config, environmentDeployOrder(config.name, { withRegistry: true }), 'create').fails.minutes;
+  const worst = cdkDeployWorstCase(config, environmentDeployOrder(config.name), 'create').fails.minutes;
   return sessionSecondsCovering(worst, `a first deploy of ${config.name} and its standby`);
 }

@@ -40,8 +40,7 @@ function deployClosure(names: string[]): string[] {
 describe('the stacks a deploy goes through', () => {
   test.each(ENVIRONMENT_NAMES)('%s: the list the estimate sums is what `cdk deploy BodyScript-<Env> BodyScript-<Env>-Standby` deploys', (env) => {
     const closure = deployClosure([stackNames.application(env), stackNames.standby(env)]);
-    const withRegistry = closure.includes(`${stackNames.application(env)}-Registry`);
-    expect([...environmentDeployOrder(env, { withRegistry })].sort()).toEqual(closure);
+    expect([...environmentDeployOrder(env)].sort()).toEqual(closure);
   });
 
   test('every stack of the app has a duration model (a new stack must say what it waits for)', () => {
@@ -87,7 +86,7 @@ describe('worst case of one stack', () => {
 });
 
 describe('worst case of a cdk deploy', () => {
-  const order = environmentDeployOrder('production', { withRegistry: true });
+  const order = environmentDeployOrder('production');
 
   test('sums the stacks, which the CLI deploys one after the other', () => {
     const result = cdkDeployWorstCase(production, order, 'update');
@@ -120,7 +119,7 @@ describe('worst case of a cdk deploy', () => {
 describe('credentials that outlast the work', () => {
   test.each(ENVIRONMENT_NAMES)('%s: the deploy role may hold a session through a failed first deploy of the environment and its standby, in whole hours', (env) => {
     const seconds = deployRoleMaxSessionSeconds(config.environments[env]);
-    const worst = cdkDeployWorstCase(config.environments[env], environmentDeployOrder(env, { withRegistry: true }), 'create').fails.minutes;
+    const worst = cdkDeployWorstCase(config.environments[env], environmentDeployOrder(env), 'create').fails.minutes;
     expect(seconds % 3600).toBe(0);
     expect(seconds).toBeGreaterThanOrEqual((worst + CREDENTIAL_MARGIN_MINUTES) * 60);
     expect(seconds - 3600).toBeLessThan((worst + CREDENTIAL_MARGIN_MINUTES) * 60);

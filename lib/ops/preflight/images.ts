@@ -17,7 +17,7 @@ import { fail, ok, type PreflightCheck } from './check';
 
 /** The stack that holds the container repositories and the registry's replication rule. */
 export function registryStackName(ctx: OpsContext): string {
-  return `${stackNames.application(ctx.env)}-Registry`;
+  return stackNames.registry(ctx.env);
 }
 
 type Found = { readonly image: ImageDetail } | { readonly missing: 'repository' | 'image'; readonly message: string };
