@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ENVIRONMENT_NAMES } from '../lib/config';
-import { githubDeployRoleName, operationsRoleName } from '../lib/naming';
+import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
+import { githubDeployRoleName, operationsRoleName, repositoryName, SERVICE_NAMES } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { stacks, templateJson } from './support/assembly';
 
@@ -92,8 +92,8 @@ function physicalNames(): Set<string> {
 }
 
 describe('runbooks', () => {
-  test('include the deployment guide, rollback and post-deployment checklist, all listed in runbooks/README.md', () => {
-    expect(runbooks).toEqual(expect.arrayContaining(['README.md', 'deployment-guide.md', 'rollback.md', 'post-deployment-checklist.md']));
+  test('include the deployment guide, the new-environment runbook, rollback and post-deployment checklist, all listed in runbooks/README.md', () => {
+    expect(runbooks).toEqual(expect.arrayContaining(['README.md', 'deployment-guide.md', 'new-environment.md', 'rollback.md', 'post-deployment-checklist.md']));
     const index = read('README.md');
     for (const file of runbooks.filter((f) => f !== 'README.md')) expect(`${file}: ${index.includes(`](${file})`)}`).toBe(`${file}: true`);
   });
@@ -103,6 +103,59 @@ describe('runbooks', () => {
       .split('\n')
       .filter((l) => l.startsWith('## '));
     expect(headings).toEqual(['## Immediately (0–5 minutes)', '## After 15 minutes', '## After 30 minutes', '## After 60 minutes']);
+  });
+});
+
+describe('runbooks/new-environment.md', () => {
+  const config = loadConfig();
+  const env = config.environments.staging;
+  const github = config.project.github.account;
+  const text = lines('new-environment.md').map((l) => ({ ...l, text: l.text.replace(/\s+/g, ' ').trim() }));
+  /** The first line (after `after`) whose command matches, as the runbook orders its steps. */
+  const lineOf = (pattern: RegExp, after = 0) => text.find((l) => l.line > after && pattern.test(l.text))?.line ?? -1;
+
+  test('brings an account up in the order AWS accepts: bootstrap, BodyScript-GitHub, registry, images, preflight, environment, standby, verify', () => {
+    const steps = [
+      /\bnpx cdk bootstrap aws:\/\//,
+      /\bnpx cdk deploy BodyScript-GitHub$/,
+      /\bnpx cdk deploy BodyScript-Staging-Registry$/,
+      /^docker push /,
+      /\bnpm run ops -- preflight --env staging\b/,
+      /\bnpx cdk deploy BodyScript-Staging$/,
+      /\bnpx cdk deploy BodyScript-Staging-Standby$/,
+      /\bnpm run ops -- verify --env staging\b/,
+    ];
+    let previous = 0;
+    for (const step of steps) {
+      const line = lineOf(step, previous);
+      expect(`${step}: ${line > previous ? 'in order' : `missing after line ${previous}`}`).toBe(`${step}: in order`);
+      previous = line;
+    }
+  });
+
+  test('bootstraps both regions of the environment trusting the GitHub roles’ account, which it bootstraps first', () => {
+    const bootstraps = text.filter((l) => /\bnpx cdk bootstrap /.test(l.text));
+    expect(env.primary.account).not.toBe(github);
+    const own = bootstraps.find((l) => l.text.includes(`aws://${github}/`));
+    const trusting = bootstraps.find((l) => l.text.includes(`aws://${env.primary.account}/`));
+    expect(own?.text).toContain(`aws://${github}/${env.primary.region} aws://${github}/${env.standby.region}`);
+    expect(trusting?.text).toContain(`aws://${env.primary.account}/${env.primary.region} aws://${env.standby.account}/${env.standby.region}`);
+    expect(trusting?.text).toMatch(new RegExp(`--trust ${github} --trust-for-lookup ${github} --cloudformation-execution-policies arn:aws:iam::aws:policy/AdministratorAccess`));
+    expect(own!.line).toBeLessThan(trusting!.line);
+  });
+
+  test('pushes exactly the configured tag of every service to the primary repository, and nothing to the replica', () => {
+    const pushed = text.filter((l) => /^docker push /.test(l.text)).map((l) => l.text.replace(/^docker push /, '').trim());
+    expect(pushed.sort()).toEqual(
+      SERVICE_NAMES.map((service) => `${env.primary.account}.dkr.ecr.${env.primary.region}.amazonaws.com/${repositoryName('staging', service)}:${env.services[service].imageTag}`).sort(),
+    );
+  });
+
+  test('creates the Sentry DSN secret of the config with its replica in the standby region', () => {
+    const create = text.find((l) => /aws secretsmanager create-secret/.test(l.text));
+    expect(create?.text).toContain(`--name ${env.sentry.dsnSecretName}`);
+    expect(create?.text).toContain(`--add-replica-regions Region=${env.standby.region}`);
+    expect(create?.text).toContain(`--region ${env.primary.region}`);
   });
 });
 
