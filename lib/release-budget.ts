@@ -36,6 +36,8 @@ export const PRODUCT_TARGET_MINUTES = {
 export const TYPICAL_MINUTES = {
   /** Runner, checkout, setup-node with the npm cache, `npm ci`, the assembly artifact, credentials. */
   jobSetup: 1.25,
+  /** `ops preflight` before anything else: two credential steps (the deploy role, then the lookup role) and some forty reads in two regions. */
+  preflight: 0.25,
   /** Assuming the operations role and CreateDBSnapshot; the wait for `available` runs after verify (the snapshot is of the moment it started). */
   snapshotStart: 0.5,
   /** The CLI finds an unchanged stack's template identical and skips it. */
@@ -82,7 +84,7 @@ export function releaseDeployLevels(env: EnvironmentName, options: { readonly wi
     [stackNames.services(env)],
     [stackNames.application(env), ...(options.withStandby ? [stackNames.standby(env)] : [])],
   ];
-  const order = environmentDeployOrder(env, { withRegistry: true }).filter((name) => options.withStandby || name !== stackNames.standby(env));
+  const order = environmentDeployOrder(env).filter((name) => options.withStandby || name !== stackNames.standby(env));
   const listed = levels.flat();
   if (listed.length !== order.length || order.some((name) => !listed.includes(name))) {
     throw new Error(`releaseDeployLevels(${env}) lists ${listed.join(', ')} but cdk deploy goes through ${order.join(', ')}: update lib/release-budget.ts`);
@@ -124,13 +126,14 @@ function estimateOf(parts: DurationPart[]): DurationEstimate {
 /**
  * The budget of a release of new image tags, from the deploy job's start
  * (after approval in production) until `ops verify` says healthy: job set-up,
- * the release snapshot's start (production), `cdk deploy` of the environment
+ * the preflight, the release snapshot's start (production), `cdk deploy` of the environment
  * (and, in production, its standby) level by level, and verify.
  */
 export function releaseBudget(config: EnvironmentConfig): DurationEstimate {
   const env = config.name;
   const production = env === 'production';
   const parts: DurationPart[] = [{ what: 'job set-up (checkout, npm ci, assembly, credentials)', minutes: TYPICAL_MINUTES.jobSetup }];
+  parts.push({ what: 'ops preflight: every prerequisite, read-only, as the lookup role', minutes: TYPICAL_MINUTES.preflight });
   if (production) parts.push({ what: 'release snapshot started (its wait runs after verify)', minutes: TYPICAL_MINUTES.snapshotStart });
   for (const level of releaseDeployLevels(env, { withStandby: production })) {
     const costs = level.map((name) => releaseChange(config, stackKindOf(env, name)) ?? { what: `${name}: unchanged, skipped`, minutes: TYPICAL_MINUTES.unchangedStack });

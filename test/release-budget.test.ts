@@ -76,7 +76,7 @@ describe('the levels a release deploys in (cdk deploy --concurrency)', () => {
         for (const dependency of dependencies) expect({ stack: name, dependsOn: dependency, inAnEarlierLevel: earlier.has(dependency) }).toMatchObject({ inAnEarlierLevel: true });
       }
     });
-    expect(levels.flat().sort()).toEqual(environmentDeployOrder(env, { withRegistry: true }).sort());
+    expect(levels.flat().sort()).toEqual(environmentDeployOrder(env).sort());
     expect(levels.flat()).toContain(stackNames.registry(env));
   });
 });

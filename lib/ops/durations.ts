@@ -23,7 +23,11 @@ export function opsCommandWorstCase(command: Command): DurationEstimate {
   const calls = { what: 'start-up and calls', minutes: OPS_CALLS_MINUTES };
   switch (command.name) {
     case 'help':
+    case 'plan':
+      return estimate([{ what: `${command.name}: no AWS call`, minutes: 0.5 }]);
     case 'dr failback':
+    case 'task-definitions':
+    case 'delivery':
       return estimate([calls]);
     case 'preflight':
     case 'dr status':
@@ -31,7 +35,8 @@ export function opsCommandWorstCase(command: Command): DurationEstimate {
     case 'verify':
       return estimate([{ what: 'verify: polling until healthy', minutes: command.timeoutMinutes }, calls]);
     case 'snapshot':
-      return estimate(command.execute ? [{ what: 'snapshot: waiting until available', minutes: command.timeoutMinutes }, calls] : [calls]);
+      // --no-wait only starts the snapshot (after pruning at the quota); the wait runs in a later step.
+      return estimate(command.execute && command.wait ? [{ what: 'snapshot: waiting until available', minutes: command.timeoutMinutes }, calls] : [calls]);
     case 'rollback':
       return estimate(
         command.execute

@@ -24,7 +24,7 @@ export function runPlan(config: EnvironmentConfig, out: Output, verifyTimeoutMin
   const rollback = rollbackBudget(config, verifyTimeoutMinutes);
   const releaseTarget = PRODUCT_TARGET_MINUTES[env];
   const rollbackTarget = PRODUCT_TARGET_MINUTES.rollback;
-  const worst = cdkDeployWorstCase(config, environmentDeployOrder(env, { withRegistry: true }), 'update');
+  const worst = cdkDeployWorstCase(config, environmentDeployOrder(env), 'update');
 
   out.line(`Release budget for ${env}${env === 'production' ? ' (from approval)' : ''}: ${release.minutes.toFixed(2)} min of ${releaseTarget} (product target)`);
   for (const line of describeBudget(release)) out.line(`  ${line}`);
