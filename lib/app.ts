@@ -105,6 +105,7 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       data,
       description: `BodyScript ${name}: api and processing services (blue/green), CloudFront and WAF`,
     });
+    registry.addStackDependency(standbyData, 'the creation template and scanning of the image replicas, which must exist before the first replicated push');
     services.addStackDependency(registry, 'the repositories its task definitions pull from, by name');
     const application = new ApplicationStack(app, stackNames.application(name), {
       env: primary,

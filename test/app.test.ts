@@ -53,8 +53,9 @@ describe('the BodyScript app', () => {
     expect(services.dependencies).toEqual(expect.arrayContaining([`BodyScript-${env}-Alerting`, `BodyScript-${env}-Network`, `BodyScript-${env}-Data`, `BodyScript-${env}-Registry`]));
     const registry = stacks().find((s) => s.displayName === `BodyScript-${env}-Registry`)!;
     expect(registry.environment).toBe(services.environment);
-    // First on a new account: the images are pushed between the registry and everything else.
-    expect(registry.dependencies).toEqual([]);
+    // First on a new account (after the standby's data stack, whose creation template shapes the image
+    // replicas): the images are pushed between the registry and everything else.
+    expect(registry.dependencies).toEqual([`BodyScript-${env}-StandbyData`]);
     const data = stacks().find((s) => s.displayName === `BodyScript-${env}-Data`)!;
     expect(data.dependencies).toContain(`BodyScript-${env}-Network`);
   });

@@ -49,6 +49,26 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Registry', ({ env, title, account
     });
   });
 
+  test('every replica the rule creates gets immutable tags and scan on push: a creation template and registry scanning in the destination region, deployed first', () => {
+    const rule = (Object.values(templateJson(stack).Resources).find((r) => r.Type === 'AWS::ECR::ReplicationConfiguration')!.Properties as {
+      ReplicationConfiguration: { Rules: Array<{ Destinations: Array<{ Region: string; RegistryId: string }>; RepositoryFilters: Array<{ Filter: string }> }> };
+    }).ReplicationConfiguration.Rules[0];
+    for (const destination of rule.Destinations) {
+      const destinationStacks = stacks().filter((s) => s.environment.endsWith(`${destination.RegistryId}/${destination.Region}`) && s.displayName.startsWith(`BodyScript-${title}-`));
+      const templates = destinationStacks.flatMap((s) =>
+        Object.values(templateJson(s.displayName).Resources).filter((r) => r.Type === 'AWS::ECR::RepositoryCreationTemplate').map((r) => ({ stack: s, properties: r.Properties! })),
+      );
+      // ECR matches a template's prefix as '<prefix>/'; the replication filter is a plain name prefix.
+      const covering = templates.filter(({ properties }) => rule.RepositoryFilters.every((filter) => filter.Filter.startsWith(`${properties.Prefix as string}/`)));
+      expect(covering).toHaveLength(1);
+      expect(covering[0].properties).toMatchObject({ AppliedFor: ['REPLICATION'], ImageTagMutability: 'IMMUTABLE' });
+      const scanning = Object.values(templateJson(covering[0].stack.displayName).Resources).find((r) => r.Type === 'AWS::ECR::RegistryScanningConfiguration');
+      expect(scanning?.Properties).toMatchObject({ Rules: [{ ScanFrequency: 'SCAN_ON_PUSH', RepositoryFilters: [{ Filter: `bodyscript/${env}/*` }] }] });
+      // The template applies only to repositories created after it: this stack waits for it.
+      expect(stacks().find((s) => s.displayName === stack)!.dependencies).toContain(covering[0].stack.id);
+    }
+  });
+
   test('holds nothing that runs or pulls an image', () => {
     const types = new Set(Object.values(templateJson(stack).Resources).map((r) => r.Type).filter((type) => type !== 'AWS::CDK::Metadata'));
     expect([...types].sort()).toEqual(['AWS::ECR::ReplicationConfiguration', 'AWS::ECR::Repository']);

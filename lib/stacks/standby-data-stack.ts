@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { FRONTEND_BUCKET_POLICY_OWNER } from '../../constructs/data-buckets';
+import { ReplicaRepositoryTemplate } from '../../constructs/replica-repository-template';
 import { SecureBucket } from '../../constructs/secure-bucket';
 import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
 import { appOrigins, resultsCorsRule, uploadsCorsRule } from '../browser-access';
@@ -13,6 +14,7 @@ import {
   backupVaultName,
   bucketName,
   type ReplicatedBucketPurpose,
+  repositoryNamePrefix,
   standbyKeyAlias,
 } from '../naming';
 
@@ -64,6 +66,11 @@ export class StandbyDataStack extends Stack {
   public readonly processingQueue: sqs.Queue;
   /** Jobs of the standby worker that failed `maxReceiveCount` times. */
   public readonly processingDeadLetterQueue: sqs.Queue;
+  /**
+   * How ECR creates the image replicas in this region (immutable tags, scan on
+   * push): before BodyScript-<Env>-Registry replicates, hence in this stack.
+   */
+  public readonly replicaRepositories: ReplicaRepositoryTemplate;
 
   constructor(scope: Construct, id: string, props: StandbyDataStackProps) {
     super(scope, id, { ...props, terminationProtection: true });
@@ -157,6 +164,11 @@ export class StandbyDataStack extends Stack {
     });
     this.processingQueue = queues.queue;
     this.processingDeadLetterQueue = queues.deadLetterQueue;
+
+    // The registry settings of this region for the replicas of the environment's images.
+    this.replicaRepositories = new ReplicaRepositoryTemplate(this, 'ReplicaRepositories', {
+      repositoryPrefix: repositoryNamePrefix(env).replace(/\/$/, ''),
+    });
 
     this.backupVault = new backup.BackupVault(this, 'StandbyBackupVault', {
       backupVaultName: backupVaultName(env),
