@@ -7,6 +7,52 @@ import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
 
 /**
+ * How a backup vault's lock protects its recovery points (AWS Backup Vault Lock):
+ * - `governance`: no ChangeableForDays; principals with
+ *   backup:DeleteBackupVaultLockConfiguration can remove the lock at any time,
+ *   then delete recovery points. For environments whose backups may be cleaned up.
+ * - `compliance`: ChangeableForDays set; once the grace time has passed the lock
+ *   "becomes immutable and cannot be changed or deleted" (CloudFormation,
+ *   AWS::Backup::BackupVault LockConfigurationType): no principal, the root
+ *   user and AWS Support included, can delete a recovery point before its
+ *   retention ends, shorten it, remove the lock, or delete the vault while it
+ *   holds recovery points. Jobs whose retention is outside [min, max] fail.
+ */
+export type VaultLockMode = 'compliance' | 'governance';
+
+/**
+ * Days a compliance-mode lock stays changeable after it is first applied: the
+ * 72-hour minimum AWS Backup enforces ("you must set ChangeableForDays to 3 or
+ * greater"). Long enough to undo a mistaken first deploy, short enough that a
+ * stolen credential cannot wait for a window.
+ */
+export const COMPLIANCE_LOCK_GRACE_DAYS = 3;
+
+/**
+ * The longest retention a locked vault accepts: in compliance mode a recovery
+ * point cannot be deleted before it expires, so a job with a years-long
+ * retention (a mistake, or a cost attack) would bill for years. At least the
+ * configured retention.
+ */
+export const LOCKED_VAULT_MAX_RETENTION_DAYS = 365;
+
+/**
+ * The lock of a vault that keeps recovery points `retention` long.
+ * Compliance: the minimum is the retention itself, so no recovery point can be
+ * removed early by anyone. Governance: 7 days, the lock of every vault before.
+ */
+export function backupVaultLock(mode: VaultLockMode, retention: Duration): backup.LockConfiguration {
+  const days = retention.toDays({ integral: false });
+  if (!Number.isInteger(days) || days < 1) {
+    throw new Error(`backupVaultLock: retention must be a whole number of days, got ${retention.toHumanString()}`);
+  }
+  const maxRetention = Duration.days(Math.max(days, LOCKED_VAULT_MAX_RETENTION_DAYS));
+  return mode === 'compliance'
+    ? { minRetention: Duration.days(days), maxRetention, changeableFor: Duration.days(COMPLIANCE_LOCK_GRACE_DAYS) }
+    : { minRetention: Duration.days(Math.min(7, days)), maxRetention };
+}
+
+/**
  * Properties of DailyBackups.
  */
 export interface DailyBackupsProps {
@@ -16,6 +62,13 @@ export interface DailyBackupsProps {
   readonly vault: backup.IBackupVault;
   /** The vault in the standby region that receives a copy of every recovery point (imported by ARN). */
   readonly copyToVaultArn: string;
+  /**
+   * The vault in the separate backup account (BodyScript-<Env>-BackupVault)
+   * that receives a second copy of every recovery point, kept as long.
+   *
+   * @default - no copy outside this account
+   */
+  readonly backupAccountVaultArn?: string;
   /** Hour (UTC, 0–23) at which the daily backup starts. */
   readonly startHourUtc: number;
   /** How long recovery points and their copies are kept. */
@@ -28,8 +81,8 @@ export interface DailyBackupsProps {
 
 /**
  * A daily AWS Backup plan of an environment's data: one recovery point a day
- * in this region's vault, copied to the standby region's vault, both kept for
- * `retention`; a role for AWS Backup with the service-role policies AWS
+ * in this region's vault, copied to the standby region's vault and (when given)
+ * to the separate backup account's vault, all kept for `retention`; a role for AWS Backup with the service-role policies AWS
  * documents for RDS and S3 backup and restore, and encrypt/decrypt on the keys
  * of the data it backs up.
  */
@@ -56,7 +109,12 @@ export class DailyBackups extends Construct {
           startWindow: Duration.hours(1),
           completionWindow: Duration.hours(8),
           deleteAfter: props.retention,
-          copyActions: [{ destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, 'CopyVault', props.copyToVaultArn), deleteAfter: props.retention }],
+          copyActions: [
+            { destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, 'CopyVault', props.copyToVaultArn), deleteAfter: props.retention },
+            ...(props.backupAccountVaultArn
+              ? [{ destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, 'BackupAccountVault', props.backupAccountVaultArn), deleteAfter: props.retention }]
+              : []),
+          ],
         }),
       ],
     });

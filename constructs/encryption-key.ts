@@ -1,7 +1,17 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { DefaultStackSynthesizer, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+
+/**
+ * The role people assume to delete, disable or re-permission a key: created by
+ * the organization outside this app (runbooks/break-glass.md), so that no
+ * template this app deploys can change who may assume it.
+ */
+export const BREAK_GLASS_ROLE_NAME = 'BodyScriptBreakGlass';
+
+/** What only the break-glass role may do to a key: each one can make every recovery point unreadable. */
+export const KEY_DESTRUCTION_ACTIONS = ['kms:ScheduleKeyDeletion', 'kms:DisableKey'] as const;
 
 /**
  * Properties of an EncryptionKey.
@@ -31,11 +41,42 @@ export interface EncryptionKeyProps {
    * @default Duration.days(30) - the longest KMS allows, to leave time to cancel
    */
   readonly pendingWindow?: Duration;
+  /**
+   * Name of the IAM role (in this account) that alone may schedule the key's
+   * deletion, disable it or change its key policy (CloudFormation's execution
+   * role may also change the policy: it applies this template).
+   *
+   * @default BREAK_GLASS_ROLE_NAME
+   */
+  readonly breakGlassRoleName?: string;
+  /**
+   * Other accounts whose AWS Backup copies recovery points encrypted with this
+   * key (cross-account copy needs the source key shared with the destination
+   * account). They may decrypt, describe and create grants for AWS resources.
+   *
+   * @default - none
+   */
+  readonly backupCopyAccounts?: string[];
 }
 
 /**
  * A customer-managed KMS key with yearly rotation, retained when its stack is
  * deleted (data encrypted with a deleted key is lost for good), and an alias.
+ *
+ * Its key policy keeps CDK's account statement (`kms:*` for the account root,
+ * so IAM policies grant use of the key), but one credential cannot destroy it:
+ * - `kms:ScheduleKeyDeletion` and `kms:DisableKey` are denied to every principal
+ *   except the break-glass role (an explicit deny beats the account statement);
+ * - `kms:PutKeyPolicy` is denied to every principal except the break-glass role
+ *   and this account's CloudFormation execution role. KMS refuses a key policy
+ *   that would stop its caller from calling PutKeyPolicy again (the key policy
+ *   lockout safety check, PutKeyPolicy / CreateKey BypassPolicyLockoutSafetyCheck),
+ *   and CloudFormation is that caller on every policy update; so a template can
+ *   still rewrite the policy, and the organization's SCP (runbooks/break-glass.md)
+ *   is what stops a template from then deleting the key.
+ * The role is named in a condition (`aws:PrincipalArn`), not as a principal:
+ * KMS refuses a policy whose principals do not exist, and the role is created
+ * outside this app.
  */
 export class EncryptionKey extends Construct {
   /** The key. */
@@ -71,6 +112,56 @@ export class EncryptionKey extends Construct {
       }),
     );
 
+    const breakGlassRoleArn = `arn:${stack.partition}:iam::${stack.account}:role/${props.breakGlassRoleName ?? BREAK_GLASS_ROLE_NAME}`;
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyKeyDestructionExceptBreakGlass',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...KEY_DESTRUCTION_ACTIONS],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': breakGlassRoleArn } },
+      }),
+    );
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyKeyPolicyChangesExceptBreakGlassAndCloudFormation',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:PutKeyPolicy'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [breakGlassRoleArn, cloudFormationExecutionRoleArn(stack)] } },
+      }),
+    );
+
+    for (const account of props.backupCopyAccounts ?? []) {
+      if (!/^\d{12}$/.test(account) || account === stack.account) {
+        throw new Error(`EncryptionKey ${this.node.path}: backupCopyAccounts entries must be 12-digit account ids other than this key's account (${stack.account}), got '${account}'`);
+      }
+    }
+    if (props.backupCopyAccounts?.length) {
+      // AWS Backup's cross-account copy: the destination account reads the source
+      // recovery point (an RDS snapshot stays encrypted with this key) and
+      // re-encrypts it with its own vault key.
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowBackupCopyAccountsToDecrypt',
+          principals: props.backupCopyAccounts.map((account) => new iam.AccountPrincipal(account)),
+          actions: ['kms:Decrypt', 'kms:DescribeKey'],
+          resources: ['*'],
+        }),
+      );
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowBackupCopyAccountsGrantsForAwsResources',
+          principals: props.backupCopyAccounts.map((account) => new iam.AccountPrincipal(account)),
+          actions: ['kms:CreateGrant'],
+          resources: ['*'],
+          conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        }),
+      );
+    }
+
     if (props.allowCloudWatchLogs) {
       // CloudWatch Logs calls KMS itself; the encryption-context condition keeps
       // the grant to log groups of this account and region.
@@ -98,4 +189,18 @@ export class EncryptionKey extends Construct {
       );
     }
   }
+}
+
+/**
+ * The CloudFormation execution role CDK's bootstrap creates in the stack's
+ * account and region: the principal that calls PutKeyPolicy when a stack update
+ * changes a key policy.
+ */
+function cloudFormationExecutionRoleArn(stack: Stack): string {
+  const synthesizer = stack.synthesizer;
+  if (!(synthesizer instanceof DefaultStackSynthesizer)) {
+    throw new Error(`EncryptionKey in ${stack.stackName}: the key policy names CDK's CloudFormation execution role, which only the DefaultStackSynthesizer defines`);
+  }
+  // The synthesizer leaves ${AWS::Partition} for CloudFormation to fill in.
+  return Fn.sub(synthesizer.cloudFormationExecutionRoleArn);
 }

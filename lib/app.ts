@@ -4,6 +4,7 @@ import { enableComplianceChecks } from './compliance';
 import { type BodyScriptConfig, ENVIRONMENT_NAMES, type EnvironmentName } from './config';
 import { alarmNamePrefix, bucketName, REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID, stackNames } from './naming';
 import { AlertingStack } from './stacks/alerting-stack';
+import { BackupVaultStack } from './stacks/backup-vault-stack';
 import { ApplicationStack } from './stacks/application-stack';
 import { DataStack } from './stacks/data-stack';
 import { FaultInjectionStack } from './stacks/fault-injection-stack';
@@ -33,6 +34,11 @@ export interface EnvironmentStacks {
   readonly standbyData: StandbyDataStack;
   /** Standby region: read replica, pilot-light services, standby alarms. */
   readonly standby: StandbyStack;
+  /**
+   * The separate backup account's vault (when config backup.copyAccount is set):
+   * deployed by a person there, never a dependency of the environment's stacks.
+   */
+  readonly backupVault?: BackupVaultStack;
 }
 
 export interface BodyScriptStacks {
@@ -156,10 +162,18 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
     standby.addStackDependency(data, 'the source database of the read replica');
     standby.addStackDependency(services, 'the us-west-2 replica of the origin-verify secret its api listener reads by name');
     standby.addStackDependency(registry, 'the registry replication that copies the images its pilot light pulls by name');
-    for (const stack of [alerting, network, data, registry, services, application, operations, faultInjection, standbyData, standby]) {
+    // The backup account's vault: no stack depends on it (the pipeline never deploys into that account).
+    const backupVault = environment.backup.copyAccount
+      ? new BackupVaultStack(app, stackNames.backupVault(name), {
+          env: { account: environment.backup.copyAccount, region: primary.region },
+          config: environment,
+          description: `BodyScript ${name} backup account: the vault that receives a copy of every daily recovery point (stateful)`,
+        })
+      : undefined;
+    for (const stack of [alerting, network, data, registry, services, application, operations, faultInjection, standbyData, standby, ...(backupVault ? [backupVault] : [])]) {
       Tags.of(stack).add('Environment', name);
     }
-    environments[name] = { alerting, network, data, registry, services, application, operations, faultInjection, standbyData, standby };
+    environments[name] = { alerting, network, data, registry, services, application, operations, faultInjection, standbyData, standby, backupVault };
   }
 
   const github = new GitHubStack(app, stackNames.github, {

@@ -109,6 +109,8 @@ const STACK_MODELS: Readonly<Record<StackKind, StackModel>> = {
   github: quick('the OIDC provider and deploy roles'),
   registry: quick('container repositories and their replication'),
   standbyData: quick('standby keys, replica buckets, queues and backup vault'),
+  // Deployed by a person in the backup account, outside the pipeline's deploys (security-data).
+  backupVault: quick('the backup-account key and vault'),
   network: (config) => ({
     what: `VPC with ${config.network.natGateways} NAT gateway(s)${config.network.interfaceEndpoints ? ' and interface endpoints' : ''}`,
     minutes: ESTIMATE_MINUTES.network,

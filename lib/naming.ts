@@ -44,6 +44,13 @@ export const stackNames = {
   operations: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-Operations`,
   /** AWS FIS experiment templates (game days) against the primary region; deployed after the top stack. */
   faultInjection: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-FaultInjection`,
+  /**
+   * Stateful, in the separate backup account (config backup.copyAccount), primary
+   * region: the vault that receives a copy of every daily recovery point.
+   * Deployed by a person with backup-account credentials, never by the pipeline
+   * (runbooks/backup-account.md); no environment stack depends on it.
+   */
+  backupVault: (env: EnvironmentName) => `BodyScript-${environmentTitle(env)}-BackupVault`,
   /** The GitHub OIDC provider and deploy roles. */
   github: 'BodyScript-GitHub',
 } as const;

@@ -203,12 +203,53 @@ describe('the keys', () => {
 });
 
 describe('AWS Backup', () => {
-  test('the vault is encrypted with the backup key and locked against early deletion', () => {
+  test('the production vault is encrypted with the backup key and locked in compliance mode for the whole retention (3 days of grace)', () => {
     template(PRODUCTION).hasResourceProperties('AWS::Backup::BackupVault', {
       BackupVaultName: 'bodyscript-production-vault',
       EncryptionKeyArn: { 'Fn::GetAtt': ['BackupKey1226E6A1', 'Arn'] },
-      LockConfiguration: { MinRetentionDays: 7 },
+      LockConfiguration: { ChangeableForDays: 3, MinRetentionDays: 35, MaxRetentionDays: 365 },
     });
+  });
+
+  test('the staging vault keeps a governance-mode lock (no ChangeableForDays: people may clean up staging backups)', () => {
+    template(STAGING).hasResourceProperties('AWS::Backup::BackupVault', {
+      BackupVaultName: 'bodyscript-staging-vault',
+      LockConfiguration: { MinRetentionDays: 7, MaxRetentionDays: 365 },
+    });
+  });
+
+  test.each([STAGING, PRODUCTION])('%s: the vault access policy denies deleting a recovery point or shortening its retention to everyone', (stack) => {
+    template(stack).hasResourceProperties('AWS::Backup::BackupVault', {
+      AccessPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'] }),
+        ]),
+      },
+    });
+  });
+
+  test('production copies every recovery point to the standby region and to the backup account, kept as long', () => {
+    template(PRODUCTION).hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: {
+        BackupPlanRule: [
+          Match.objectLike({
+            CopyActions: [
+              { DestinationBackupVaultArn: 'arn:aws:backup:us-west-2:222222222222:backup-vault:bodyscript-production-vault', Lifecycle: { DeleteAfterDays: 35 } },
+              { DestinationBackupVaultArn: 'arn:aws:backup:us-east-1:555555555555:backup-vault:bodyscript-production-vault', Lifecycle: { DeleteAfterDays: 35 } },
+            ],
+          }),
+        ],
+      },
+    });
+  });
+
+  test('production shares the database and backup keys with the backup account (cross-account copies of RDS recovery points)', () => {
+    for (const logicalId of ['DatabaseKey7998E78F', 'BackupKey1226E6A1']) {
+      const statements = JSON.stringify((templateJson(PRODUCTION).Resources[logicalId].Properties as { KeyPolicy: unknown }).KeyPolicy);
+      expect(statements).toContain('AllowBackupCopyAccountsToDecrypt');
+      expect(statements).toContain(':iam::555555555555:root');
+    }
+    expect(JSON.stringify(templateJson(PRODUCTION).Resources.DataKey2A0DE9E6.Properties)).not.toContain('555555555555');
   });
 
   test.each([

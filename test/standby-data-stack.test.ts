@@ -76,7 +76,7 @@ describe.each(CASES)('%s', (stackName, env, account) => {
     template(stackName).hasResourceProperties('AWS::Backup::BackupVault', {
       BackupVaultName: `bodyscript-${env}-vault`,
       EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StandbyBackupKey'), 'Arn'] },
-      LockConfiguration: { MinRetentionDays: 7 },
+      LockConfiguration: env === 'production' ? { ChangeableForDays: 3, MinRetentionDays: 35, MaxRetentionDays: 365 } : { MinRetentionDays: 7, MaxRetentionDays: 365 },
     });
   });
 

@@ -127,6 +127,12 @@ const SERVICES_STACK_PINS: Pin[] = [
   ['ProcessingCanaryArtifactsBucket25CB43D5', 'AWS::S3::Bucket', 'Retain'],
 ];
 
+/** The backup account's vault of copies (config backup.copyAccount). */
+const BACKUP_VAULT_STACK_PINS: Pin[] = [
+  ['BackupCopiesKey1F49D62C', 'AWS::KMS::Key', 'Retain'],
+  ['BackupCopiesVault0E6CDBF7', 'AWS::Backup::BackupVault', 'Retain'],
+];
+
 const FAULT_INJECTION_STACK_PINS: Pin[] = [
   ['FaultInjectionLogsKeyB9823394', 'AWS::KMS::Key', 'Retain'],
   ['ExperimentLogs98E3CD5B', 'AWS::Logs::LogGroup', 'Retain'],
@@ -149,6 +155,7 @@ export const PINNED: Record<string, Pin[]> = {
   'BodyScript-Production-StandbyData': STANDBY_DATA_STACK_PINS,
   'BodyScript-Staging-Standby': STANDBY_STACK_PINS,
   'BodyScript-Production-Standby': [...STANDBY_STACK_PINS, ...API_WEB_ACL_PINS],
+  'BodyScript-Production-BackupVault': BACKUP_VAULT_STACK_PINS,
 };
 
 describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pins) => {
@@ -162,7 +169,7 @@ describe.each(Object.entries(PINNED))('stateful resources of %s', (stackName, pi
 });
 
 describe('the stateful stacks', () => {
-  test.each(['BodyScript-Staging-Data', 'BodyScript-Production-Data', 'BodyScript-Staging-Registry', 'BodyScript-Production-Registry'])('%s has termination protection', (name) => {
+  test.each(['BodyScript-Staging-Data', 'BodyScript-Production-Data', 'BodyScript-Staging-Registry', 'BodyScript-Production-Registry', 'BodyScript-Production-BackupVault'])('%s has termination protection', (name) => {
     expect(stacks().find((s) => s.displayName === name)?.terminationProtection).toBe(true);
   });
 

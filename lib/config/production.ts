@@ -39,6 +39,7 @@ export const production: EnvironmentConfigInput = {
   backup: {
     retentionDays: 35,
     dailyStartHourUtc: 5,
+    copyAccount: '555555555555',
   },
   // Placeholders like the account ids: the public hosted zone of your domain
   // (see "Point the config at your AWS accounts" in the README).

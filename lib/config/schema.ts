@@ -302,7 +302,25 @@ const backup = z.strictObject({
   retentionDays: integerBetween(7, 3650, 'days'),
   /** Hour of day (UTC) at which the daily backup starts; kept clear of the RDS backup window. */
   dailyStartHourUtc: integerBetween(0, 23, '(hour, UTC)'),
+  /**
+   * The separate backup account (same AWS Organization) whose vault
+   * `BodyScript-<Env>-BackupVault` receives a copy of every daily recovery
+   * point; required in production (runbooks/backup-account.md).
+   */
+  copyAccount: accountId.optional(),
 });
+
+/** The backup account must be another account, and production must have one (issue 16.7). */
+function backupCopyAccountProblems(config: { name: string; primary: { account: string }; standby: { account: string }; backup: { copyAccount?: string } }, ctx: z.RefinementCtx): void {
+  const copyAccount = config.backup.copyAccount;
+  if (copyAccount === undefined) {
+    if (config.name === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['backup', 'copyAccount'], message: 'is required in production: a 12-digit account id of the separate backup account (recovery points must survive any single credential of the production account)' });
+    }
+  } else if (copyAccount === config.primary.account || copyAccount === config.standby.account) {
+    ctx.addIssue({ code: 'custom', path: ['backup', 'copyAccount'], message: `must be a separate account, not primary.account or standby.account, got ${copyAccount}` });
+  }
+}
 
 const domain = z.strictObject({
   /** The Route 53 public hosted zone that holds the names below. */
@@ -533,7 +551,8 @@ export const environmentConfigSchema = z
         });
       }
     }
-  });
+  })
+  .superRefine(backupCopyAccountProblems);
 
 /** A validated environment configuration. */
 export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;

@@ -7,7 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
-import { DailyBackups } from '../../constructs/daily-backups';
+import { backupVaultLock, DailyBackups, type VaultLockMode } from '../../constructs/daily-backups';
 import { DataBuckets } from '../../constructs/data-buckets';
 import { EncryptionKey, type EncryptionKeyProps } from '../../constructs/encryption-key';
 import { PostgresDatabase } from '../../constructs/postgres-database';
@@ -48,6 +48,16 @@ export interface DataStackProps extends StackProps {
    * only that stack knows: read with a cross-region weak reference.
    */
   readonly standbyDatabaseKey: kms.IKey;
+}
+
+/**
+ * The lock of an environment's backup vaults (all regions and accounts):
+ * compliance in production, whose recovery points must survive any single
+ * credential (issue 16.7); governance in staging, whose backups people may
+ * clean up (a compliance lock cannot be undone after its grace days).
+ */
+export function backupVaultLockMode(config: EnvironmentConfig): VaultLockMode {
+  return config.name === 'production' ? 'compliance' : 'governance';
 }
 
 /**
@@ -92,9 +102,11 @@ export class DataStack extends Stack {
       new EncryptionKey(this, keyId, { alias: keyAlias(env, purpose), description: `BodyScript ${env}: ${description}`, ...options });
     // S3 (event delivery) and EventBridge (rule to queue) encrypt messages for the queue.
     this.dataKey = key('DataKey', 'data', 'uploads, results and processing queues', { servicePrincipals: ['events.amazonaws.com'] });
-    this.databaseKey = key('DatabaseKey', 'database', 'PostgreSQL storage, snapshots, Performance Insights and credentials');
+    // The backup account copies the database's recovery points, which RDS keeps encrypted with this key.
+    const backupCopyAccounts = config.backup.copyAccount ? [config.backup.copyAccount] : [];
+    this.databaseKey = key('DatabaseKey', 'database', 'PostgreSQL storage, snapshots, Performance Insights and credentials', { backupCopyAccounts });
     this.logsKey = key('LogsKey', 'logs', 'CloudWatch log groups', { allowCloudWatchLogs: true });
-    this.backupKey = key('BackupKey', 'backup', 'AWS Backup vault');
+    this.backupKey = key('BackupKey', 'backup', 'AWS Backup vault', { backupCopyAccounts });
 
     this.database = this.primaryDatabase(config, props.vpc, props.standbyDatabaseKey);
     this.buckets = this.dataBuckets(config);
@@ -115,14 +127,18 @@ export class DataStack extends Stack {
       backupVaultName: backupVaultName(env),
       encryptionKey: this.backupKey.key,
       removalPolicy: RemovalPolicy.RETAIN,
-      // Governance-mode lock: recovery points cannot be deleted early by mistake.
-      lockConfiguration: { minRetention: Duration.days(7) },
+      // Compliance mode in production (no credential can delete a recovery point early), governance in staging.
+      lockConfiguration: backupVaultLock(backupVaultLockMode(config), Duration.days(config.backup.retentionDays)),
+      // Vault access policy: nobody deletes a recovery point or shortens its retention through the Backup API.
+      blockRecoveryPointDeletion: true,
     });
     this.backups = new DailyBackups(this, 'Backups', {
       backupPlanName: backupPlanName(env),
       vault: this.backupVault,
       // The standby region's vault (BodyScript-<Env>-StandbyData), named by ARN.
       copyToVaultArn: backupVaultArn(env, standby),
+      // The separate backup account's vault (BodyScript-<Env>-BackupVault), same region, named by ARN.
+      backupAccountVaultArn: config.backup.copyAccount ? backupVaultArn(env, { account: config.backup.copyAccount, region: config.primary.region }) : undefined,
       startHourUtc: config.backup.dailyStartHourUtc,
       retention: Duration.days(config.backup.retentionDays),
       resources: [

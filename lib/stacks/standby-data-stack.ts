@@ -3,6 +3,7 @@ import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { backupVaultLock } from '../../constructs/daily-backups';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { FRONTEND_BUCKET_POLICY_OWNER } from '../../constructs/data-buckets';
 import { ReplicaRepositoryTemplate } from '../../constructs/replica-repository-template';
@@ -10,6 +11,7 @@ import { SecureBucket } from '../../constructs/secure-bucket';
 import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
 import { appOrigins, resultsCorsRule, uploadsCorsRule } from '../browser-access';
 import type { EnvironmentConfig } from '../config';
+import { backupVaultLockMode } from './data-stack';
 import {
   backupVaultName,
   bucketName,
@@ -174,8 +176,9 @@ export class StandbyDataStack extends Stack {
       backupVaultName: backupVaultName(env),
       encryptionKey: this.backupKey.key,
       removalPolicy: RemovalPolicy.RETAIN,
-      // Same governance-mode lock as the primary vault.
-      lockConfiguration: { minRetention: Duration.days(7) },
+      // Same lock as the primary vault: compliance in production, governance in staging.
+      lockConfiguration: backupVaultLock(backupVaultLockMode(config), Duration.days(config.backup.retentionDays)),
+      blockRecoveryPointDeletion: true,
     });
   }
 }
