@@ -1,5 +1,6 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -38,6 +39,19 @@ export interface ApplicationVpcProps {
  * NAT, private application subnets for tasks, isolated database subnets with
  * no route to the internet; VPC flow logs of all traffic into an encrypted log
  * group; an S3 gateway endpoint; the default security group stripped of rules.
+ *
+ * Every endpoint has a policy (security review M10): requests through it must
+ * be signed by a principal of this account (`aws:PrincipalAccount`), so a
+ * compromised task cannot use its own attacker-held credentials through the
+ * endpoint, and S3 requests must reach a bucket of this account
+ * (`aws:ResourceAccount`) or the layers of this region's ECR images
+ * (`prod-<region>-starport-layer-bucket`, the AWS-owned bucket ECR serves image
+ * layers from: ECR documents `s3:GetObject` on it as the minimum an S3 gateway
+ * endpoint policy must allow for image pulls). The S3 gateway endpoint carries
+ * every S3 request of the VPC's subnets (its prefix-list route is more specific
+ * than the NAT route), so this policy bounds all S3 exfiltration. Other
+ * destinations reached through NAT are not bounded here (see the egress rules of
+ * the task security groups).
  */
 export class ApplicationVpc extends Construct {
   /** The VPC. */
@@ -68,6 +82,27 @@ export class ApplicationVpc extends Construct {
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
       },
     });
+
+    const stack = Stack.of(this);
+    const s3Endpoint = this.vpc.node.findChild('S3') as ec2.GatewayVpcEndpoint;
+    s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnPrincipalsToOwnBuckets',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:PrincipalAccount': stack.account, 'aws:ResourceAccount': stack.account } },
+      }),
+    );
+    s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnPrincipalsToEcrImageLayers',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [`arn:${stack.partition}:s3:::prod-${stack.region}-starport-layer-bucket/*`],
+        conditions: { StringEquals: { 'aws:PrincipalAccount': stack.account } },
+      }),
+    );
 
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       encryptionKey: props.logKey,
@@ -119,7 +154,7 @@ export class ApplicationVpc extends Construct {
         SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
       };
       for (const [name, service] of Object.entries(services)) {
-        this.vpc.addInterfaceEndpoint(name, {
+        const endpoint = this.vpc.addInterfaceEndpoint(name, {
           service,
           privateDnsEnabled: true,
           // The endpoint security group above already admits HTTPS from the VPC.
@@ -127,6 +162,16 @@ export class ApplicationVpc extends Construct {
           securityGroups: [this.endpointSecurityGroup],
           subnets: { subnetGroupName: SUBNET_GROUPS.application },
         });
+        // Only this account's principals (task execution roles, the rotation function) use it.
+        endpoint.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'OwnPrincipalsOnly',
+            principals: [new iam.AnyPrincipal()],
+            actions: ['*'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'aws:PrincipalAccount': stack.account } },
+          }),
+        );
       }
     }
   }

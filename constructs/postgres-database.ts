@@ -272,6 +272,8 @@ export class PostgresDatabase extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
 
+    restrictDatabaseEgress(this.instance, this.rotation);
+
     acknowledgeEnhancedMonitoringRole(this.instance);
     if (!props.multiAz && props.singleAzReason) {
       acknowledge(
@@ -297,4 +299,40 @@ export class PostgresDatabase extends Construct {
       }
     }
   }
+}
+
+/**
+ * CDK's way of saying "no egress" to CloudFormation: a security group without
+ * egress rules gets EC2's default allow-all rule, so CDK writes one rule that
+ * matches nothing (ICMP type 252 code 86 to 255.255.255.255/32).
+ */
+export const NO_EGRESS: ec2.CfnSecurityGroup.EgressProperty = { cidrIp: '255.255.255.255/32', description: 'Disallow all traffic', ipProtocol: 'icmp', fromPort: 252, toPort: 86 };
+
+/**
+ * Egress of the database and of its password rotation (security review M10, L11):
+ * - the instance's security group sends nothing: RDS answers connections made to
+ *   it (security groups are stateful) and its own replication, backups, log
+ *   export and monitoring run on AWS's side, not through this group;
+ * - the rotation function reaches the database port of that group and Secrets
+ *   Manager over HTTPS (the interface endpoint where there is one, through NAT
+ *   otherwise: the public endpoint's addresses are not narrower than 0.0.0.0/0
+ *   without a proxy).
+ * Set on the L1 security groups the L2s created (same logical IDs; changing
+ * SecurityGroupEgress updates the group in place).
+ */
+function restrictDatabaseEgress(instance: rds.DatabaseInstance, rotation: secretsmanager.SecretRotation): void {
+  const [databaseGroup] = instance.connections.securityGroups;
+  (databaseGroup.node.defaultChild as ec2.CfnSecurityGroup).securityGroupEgress = [NO_EGRESS];
+  const rotationGroup = rotation.node.tryFindChild('SecurityGroup') as ec2.SecurityGroup | undefined;
+  if (!rotationGroup) throw new Error(`PostgresDatabase ${instance.node.path}: the rotation function has no security group to restrict (is it in the VPC?)`);
+  (rotationGroup.node.defaultChild as ec2.CfnSecurityGroup).securityGroupEgress = [
+    { cidrIp: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS to Secrets Manager (interface endpoint or NAT)' },
+    {
+      destinationSecurityGroupId: databaseGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: POSTGRES_PORT,
+      toPort: POSTGRES_PORT,
+      description: 'PostgreSQL to the database it rotates',
+    },
+  ];
 }

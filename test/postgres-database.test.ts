@@ -43,7 +43,18 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
     ]);
     template('BodyScript-Production-Data').hasResourceProperties('AWS::RDS::DBInstance', { Port: '5433' });
   });
+
+  test('the database sends nothing; the rotation function reaches only the database port and HTTPS (no all-protocol egress to 0.0.0.0/0)', () => {
+    const groups = templateJson('BodyScript-Production-Data').Resources;
+    expect(groups.DatabaseInstanceSecurityGroupDDFAC9BB.Properties?.SecurityGroupEgress).toEqual([NO_EGRESS_JSON]);
+    expect(groups.DatabaseInstanceRotationSingleUserSecurityGroupB8CEDF21.Properties?.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: expect.stringContaining('Secrets Manager') },
+      { DestinationSecurityGroupId: { 'Fn::GetAtt': ['DatabaseInstanceSecurityGroupDDFAC9BB', 'GroupId'] }, IpProtocol: 'tcp', FromPort: 5433, ToPort: 5433, Description: expect.any(String) },
+    ]);
+  });
 });
+
+const NO_EGRESS_JSON = { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 };
 
 describe('PostgresDatabase', () => {
   test('fails when asked to replicate backups into its own region, or when a single-AZ instance has no reason', () => {
