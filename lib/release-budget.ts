@@ -79,8 +79,9 @@ export const DEPLOY_CONCURRENCY = 4;
  */
 export function releaseDeployLevels(env: EnvironmentName, options: { readonly withStandby: boolean }): string[][] {
   const levels = [
-    [stackNames.standbyData(env), stackNames.alerting(env), stackNames.network(env), stackNames.registry(env), stackNames.operations(env)],
-    [stackNames.data(env)],
+    [stackNames.standbyData(env), stackNames.alerting(env), stackNames.network(env), stackNames.operations(env)],
+    // The registry waits for StandbyData (the us-west-2 creation template of its image replicas).
+    [stackNames.data(env), stackNames.registry(env)],
     [stackNames.services(env)],
     [stackNames.application(env), ...(options.withStandby ? [stackNames.standby(env)] : [])],
   ];
