@@ -92,7 +92,10 @@ export function readEnvironmentAssembly(dir: string, env: EnvironmentName, confi
   const manifest = readJson<{ artifacts?: Record<string, Artifact> }>(manifestFile, 'the cloud assembly manifest');
   const artifacts = manifest.artifacts ?? {};
   const prefix = stackNames.application(env);
-  const ids = Object.keys(artifacts).filter((id) => artifacts[id].type === 'aws:cloudformation:stack' && (id === prefix || id.startsWith(`${prefix}-`)));
+  // BodyScript-<Env>-BackupVault lives in the separate backup account and is deployed by a person there, never by the pipeline.
+  const ids = Object.keys(artifacts).filter(
+    (id) => artifacts[id].type === 'aws:cloudformation:stack' && (id === prefix || id.startsWith(`${prefix}-`)) && id !== stackNames.backupVault(env),
+  );
   if (!ids.includes(prefix)) throw usage(`the cloud assembly in ${dir} has no stack ${prefix}: synthesize the app again ('npx cdk synth --quiet')`);
 
   const stacks: AssemblyStackInfo[] = ids.map((id) => {
