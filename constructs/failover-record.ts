@@ -97,6 +97,11 @@ export class FailoverRecord extends Construct {
     // The L2 has no failover routing policy: set it (and the identifier it requires) on the L1.
     const cfnRecord = this.record.node.defaultChild as route53.CfnRecordSet;
     cfnRecord.failover = props.role;
-    cfnRecord.setIdentifier = `${props.recordName}-${props.role.toLowerCase()}`;
+    cfnRecord.setIdentifier = failoverSetIdentifier(props.recordName, props.role);
   }
+}
+
+/** Set identifier of one half of a failover pair (the Region switch plan names both halves by it). */
+export function failoverSetIdentifier(recordName: string, role: 'PRIMARY' | 'SECONDARY'): string {
+  return `${recordName}-${role.toLowerCase()}`;
 }

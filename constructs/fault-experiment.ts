@@ -1,3 +1,4 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as fis from 'aws-cdk-lib/aws-fis';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,6 +23,36 @@ export interface FaultTarget {
    * @default - none
    */
   readonly parameters?: Record<string, string>;
+  /**
+   * The fewest resources the target can identify when the experiment starts
+   * (an ECS service's configured `minTasks`, say). FIS rounds a PERCENT
+   * selection down and cannot select less than one resource, so the selection
+   * is checked against it: it must select at least one resource and leave
+   * `spareAtLeast` untouched.
+   *
+   * @default - the ARNs given (`resourceArns.length`); required with `parameters`
+   */
+  readonly fewestResources?: number;
+  /**
+   * Resources the experiment must leave alone so that it tests recovery rather
+   * than causing an outage (one healthy api task, say).
+   *
+   * @default 0
+   */
+  readonly spareAtLeast?: number;
+}
+
+/** FIS accepts at most this many stop conditions per experiment template. */
+export const MAX_STOP_CONDITIONS = 5;
+
+/** How many resources FIS selects from `identified` with `selectionMode` (PERCENT rounds down, as FIS documents). */
+export function selectedCount(selectionMode: string, identified: number): number {
+  if (selectionMode === 'ALL') return identified;
+  const count = /^COUNT\((\d+)\)$/.exec(selectionMode);
+  if (count) return Math.min(Number(count[1]), identified);
+  const percent = /^PERCENT\((\d+)\)$/.exec(selectionMode);
+  if (percent) return Math.floor((identified * Number(percent[1])) / 100);
+  throw new Error(`selectionMode must be ALL, COUNT(n) or PERCENT(n), got '${selectionMode}'`);
 }
 
 /**
@@ -43,8 +74,19 @@ export interface FaultExperimentProps {
   /** The key the action uses for its target (FIS fixes it per action: `Tasks`, `DBInstances`, `Subnets`). */
   readonly actionTargetKey: string;
   readonly target: FaultTarget;
-  /** ARN of the alarm that stops the experiment when it goes into ALARM (the environment's service-health composite alarm). */
-  readonly stopConditionAlarmArn: string;
+  /**
+   * Alarms that stop the experiment when any goes into ALARM (1–5): customer
+   * impact beyond what the fault is meant to cause.
+   */
+  readonly stopConditions: cloudwatch.IAlarm[];
+  /**
+   * Alarms the fault sets off by design (the unhealthy-hosts alarm of tasks it
+   * stops, say). No stop condition may be one of them or a composite alarm
+   * whose rule includes one: the experiment would stop itself within minutes.
+   *
+   * @default - none
+   */
+  readonly designedSymptoms?: cloudwatch.IAlarm[];
   /** Receives the experiment's log (encrypted log group). */
   readonly logGroup: logs.ILogGroup;
   /** What the action needs on its targets, and nothing more: the role gets these and the log delivery permissions. */
@@ -53,8 +95,10 @@ export interface FaultExperimentProps {
 
 /**
  * One AWS FIS experiment template of a game day: a single action on a single
- * target, stopped by the environment's health alarm, logged to an encrypted
- * log group, run with a role of its own limited to its targets.
+ * target whose selection is checked against the fewest resources it can find,
+ * stopped by alarms of customer impact beyond the fault's intent (never by the
+ * symptom it causes by design), logged to an encrypted log group, run with a
+ * role of its own limited to its targets.
  */
 export class FaultExperiment extends Construct {
   /** The experiment template; start it with `aws fis start-experiment --experiment-template-id <id>`. */
@@ -73,6 +117,12 @@ export class FaultExperiment extends Construct {
       throw new Error(`FaultExperiment ${this.node.path}: selectionMode must be ALL, COUNT(n) or PERCENT(1-100), got '${props.target.selectionMode}'`);
     }
     if (props.permissions.length === 0) throw new Error(`FaultExperiment ${this.node.path}: permissions must grant what the action needs on its targets`);
+    validateSelection(this.node.path, props.target);
+    if (props.stopConditions.length === 0 || props.stopConditions.length > MAX_STOP_CONDITIONS) {
+      throw new Error(`FaultExperiment ${this.node.path}: stopConditions must name 1–${MAX_STOP_CONDITIONS} alarms (FIS's limit), got ${props.stopConditions.length}`);
+    }
+    // Checked when the app is synthesized, when every composite alarm's rule is complete.
+    this.node.addValidation({ validate: () => designedSymptomsInStopConditions(props.stopConditions, props.designedSymptoms ?? []) });
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('fis.amazonaws.com'),
@@ -100,7 +150,7 @@ export class FaultExperiment extends Construct {
     this.template = new fis.CfnExperimentTemplate(this, 'Template', {
       description: props.description,
       roleArn: this.role.roleArn,
-      stopConditions: [{ source: 'aws:cloudwatch:alarm', value: props.stopConditionAlarmArn }],
+      stopConditions: props.stopConditions.map((alarm) => ({ source: 'aws:cloudwatch:alarm', value: alarm.alarmArn })),
       targets: {
         Targets: {
           resourceType: props.target.resourceType,
@@ -123,4 +173,56 @@ export class FaultExperiment extends Construct {
       tags: { Name: props.name },
     });
   }
+}
+
+function validateSelection(path: string, target: FaultTarget): void {
+  const where = `FaultExperiment ${path}`;
+  if (!/^(ALL|COUNT\(\d+\)|PERCENT\((100|[1-9]\d?)\))$/.test(target.selectionMode)) {
+    throw new Error(`${where}: selectionMode must be ALL, COUNT(n) or PERCENT(1-100), got '${target.selectionMode}'`);
+  }
+  const fewest = target.fewestResources ?? target.resourceArns?.length;
+  if (fewest === undefined) {
+    throw new Error(`${where}: target.fewestResources is required when the target is found by parameters: the selection '${target.selectionMode}' must be checked against the fewest resources it can find`);
+  }
+  if (!Number.isInteger(fewest) || fewest < 1) throw new Error(`${where}: target.fewestResources must be a whole number of at least 1, got ${fewest}`);
+  const spare = target.spareAtLeast ?? 0;
+  const selected = selectedCount(target.selectionMode, fewest);
+  if (selected < 1) {
+    throw new Error(`${where}: selectionMode '${target.selectionMode}' selects no resource when the target finds ${fewest} (FIS rounds a percentage down and the experiment fails on an empty target); use COUNT(n)`);
+  }
+  if (fewest - selected < spare) {
+    throw new Error(
+      `${where}: selectionMode '${target.selectionMode}' acts on ${selected} of ${fewest} resources, leaving ${fewest - selected}; target.spareAtLeast requires ${spare} untouched (the experiment would cause the outage it should survive)`,
+    );
+  }
+}
+
+/** Alarms a stop condition stands for: itself and, for a composite in this app, every alarm its rule names (recursively). */
+function alarmsBehind(alarm: cloudwatch.IAlarm, byArn: Map<string, cloudwatch.IAlarm>, seen = new Set<cloudwatch.IAlarm>()): Set<cloudwatch.IAlarm> {
+  if (seen.has(alarm)) return seen;
+  seen.add(alarm);
+  if (alarm instanceof cloudwatch.CompositeAlarm) {
+    const rule = (alarm.node.defaultChild as cloudwatch.CfnCompositeAlarm).alarmRule;
+    for (const [arn, child] of byArn) if (rule.includes(arn)) alarmsBehind(child, byArn, seen);
+  }
+  return seen;
+}
+
+function designedSymptomsInStopConditions(stopConditions: cloudwatch.IAlarm[], symptoms: cloudwatch.IAlarm[]): string[] {
+  if (symptoms.length === 0) return [];
+  const root = stopConditions[0].node.root;
+  const byArn = new Map<string, cloudwatch.IAlarm>();
+  for (const c of root.node.findAll()) if (c instanceof cloudwatch.AlarmBase) byArn.set(c.alarmArn, c);
+  const errors: string[] = [];
+  for (const stop of stopConditions) {
+    const behind = alarmsBehind(stop, byArn);
+    for (const symptom of symptoms) {
+      if (behind.has(symptom)) {
+        errors.push(
+          `stop condition ${stop.node.path} ${stop === symptom ? 'is' : 'includes'} ${symptom.node.path}, which this fault sets off by design: the experiment would stop itself. Stop on customer impact beyond the fault's intent instead.`,
+        );
+      }
+    }
+  }
+  return errors;
 }

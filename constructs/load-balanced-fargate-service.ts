@@ -167,8 +167,13 @@ export interface LoadBalancedFargateServiceProps {
 export interface ServiceDeployment {
   /** The ECS deployment controller. */
   readonly controller: ecs.DeploymentControllerType;
-  /** Tasks the service starts with. */
-  readonly desiredCount: number;
+  /**
+   * Tasks the service runs, stated in the template (and so re-applied by every
+   * CloudFormation update of the service).
+   *
+   * @default - not stated: ECS starts a new service with 1 task and an update keeps the live count
+   */
+  readonly desiredCount?: number;
   /** Construct id of the target group production traffic goes to (part of its logical ID). */
   readonly targetGroupId: string;
   /** What the load balancer's listeners are, for its security group description. */

@@ -21,8 +21,14 @@ export interface OperationsRoleProps {
   readonly primaryDatabase: { readonly identifier: string; readonly where: OperationsRegion };
   /** Prefix of release snapshot names (`<prefix>-pre-<release>`). */
   readonly snapshotPrefix: string;
-  /** The read replica that `dr failover` may promote. */
+  /** The read replica that the Region switch plan promotes and `dr failover` then configures (Multi-AZ, backups). */
   readonly replica: { readonly identifier: string; readonly where: OperationsRegion };
+  /**
+   * What `dr failover` and `dr failback` drive: the Region switch plan (IAM
+   * resource pattern: its ARN ends in a suffix AWS chooses) and the
+   * failed-over marker (SSM parameter ARN in the standby region).
+   */
+  readonly failover: { readonly planArnPattern: string; readonly markerArn: string };
   /** CodeDeploy application and deployment-group names of the blue/green services, in the primary region. */
   readonly deployments: readonly { readonly application: string; readonly group: string }[];
   /** ECS cluster name (the same in both regions) and its service names. */
@@ -103,10 +109,27 @@ export class OperationsRole extends Construct {
           rdsArn(props.replica.where, `db:${props.replica.identifier}`),
         ],
       }),
+      // The Region switch plan promotes the replica with its own role; the CLI then sets Multi-AZ and backups.
       new iam.PolicyStatement({
-        sid: 'PromoteTheReadReplica',
-        actions: ['rds:PromoteReadReplica'],
+        sid: 'ConfigureThePromotedReplica',
+        actions: ['rds:ModifyDBInstance'],
         resources: [rdsArn(props.replica.where, `db:${props.replica.identifier}`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RunTheRegionSwitchPlan',
+        actions: [
+          'arc-region-switch:GetPlanInRegion',
+          'arc-region-switch:GetPlanEvaluationStatus',
+          'arc-region-switch:StartPlanExecution',
+          'arc-region-switch:GetPlanExecution',
+          'arc-region-switch:ListPlanExecutionEvents',
+        ],
+        resources: [props.failover.planArnPattern],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TheFailedOverMarker',
+        actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter'],
+        resources: [props.failover.markerArn],
       }),
       new iam.PolicyStatement({
         sid: 'RollBackThroughCodeDeploy',
@@ -181,6 +204,8 @@ export class OperationsRole extends Construct {
         'elasticloadbalancing:DescribeTargetGroups',
         'elasticloadbalancing:DescribeTargetHealth',
         'application-autoscaling:DescribeScalableTargets',
+        // Finds the plan by name in the recovery region; the plan's ARN carries a suffix AWS chooses.
+        'arc-region-switch:ListPlansInRegion',
       ],
       resources: ['*'],
     });
@@ -210,8 +235,9 @@ export class OperationsRole extends Construct {
             (kind) => `AwsSolutions-IAM5[Resource::arn:${partition}:ecs:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:${kind}/${props.cluster}/${service}/*]`,
           ),
         ),
+        `AwsSolutions-IAM5[Resource::${props.failover.planArnPattern}]`,
       ],
-      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB, ECS task definition and Auto Scaling describe calls that have no resource-level permissions; RegisterScalableTarget restricted to the ECS namespace; PutMetricData restricted to the delivery metrics namespace; DeregisterTaskDefinition (no resource-level permission; a deregistered revision keeps its running tasks, and ops task-definitions never deregisters one a service runs); snapshots named <env>-pre-<release>; the service deployments and revisions of the rolling services; and the deployment configs CreateDeployment must read.',
+      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB, ECS task definition and Auto Scaling describe calls and Region switch list calls that have no resource-level permissions; RegisterScalableTarget restricted to the ECS namespace; PutMetricData restricted to the delivery metrics namespace; DeregisterTaskDefinition (no resource-level permission; a deregistered revision keeps its running tasks, and ops task-definitions never deregisters one a service runs); snapshots named <env>-pre-<release>; the service deployments and revisions of the rolling services; the deployment configs CreateDeployment must read; and the one Region switch plan of the environment, whose ARN ends in a suffix AWS assigns.',
     );
   }
 }

@@ -15,23 +15,43 @@ export interface PilotLightServiceProps extends LoadBalancedFargateServiceProps 
 }
 
 /**
+ * Bounds of the pilot light's scalable target, the same for every environment
+ * and config: CloudFormation re-applies a scalable target only when one of its
+ * properties changes, so bounds that never change are never re-applied, and a
+ * deploy cannot undo the bounds a failover set (RegisterScalableTarget moves
+ * the current capacity into the registered range).
+ */
+export const PILOT_LIGHT_CAPACITY = { min: 0, max: 0 } as const;
+
+/**
  * A standby copy of a service, built by the same code as the primary's
- * (`LoadBalancedFargateService`), that runs no task until a failover: desired
- * count 0, the ECS rolling-deployment controller (there is no traffic to shift
- * and no CodeDeploy in the standby), one target group behind the production
- * listener, and a scalable target with minimum 0 whose dynamic scaling is
- * suspended. `ops dr failover` raises it: RegisterScalableTarget with the
- * primary's minimum and maximum and scaling resumed, then UpdateService.
+ * (`LoadBalancedFargateService`), that runs no task until a failover: the ECS
+ * rolling-deployment controller (there is no traffic to shift and no CodeDeploy
+ * in the standby), one target group behind the production listener, and a
+ * scalable target held at 0..0.
+ *
+ * The template owns no running capacity after creation. It states no
+ * DesiredCount: CloudFormation sends a stated DesiredCount with every update of
+ * the service (a new image tag is one), which after a failover would scale the
+ * live standby back to its pilot light. Without it ECS starts a new service
+ * with one task, and the scalable target registered right after it (0..0)
+ * brings it to zero: the first creation of the standby runs one task of each
+ * service for a few minutes. The failover raises the bounds (`ops dr failover`
+ * opens them to `maxTasks` before the Region switch plan raises the services,
+ * and sets the primary's `minTasks` afterwards); a deploy leaves them alone
+ * because they never change (PILOT_LIGHT_CAPACITY).
  *
  * Scaling policies (CPU, queue backlog) are attached to `scalableTarget` by
- * the caller; while suspended they cannot start tasks from the pilot light
- * (the standby queue holds messages the primary already processed).
+ * the caller; within 0..0 they cannot start a task from the pilot light (the
+ * standby queue holds messages the primary already processed).
  */
 export class PilotLightService extends LoadBalancedFargateService {
   /** The only target group: the tasks register here once the service runs. */
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
-  /** Task count between 0 and `maxTasks`, dynamic scaling suspended until a failover resumes it. */
+  /** Task count held at PILOT_LIGHT_CAPACITY until a failover raises it. */
   public readonly scalableTarget: appscaling.ScalableTarget;
+  /** Most tasks a failover lets auto scaling run (the primary's `maxTasks`); not in the template. */
+  public readonly maxTasks: number;
 
   constructor(scope: Construct, id: string, props: PilotLightServiceProps) {
     if (!Number.isInteger(props.maxTasks) || props.maxTasks < 1) {
@@ -39,14 +59,14 @@ export class PilotLightService extends LoadBalancedFargateService {
     }
     super(scope, id, props, {
       controller: ecs.DeploymentControllerType.ECS,
-      // Pilot light: everything exists, nothing runs (nor costs) until a failover.
-      desiredCount: 0,
+      // No desiredCount: the template must not own the running capacity (see above).
       targetGroupId: 'TargetGroup',
       listenersDescription: 'production listener (pilot light)',
       // After a failover a task definition that cannot start must fail the deployment, not retry for hours.
       circuitBreaker: { enable: true, rollback: true },
     });
     this.targetGroup = this.primaryTargetGroup;
+    this.maxTasks = props.maxTasks;
     this.service.node.addDependency(this.productionListener);
 
     const stack = Stack.of(this);
@@ -54,8 +74,8 @@ export class PilotLightService extends LoadBalancedFargateService {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
       scalableDimension: 'ecs:service:DesiredCount',
       resourceId: `service/${props.cluster.clusterName}/${this.service.serviceName}`,
-      minCapacity: 0,
-      maxCapacity: props.maxTasks,
+      minCapacity: PILOT_LIGHT_CAPACITY.min,
+      maxCapacity: PILOT_LIGHT_CAPACITY.max,
       // The service-linked role Application Auto Scaling uses for ECS, as in the primary region.
       role: iam.Role.fromRoleArn(
         this,
@@ -64,13 +84,6 @@ export class PilotLightService extends LoadBalancedFargateService {
       ),
     });
     this.scalableTarget.node.addDependency(this.service);
-    // Not in the L2: a pilot light must not be scaled out by a policy (the
-    // standby queue's backlog would do it). `dr failover` resumes scaling.
-    (this.scalableTarget.node.defaultChild as appscaling.CfnScalableTarget).suspendedState = {
-      dynamicScalingInSuspended: true,
-      dynamicScalingOutSuspended: true,
-      scheduledScalingSuspended: true,
-    };
 
     this.acknowledgeServiceFindings(
       props,

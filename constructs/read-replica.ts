@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, type Duration, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -61,7 +61,13 @@ export interface PostgresReadReplicaProps {
  * promoted by `ops dr failover`: encrypted with a key of its own region,
  * deletion protection, its own TLS-only parameter group of the source's family,
  * Performance Insights, enhanced monitoring, logs exported to encrypted log
- * groups with retention, retained as a snapshot if removed.
+ * groups with retention, storage autoscaling up to the source's ceiling.
+ *
+ * Retained, not snapshotted, when removed or replaced: RDS takes no final
+ * snapshot of a read replica (DeleteDBInstance refuses FinalDBSnapshotIdentifier
+ * for one and requires SkipFinalSnapshot), so a `Snapshot` policy fails the
+ * stack's cleanup; and after a failover this instance is the production
+ * database, which nothing may delete by accident.
  */
 export class PostgresReadReplica extends Construct {
   /** The replica instance. */
@@ -78,6 +84,9 @@ export class PostgresReadReplica extends Construct {
     }
     if (!/^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/.test(props.sourceInstanceArn)) {
       throw new Error(`PostgresReadReplica ${this.node.path}: sourceInstanceArn must be an RDS instance ARN such as arn:aws:rds:us-east-1:123456789012:db:name, got '${props.sourceInstanceArn}'`);
+    }
+    if (!Number.isInteger(props.maxAllocatedStorageGiB) || props.maxAllocatedStorageGiB < 20 || props.maxAllocatedStorageGiB > 65536) {
+      throw new Error(`PostgresReadReplica ${this.node.path}: maxAllocatedStorageGiB must be a whole number of GiB 20–65536 (the source's database.maxAllocatedStorageGiB), got ${props.maxAllocatedStorageGiB}`);
     }
     const arn = Arn.split(props.sourceInstanceArn, ArnFormat.COLON_RESOURCE_NAME);
     if (arn.region === Stack.of(this).region) {
@@ -118,6 +127,7 @@ export class PostgresReadReplica extends Construct {
         performanceInsightsRetentionDays: props.performanceInsightsRetentionDays,
         monitoringInterval: props.monitoringInterval,
       }),
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     const cfnInstance = this.instance.node.defaultChild as rds.CfnDBInstance;
     cfnInstance.sourceDbInstanceIdentifier = props.sourceInstanceArn;

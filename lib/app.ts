@@ -144,14 +144,21 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
       warning: alerting.alarmTopics.warning,
       runbook: 'runbooks/disaster-recovery.md',
     });
-    // Game days: after the top stack, whose service-health alarm stops every experiment.
+    // Game days: after the top stack; each experiment stops on customer impact beyond its intent.
     const faultInjection = new FaultInjectionStack(app, stackNames.faultInjection(name), {
       env: primary,
       config: environment,
       vpc: network.vpc,
-      description: `BodyScript ${name}: AWS FIS game-day experiments (api tasks, database failover, one AZ), stopped by the service-health alarm`,
+      alarms: {
+        api: services.api.rollbackAlarms,
+        processing: services.processing.rollbackAlarms,
+        frontendCanary: services.canaries.frontend.failureAlarm,
+        apiCanary: services.canaries.api.failureAlarm,
+        critical: alerting.alarmTopics.critical,
+      },
+      description: `BodyScript ${name}: AWS FIS game-day experiments (api tasks, database failover, one AZ) that the task counts allow, stopped by customer impact beyond their intent`,
     });
-    faultInjection.addStackDependency(application, 'the service-health alarm that stops every experiment');
+    faultInjection.addStackDependency(application, 'game days run against the whole environment, once it is deployed');
     // The replica needs its source database; deploy with `cdk deploy BodyScript-<Env>-Standby`.
     const standby = new StandbyStack(app, stackNames.standby(name), {
       env: standbyLocation,

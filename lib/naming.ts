@@ -330,3 +330,32 @@ export function githubDeployRoleName(env: EnvironmentName): string {
 export function operationsRoleName(env: EnvironmentName): string {
   return `BodyScript-${environmentTitle(env)}-Operations`;
 }
+
+/**
+ * Name of the environment's ARC Region switch plan (1–32 letters, digits and
+ * hyphens). The plan's ARN adds a random suffix (`plan/<name>:<6 chars>`), so
+ * the operator CLI finds the plan by this name in the recovery region.
+ */
+export function regionSwitchPlanName(env: EnvironmentName): string {
+  return `${resourcePrefix(env)}-failover`;
+}
+
+/** IAM resource pattern of the plan: its ARN has no region and ends in a suffix AWS chooses. */
+export function regionSwitchPlanArnPattern(env: EnvironmentName, account: string, partition = 'aws'): string {
+  return `arn:${partition}:arc-region-switch::${account}:plan/${regionSwitchPlanName(env)}:*`;
+}
+
+/**
+ * SSM parameter, in the standby region, that says the environment is failed
+ * over: `ops dr failover` writes it before it starts the plan, `ops dr failback
+ * --execute` deletes it, and the pipeline refuses to deploy while it exists.
+ * No stack owns it: a deploy must never reset it.
+ */
+export function failedOverMarkerName(env: EnvironmentName): string {
+  return `/bodyscript/${env}/dr/failed-over`;
+}
+
+/** ARN of the failed-over marker (SSM parameter names that start with '/' follow `parameter` directly). */
+export function failedOverMarkerArn(env: EnvironmentName, where: AccountRegion): string {
+  return `arn:${partitionOf(where.region)}:ssm:${where.region}:${where.account}:parameter${failedOverMarkerName(env)}`;
+}

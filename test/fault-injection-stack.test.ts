@@ -1,4 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../lib/config';
+import { gameDayPlan } from '../lib/stacks/fault-injection-stack';
 import { resourcesOfType, stacks, template, templateJson } from './support/assembly';
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -20,19 +22,50 @@ function experiment(stackName: string, name: string) {
   return { properties: resource.Properties!, statements, prefix };
 }
 
-describe.each(CASES)('%s', (stackName, title, env, account) => {
-  const healthAlarm = `arn:aws:cloudwatch:us-east-1:${account}:alarm:BodyScript-${title}-ServiceHealth`;
+/** A stop condition as the template holds it: the alarm's ARN, imported from the stack that owns it. */
+function stopConditionTargets(t: { Properties?: Record<string, unknown> }): string[] {
+  return (t.Properties?.StopConditions as { Value: unknown }[]).map((c) => JSON.stringify(c.Value));
+}
 
-  test('is deployed after the top stack, whose service-health alarm stops the experiments', () => {
+describe('gameDayPlan', () => {
+  const config = loadConfig().environments;
+
+  test('staging runs no experiment: every service runs one task and the database is single-AZ (each reason named)', () => {
+    const plan = gameDayPlan(config.staging);
+    expect(plan).toMatchObject({ apiTasksToStop: undefined, availabilityZone: false, databaseFailover: false });
+    expect(plan.skipped).toEqual([
+      expect.stringMatching(/^ApiTasksStop: services.api.minTasks is 1; stopping a task of a one-task api is an outage/),
+      expect.stringMatching(/^AzNetworkDisruption: services.api.minTasks is 1, services.processing.minTasks is 1/),
+      expect.stringMatching(/^DatabaseFailover: database.multiAz is false/),
+    ]);
+  });
+
+  test('production stops one of its three api tasks, cuts an AZ off and fails the database over', () => {
+    expect(gameDayPlan(config.production)).toEqual({ apiTasksToStop: 1, availabilityZone: true, databaseFailover: true, skipped: [] });
+  });
+
+  test('stops half the minimum, rounded down, and always spares at least half', () => {
+    const withApi = (minTasks: number) => ({ ...config.production, services: { ...config.production.services, api: { ...config.production.services.api, minTasks } } });
+    expect([2, 3, 4, 5, 8].map((n) => gameDayPlan(withApi(n)).apiTasksToStop)).toEqual([1, 1, 2, 2, 4]);
+  });
+});
+
+describe.each(CASES)('%s', (stackName, title, env, account) => {
+  test('is deployed after the top stack', () => {
     expect(stacks().find((s) => s.displayName === stackName)!.dependencies).toContain(`BodyScript-${title}`);
   });
 
-  test('every experiment stops on the service-health composite alarm, has its own FIS role and logs to the encrypted log group', () => {
+  test('no experiment stops on the service-health composite (it includes the unhealthy-hosts alarms the faults set off by design)', () => {
+    for (const [, t] of resourcesOfType(stackName, 'AWS::FIS::ExperimentTemplate')) {
+      for (const target of stopConditionTargets(t)) expect(target).not.toMatch(/ServiceHealth|UnhealthyHosts|Rollback/);
+    }
+  });
+
+  test('every experiment has its own FIS role and logs to the encrypted log group', () => {
     const templates = resourcesOfType(stackName, 'AWS::FIS::ExperimentTemplate');
-    expect(templates.length).toBe(env === 'production' ? 3 : 2);
+    expect(templates.length).toBe(env === 'production' ? 3 : 0);
     const roles = new Set<string>();
     for (const [, t] of templates) {
-      expect(t.Properties?.StopConditions).toEqual([{ Source: 'aws:cloudwatch:alarm', Value: healthAlarm }]);
       expect(t.Properties?.LogConfiguration).toEqual({ LogSchemaVersion: 2, CloudWatchLogsConfiguration: { LogGroupArn: { 'Fn::GetAtt': [expect.stringMatching(/^ExperimentLogs/), 'Arn'] } } });
       roles.add(JSON.stringify(t.Properties?.RoleArn));
     }
@@ -43,19 +76,32 @@ describe.each(CASES)('%s', (stackName, title, env, account) => {
     });
   });
 
-  test('stops half of the api tasks of the api service only', () => {
-    const e = experiment(stackName, 'ApiTasksStop')!;
-    expect(e.properties.Actions).toEqual({ Fault: expect.objectContaining({ ActionId: 'aws:ecs:stop-task', Targets: { Tasks: 'Targets' } }) });
-    expect(e.properties.Targets).toEqual({
-      Targets: { ResourceType: 'aws:ecs:task', SelectionMode: 'PERCENT(50)', Parameters: { cluster: `bodyscript-${env}`, service: `bodyscript-${env}-api` } },
+  test(env === 'production' ? 'stops one of the three api tasks (COUNT, not a rounded percentage) and stops on api errors, latency or a failing canary' : 'has no api task experiment (a one-task api)', () => {
+    const e = experiment(stackName, 'ApiTasksStop');
+    if (env !== 'production') {
+      expect(e).toBeUndefined();
+      return;
+    }
+    expect(e!.properties.Actions).toEqual({ Fault: expect.objectContaining({ ActionId: 'aws:ecs:stop-task', Targets: { Tasks: 'Targets' } }) });
+    expect(e!.properties.Targets).toEqual({
+      Targets: { ResourceType: 'aws:ecs:task', SelectionMode: 'COUNT(1)', Parameters: { cluster: `bodyscript-${env}`, service: `bodyscript-${env}-api` } },
     });
-    const stop = e.statements.find((s) => s.Sid === 'StopApiTasks')!;
+    const targets = stopConditionTargets({ Properties: e!.properties });
+    expect(targets).toHaveLength(4);
+    expect(targets.filter((t) => /ApiRollbackAlarmsServerErrorRate|ApiRollbackAlarmsLatency/.test(t))).toHaveLength(2);
+    expect(targets.filter((t) => /Canary/.test(t))).toHaveLength(2);
+    const stop = e!.statements.find((s) => s.Sid === 'StopApiTasks')!;
     expect(stop.Resource).toBe(`arn:aws:ecs:us-east-1:${account}:task/bodyscript-${env}/*`);
     expect(stop.Condition).toEqual({ ArnEquals: { 'ecs:cluster': `arn:aws:ecs:us-east-1:${account}:cluster/bodyscript-${env}` } });
   });
 
-  test('cuts the application subnets of one AZ only, changing only network ACLs FIS created', () => {
-    const e = experiment(stackName, 'AzNetworkDisruption')!;
+  test(env === 'production' ? 'cuts the application subnets of one AZ only, changing only network ACLs FIS created' : 'has no AZ experiment (one-task services)', () => {
+    const found = experiment(stackName, 'AzNetworkDisruption');
+    if (env !== 'production') {
+      expect(found).toBeUndefined();
+      return;
+    }
+    const e = found!;
     expect(e.properties.Actions).toEqual({ Fault: expect.objectContaining({ ActionId: 'aws:network:disrupt-connectivity', Parameters: { duration: 'PT5M', scope: 'all' } }) });
     const arns = JSON.stringify((e.properties.Targets as { Targets: { ResourceArns: unknown[] } }).Targets.ResourceArns);
     expect((e.properties.Targets as { Targets: { ResourceArns: unknown[] } }).Targets.ResourceArns).toHaveLength(1);
@@ -75,5 +121,14 @@ describe.each(CASES)('%s', (stackName, title, env, account) => {
     const database = `arn:aws:rds:us-east-1:${account}:db:bodyscript-${env}-postgres`;
     expect(e!.properties.Targets).toEqual({ Targets: { ResourceType: 'aws:rds:db', SelectionMode: 'ALL', ResourceArns: [database] } });
     expect(e!.statements.find((s) => s.Sid === 'RebootTheDatabase')).toEqual(expect.objectContaining({ Resource: database }));
+    // The minute of dropped connections sets off the api's 1-minute alarms by design: it stops only on errors beyond that, or the web app failing.
+    const targets = stopConditionTargets({ Properties: e!.properties });
+    expect(targets).toEqual([expect.stringMatching(/DatabaseFailoverErrorsAlarm/), expect.stringMatching(/Canary/)]);
+    template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `BodyScript-${title}-GameDay-DatabaseFailover-ErrorsBeyondFailover`,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+    });
   });
 });

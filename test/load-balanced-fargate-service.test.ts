@@ -87,6 +87,7 @@ describe('LoadBalancedFargateService', () => {
   test('they differ only in how releases reach the service', () => {
     const service = (t: Template) => only(t, 'AWS::ECS::Service');
     expect(service(blueGreen)).toMatchObject({ DeploymentController: { Type: 'CODE_DEPLOY' }, DesiredCount: 2 });
-    expect(service(pilotLight)).toMatchObject({ DeploymentController: { Type: 'ECS' }, DesiredCount: 0 });
+    expect(service(pilotLight)).toMatchObject({ DeploymentController: { Type: 'ECS' } });
+    expect(service(pilotLight)).not.toHaveProperty('DesiredCount');
   });
 });

@@ -42,14 +42,25 @@ describe('the operations role of production', () => {
     });
   });
 
-  test('may promote only the standby read replica', () => {
+  test('may run only the environment\'s Region switch plan, keep its failed-over marker and configure the promoted replica; it promotes nothing itself', () => {
     template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'PromoteTheReadReplica', Action: 'rds:PromoteReadReplica', Resource: 'arn:aws:rds:us-west-2:222222222222:db:bodyscript-production-postgres-replica' }),
+          Match.objectLike({ Sid: 'ConfigureThePromotedReplica', Action: 'rds:ModifyDBInstance', Resource: 'arn:aws:rds:us-west-2:222222222222:db:bodyscript-production-postgres-replica' }),
+          Match.objectLike({
+            Sid: 'RunTheRegionSwitchPlan',
+            Action: Match.arrayWith(['arc-region-switch:StartPlanExecution', 'arc-region-switch:GetPlanExecution', 'arc-region-switch:ListPlanExecutionEvents']),
+            Resource: 'arn:aws:arc-region-switch::222222222222:plan/bodyscript-production-failover:*',
+          }),
+          Match.objectLike({
+            Sid: 'TheFailedOverMarker',
+            Action: ['ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:PutParameter'],
+            Resource: 'arn:aws:ssm:us-west-2:222222222222:parameter/bodyscript/production/dr/failed-over',
+          }),
         ]),
       },
     });
+    expect(JSON.stringify(template(STACK).toJSON())).not.toContain('rds:PromoteReadReplica');
   });
 
   test('may delete only release snapshots (the retention rule of ops snapshot)', () => {
@@ -148,6 +159,7 @@ describe('OperationsRole and OperationsStack', () => {
           primaryDatabase: { identifier: 'db', where: { account: '111111111111', region: 'us-east-1' } },
           snapshotPrefix: 'p',
           replica: { identifier: 'db-replica', where: { account: '111111111111', region: 'us-west-2' } },
+          failover: { planArnPattern: 'arn:aws:arc-region-switch::111111111111:plan/p:*', markerArn: 'arn:aws:ssm:us-west-2:111111111111:parameter/m' },
           deployments: [],
           cluster: 'c',
           services: [],

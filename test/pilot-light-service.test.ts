@@ -7,11 +7,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { PilotLightService, type PilotLightServiceProps } from '../constructs/pilot-light-service';
+import { PILOT_LIGHT_CAPACITY, PilotLightService, type PilotLightServiceProps } from '../constructs/pilot-light-service';
 import { testApp } from './support/synthesize';
 
-function setup(overrides: Partial<PilotLightServiceProps> = {}): Stack {
-  const stack = new Stack(testApp(), 'Standby', { env: { account: '111111111111', region: 'us-west-2' } });
+function setup(overrides: Partial<PilotLightServiceProps> = {}, id = 'Standby'): Stack {
+  const stack = new Stack(testApp(), id, { env: { account: '111111111111', region: 'us-west-2' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc, clusterName: 'test' });
   new PilotLightService(stack, 'Api', {
@@ -51,9 +51,11 @@ describe('PilotLightService', () => {
     template = Template.fromStack(setup());
   });
 
-  test('can be created with zero tasks, the ECS deployment controller and a circuit breaker', () => {
+  test('can be created with the ECS deployment controller and a circuit breaker, stating no DesiredCount', () => {
+    // CloudFormation re-sends a stated DesiredCount with every update of the service:
+    // after a failover, a new image tag would scale the live standby back to zero.
     template.hasResourceProperties('AWS::ECS::Service', {
-      DesiredCount: 0,
+      DesiredCount: Match.absent(),
       DeploymentController: { Type: 'ECS' },
       DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
       LoadBalancers: [{ ContainerName: 'api', ContainerPort: 8000, TargetGroupArn: { Ref: Match.stringLikeRegexp('^ApiTargetGroup') } }],
@@ -68,14 +70,23 @@ describe('PilotLightService', () => {
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
   });
 
-  test('registers a scalable target from 0 to maxTasks with every kind of scaling suspended', () => {
+  test('holds the task count at 0..0 with a scalable target registered after the service (it brings the first task ECS starts to zero)', () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-      MinCapacity: 0,
-      MaxCapacity: 6,
+      MinCapacity: PILOT_LIGHT_CAPACITY.min,
+      MaxCapacity: PILOT_LIGHT_CAPACITY.max,
       ScalableDimension: 'ecs:service:DesiredCount',
-      SuspendedState: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
+      SuspendedState: Match.absent(),
       RoleARN: 'arn:aws:iam::111111111111:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService',
     });
+    expect(PILOT_LIGHT_CAPACITY).toEqual({ min: 0, max: 0 });
+    const [target] = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget'));
+    expect(target.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ApiService/)]));
+  });
+
+  test('states the same scalable target and service capacity whatever maxTasks is, so a deploy never re-applies the bounds a failover set', () => {
+    const small = Template.fromStack(setup({ maxTasks: 2 }, 'Small')).findResources('AWS::ApplicationAutoScaling::ScalableTarget');
+    const large = Template.fromStack(setup({ maxTasks: 40 }, 'Large')).findResources('AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(Object.values(small).map((r) => r.Properties)).toEqual(Object.values(large).map((r) => r.Properties));
   });
 
   test('puts its internet-facing load balancer behind the regional web ACL it is given', () => {

@@ -51,11 +51,16 @@ describe('PostgresReadReplica', () => {
   });
 
   test('grows its own storage up to the source\'s maximum (it does not follow the source\'s autoscaling)', () => {
-    template.hasResourceProperties('AWS::RDS::DBInstance', { MaxAllocatedStorage: 1000, AllocatedStorage: Match.absent() });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MaxAllocatedStorage: 1000, AllocatedStorage: Match.absent(), SourceDBInstanceIdentifier: SOURCE });
   });
 
-  test('is snapshotted, not deleted, when removed', () => {
-    template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+  test('is retained, never snapshotted, when removed or replaced: RDS refuses a final snapshot of a read replica', () => {
+    template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  test('fails when maxAllocatedStorageGiB is not a whole number of GiB RDS accepts', () => {
+    expect(() => build({ maxAllocatedStorageGiB: 10 })).toThrow(/maxAllocatedStorageGiB must be a whole number of GiB 20–65536/);
+    expect(() => build({ maxAllocatedStorageGiB: 100.5 })).toThrow(/maxAllocatedStorageGiB/);
   });
 
   test('has a TLS-only parameter group of the source major version', () => {

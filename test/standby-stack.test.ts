@@ -7,6 +7,9 @@ const CASES = [
   ['BodyScript-Production-Standby', 'production', '222222222222', true, 'db.r7g.large', '10.120.0.0/16'],
 ] as const;
 
+/** database.maxAllocatedStorageGiB of each environment (lib/config): the primary's ceiling. */
+const MAX_ALLOCATED_STORAGE = { staging: 100, production: 1000 } as const;
+
 /** The configured task bounds per environment and service (lib/config). */
 const MAX_TASKS = { staging: { api: 4, processing: 4 }, production: { api: 12, processing: 10 } } as const;
 
@@ -25,11 +28,12 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
     expect(stack.terminationProtection).toBe(true);
   });
 
-  test('has a cross-region read replica of the primary, named by ARN from config', () => {
+  test('has a cross-region read replica of the primary, named by ARN from config, retained (no final snapshot of a replica) and growing as far as the primary', () => {
     template(stackName).hasResource('AWS::RDS::DBInstance', {
-      DeletionPolicy: 'Snapshot',
-      UpdateReplacePolicy: 'Snapshot',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({
+        MaxAllocatedStorage: MAX_ALLOCATED_STORAGE[env],
         DBInstanceIdentifier: `bodyscript-${env}-postgres-replica`,
         SourceDBInstanceIdentifier: `arn:aws:rds:us-east-1:${account}:db:bodyscript-${env}-postgres`,
         DBInstanceClass: instanceClass,
@@ -129,11 +133,12 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       });
     });
 
-    test.each(['api', 'processing'] as const)('%s runs zero tasks with the ECS deployment controller behind its load balancer, without CodeDeploy', (service) => {
+    test.each(['api', 'processing'] as const)('%s states no DesiredCount, deploys with the ECS controller behind its load balancer, without CodeDeploy', (service) => {
       const [, ecsService] = one(stackName, 'AWS::ECS::Service', service === 'api' ? 'ApiService' : 'ProcessingService');
+      // The template must not own the running capacity: a stated DesiredCount is re-sent with every update of the service.
+      expect(ecsService.Properties).not.toHaveProperty('DesiredCount');
       expect(ecsService.Properties).toMatchObject({
         ServiceName: `bodyscript-${env}-${service}`,
-        DesiredCount: 0,
         DeploymentController: { Type: 'ECS' },
         DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
         LoadBalancers: [{ ContainerName: service, ContainerPort: 8000, TargetGroupArn: { Ref: expect.stringMatching(service === 'api' ? /^ApiTargetGroup/ : /^ProcessingTargetGroup/) } }],
@@ -144,19 +149,18 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       template(stackName).resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
     });
 
-    test.each(['api', 'processing'] as const)('%s has a scalable target from 0 to the configured maximum, its scaling suspended until a failover', (service) => {
+    test.each(['api', 'processing'] as const)('%s has a scalable target held at 0..0, the same in both environments whatever their task bounds (a deploy never re-applies bounds a failover set)', (service) => {
       const [, target] = one(stackName, 'AWS::ApplicationAutoScaling::ScalableTarget', service === 'api' ? 'ApiScaling' : 'ProcessingScaling');
-      expect(target.Properties).toMatchObject({
-        MinCapacity: 0,
-        MaxCapacity: MAX_TASKS[env][service],
-        ScalableDimension: 'ecs:service:DesiredCount',
-        ServiceNamespace: 'ecs',
-        SuspendedState: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
-      });
+      expect(target.Properties).toMatchObject({ MinCapacity: 0, MaxCapacity: 0, ScalableDimension: 'ecs:service:DesiredCount', ServiceNamespace: 'ecs' });
+      expect(target.Properties).not.toHaveProperty('SuspendedState');
+      const [, other] = one(env === 'staging' ? 'BodyScript-Production-Standby' : 'BodyScript-Staging-Standby', 'AWS::ApplicationAutoScaling::ScalableTarget', service === 'api' ? 'ApiScaling' : 'ProcessingScaling');
+      const withoutAccount = (r: Resource) => JSON.parse(JSON.stringify(r.Properties).replace(/\d{12}/g, '<account>').replace(/"(production|staging)"/g, '"<env>"'));
+      expect(MAX_TASKS.staging[service]).not.toBe(MAX_TASKS.production[service]);
+      expect(withoutAccount(target)).toEqual(withoutAccount(other));
       expect(JSON.stringify(target.Properties?.ResourceId)).toContain('"service/",{"Ref":"Cluster');
     });
 
-    test('scales like the primary once resumed: the api on CPU, processing on its backlog per task in the standby queue', () => {
+    test('scales like the primary once the failover opens the bounds: the api on CPU, processing on its backlog per task in the standby queue', () => {
       template(stackName).hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         PolicyType: 'TargetTrackingScaling',
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 60, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),

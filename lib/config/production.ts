@@ -69,4 +69,8 @@ export const production: EnvironmentConfigInput = {
   logs: {
     retentionDays: 365,
   },
+  disasterRecovery: {
+    // Replica promotion takes 5–15 minutes, then the pilot light starts and passes its health checks.
+    recoveryTimeObjectiveMinutes: 30,
+  },
 };

@@ -373,6 +373,15 @@ const logs = z.strictObject({
   retentionDays: oneOfNumbers(ACCEPTED_LOG_RETENTION_DAYS, "a CloudWatch Logs retention of at least a year, as Control Tower's CT.CLOUDWATCH.PR.2 requires on every synth"),
 });
 
+const disasterRecovery = z.strictObject({
+  /**
+   * Recovery time objective of a regional failover (minutes from the decision to a
+   * healthy standby): the Region switch plan's target, which ARC reports each
+   * execution against, and what `ops dr failover` measures in its report.
+   */
+  recoveryTimeObjectiveMinutes: integerBetween(5, 1440, 'minutes'),
+});
+
 const alarms = z.strictObject({
   /** Addresses subscribed to the critical and warning topics. */
   emails: z
@@ -416,6 +425,7 @@ export const environmentConfigSchema = z
     services: z.strictObject({ api: service, processing: service }),
     deployment,
     logs,
+    disasterRecovery,
   })
   .superRefine((config, ctx) => {
     if (config.standby.account !== config.primary.account) {

@@ -65,4 +65,8 @@ export const staging: EnvironmentConfigInput = {
     // Control Tower (CT.CLOUDWATCH.PR.2) requires a year; staging log volume is small.
     retentionDays: 365,
   },
+  disasterRecovery: {
+    // Replica promotion takes 5–15 minutes, then the pilot light starts and passes its health checks.
+    recoveryTimeObjectiveMinutes: 30,
+  },
 };

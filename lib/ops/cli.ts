@@ -33,8 +33,8 @@ export type Command =
   | { readonly name: 'task-definitions'; readonly env: EnvironmentName; readonly keep: number; readonly execute: boolean }
   | { readonly name: 'delivery'; readonly env: EnvironmentName; readonly execute: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
-  | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string }
-  | { readonly name: 'dr failback'; readonly env: EnvironmentName }
+  | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string; readonly drill: boolean }
+  | { readonly name: 'dr failback'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string }
   | {
       readonly name: 'preflight';
       readonly env: EnvironmentName;
@@ -62,10 +62,13 @@ Commands:
   task-definitions --env E [--keep N] [--execute]    deregister replaced task definition revisions beyond the newest N (default ${DEFAULT_KEEP_TASK_DEFINITIONS}) and those running
   delivery    --env E [--execute]                    publish this GitHub Actions run's durations and outcome as BodyScript/Delivery metrics
                                                      (reads GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_TOKEN; the job needs actions: read)
-  dr status   --env E                                replica lag, bucket replication, standby readiness
-  dr failover --env E [--execute --confirm E] [--report-dir DIR]
-                                                     promote the replica, raise the standby, report RTO and data loss
-  dr failback --env E                                print the steps back to the primary region (changes nothing)
+  dr status   --env E                                Region switch plan and its evaluation, failed-over marker, replica lag,
+                                                     bucket replication, standby readiness
+  dr failover --env E [--execute --confirm E] [--drill] [--report-dir DIR]
+                                                     run the Region switch plan from the recovery region (graceful with --drill),
+                                                     follow it, finish what it cannot, report RTO and data loss
+  dr failback --env E [--execute --confirm E]        print the steps back to the primary region; --execute only clears the
+                                                     failed-over marker, once the primary database is writable again
   help                                               this text
 
 Commands that change something are dry runs unless --execute is given.
@@ -82,8 +85,8 @@ const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, Fla
   'task-definitions': { env: 'env', keep: { integer: [1, MAX_KEEP_TASK_DEFINITIONS] }, execute: 'boolean' },
   delivery: { env: 'env', execute: 'boolean' },
   'dr status': { env: 'env' },
-  'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string' },
-  'dr failback': { env: 'env' },
+  'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string', drill: 'boolean' },
+  'dr failback': { env: 'env', execute: 'boolean', confirm: 'string' },
 };
 
 function usageError(message: string): OpsError {
@@ -214,7 +217,12 @@ export function parseArgs(argv: string[]): Command {
         execute,
         confirm: typeof confirm === 'string' ? confirm : undefined,
         reportDir: typeof reportDir === 'string' ? reportDir : 'reports',
+        drill: values.get('drill') === true,
       };
+    }
+    case 'dr failback': {
+      const confirm = values.get('confirm');
+      return { name: command, env, execute, confirm: typeof confirm === 'string' ? confirm : undefined };
     }
     case 'preflight': {
       const expectDeployed = values.get('expect-deployed');
@@ -232,7 +240,6 @@ export function parseArgs(argv: string[]): Command {
       };
     }
     case 'dr status':
-    case 'dr failback':
       return { name: command, env };
   }
 }
@@ -303,9 +310,9 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
       case 'dr status':
         return (await runDrStatus(ctx)).exitCode;
       case 'dr failover':
-        return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, intervalSeconds: interval })).exitCode;
+        return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, drill: command.drill, intervalSeconds: interval })).exitCode;
       case 'dr failback':
-        return runFailback(ctx).exitCode;
+        return (await runFailback(ctx, { execute: command.execute, confirm: command.confirm })).exitCode;
     }
   } catch (error) {
     if (error instanceof OpsError) {

@@ -16,6 +16,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SyntheticsClient } from '@aws-sdk/client-synthetics';
 import type { EnvironmentConfig } from '../config';
+import { RegionSwitchClient, type RegionSwitchApi } from './dr/region-switch-client';
 
 /** The clients of one region. Commands never build clients themselves: tests pass mocked ones. */
 export interface RegionalClients {
@@ -33,7 +34,11 @@ export interface RegionalClients {
   readonly secretsManager: SecretsManagerClient;
   readonly serviceQuotas: ServiceQuotasClient;
   readonly ssm: SSMClient;
+  /** STS of this region: a failover asks the recovery region's STS who it is, never the failed region's. */
+  readonly sts: STSClient;
   readonly synthetics: SyntheticsClient;
+  /** ARC Region switch, data plane of this region (signed by hand: lib/ops/dr/region-switch-client.ts). */
+  readonly regionSwitch: RegionSwitchApi;
 }
 
 /** Clients for the account of the GitHub deploy roles when it is another account (`ops preflight --github-profile`). */
@@ -46,7 +51,9 @@ export interface GitHubAccountClients {
 export interface OpsClients {
   readonly primary: RegionalClients;
   readonly standby: RegionalClients;
+  /** Route 53's API lives in us-east-1: no failover step calls it. */
   readonly route53: Route53Client;
+  /** The primary region's STS: the same client as `primary.sts`. */
   readonly sts: STSClient;
   /** IAM is global (its API lives in us-east-1). */
   readonly iam: IAMClient;
@@ -78,19 +85,23 @@ export function createRegionalClients(region: string): RegionalClients {
     secretsManager: new SecretsManagerClient(options),
     serviceQuotas: new ServiceQuotasClient(options),
     ssm: new SSMClient(options),
+    // STS answers in every region; the SDK uses the regional endpoint of the region it is given.
+    sts: new STSClient(options),
     synthetics: new SyntheticsClient(options),
+    regionSwitch: new RegionSwitchClient({ region }),
   };
 }
 
 /** Real clients for an environment, using the default credential chain (AWS_PROFILE, SSO, environment, ...). */
 export function createAwsClients(config: EnvironmentConfig, options: ClientOptions = {}): OpsClients {
   const github = options.githubProfile ? { region: 'us-east-1', maxAttempts: 3, profile: options.githubProfile } : undefined;
+  const primary = createRegionalClients(config.primary.region);
   return {
-    primary: createRegionalClients(config.primary.region),
+    primary,
     standby: createRegionalClients(config.standby.region),
     // Route 53 and IAM are global; their APIs live in us-east-1.
     route53: new Route53Client({ region: 'us-east-1', maxAttempts: 3 }),
-    sts: new STSClient({ region: config.primary.region, maxAttempts: 3 }),
+    sts: primary.sts,
     iam: new IAMClient({ region: 'us-east-1', maxAttempts: 3 }),
     github: github && { iam: new IAMClient(github), sts: new STSClient(github) },
   };

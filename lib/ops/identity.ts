@@ -10,8 +10,9 @@ import { awsCall, type OpsContext, type Side } from './context';
  */
 export async function checkIdentity(ctx: OpsContext, side: Side): Promise<string> {
   const expected = ctx.config[side].account;
-  const identity = await awsCall(ctx, side, 'sts:GetCallerIdentity', `caller identity`, () =>
-    ctx.clients.sts.send(new GetCallerIdentityCommand({})),
+  // The STS of the side's own region: in an outage of the primary region its STS is the endpoint to avoid.
+  const identity = await awsCall(ctx, side, 'sts:GetCallerIdentity', `caller identity (STS in ${ctx.config[side].region})`, () =>
+    ctx.clients[side].sts.send(new GetCallerIdentityCommand({})),
   );
   if (identity.Account !== expected) {
     throw new OpsError(

@@ -30,10 +30,24 @@ export interface DataLossWindow {
   note: string;
 }
 
+/** One step of the Region switch plan as ARC ran it. */
+export interface PlanStepRecord {
+  readonly name: string;
+  /** ARC's execution block type: RdsPromoteReadReplica, Parallel, ECSServiceScaling, Route53HealthCheck. */
+  readonly executionBlockType: string;
+  /** ARC's step status: notStarted, running, completed, failed, skipped, canceled, pendingApproval. */
+  status: string;
+  startedAt?: string;
+  endedAt?: string;
+  elapsedSeconds?: number;
+}
+
 export interface FailoverReport {
   environment: string;
   primaryRegion: string;
   standbyRegion: string;
+  /** A drill (the plan in graceful mode) or a recovery from an outage (ungraceful). */
+  mode: 'drill' | 'recovery';
   startedAt: string;
   finishedAt?: string;
   outcome: 'succeeded' | 'failed';
@@ -42,9 +56,17 @@ export interface FailoverReport {
   error?: string;
   /** Seconds from the start of the run to a healthy standby; null when it never became healthy. */
   rtoSeconds: number | null;
+  /** The environment's objective (disasterRecovery.recoveryTimeObjectiveMinutes). */
+  recoveryTimeObjectiveSeconds: number;
+  /** Whether the measured RTO met the objective; null when the standby never became healthy. */
+  rtoMet: boolean | null;
   dataLoss: DataLossWindow;
   /** Where the standby now answers (load balancer DNS names). */
   endpoints: string[];
+  /** Whether the api's traffic reached the standby, and how (or why not). */
+  traffic: { switched: boolean; detail: string };
+  /** The Region switch plan's execution. */
+  plan: { arn?: string; executionId?: string; executionState?: string; actualRecoveryTime?: string; steps: PlanStepRecord[] };
   steps: StepRecord[];
 }
 
@@ -59,24 +81,33 @@ export function reportBaseName(env: string, startedMs: number): string {
 
 export function renderMarkdown(report: FailoverReport): string {
   const lines: string[] = [];
-  lines.push(`# DR failover report: ${report.environment}`, '');
+  lines.push(`# DR failover report: ${report.environment} (${report.mode})`, '');
   lines.push(`| | |`, `|---|---|`);
   lines.push(`| outcome | **${report.outcome.toUpperCase()}**${report.failedStep ? ` (failed at step \`${report.failedStep}\`)` : ''} |`);
   lines.push(`| primary → standby | ${report.primaryRegion} → ${report.standbyRegion} |`);
   lines.push(`| started | ${report.startedAt} |`);
   lines.push(`| finished | ${report.finishedAt ?? '—'} |`);
-  lines.push(`| RTO (start → healthy) | ${report.rtoSeconds === null ? 'not reached' : `${report.rtoSeconds} s`} |`);
+  lines.push(
+    `| RTO (start → healthy) | ${report.rtoSeconds === null ? 'not reached' : `${report.rtoSeconds} s`} (objective ${report.recoveryTimeObjectiveSeconds} s${report.rtoMet === null ? '' : report.rtoMet ? ': met' : ': **missed**'}) |`,
+  );
+  lines.push(`| api traffic moved | ${report.traffic.switched ? 'yes' : '**no**'} |`);
+  lines.push(`| Region switch execution | ${report.plan.executionId ?? '—'}${report.plan.executionState ? ` (${report.plan.executionState})` : ''}${report.plan.actualRecoveryTime ? `, ARC recovery time ${report.plan.actualRecoveryTime}` : ''} |`);
   lines.push(`| replica lag at promotion | ${report.dataLoss.replicaLagSecondsAtPromotion === null ? 'unknown' : `${report.dataLoss.replicaLagSecondsAtPromotion} s`} |`);
   lines.push(`| last replicated write | ${report.dataLoss.lastReplicatedAt ?? 'unknown'} |`);
   lines.push(`| exit code | ${report.exitCode} |`, '');
   if (report.error) lines.push(`**Error:** ${report.error}`, '');
   lines.push(`Data-loss window: ${report.dataLoss.note}`, '');
+  lines.push(`Traffic: ${report.traffic.detail}`, '');
   if (report.endpoints.length > 0) lines.push(`Standby endpoints: ${report.endpoints.map((e) => `\`${e}\``).join(', ')}`, '');
   lines.push(`## Steps`, '', `| # | step | status | elapsed | details |`, `|---|---|---|---|---|`);
   report.steps.forEach((step, i) => {
     const details = [...step.detail, ...(step.error ? [`ERROR: ${step.error}`] : [])].join('<br>').replace(/\|/g, '\\|');
     lines.push(`| ${i + 1} | ${step.title} | ${step.status} | ${step.elapsedSeconds === undefined ? '—' : `${step.elapsedSeconds} s`} | ${details || '—'} |`);
   });
+  if (report.plan.steps.length > 0) {
+    lines.push('', `## Region switch plan${report.plan.arn ? ` \`${report.plan.arn}\`` : ''}`, '', `| step | block | status | elapsed |`, `|---|---|---|---|`);
+    for (const s of report.plan.steps) lines.push(`| ${s.name} | ${s.executionBlockType} | ${s.status} | ${s.elapsedSeconds === undefined ? '—' : `${s.elapsedSeconds} s`} |`);
+  }
   lines.push('');
   return lines.join('\n');
 }

@@ -14,14 +14,16 @@ import type { Construct } from 'constructs';
 import { AlarmTopics } from '../../constructs/alarm-topics';
 import { ApplicationVpc, SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EncryptionKey } from '../../constructs/encryption-key';
-import { FailoverRecord } from '../../constructs/failover-record';
+import { FailoverRecord, failoverSetIdentifier } from '../../constructs/failover-record';
 import { PilotLightService } from '../../constructs/pilot-light-service';
 import { StandbyAlarms } from '../../constructs/standby-alarms';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { PostgresReadReplica } from '../../constructs/read-replica';
+import { RegionSwitchPlan } from '../../constructs/region-switch-plan';
 import { RegionalWebAcl } from '../../constructs/regional-web-acl';
 import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
+import { PLAN_STEP_TIMEOUT_MINUTES } from '../disaster-recovery';
 import {
   alarmName,
   alarmTopicName,
@@ -32,10 +34,14 @@ import {
   clusterName,
   databaseInstanceArn,
   databaseSecretName,
+  ecsServiceName,
   originVerifySecretName,
+  partitionOf,
+  regionSwitchPlanName,
   replicaInstanceIdentifier,
   repositoryName,
   resourcePrefix,
+  SERVICE_NAMES,
   type ServiceName,
   standbyKeyAlias,
 } from '../naming';
@@ -66,8 +72,9 @@ export { REPLICA_LAG_ALARM_SECONDS, STANDBY_MAX_5XX_PERCENT } from '../../constr
  * `BodyScript-<Env>-Standby`, in the standby region: the environment as it will
  * run after `ops dr failover`. A cross-region read replica of the primary
  * database, the standby network, a pilot-light copy of the services (zero tasks,
- * scaling ready), its own alarm topics and alarms, and when a domain is
- * configured the SECONDARY failover record of the api.
+ * scaling bounds that only a failover opens), its own alarm topics and alarms,
+ * with a domain the SECONDARY failover record of the api, and the ARC Region
+ * switch plan that fails the environment over to this region.
  *
  * Everything of the primary region is named through config and lib/naming.ts
  * (the source database ARN, repository names), never referenced: the test
@@ -87,6 +94,8 @@ export class StandbyStack extends Stack {
   public readonly services: Record<ServiceName, PilotLightService>;
   /** With a domain: the SECONDARY failover record of the api name. */
   public readonly apiFailoverRecord?: FailoverRecord;
+  /** The ordered failover (ARC Region switch plan) that `ops dr failover` starts and follows. */
+  public readonly regionSwitchPlan: RegionSwitchPlan;
 
   constructor(scope: Construct, id: string, props: StandbyStackProps) {
     // After a failover this stack holds the live database: deleting it must take two deliberate steps.
@@ -108,8 +117,13 @@ export class StandbyStack extends Stack {
     const topicsKey = new EncryptionKey(this, 'StandbyTopicsKey', {
       alias: standbyKeyAlias(env, 'alarm-topics'),
       description: `BodyScript ${env} standby: alarm notification topics`,
-      servicePrincipals: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'],
+      servicePrincipals: ['cloudwatch.amazonaws.com'],
     });
+    // No events.amazonaws.com here: EventBridge delivery to an encrypted topic
+    // fails when the key policy conditions it on aws:SourceAccount or
+    // aws:SourceArn (not supported for EventBridge-to-encrypted-topic, SNS
+    // developer guide, key management). The Region switch plan's warning rules
+    // grant EventBridge the key without conditions through their SNS target.
     // The standby's own topics: when the primary region is down, its topics are too.
     this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', {
       topicNames: { critical: alarmTopicName(env, 'critical'), warning: alarmTopicName(env, 'warning') },
@@ -137,12 +151,12 @@ export class StandbyStack extends Stack {
       instanceClass: config.database.instanceClass,
       multiAz: config.database.multiAz,
       singleAzReason: singleAzReason(config),
+      maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
       encryptionKey: standbyData.databaseKey.key,
       performanceInsightsRetentionDays: config.database.performanceInsightsRetentionDays,
       monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
       logKey: this.logsKey.key,
       logRetention,
-      maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
     });
 
     // --- Pilot-light services ---------------------------------------------
@@ -184,6 +198,48 @@ export class StandbyStack extends Stack {
         loadBalancer: this.services.api.loadBalancer,
       });
     }
+    this.regionSwitchPlan = this.failoverPlan(config);
+  }
+
+  /**
+   * The failover as an ARC Region switch plan, in this region so that ARC, the
+   * plan's role and its warnings survive the primary: promote the replica,
+   * raise both services to the primary's recent task count, and with a domain
+   * move the api's DNS. Everything of the primary region is named, not referenced.
+   */
+  private failoverPlan(config: EnvironmentConfig): RegionSwitchPlan {
+    const env = config.name;
+    const partition = partitionOf(this.region);
+    const ecsArns = (where: { account: string; region: string }, service: ServiceName) => ({
+      clusterArn: `arn:${partition}:ecs:${where.region}:${where.account}:cluster/${clusterName(env)}`,
+      serviceArn: `arn:${partition}:ecs:${where.region}:${where.account}:service/${clusterName(env)}/${ecsServiceName(env, service)}`,
+    });
+    const domain = config.domain;
+    return new RegionSwitchPlan(this, 'FailoverPlan', {
+      planName: regionSwitchPlanName(env),
+      description: `BodyScript ${env}: fail over from ${config.primary.region} to ${config.standby.region} (replica, api and processing${domain ? `, ${domain.apiDomainName}` : ''}). Driven by npm run ops -- dr failover; runbooks/disaster-recovery.md.`,
+      primaryRegion: config.primary.region,
+      recoveryRegion: config.standby.region,
+      recoveryTimeObjective: Duration.minutes(config.disasterRecovery.recoveryTimeObjectiveMinutes),
+      database: {
+        primaryInstanceArn: databaseInstanceArn(env, config.primary),
+        replicaInstanceArn: `arn:${partition}:rds:${this.region}:${this.account}:db:${replicaInstanceIdentifier(env)}`,
+      },
+      promoteTimeout: Duration.minutes(PLAN_STEP_TIMEOUT_MINUTES.promote),
+      services: SERVICE_NAMES.map((service) => ({ name: service, primary: ecsArns(config.primary, service), recovery: ecsArns(config.standby, service) })),
+      scaleTimeout: Duration.minutes(PLAN_STEP_TIMEOUT_MINUTES.raise),
+      dns: domain
+        ? {
+            hostedZoneId: domain.hostedZoneId,
+            recordName: domain.apiDomainName,
+            primarySetIdentifier: failoverSetIdentifier(domain.apiDomainName, 'PRIMARY'),
+            recoverySetIdentifier: failoverSetIdentifier(domain.apiDomainName, 'SECONDARY'),
+          }
+        : undefined,
+      dnsTimeout: Duration.minutes(PLAN_STEP_TIMEOUT_MINUTES.traffic),
+      applicationHealthAlarms: this.alarms.serviceAlarms.filter((alarm) => alarm.node.id === 'Api5xxRate'),
+      evaluationWarningsTopic: this.alarmTopics.critical,
+    });
   }
 
   /**
@@ -314,7 +370,7 @@ export class StandbyStack extends Stack {
     api.connectToDatabase(database);
     processing.connectToDatabase(database);
 
-    // Scaling as in the primary, suspended in the pilot light; `dr failover` resumes it.
+    // Scaling as in the primary, inert in the pilot light (bounds 0..0); `dr failover` opens the bounds.
     api.scalableTarget.scaleToTrackMetric('Cpu', {
       targetValue: API_TARGET_CPU_PERCENT,
       predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,

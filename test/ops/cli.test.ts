@@ -36,9 +36,12 @@ describe('ops argument parsing', () => {
       execute: true,
       confirm: 'staging',
       reportDir: 'reports',
+      drill: false,
     });
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--report-dir', '/tmp/r'])).toMatchObject({ execute: false, reportDir: '/tmp/r' });
-    expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production' });
+    expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging', '--drill'])).toMatchObject({ drill: true });
+    expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: false, confirm: undefined });
+    expect(parseArgs(['dr', 'failback', '--env', 'production', '--execute', '--confirm', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: true, confirm: 'production' });
     expect(parseArgs(['delivery', '--env', 'production', '--execute'])).toEqual({ name: 'delivery', env: 'production', execute: true });
     expect(parseArgs(['preflight', '--env', 'staging'])).toEqual({ name: 'preflight', env: 'staging', assemblyDir: 'cdk.out', expectDeployed: undefined, githubProfile: undefined });
     expect(parseArgs(['preflight', '--env', 'production', '--assembly', 'out', '--expect-deployed', 'all', '--github-profile', 'gh'])).toEqual({

@@ -2,9 +2,10 @@ import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetBucketReplicationCommand } from '@aws-sdk/client-s3';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { runDrStatus } from '../../lib/ops/dr/status';
 import { ExitCode } from '../../lib/ops/exit-codes';
-import { healthyBucketReplication, healthyReplica, healthyStandbyServices, LAG_AT, replicaInstance, standbyService } from './dr-fixtures';
+import { deployedPlan, healthyBucketReplication, healthyReplica, healthyStandbyServices, LAG_AT, replicaInstance, standbyService } from './dr-fixtures';
 import { awsError, harness, type Harness } from './helpers';
 
 function ready(h: Harness): void {
@@ -12,6 +13,8 @@ function ready(h: Harness): void {
   healthyBucketReplication(h);
   healthyStandbyServices(h);
   h.mocks.standby.ecs.on(DescribeServicesCommand).resolves({ services: [standbyService('api', 0, 0), standbyService('processing', 0, 0)] });
+  h.mocks.standby.ssm.on(GetParameterCommand).rejects(awsError('ParameterNotFound', 'Parameter not found'));
+  h.regionSwitch.standby.addPlan(deployedPlan('staging', '111111111111'));
 }
 
 describe('ops dr status', () => {
@@ -38,7 +41,11 @@ describe('ops dr status', () => {
     expect(h.mocks.primary.s3.commandCalls(GetBucketReplicationCommand)).toHaveLength(3);
     const text = h.out.text();
     expect(text).toContain(`OK    replica bodyscript-staging-postgres-replica lag: 4s at ${LAG_AT.toISOString()}`);
-    expect(text).toContain('OK    service bodyscript-staging-api scalable: registered, min 0, max 4');
+    expect(text).toContain('OK    service bodyscript-staging-api scalable: registered, min 0, max 0 (pilot light: dr failover opens it)');
+    expect(text).toContain('OK    failed-over marker: not failed over');
+    expect(text).toContain('OK    plan bodyscript-staging-failover evaluation: passed');
+    // The plan is read in the recovery region only.
+    expect(h.regionSwitch.primary.calls).toHaveLength(0);
     expect(text).toContain('ready to fail over');
     // Read-only.
     expect(h.mocks.standby.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
@@ -79,11 +86,44 @@ describe('ops dr status', () => {
     h.mocks.standby.rds.on(DescribeDBInstancesCommand).rejects(awsError('DBInstanceNotFound'));
     const result = await runDrStatus(h.ctx);
     expect(result.exitCode).toBe(ExitCode.UNHEALTHY);
-    expect(result.checks[0]).toMatchObject({ ok: false, detail: expect.stringContaining('missing resource: rds:DescribeDBInstances found no DB instance bodyscript-staging-postgres-replica (us-west-2)') });
+    expect(result.checks.find((c) => c.area === 'database')).toMatchObject({ ok: false, detail: expect.stringContaining('missing resource: rds:DescribeDBInstances found no DB instance bodyscript-staging-postgres-replica (us-west-2)') });
 
     const h2 = harness();
     ready(h2);
     h2.mocks.standby.ecs.on(DescribeServicesCommand).rejects(awsError('AccessDeniedException'));
     await expect(runDrStatus(h2.ctx)).rejects.toMatchObject({ kind: 'access-denied', message: expect.stringContaining('ecs:DescribeServices') });
+  });
+
+  test('a failed-over environment, a missing plan and ARC evaluation warnings are each findings', async () => {
+    const h = harness();
+    ready(h);
+    h.mocks.standby.ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ environment: 'staging', failedOverAt: '2025-06-01T10:00:00.000Z', by: 'alice', mode: 'drill' }) } });
+    h.regionSwitch.standby.evaluation = {
+      evaluationState: 'actionRequired',
+      warnings: [
+        { stepName: 'raise-api', warningStatus: 'active', warningMessage: 'service not found' },
+        { warningStatus: 'resolved', warningMessage: 'old' },
+      ],
+    };
+    const result = await runDrStatus(h.ctx);
+    expect(result.exitCode).toBe(ExitCode.UNHEALTHY);
+    const failing = result.checks.filter((c) => !c.ok);
+    expect(failing.map((c) => [c.name, c.detail])).toEqual([
+      ['failed-over marker', 'failed over to the standby since 2025-06-01T10:00:00.000Z (drill, by alice)'],
+      ['plan bodyscript-staging-failover evaluation', 'actionRequired; raise-api: service not found'],
+    ]);
+
+    const h2 = harness();
+    ready(h2);
+    h2.regionSwitch.standby.plans.splice(0);
+    const missing = await runDrStatus(h2.ctx);
+    expect(missing.checks.find((c) => c.area === 'plan' && !c.ok)?.detail).toMatch(/no Region switch plan named bodyscript-staging-failover in us-west-2/);
+  });
+
+  test('an unreadable marker is not "not failed over": access denied aborts', async () => {
+    const h = harness();
+    ready(h);
+    h.mocks.standby.ssm.on(GetParameterCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform ssm:GetParameter'));
+    await expect(runDrStatus(h.ctx)).rejects.toMatchObject({ kind: 'access-denied', message: expect.stringContaining('ssm:GetParameter on parameter /bodyscript/staging/dr/failed-over (us-west-2)') });
   });
 });

@@ -28,6 +28,7 @@ import type { OpsClients, RegionalClients } from '../../lib/ops/clients';
 import { createContext, type OpsContext } from '../../lib/ops/context';
 import type { Clock, Output } from '../../lib/ops/progress';
 import type { RetryOptions } from '../../lib/ops/retry';
+import { FakeRegionSwitch } from './fake-region-switch';
 
 /**
  * @aws-sdk/client-synthetics is pinned to an older release whose nested @smithy
@@ -74,7 +75,8 @@ export function captureOutput(): CapturedOutput {
   return { lines, errors, line: (t) => lines.push(t), error: (t) => errors.push(t), text: () => [...lines, ...errors].join('\n') };
 }
 
-function regional(region: string) {
+function regional(region: string, clock: Clock) {
+  const regionSwitch = new FakeRegionSwitch(region, clock);
   const clients = {
     region,
     autoScaling: new ApplicationAutoScalingClient({ region }),
@@ -90,7 +92,9 @@ function regional(region: string) {
     secretsManager: new SecretsManagerClient({ region }),
     serviceQuotas: new ServiceQuotasClient({ region }),
     ssm: new SSMClient({ region }),
+    sts: new STSClient({ region }),
     synthetics: new SyntheticsClient({ region }),
+    regionSwitch,
   } satisfies RegionalClients;
   // Instance mocks (not class mocks), so a test can tell a primary-region call from a standby-region one.
   const mocks = {
@@ -107,21 +111,26 @@ function regional(region: string) {
     secretsManager: mockClient(clients.secretsManager),
     serviceQuotas: mockClient(clients.serviceQuotas),
     ssm: mockClient(clients.ssm),
+    sts: mockClient(clients.sts),
     synthetics: mockClient(clients.synthetics as never) as unknown as AwsStub<SyntheticsInput, SyntheticsOutput, unknown>,
   };
-  return { clients, mocks };
+  return { clients, mocks, regionSwitch };
 }
 
 export type Mocks = ReturnType<typeof mockedClients>['mocks'];
 
-export function mockedClients() {
-  const primary = regional('us-east-1');
-  const standby = regional('us-west-2');
+export function mockedClients(clock: Clock = fakeClock()) {
+  const primary = regional('us-east-1', clock);
+  const standby = regional('us-west-2', clock);
   const route53 = new Route53Client({ region: 'us-east-1' });
-  const sts = new STSClient({ region: 'us-east-1' });
   const iam = new IAMClient({ region: 'us-east-1' });
-  const clients: OpsClients = { primary: primary.clients, standby: standby.clients, route53, sts, iam };
-  return { clients, mocks: { primary: primary.mocks, standby: standby.mocks, route53: mockClient(route53), sts: mockClient(sts), iam: mockClient(iam) } };
+  // `sts` is the primary region's STS (also clients.sts), which commands about the primary ask (verify, rollback, snapshot, preflight).
+  const clients: OpsClients = { primary: primary.clients, standby: standby.clients, route53, sts: primary.clients.sts, iam };
+  return {
+    clients,
+    mocks: { primary: primary.mocks, standby: standby.mocks, route53: mockClient(route53), sts: primary.mocks.sts, iam: mockClient(iam) },
+    regionSwitch: { primary: primary.regionSwitch, standby: standby.regionSwitch },
+  };
 }
 
 /** Throttling is retried quickly in tests; the fake clock makes the delays free anyway. */
@@ -130,6 +139,8 @@ export const FAST_RETRY: RetryOptions = { maxAttempts: 4, baseDelayMs: 1000, max
 export interface Harness {
   readonly ctx: OpsContext;
   readonly mocks: Mocks;
+  /** The Region switch model of each region. */
+  readonly regionSwitch: { readonly primary: FakeRegionSwitch; readonly standby: FakeRegionSwitch };
   readonly clock: FakeClock;
   readonly out: CapturedOutput;
   readonly config: EnvironmentConfig;
@@ -137,12 +148,15 @@ export interface Harness {
 
 export function harness(env: EnvironmentName = 'staging', configOverride: Partial<EnvironmentConfig> = {}): Harness {
   const config = { ...loadConfig().environments[env], ...configOverride } as EnvironmentConfig;
-  const { clients, mocks } = mockedClients();
   const clock = fakeClock();
+  const { clients, mocks, regionSwitch } = mockedClients(clock);
   const out = captureOutput();
-  mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: config.primary.account, Arn: `arn:aws:sts::${config.primary.account}:assumed-role/Operator/alice` });
+  for (const side of ['primary', 'standby'] as const) {
+    const account = config[side].account;
+    mocks[side].sts.on(GetCallerIdentityCommand).resolves({ Account: account, Arn: `arn:aws:sts::${account}:assumed-role/Operator/alice` });
+  }
   const ctx = createContext({ env, config, clients, clock, out, retry: FAST_RETRY });
-  return { ctx, mocks, clock, out, config };
+  return { ctx, mocks, regionSwitch, clock, out, config };
 }
 
 /** An error as the SDK throws it: the AWS error code is the name. */

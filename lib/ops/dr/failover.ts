@@ -1,19 +1,22 @@
 import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { PromoteReadReplicaCommand } from '@aws-sdk/client-rds';
-import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clusterName, ecsServiceName, replicaInstanceIdentifier, SERVICE_NAMES, stackNames } from '../../naming';
+import { PLAN_STEP_NAMES, PLAN_STEP_TIMEOUT_MINUTES } from '../../disaster-recovery';
+import { clusterName, regionSwitchPlanName, replicaInstanceIdentifier, SERVICE_NAMES, stackNames } from '../../naming';
 import { OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
 import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
 import { formatDuration } from '../progress';
-import { type FailoverReport, reportBaseName, type StepRecord, writeReport } from '../report';
+import { type FailoverReport, type PlanStepRecord, reportBaseName, type StepRecord, writeReport } from '../report';
 import { waitUntil } from '../wait';
+import { describeMarker, type FailedOverMarker, readMarker, writeMarker } from './marker';
+import type { ExecutionEvent, Plan, PlanExecution, PlanStep } from './region-switch-client';
 import {
   describeReplica,
+  describeScalableTargets,
   describeStandbyServices,
   describeTargetGroups,
   healthyTargetCount,
@@ -28,17 +31,31 @@ import {
 } from './standby';
 
 /**
- * `ops dr failover`: bring the pilot-light standby up as the environment.
+ * `ops dr failover`: the driver of the environment's ARC Region switch plan.
  *
- * Steps run in order and stop at the first failure: nothing after a failed
- * step is attempted, because each step assumes the previous one holds (scaling
- * services against an unpromoted, read-only database would serve errors).
- * Every step is safe to run again, so after fixing the cause the operator
- * re-runs the whole command: an already promoted replica is detected and the
- * promotion skipped, and scaling sets absolute values.
+ * AWS runs the ordered failover (the plan deployed with the standby: promote
+ * the replica, raise the services, switch the api's DNS with a domain). This
+ * command does what the plan cannot, around it, and measures the result:
  *
- * The report (Markdown + JSON) is written whatever happens once the run has
- * started, because a failed drill is exactly the one people need to read about.
+ * 1. checks who it is (STS of the recovery region), finds the plan in the
+ *    recovery region and reads the replica's lag (the data-loss window);
+ * 2. opens the standby services' scaling bounds, which their pilot light keeps
+ *    at 0..0 (the template never re-applies them), up to `maxTasks`, with
+ *    scaling suspended so no policy acts before the database is writable;
+ * 3. writes the failed-over marker, which stops the pipeline from deploying;
+ * 4. starts the plan's execution (`ungraceful` for a real outage, `graceful`
+ *    for a drill) and follows it step by step with the elapsed time;
+ * 5. makes the promoted database what config says (Multi-AZ, backup retention:
+ *    the plan copies them from a primary it may not be able to read);
+ * 6. sets the services' floor to `minTasks`, resumes scaling, waits for running
+ *    tasks and healthy targets;
+ * 7. reports what moved the api's traffic, or that nothing could (no domain).
+ *
+ * Every AWS call goes to the recovery region; nothing here calls the primary
+ * region or a global API that lives there (Route 53's, IAM's).
+ *
+ * Steps stop at the first failure; every step is safe to run again. A re-run
+ * follows the execution the marker names instead of starting another.
  */
 
 export interface FailoverOptions {
@@ -46,8 +63,9 @@ export interface FailoverOptions {
   /** Must equal the environment name when executing: a second, deliberate act of typing. */
   readonly confirm?: string;
   readonly reportDir: string;
+  /** A drill: the plan runs in graceful mode and the report says so. */
+  readonly drill?: boolean;
   readonly intervalSeconds?: number;
-  readonly promoteTimeoutMinutes?: number;
   readonly scaleTimeoutMinutes?: number;
   readonly targetHealthTimeoutMinutes?: number;
 }
@@ -58,28 +76,43 @@ export interface FailoverResult {
   readonly reportPaths?: { json: string; markdown: string };
 }
 
-/** Promotion of a cross-region replica typically takes 5–15 minutes (it reboots). */
-export const DEFAULT_PROMOTE_TIMEOUT_MINUTES = 30;
 export const DEFAULT_SCALE_TIMEOUT_MINUTES = 15;
 export const DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES = 10;
+/** The plan's execution is followed for as long as its steps may take, plus ARC's own start-up. */
+export const PLAN_FOLLOW_MARGIN_MINUTES = 10;
 
-/** Scaling state of a raised standby service: every kind of scaling active (the pilot light suspends them). */
+/** Scaling state of a raised standby service: every kind of scaling active. */
 export const RESUMED_SCALING = { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: false } as const;
+/** While the plan runs: room to scale, but no policy acts before the database is writable. */
+export const SUSPENDED_SCALING = { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true } as const;
+
+/** Execution states: the plan is done and the application recovered. */
+const SUCCEEDED = new Set(['completed', 'completedWithExceptions', 'completedMonitoringApplicationHealth']);
+/** Execution states: the plan stopped and needs a person (ARC pauses on a failed step). */
+const STOPPED = new Set(['failed', 'canceled', 'planExecutionTimedOut', 'pausedByFailedStep', 'pausedByOperator', 'pendingManualApproval']);
 
 export const FAILOVER_STEPS = [
-  { name: 'preflight', title: 'Check credentials and the report directory' },
-  { name: 'check-replica', title: 'Check the read replica' },
-  { name: 'promote-replica', title: 'Promote the read replica' },
-  { name: 'scale-services', title: 'Raise the standby services' },
+  { name: 'preflight', title: 'Check credentials, the report directory and the Region switch plan' },
+  { name: 'check-replica', title: 'Check the read replica and measure the data-loss window' },
+  { name: 'open-scaling', title: 'Open the standby scaling bounds (pilot light 0..0)' },
+  { name: 'mark-failed-over', title: 'Write the failed-over marker (the pipeline stops deploying)' },
+  { name: 'run-plan', title: 'Run the Region switch plan' },
+  { name: 'database', title: 'Promoted database: Multi-AZ and backups as configured' },
+  { name: 'scale-services', title: 'Standby services: floor at minTasks, scaling resumed' },
   { name: 'target-health', title: 'Wait for healthy targets' },
-  { name: 'dns', title: 'Switch DNS' },
+  { name: 'traffic', title: 'Traffic to the standby' },
 ] as const;
 export type FailoverStepName = (typeof FAILOVER_STEPS)[number]['name'];
 
 /** What earlier steps learned and later steps need. */
 interface RunState {
-  alreadyPromoted: boolean;
+  callerArn: string;
+  plan?: Plan;
+  executionId?: string;
+  marker?: FailedOverMarker;
   services: StandbyService[];
+  planSteps: Map<string, PlanStepRecord>;
+  seenEvents: Set<string>;
 }
 
 export function checkConfirmation(ctx: OpsContext, options: Pick<FailoverOptions, 'execute' | 'confirm'>): void {
@@ -92,46 +125,90 @@ export function checkConfirmation(ctx: OpsContext, options: Pick<FailoverOptions
   }
 }
 
-function printPlan(ctx: OpsContext, options: FailoverOptions): void {
+/** The plan's steps flattened in order (a Parallel block, then its steps). */
+export function flattenSteps(steps: readonly PlanStep[]): PlanStep[] {
+  return steps.flatMap((s) => [s, ...flattenSteps(s.steps ?? [])]);
+}
+
+function activateWorkflow(ctx: OpsContext, plan: Plan) {
+  return plan.workflows.find((w) => w.workflowTargetAction === 'activate' && (w.workflowTargetRegion ?? ctx.config.standby.region) === ctx.config.standby.region);
+}
+
+function planTimeoutMinutes(ctx: OpsContext): number {
+  const t = PLAN_STEP_TIMEOUT_MINUTES;
+  return t.promote + t.raise + (ctx.config.domain ? t.traffic : 0) + PLAN_FOLLOW_MARGIN_MINUTES;
+}
+
+/** Finds the environment's plan in the recovery region (data plane: ListPlansInRegion, GetPlanInRegion). */
+export async function findPlan(ctx: OpsContext): Promise<Plan> {
+  const name = regionSwitchPlanName(ctx.env);
+  const region = ctx.config.standby.region;
+  const plans = await awsCall(ctx, 'standby', 'arc-region-switch:ListPlansInRegion', `Region switch plans in ${region}`, () => ctx.clients.standby.regionSwitch.listPlansInRegion());
+  const summary = plans.find((p) => p.name === name);
+  if (!summary) {
+    throw new OpsError('not-found', `missing resource: no Region switch plan named ${name} in ${region} (account ${ctx.config.standby.account}): is ${stackNames.standby(ctx.env)} deployed?`);
+  }
+  const plan = await awsCall(ctx, 'standby', 'arc-region-switch:GetPlanInRegion', `Region switch plan ${summary.arn}`, () => ctx.clients.standby.regionSwitch.getPlanInRegion(summary.arn));
+  if (!activateWorkflow(ctx, plan)) {
+    throw new OpsError('unhealthy', `Region switch plan ${plan.arn} has no workflow that activates ${region}: deploy ${stackNames.standby(ctx.env)} again`);
+  }
+  return plan;
+}
+
+function printPlan(ctx: OpsContext, options: FailoverOptions, plan?: Plan): void {
   const { config, env } = ctx;
-  const replica = replicaInstanceIdentifier(env);
-  ctx.progress.plain(`Failover plan for ${env}: ${config.primary.region} → ${config.standby.region} (account ${config.standby.account})`);
-  ctx.progress.plain(`  1. preflight: sts:GetCallerIdentity must be account ${config.standby.account}; the report directory must be writable`);
-  ctx.progress.plain(`  2. check-replica: DB instance ${replica} must be available and a read replica; record its ReplicaLag`);
+  const mode = options.drill ? 'graceful (drill)' : 'ungraceful (recovery)';
+  ctx.progress.plain(`Failover of ${env}: ${config.primary.region} → ${config.standby.region} (account ${config.standby.account}), every call to ${config.standby.region}`);
+  ctx.progress.plain(`  1. preflight: sts:GetCallerIdentity in ${config.standby.region} must be account ${config.standby.account}; the Region switch plan ${regionSwitchPlanName(env)} must exist in ${config.standby.region}`);
+  ctx.progress.plain(`  2. check-replica: ${replicaInstanceIdentifier(env)} available; its ReplicaLag is the data-loss window`);
+  for (const service of SERVICE_NAMES) {
+    ctx.progress.plain(`  3. open-scaling: RegisterScalableTarget ${scalableResourceId(ctx, service)} max ${config.services[service].maxTasks}, scaling suspended`);
+  }
+  ctx.progress.plain(`  4. mark-failed-over: SSM parameter /bodyscript/${env}/dr/failed-over in ${config.standby.region}`);
+  const workflow = plan && activateWorkflow(ctx, plan);
+  const steps = workflow ? flattenSteps(workflow.steps).filter((s) => s.executionBlockType !== 'Parallel') : [];
   ctx.progress.plain(
-    `  3. promote-replica: record ReplicaLag (the data-loss window), PromoteReadReplica ${replica} (backup retention ${config.database.backupRetentionDays} days), wait until available (≤ ${options.promoteTimeoutMinutes ?? DEFAULT_PROMOTE_TIMEOUT_MINUTES} min)`,
+    `  5. run-plan: StartPlanExecution ${plan?.arn ?? regionSwitchPlanName(env)} activate ${config.standby.region}, mode ${mode}${steps.length ? `: ${steps.map((s) => `${s.name} (${s.executionBlockType})`).join(' → ')}` : ''} (≤ ${planTimeoutMinutes(ctx)} min)`,
   );
+  ctx.progress.plain(`  6. database: Multi-AZ ${config.database.multiAz}, backup retention ${config.database.backupRetentionDays} days on the promoted instance`);
   for (const service of SERVICE_NAMES) {
     const s = config.services[service];
-    ctx.progress.plain(
-      `  4. scale-services: RegisterScalableTarget service/${clusterName(env)}/${ecsServiceName(env, service)} min ${s.minTasks} max ${s.maxTasks} (scaling resumed); UpdateService desiredCount ${s.minTasks}`,
-    );
+    ctx.progress.plain(`  7. scale-services: ${scalableResourceId(ctx, service)} min ${s.minTasks} max ${s.maxTasks}, scaling resumed; desired at least ${s.minTasks}`);
   }
-  ctx.progress.plain(`     wait until every service runs its minimum tasks (≤ ${options.scaleTimeoutMinutes ?? DEFAULT_SCALE_TIMEOUT_MINUTES} min)`);
-  ctx.progress.plain(`  5. target-health: wait until each service's target group has at least minTasks healthy targets (≤ ${options.targetHealthTimeoutMinutes ?? DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES} min)`);
+  ctx.progress.plain(`  8. target-health: every target group has at least minTasks healthy targets (≤ ${options.targetHealthTimeoutMinutes ?? DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES} min)`);
   ctx.progress.plain(
     config.domain
-      ? `  6. dns: check the Route 53 failover records of ${config.domain.apiDomainName} in zone ${config.domain.hostedZoneId}; the health-check-driven SECONDARY record takes over (no record is changed)`
-      : `  6. dns: skipped (no domain configured); then point CloudFront's api origin at the standby api load balancer (the report lists the standby load balancer names)`,
+      ? `  9. traffic: the plan's ${PLAN_STEP_NAMES.traffic} step sets the health checks of ${config.domain.apiDomainName}'s failover records (Route 53 data plane)`
+      : `  9. traffic: NOT moved. No domain is configured: CloudFront sends /api/* to the ${config.primary.region} load balancer and no data-plane action can change that (runbooks/disaster-recovery.md)`,
   );
-  ctx.progress.plain(`  then: write the report (RTO, data-loss window) to ${join(options.reportDir, `dr-${env}-<timestamp>`)}.md and .json`);
+  ctx.progress.plain(`  then: the report (RTO against the ${config.disasterRecovery.recoveryTimeObjectiveMinutes}-minute objective, data-loss window) in ${join(options.reportDir, `dr-${env}-<timestamp>`)}.md and .json`);
 }
 
 export async function runFailover(ctx: OpsContext, options: FailoverOptions): Promise<FailoverResult> {
   checkConfirmation(ctx, options);
+  if (!options.execute) return dryRun(ctx, options);
   printPlan(ctx, options);
-  if (!options.execute) {
-    // A read-only preview of the first checks: a dry run that would fail at step 2 should say so now.
-    await checkIdentity(ctx, 'standby');
-    const replica = await describeReplica(ctx);
-    const lag = await latestReplicaLag(ctx);
-    ctx.progress.log(
-      `replica ${replica.DBInstanceIdentifier}: ${replica.DBInstanceStatus ?? 'unknown'}, ${isReadReplica(replica) ? `replicating from ${replica.ReadReplicaSourceDBInstanceIdentifier}` : 'not a read replica (already promoted?)'}, lag ${lag ? `${lag.value}s` : 'unknown'}`,
-    );
-    ctx.progress.plain(`Dry run: nothing was changed. To fail over: --execute --confirm ${ctx.env}`);
-    return { exitCode: ExitCode.OK };
-  }
   return executeFailover(ctx, options);
+}
+
+/** Read-only: who we are, the plan and its evaluation, the replica, the marker. A dry run that would fail should say so now. */
+async function dryRun(ctx: OpsContext, options: FailoverOptions): Promise<FailoverResult> {
+  await checkIdentity(ctx, 'standby');
+  const plan = await findPlan(ctx);
+  printPlan(ctx, options, plan);
+  const evaluation = await awsCall(ctx, 'standby', 'arc-region-switch:GetPlanEvaluationStatus', `Region switch plan ${plan.arn}`, () =>
+    ctx.clients.standby.regionSwitch.getPlanEvaluationStatus(plan.arn),
+  );
+  ctx.progress.log(`plan evaluation: ${evaluation.evaluationState ?? 'unknown'}${evaluation.lastEvaluationTime ? ` at ${evaluation.lastEvaluationTime.toISOString()}` : ''}`);
+  for (const w of evaluation.warnings.filter((x) => x.warningStatus !== 'resolved')) ctx.progress.warn(`plan warning${w.stepName ? ` (${w.stepName})` : ''}: ${w.warningMessage ?? 'no message'}`);
+  const replica = await describeReplica(ctx);
+  const lag = await latestReplicaLag(ctx);
+  ctx.progress.log(
+    `replica ${replica.DBInstanceIdentifier}: ${replica.DBInstanceStatus ?? 'unknown'}, ${isReadReplica(replica) ? `replicating from ${replica.ReadReplicaSourceDBInstanceIdentifier}` : 'not a read replica (already promoted?)'}, lag ${lag ? `${lag.value}s` : 'unknown'}`,
+  );
+  ctx.progress.log(`marker: ${describeMarker(await readMarker(ctx))}`);
+  ctx.progress.plain(`Dry run: nothing was changed. To fail over: --execute --confirm ${ctx.env}${options.drill ? ' --drill' : ''}`);
+  return { exitCode: ExitCode.OK };
 }
 
 async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promise<FailoverResult> {
@@ -141,26 +218,35 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
     environment: ctx.env,
     primaryRegion: ctx.config.primary.region,
     standbyRegion: ctx.config.standby.region,
+    mode: options.drill ? 'drill' : 'recovery',
     startedAt: iso(started),
     outcome: 'failed',
     exitCode: ExitCode.UNHEALTHY,
     rtoSeconds: null,
+    recoveryTimeObjectiveSeconds: ctx.config.disasterRecovery.recoveryTimeObjectiveMinutes * 60,
+    rtoMet: null,
     dataLoss: { replicaLagSecondsAtPromotion: null, lagMeasuredAt: null, lastReplicatedAt: null, note: 'the replica was not promoted by this run' },
     endpoints: [],
+    traffic: { switched: false, detail: 'not reached' },
+    plan: { steps: [] },
     steps: FAILOVER_STEPS.map((s): StepRecord => ({ name: s.name, title: s.title, status: 'not-run', detail: [] })),
   };
-  const state: RunState = { alreadyPromoted: false, services: [] };
+  const state: RunState = { callerArn: '', services: [], planSteps: new Map(), seenEvents: new Set() };
   const runners: Record<FailoverStepName, (step: StepRecord) => Promise<void>> = {
-    preflight: (step) => preflight(ctx, options, step),
-    'check-replica': (step) => checkReplicaStep(ctx, state, step),
-    'promote-replica': (step) => promoteStep(ctx, options, state, report, step),
+    preflight: (step) => preflight(ctx, options, state, report, step),
+    'check-replica': (step) => checkReplicaStep(ctx, report, step),
+    'open-scaling': (step) => openScalingStep(ctx, step),
+    'mark-failed-over': (step) => markStep(ctx, options, state, step),
+    'run-plan': (step) => runPlanStep(ctx, options, state, report, step),
+    database: (step) => databaseStep(ctx, step),
     'scale-services': (step) => scaleStep(ctx, options, state, step),
     'target-health': (step) => targetHealthStep(ctx, options, state, report, step),
-    dns: (step) => dnsStep(ctx, step),
+    traffic: (step) => trafficStep(ctx, state, report, step),
   };
 
-  ctx.progress.log(`FAILOVER of ${ctx.env} started`);
+  ctx.progress.log(`FAILOVER of ${ctx.env} started (${report.mode})`);
   let exitCode: ExitCode = ExitCode.OK;
+  let healthyAt: number | undefined;
   for (const [index, step] of report.steps.entries()) {
     const stepStart = ctx.clock.now();
     step.startedAt = iso(stepStart);
@@ -169,6 +255,7 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
       await runners[step.name as FailoverStepName](step);
       if (step.status === 'not-run') step.status = 'succeeded';
       ctx.progress.log(`step ${step.name} ${step.status} in ${formatDuration(ctx.clock.now() - stepStart)}`);
+      if (step.name === 'target-health') healthyAt = ctx.clock.now();
     } catch (error) {
       step.status = 'failed';
       step.error = error instanceof Error ? error.message : String(error);
@@ -176,7 +263,7 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
       report.failedStep = step.name;
       report.error = step.error;
       ctx.out.error(`step ${step.name} FAILED: ${step.error}`);
-      ctx.out.error(`stopped safely: no further step was attempted. Fix the cause and run the same command again (completed steps are detected and skipped).`);
+      ctx.out.error(`stopped safely: no further step was attempted. Fix the cause and run the same command again (it follows the same Region switch execution).`);
     } finally {
       step.endedAt = iso(ctx.clock.now());
       step.elapsedSeconds = Math.round((ctx.clock.now() - stepStart) / 1000);
@@ -187,10 +274,15 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
   const finished = ctx.clock.now();
   report.finishedAt = iso(finished);
   report.exitCode = exitCode;
-  if (exitCode === ExitCode.OK) {
+  report.plan.steps = [...state.planSteps.values()];
+  if (exitCode === ExitCode.OK && healthyAt !== undefined) {
     report.outcome = 'succeeded';
-    report.rtoSeconds = Math.round((finished - started) / 1000);
-    ctx.progress.log(`FAILOVER of ${ctx.env} succeeded: RTO ${formatDuration(finished - started)}`);
+    report.rtoSeconds = Math.round((healthyAt - started) / 1000);
+    report.rtoMet = report.rtoSeconds <= report.recoveryTimeObjectiveSeconds;
+    ctx.progress.log(
+      `FAILOVER of ${ctx.env} succeeded: RTO ${formatDuration(healthyAt - started)} (objective ${ctx.config.disasterRecovery.recoveryTimeObjectiveMinutes} min: ${report.rtoMet ? 'met' : 'MISSED'})`,
+    );
+    if (!report.traffic.switched) ctx.progress.warn(`api traffic was NOT moved: ${report.traffic.detail}`);
   }
   try {
     const paths = await writeReport(options.reportDir, reportBaseName(ctx.env, started), report);
@@ -204,22 +296,37 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
   }
 }
 
-async function preflight(ctx: OpsContext, options: FailoverOptions, step: StepRecord): Promise<void> {
+async function preflight(ctx: OpsContext, options: FailoverOptions, state: RunState, report: FailoverReport, step: StepRecord): Promise<void> {
   await mkdir(options.reportDir, { recursive: true });
   await access(options.reportDir, constants.W_OK);
   step.detail.push(`report directory ${options.reportDir} is writable`);
-  const arn = await checkIdentity(ctx, 'standby');
-  step.detail.push(`acting as ${arn}`);
+  state.callerArn = await checkIdentity(ctx, 'standby');
+  step.detail.push(`acting as ${state.callerArn}`);
+  state.plan = await findPlan(ctx);
+  report.plan.arn = state.plan.arn;
+  step.detail.push(`Region switch plan ${state.plan.arn} (version ${state.plan.version ?? 'unknown'}) found in ${ctx.config.standby.region}`);
+  const plan = state.plan;
+  const evaluation = await awsCall(ctx, 'standby', 'arc-region-switch:GetPlanEvaluationStatus', `Region switch plan ${plan.arn}`, () =>
+    ctx.clients.standby.regionSwitch.getPlanEvaluationStatus(plan.arn),
+  );
+  const warnings = evaluation.warnings.filter((w) => w.warningStatus !== 'resolved');
+  step.detail.push(`plan evaluation: ${evaluation.evaluationState ?? 'unknown'}${warnings.length ? `, ${warnings.length} warning(s)` : ''}`);
+  // A warning does not stop a failover in an outage (it may be about the failed region); it is recorded.
+  for (const w of warnings) {
+    const line = `plan warning${w.stepName ? ` (${w.stepName})` : ''}: ${w.warningMessage ?? 'no message'}`;
+    step.detail.push(line);
+    ctx.progress.warn(line);
+  }
 }
 
-async function checkReplicaStep(ctx: OpsContext, state: RunState, step: StepRecord): Promise<void> {
+async function checkReplicaStep(ctx: OpsContext, report: FailoverReport, step: StepRecord): Promise<void> {
   const replica = await describeReplica(ctx);
   const status = replica.DBInstanceStatus ?? 'unknown';
   if (!isReadReplica(replica)) {
     if (status !== 'available') throw new OpsError('unhealthy', `DB instance ${replica.DBInstanceIdentifier} is not a read replica and is '${status}', not available`);
-    state.alreadyPromoted = true;
     step.detail.push(`${replica.DBInstanceIdentifier} is already promoted (a previous run?) and available`);
-    ctx.progress.warn(`${replica.DBInstanceIdentifier} is already a standalone instance: promotion will be skipped`);
+    report.dataLoss.note = 'the replica had already been promoted before this run: see the report of that run for the data-loss window';
+    ctx.progress.warn(`${replica.DBInstanceIdentifier} is already a standalone instance`);
     return;
   }
   if (status !== 'available') {
@@ -227,7 +334,19 @@ async function checkReplicaStep(ctx: OpsContext, state: RunState, step: StepReco
   }
   // In a real regional outage replication is broken ('error'): that must not block the failover, only be recorded.
   const replication = replicationStatus(replica) ?? 'unknown';
+  // The last lag reading before the plan promotes bounds the writes that never reached the standby.
   const lag = await latestReplicaLag(ctx);
+  if (lag) {
+    const last = new Date(lag.timestamp.getTime() - lag.value * 1000).toISOString();
+    report.dataLoss = {
+      replicaLagSecondsAtPromotion: lag.value,
+      lagMeasuredAt: lag.timestamp.toISOString(),
+      lastReplicatedAt: last,
+      note: `writes to the primary after ${last} may be missing from the promoted database (replica lag ${lag.value}s at ${lag.timestamp.toISOString()}, read just before the plan started)`,
+    };
+  } else {
+    report.dataLoss.note = 'no ReplicaLag datapoint in the 15 minutes before promotion: the data-loss window is unknown (compare the newest rows with the primary when it is reachable)';
+  }
   step.detail.push(
     `${replica.DBInstanceIdentifier} available, replication ${replication} from ${replica.ReadReplicaSourceDBInstanceIdentifier}, lag ${lag ? `${lag.value}s at ${lag.timestamp.toISOString()}` : 'unknown'}`,
   );
@@ -235,43 +354,185 @@ async function checkReplicaStep(ctx: OpsContext, state: RunState, step: StepReco
   if (replication !== 'replicating') ctx.progress.warn(`replication is '${replication}' (expected during a regional outage): recent writes may be missing`);
 }
 
-async function promoteStep(ctx: OpsContext, options: FailoverOptions, state: RunState, report: FailoverReport, step: StepRecord): Promise<void> {
-  const id = replicaInstanceIdentifier(ctx.env);
-  if (state.alreadyPromoted) {
+/** The pilot light holds 0..0: the plan's ECS steps need room up to the primary's maximum. */
+async function openScalingStep(ctx: OpsContext, step: StepRecord): Promise<void> {
+  const targets = await describeScalableTargets(ctx);
+  for (const service of SERVICE_NAMES) {
+    const resourceId = scalableResourceId(ctx, service);
+    const { maxTasks } = ctx.config.services[service];
+    const current = targets.get(resourceId);
+    if (!current) throw new OpsError('not-found', `missing resource: no scalable target ${resourceId} in ${ctx.config.standby.region}: is ${stackNames.standby(ctx.env)} deployed?`);
+    if (current.max >= maxTasks) {
+      step.detail.push(`${resourceId}: already min ${current.min} max ${current.max}`);
+      continue;
+    }
+    await awsCall(ctx, 'standby', 'application-autoscaling:RegisterScalableTarget', `scalable target ${resourceId}`, () =>
+      ctx.clients.standby.autoScaling.send(
+        new RegisterScalableTargetCommand({
+          ServiceNamespace: 'ecs',
+          ResourceId: resourceId,
+          ScalableDimension: scalableDimension,
+          MinCapacity: current.min,
+          MaxCapacity: maxTasks,
+          SuspendedState: SUSPENDED_SCALING,
+        }),
+      ),
+    );
+    step.detail.push(`${resourceId}: max ${current.max} → ${maxTasks}, scaling suspended until the database is promoted`);
+    ctx.progress.log(step.detail[step.detail.length - 1]);
+  }
+}
+
+async function markStep(ctx: OpsContext, options: FailoverOptions, state: RunState, step: StepRecord): Promise<void> {
+  const existing = await readMarker(ctx);
+  if (existing.present && existing.marker?.executionId && existing.marker.planArn === state.plan?.arn) {
+    state.marker = existing.marker;
+    state.executionId = existing.marker.executionId;
     step.status = 'skipped';
-    step.detail.push(`${id} was already promoted`);
-    report.dataLoss.note = 'the replica had already been promoted before this run: see the report of that run for the data-loss window';
+    step.detail.push(`already ${describeMarker(existing)}: following that execution`);
+    ctx.progress.log(step.detail[step.detail.length - 1]);
     return;
   }
-  // The last lag reading before promotion bounds the writes that never reached the standby.
-  const lag = await latestReplicaLag(ctx);
-  if (lag) {
-    report.dataLoss = {
-      replicaLagSecondsAtPromotion: lag.value,
-      lagMeasuredAt: lag.timestamp.toISOString(),
-      lastReplicatedAt: new Date(lag.timestamp.getTime() - lag.value * 1000).toISOString(),
-      note: `writes to the primary after ${new Date(lag.timestamp.getTime() - lag.value * 1000).toISOString()} may be missing from the promoted database (replica lag ${lag.value}s at ${lag.timestamp.toISOString()})`,
-    };
-  } else {
-    report.dataLoss.note = 'no ReplicaLag datapoint in the 15 minutes before promotion: the data-loss window is unknown (compare the newest rows with the primary when it is reachable)';
+  const marker: FailedOverMarker = {
+    environment: ctx.env,
+    failedOverAt: new Date(ctx.clock.now()).toISOString(),
+    by: state.callerArn,
+    planArn: state.plan?.arn,
+    mode: options.drill ? 'drill' : 'recovery',
+  };
+  // A marker without an execution is left by a run that stopped before starting the plan: replace it.
+  await writeMarker(ctx, marker, existing.present);
+  state.marker = marker;
+  step.detail.push(`${ctx.config.standby.region} SSM /bodyscript/${ctx.env}/dr/failed-over written: deploys of ${ctx.env} are refused until ops dr failback --execute`);
+}
+
+async function runPlanStep(ctx: OpsContext, options: FailoverOptions, state: RunState, report: FailoverReport, step: StepRecord): Promise<void> {
+  const plan = state.plan!;
+  const api = ctx.clients.standby.regionSwitch;
+  const workflow = activateWorkflow(ctx, plan)!;
+  for (const s of flattenSteps(workflow.steps)) state.planSteps.set(s.name, { name: s.name, executionBlockType: s.executionBlockType, status: 'notStarted' });
+
+  let executionId = state.executionId;
+  if (executionId) {
+    const previous = await getExecution(ctx, plan.arn, executionId);
+    if (previous.executionState === 'failed' || previous.executionState === 'canceled' || previous.executionState === 'planExecutionTimedOut') {
+      step.detail.push(`the execution ${executionId} of a previous run ended '${previous.executionState}': starting a new one`);
+      executionId = undefined;
+    } else {
+      step.detail.push(`following execution ${executionId} of a previous run (${previous.executionState})`);
+    }
+    ctx.progress.log(step.detail[step.detail.length - 1]);
   }
-  step.detail.push(`replica lag at promotion: ${lag ? `${lag.value}s` : 'unknown'}`);
-  await awsCall(ctx, 'standby', 'rds:PromoteReadReplica', `DB instance ${id}`, () =>
-    ctx.clients.standby.rds.send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: id, BackupRetentionPeriod: ctx.config.database.backupRetentionDays })),
-  );
-  ctx.progress.log(`PromoteReadReplica ${id} requested`);
-  await waitUntil(ctx, {
-    what: `${id} to be promoted and available`,
-    timeoutMs: (options.promoteTimeoutMinutes ?? DEFAULT_PROMOTE_TIMEOUT_MINUTES) * 60_000,
-    intervalMs: (options.intervalSeconds ?? 30) * 1000,
+  if (!executionId) {
+    const mode = options.drill ? 'graceful' : 'ungraceful';
+    const started = await awsCall(ctx, 'standby', 'arc-region-switch:StartPlanExecution', `Region switch plan ${plan.arn}`, () =>
+      api.startPlanExecution({
+        planArn: plan.arn,
+        targetRegion: ctx.config.standby.region,
+        action: 'activate',
+        mode,
+        comment: `npm run ops -- dr failover --env ${ctx.env}${options.drill ? ' --drill' : ''} by ${state.callerArn}`,
+      }),
+    );
+    executionId = started.executionId;
+    step.detail.push(`started execution ${executionId} (activate ${ctx.config.standby.region}, ${mode})`);
+    ctx.progress.log(step.detail[step.detail.length - 1]);
+    // The marker names the execution, so that a re-run follows it.
+    await writeMarker(ctx, { ...state.marker!, executionId }, true);
+  }
+  state.executionId = executionId;
+  report.plan.executionId = executionId;
+  const id = executionId;
+
+  const execution = await waitUntil<PlanExecution>(ctx, {
+    what: `Region switch execution ${id}`,
+    timeoutMs: planTimeoutMinutes(ctx) * 60_000,
+    intervalMs: (options.intervalSeconds ?? 15) * 1000,
     check: async () => {
-      const replica = await describeReplica(ctx);
-      const status = replica.DBInstanceStatus ?? 'unknown';
-      if (status === 'failed' || status === 'incompatible-restore' || status === 'deleting') return { done: false, status, failed: `instance is '${status}'` };
-      return { done: status === 'available' && !isReadReplica(replica), status: `${status}${isReadReplica(replica) ? ' (still a replica)' : ''}` };
+      const current = await getExecution(ctx, plan.arn, id);
+      const events = await awsCall(ctx, 'standby', 'arc-region-switch:ListPlanExecutionEvents', `execution ${id}`, () => api.listPlanExecutionEvents(plan.arn, id));
+      recordProgress(ctx, state, current, events);
+      const running = [...state.planSteps.values()].filter((s) => s.status === 'running');
+      const status = `${current.executionState}${running.length ? `: ${running.map((s) => s.name).join(', ')} running` : ''}`;
+      if (STOPPED.has(current.executionState)) {
+        const failedStep = [...state.planSteps.values()].find((s) => s.status === 'failed');
+        const lastError = events.filter((e) => e.error).pop()?.error;
+        return {
+          done: false,
+          status,
+          value: current,
+          failed:
+            `the plan stopped in state '${current.executionState}'${failedStep ? ` at step ${failedStep.name}` : ''}${lastError ? ` (${lastError})` : ''}. ` +
+            `Fix the cause, then resume or skip the step in the ARC console of ${ctx.config.standby.region} (or 'aws arc-region-switch update-plan-execution --region ${ctx.config.standby.region} --action resume'), and run this command again`,
+        };
+      }
+      return { done: SUCCEEDED.has(current.executionState), status, value: current };
     },
   });
-  step.detail.push(`${id} promoted and available`);
+  report.plan.executionState = execution?.executionState;
+  report.plan.actualRecoveryTime = execution?.actualRecoveryTime;
+  step.detail.push(
+    `execution ${id} ${execution?.executionState ?? 'done'}${execution?.actualRecoveryTime ? ` (ARC recovery time ${execution.actualRecoveryTime})` : ''}: ${[...state.planSteps.values()]
+      .filter((s) => s.executionBlockType !== 'Parallel')
+      .map((s) => `${s.name} ${s.status}${s.elapsedSeconds !== undefined ? ` in ${formatDuration(s.elapsedSeconds * 1000)}` : ''}`)
+      .join(', ')}`,
+  );
+  if (execution?.executionState === 'completedWithExceptions') ctx.progress.warn(`the plan completed with exceptions: read its events in the ARC console`);
+}
+
+async function getExecution(ctx: OpsContext, planArn: string, executionId: string): Promise<PlanExecution> {
+  return awsCall(ctx, 'standby', 'arc-region-switch:GetPlanExecution', `execution ${executionId} of ${planArn}`, () =>
+    ctx.clients.standby.regionSwitch.getPlanExecution(planArn, executionId),
+  );
+}
+
+/** Prints each step's changes and each new event once, with the time elapsed since the command started. */
+function recordProgress(ctx: OpsContext, state: RunState, execution: PlanExecution, events: ExecutionEvent[]): void {
+  for (const s of execution.stepStates) {
+    const record = state.planSteps.get(s.name) ?? { name: s.name, executionBlockType: 'unknown', status: 'notStarted' };
+    if (record.status !== s.status) {
+      const elapsed = s.startTime && s.endTime ? Math.round((s.endTime.getTime() - s.startTime.getTime()) / 1000) : undefined;
+      ctx.progress.log(`plan step ${s.name}: ${s.status}${elapsed !== undefined ? ` after ${formatDuration(elapsed * 1000)}` : ''}`);
+      record.status = s.status;
+    }
+    record.startedAt = s.startTime?.toISOString();
+    record.endedAt = s.endTime?.toISOString();
+    record.elapsedSeconds = s.startTime && s.endTime ? Math.round((s.endTime.getTime() - s.startTime.getTime()) / 1000) : undefined;
+    state.planSteps.set(s.name, record);
+  }
+  for (const e of events) {
+    if (state.seenEvents.has(e.eventId)) continue;
+    state.seenEvents.add(e.eventId);
+    if (e.error || /Failed|PausedByError|Canceled/i.test(e.type)) {
+      ctx.progress.warn(`plan event ${e.type}${e.stepName ? ` (${e.stepName})` : ''}: ${e.error ?? e.description ?? ''}`);
+    }
+  }
+}
+
+/** What the plan cannot guarantee: the primary's Multi-AZ and backup settings may be unreadable in an outage. */
+async function databaseStep(ctx: OpsContext, step: StepRecord): Promise<void> {
+  const replica = await describeReplica(ctx);
+  const id = replica.DBInstanceIdentifier ?? replicaInstanceIdentifier(ctx.env);
+  if (isReadReplica(replica)) throw new OpsError('unhealthy', `the plan finished but ${id} is still a read replica of ${replica.ReadReplicaSourceDBInstanceIdentifier}: the standby services would write to a read-only database`);
+  const status = replica.DBInstanceStatus ?? 'unknown';
+  if (status !== 'available' && status !== 'modifying' && status !== 'backing-up') throw new OpsError('unhealthy', `the promoted ${id} is '${status}'`);
+  const { multiAz, backupRetentionDays } = ctx.config.database;
+  const changes: { MultiAZ?: boolean; BackupRetentionPeriod?: number } = {};
+  if ((replica.MultiAZ ?? false) !== multiAz) changes.MultiAZ = multiAz;
+  if ((replica.BackupRetentionPeriod ?? 0) !== backupRetentionDays) changes.BackupRetentionPeriod = backupRetentionDays;
+  if (Object.keys(changes).length === 0) {
+    step.detail.push(`${id}: writable, Multi-AZ ${multiAz}, backups kept ${backupRetentionDays} days, as configured`);
+    return;
+  }
+  await awsCall(ctx, 'standby', 'rds:ModifyDBInstance', `DB instance ${id}`, () =>
+    ctx.clients.standby.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, ...changes, ApplyImmediately: true })),
+  );
+  step.detail.push(
+    `${id}: ${Object.entries(changes)
+      .map(([k, v]) => `${k} → ${v}`)
+      .join(', ')} requested (applied immediately; the instance stays available while it converts)`,
+  );
+  ctx.progress.log(step.detail[step.detail.length - 1]);
 }
 
 async function scaleStep(ctx: OpsContext, options: FailoverOptions, state: RunState, step: StepRecord): Promise<void> {
@@ -284,9 +545,7 @@ async function scaleStep(ctx: OpsContext, options: FailoverOptions, state: RunSt
   for (const s of state.services) {
     const { minTasks, maxTasks } = ctx.config.services[s.service];
     const resourceId = scalableResourceId(ctx, s.service);
-    // Raise the floor first: with min 0 the scaling policy could scale the service straight back in.
-    // The pilot light keeps its scaling policies suspended (the standby queue's backlog would start
-    // workers); they are resumed here, with the floor.
+    // The floor first, with scaling resumed: the plan raised the count, this keeps it from scaling in below the primary's minimum.
     await awsCall(ctx, 'standby', 'application-autoscaling:RegisterScalableTarget', `scalable target ${resourceId}`, () =>
       ctx.clients.standby.autoScaling.send(
         new RegisterScalableTargetCommand({
@@ -299,11 +558,14 @@ async function scaleStep(ctx: OpsContext, options: FailoverOptions, state: RunSt
         }),
       ),
     );
-    await awsCall(ctx, 'standby', 'ecs:UpdateService', `ECS service ${s.ecsName} in cluster ${cluster}`, () =>
-      ctx.clients.standby.ecs.send(new UpdateServiceCommand({ cluster, service: s.ecsName, desiredCount: minTasks })),
-    );
-    step.detail.push(`${s.ecsName}: min ${minTasks} max ${maxTasks}, scaling resumed, desired ${minTasks}`);
-    ctx.progress.log(`${s.ecsName}: scalable target min ${minTasks} max ${maxTasks}, scaling resumed, desiredCount ${minTasks}`);
+    const desired = s.details?.desiredCount ?? 0;
+    if (desired < minTasks) {
+      await awsCall(ctx, 'standby', 'ecs:UpdateService', `ECS service ${s.ecsName} in cluster ${cluster}`, () =>
+        ctx.clients.standby.ecs.send(new UpdateServiceCommand({ cluster, service: s.ecsName, desiredCount: minTasks })),
+      );
+    }
+    step.detail.push(`${s.ecsName}: min ${minTasks} max ${maxTasks}, scaling resumed, desired ${Math.max(desired, minTasks)}${desired >= minTasks ? ` (the plan set ${desired})` : ''}`);
+    ctx.progress.log(step.detail[step.detail.length - 1]);
   }
   const services = await waitUntil(ctx, {
     what: 'standby services to run their minimum tasks',
@@ -349,30 +611,28 @@ async function targetHealthStep(ctx: OpsContext, options: FailoverOptions, state
   step.detail.push(`every target group has its minimum healthy targets`, ...report.endpoints.map((e) => `endpoint ${e}`));
 }
 
-async function dnsStep(ctx: OpsContext, step: StepRecord): Promise<void> {
+/** With a domain the plan moved the api's DNS; without one nothing can, and the report says so. */
+async function trafficStep(ctx: OpsContext, state: RunState, report: FailoverReport, step: StepRecord): Promise<void> {
   const domain = ctx.config.domain;
   if (!domain) {
     step.status = 'skipped';
-    step.detail.push("no domain configured: point CloudFront's api origin at the standby api load balancer (see endpoints); it accepts only CloudFront with the origin header");
+    report.traffic = {
+      switched: false,
+      detail:
+        `no domain is configured: the web app fails over by itself (CloudFront origin group), but CloudFront sends /api/* to the ${ctx.config.primary.region} load balancer, ` +
+        `and changing that is a CloudFront control-plane edit in ${ctx.config.primary.region}. The standby api answers at ${report.endpoints.join(', ') || 'its load balancer'} (CloudFront requests only)`,
+    };
+    step.detail.push(report.traffic.detail);
     return;
   }
-  const name = `${domain.apiDomainName}.`;
-  const response = await awsCall(ctx, 'standby', 'route53:ListResourceRecordSets', `records ${domain.apiDomainName} in hosted zone ${domain.hostedZoneId}`, () =>
-    ctx.clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: domain.hostedZoneId, StartRecordName: name, MaxItems: 10 })),
-  );
-  const records = (response.ResourceRecordSets ?? []).filter((r) => r.Name === name);
-  const primary = records.find((r) => r.Failover === 'PRIMARY');
-  const secondary = records.find((r) => r.Failover === 'SECONDARY');
-  if (!primary || !secondary) {
-    throw new OpsError(
-      'unhealthy',
-      `${domain.apiDomainName} has no Route 53 failover record pair (PRIMARY + SECONDARY) in zone ${domain.hostedZoneId}: the standby is up but DNS will not move to it; point the record at the standby load balancer by hand`,
-    );
+  const traffic = state.planSteps.get(PLAN_STEP_NAMES.traffic);
+  if (!traffic) {
+    throw new OpsError('unhealthy', `a domain is configured but the Region switch plan has no ${PLAN_STEP_NAMES.traffic} step: deploy ${stackNames.standby(ctx.env)} again, then run this command again`);
   }
-  // Health-check-driven failover: no record is rewritten, Route 53 answers with SECONDARY while PRIMARY's check fails.
-  step.detail.push(
-    `${domain.apiDomainName}: failover records present (PRIMARY ${primary.SetIdentifier ?? ''} health check ${primary.HealthCheckId ?? 'none'}, SECONDARY ${secondary.SetIdentifier ?? ''}); Route 53 answers with SECONDARY while the primary's health check fails`,
-  );
-  if (!primary.HealthCheckId && !primary.AliasTarget?.EvaluateTargetHealth) ctx.progress.warn(`the PRIMARY record of ${domain.apiDomainName} has neither a health check nor EvaluateTargetHealth: DNS will not fail over by itself`);
-  ctx.progress.log(step.detail[step.detail.length - 1]);
+  if (traffic.status !== 'completed') throw new OpsError('unhealthy', `the plan's ${PLAN_STEP_NAMES.traffic} step is '${traffic.status}', not completed: ${domain.apiDomainName} may still point at ${ctx.config.primary.region}`);
+  report.traffic = {
+    switched: true,
+    detail: `the plan's ${PLAN_STEP_NAMES.traffic} step set the Route 53 health checks of ${domain.apiDomainName}: Route 53 answers with the ${ctx.config.standby.region} record`,
+  };
+  step.detail.push(report.traffic.detail);
 }

@@ -6,6 +6,8 @@ import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
 import { latestMetric, metricPoints } from '../metrics';
 import { formatDuration } from '../progress';
+import { findPlan } from './failover';
+import { describeMarker, readMarker } from './marker';
 import {
   describeReplica,
   describeScalableTargets,
@@ -38,7 +40,7 @@ export const MAX_HEALTHY_REPLICATION_LATENCY_SECONDS = 900;
 export { REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID } from '../../naming';
 
 export interface DrCheck {
-  readonly area: 'database' | 'storage' | 'standby';
+  readonly area: 'database' | 'storage' | 'standby' | 'plan';
   readonly name: string;
   readonly ok: boolean;
   readonly detail: string;
@@ -169,7 +171,9 @@ export async function checkStandbyServices(ctx: OpsContext): Promise<DrCheck[]> 
         area: 'standby',
         name: `service ${s.ecsName} scalable`,
         ok: Boolean(target),
-        detail: target ? `registered, min ${target.min}, max ${target.max}` : 'no Application Auto Scaling target registered',
+        detail: target
+          ? `registered, min ${target.min}, max ${target.max}${target.max === 0 ? ' (pilot light: dr failover opens it)' : ' (opened: failover in progress or done?)'}`
+          : 'no Application Auto Scaling target registered',
       });
       const arns = targetGroupArnsOf(s);
       const groups = (await describeTargetGroups(ctx, arns)).filter((g) => arns.includes(g.arn));
@@ -184,11 +188,38 @@ export async function checkStandbyServices(ctx: OpsContext): Promise<DrCheck[]> 
   });
 }
 
+/** The Region switch plan exists in the recovery region and ARC's last evaluation found nothing to fix; the environment is not failed over. */
+export async function checkFailoverPlan(ctx: OpsContext): Promise<DrCheck[]> {
+  const marker = await readMarker(ctx);
+  const checks: DrCheck[] = [{ area: 'plan', name: 'failed-over marker', ok: !marker.present, detail: describeMarker(marker) }];
+  checks.push(
+    ...(await guarded('plan', `Region switch plan in ${ctx.config.standby.region}`, async () => {
+      const plan = await findPlan(ctx);
+      const evaluation = await awsCall(ctx, 'standby', 'arc-region-switch:GetPlanEvaluationStatus', `Region switch plan ${plan.arn}`, () =>
+        ctx.clients.standby.regionSwitch.getPlanEvaluationStatus(plan.arn),
+      );
+      const warnings = evaluation.warnings.filter((w) => w.warningStatus !== 'resolved');
+      const state = evaluation.evaluationState ?? 'unknown';
+      return [
+        { area: 'plan', name: `plan ${plan.name}`, ok: true, detail: `${plan.arn}, version ${plan.version ?? 'unknown'}, RTO ${plan.recoveryTimeObjectiveMinutes ?? '?'} min` },
+        {
+          area: 'plan',
+          name: `plan ${plan.name} evaluation`,
+          // ARC evaluates a plan every 30 minutes; a plan just deployed is pending, which is not a finding.
+          ok: (state === 'passed' || state === 'pendingEvaluation') && warnings.length === 0,
+          detail: `${state}${evaluation.lastEvaluationTime ? ` at ${evaluation.lastEvaluationTime.toISOString()}` : ''}${warnings.map((w) => `; ${w.stepName ? `${w.stepName}: ` : ''}${w.warningMessage ?? ''}`).join('')}`,
+        },
+      ];
+    })),
+  );
+  return checks;
+}
+
 export async function runDrStatus(ctx: OpsContext): Promise<DrStatusResult> {
   await checkIdentity(ctx, 'standby');
   ctx.progress.log(`DR status of ${ctx.env}: primary ${ctx.config.primary.region}, standby ${ctx.config.standby.region}`);
-  const checks = [...(await checkReplica(ctx)), ...(await checkBucketReplication(ctx)), ...(await checkStandbyServices(ctx))];
-  for (const area of ['database', 'storage', 'standby'] as const) {
+  const checks = [...(await checkFailoverPlan(ctx)), ...(await checkReplica(ctx)), ...(await checkBucketReplication(ctx)), ...(await checkStandbyServices(ctx))];
+  for (const area of ['plan', 'database', 'storage', 'standby'] as const) {
     ctx.progress.plain(`${area}:`);
     for (const c of checks.filter((x) => x.area === area)) ctx.progress.plain(`  ${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
   }
