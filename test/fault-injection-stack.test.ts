@@ -57,7 +57,7 @@ describe.each(CASES)('%s', (stackName, title, env, account) => {
 
   test('no experiment stops on the service-health composite (it includes the unhealthy-hosts alarms the faults set off by design)', () => {
     for (const [, t] of resourcesOfType(stackName, 'AWS::FIS::ExperimentTemplate')) {
-      for (const target of stopConditionTargets(t)) expect(target).not.toMatch(/ServiceHealth|UnhealthyHosts|Rollback/);
+      for (const target of stopConditionTargets(t)) expect(target).not.toMatch(/ServiceHealth|UnhealthyHosts|Composite/);
     }
   });
 

@@ -49,7 +49,7 @@ describe('the operations role of production', () => {
           Match.objectLike({ Sid: 'ConfigureThePromotedReplica', Action: 'rds:ModifyDBInstance', Resource: 'arn:aws:rds:us-west-2:222222222222:db:bodyscript-production-postgres-replica' }),
           Match.objectLike({
             Sid: 'RunTheRegionSwitchPlan',
-            Action: Match.arrayWith(['arc-region-switch:StartPlanExecution', 'arc-region-switch:GetPlanExecution', 'arc-region-switch:ListPlanExecutionEvents']),
+            Action: Match.arrayWith(['arc-region-switch:GetPlanExecution', 'arc-region-switch:ListPlanExecutionEvents', 'arc-region-switch:StartPlanExecution']),
             Resource: 'arn:aws:arc-region-switch::222222222222:plan/bodyscript-production-failover:*',
           }),
           Match.objectLike({

@@ -281,4 +281,64 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       expect(names.every((n) => n.startsWith(`BodyScript-${title}-`))).toBe(true);
     });
   });
+
+  describe('the Region switch plan', () => {
+    const title = env === 'staging' ? 'Staging' : 'Production';
+    const plan = () => one(stackName, 'AWS::ARCRegionSwitch::Plan', 'FailoverPlan')[1].Properties!;
+
+    test('fails over from us-east-1 to this region with the configured RTO, active/passive', () => {
+      expect(plan()).toMatchObject({
+        Name: `bodyscript-${env}-failover`,
+        RecoveryApproach: 'activePassive',
+        PrimaryRegion: 'us-east-1',
+        Regions: ['us-east-1', 'us-west-2'],
+        RecoveryTimeObjectiveMinutes: 30,
+        Workflows: [expect.objectContaining({ WorkflowTargetAction: 'activate', WorkflowTargetRegion: 'us-west-2' })],
+      });
+    });
+
+    test('names the replica, then both standby services beside their primaries (no domain: no traffic step)', () => {
+      const steps = plan().Workflows[0].Steps;
+      expect(steps.map((s: { Name: string }) => s.Name)).toEqual(['promote-replica', 'raise-services']);
+      expect(steps[0].ExecutionBlockConfiguration.RdsPromoteReadReplicaConfig.DbInstanceArnMap).toEqual({
+        'us-east-1': `arn:aws:rds:us-east-1:${account}:db:bodyscript-${env}-postgres`,
+        'us-west-2': `arn:aws:rds:us-west-2:${account}:db:bodyscript-${env}-postgres-replica`,
+      });
+      const services = steps[1].ExecutionBlockConfiguration.ParallelConfig.Steps.map(
+        (s: { Name: string; ExecutionBlockConfiguration: { EcsCapacityIncreaseConfig: { Services: { ServiceArn: string }[] } } }) => [s.Name, s.ExecutionBlockConfiguration.EcsCapacityIncreaseConfig.Services.map((x) => x.ServiceArn)],
+      );
+      expect(services).toEqual(
+        ['api', 'processing'].map((service) => [
+          `raise-${service}`,
+          [`arn:aws:ecs:us-east-1:${account}:service/bodyscript-${env}/bodyscript-${env}-${service}`, `arn:aws:ecs:us-west-2:${account}:service/bodyscript-${env}/bodyscript-${env}-${service}`],
+        ]),
+      );
+    });
+
+    test("watches the standby api's 5xx rate as its application health, and sends evaluation warnings to the standby critical topic", () => {
+      expect(plan().AssociatedAlarms).toEqual({ ApplicationHealth1: { AlarmType: 'applicationHealth', ResourceIdentifier: { 'Fn::GetAtt': [expect.stringMatching(/^AlarmsApi5xxRate/), 'Arn'] } } });
+      const rules = resourcesOfType(stackName, 'AWS::Events::Rule').filter(([id]) => id.startsWith('FailoverPlanEvaluationWarnings'));
+      expect(rules).toHaveLength(2);
+      for (const [, rule] of rules) expect(rule.Properties?.Targets).toEqual([{ Arn: { Ref: expect.stringMatching(/^AlarmTopicsCritical/) }, Id: 'Target0' }]);
+    });
+
+    test('EventBridge may use the topics key without source conditions, which SNS does not support for EventBridge (and the old conditioned grant is gone)', () => {
+      const [, key] = one(stackName, 'AWS::KMS::Key', 'StandbyTopicsKey');
+      const statements = (key.Properties?.KeyPolicy as { Statement: { Principal?: { Service?: string }; Condition?: unknown }[] }).Statement;
+      const events = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com');
+      expect(events.length).toBeGreaterThan(0);
+      for (const st of events) expect(st.Condition).toBeUndefined();
+    });
+
+    test(`pages when the replica's free storage falls below 5 % of its first allocation`, () => {
+      template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `BodyScript-${title}-Standby-Database-FreeStorageLow`,
+        MetricName: 'FreeStorageSpace',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `bodyscript-${env}-postgres-replica` }],
+        Threshold: (env === 'staging' ? 1 : 5) * 1024 ** 3,
+        TreatMissingData: 'breaching',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
+      });
+    });
+  });
 });

@@ -74,7 +74,7 @@ const STANDBY_STACK_PINS: Pin[] = [
   ['ReplicaPostgresqlLogs87B1BF6C', 'AWS::Logs::LogGroup', 'Retain'],
   ['ReplicaUpgradeLogsE1C3C275', 'AWS::Logs::LogGroup', 'Retain'],
   // Promoted by `ops dr failover`, it becomes the environment's database.
-  ['ReplicaInstance639BE1BF', 'AWS::RDS::DBInstance', 'Snapshot'],
+  ['ReplicaInstance639BE1BF', 'AWS::RDS::DBInstance', 'Retain'],
   // The pilot-light services' container logs (what they logged after a failover is evidence).
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
