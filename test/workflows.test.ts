@@ -411,8 +411,11 @@ describe('triggers', () => {
     expect(wf('deploy-staging.yml').on).toEqual({ push: { branches: ['develop'] } });
   });
 
-  test('production deploys on pushes to main only: no release or tag trigger (a tag can name a commit nobody reviewed)', () => {
-    expect(wf('deploy-production.yml').on).toEqual({ push: { branches: ['main'] } });
+  test('production deploys on pushes to main only: no release or tag trigger (a tag can name a commit nobody reviewed); by hand only to deploy while failed over (test/workflow-failed-over.test.ts)', () => {
+    expect(wf('deploy-production.yml').on).toEqual({
+      push: { branches: ['main'] },
+      workflow_dispatch: { inputs: { deploy_while_failed_over: expect.objectContaining({ type: 'string', required: true }) } },
+    });
     expect(DEPLOY_BRANCH.production).toBe('main');
   });
 

@@ -10,6 +10,7 @@ import { DEFAULT_SNAPSHOT_TIMEOUT_MINUTES, runSnapshot } from './commands/snapsh
 import { DEFAULT_KEEP_TASK_DEFINITIONS, MAX_KEEP_TASK_DEFINITIONS, runTaskDefinitions } from './commands/task-definitions';
 import { DEFAULT_VERIFY_TIMEOUT_MINUTES, runVerify } from './commands/verify';
 import { createContext } from './context';
+import { runDeployCheck } from './dr/deploy-check';
 import { runFailback } from './dr/failback';
 import { runFailover } from './dr/failover';
 import { runDrStatus } from './dr/status';
@@ -35,6 +36,7 @@ export type Command =
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
   | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string; readonly drill: boolean }
   | { readonly name: 'dr failback'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string }
+  | { readonly name: 'dr deploy-check'; readonly env: EnvironmentName; readonly allowWhileFailedOver: boolean }
   | {
       readonly name: 'preflight';
       readonly env: EnvironmentName;
@@ -69,6 +71,9 @@ Commands:
                                                      follow it, finish what it cannot, report RTO and data loss
   dr failback --env E [--execute --confirm E]        print the steps back to the primary region; --execute only clears the
                                                      failed-over marker, once the primary database is writable again
+  dr deploy-check --env E [--allow-while-failed-over --confirm E]
+                                                     exit 1 while the environment is failed over (the deploy workflows
+                                                     run it before cdk deploy); reads the marker in the standby region
   help                                               this text
 
 Commands that change something are dry runs unless --execute is given.
@@ -87,6 +92,7 @@ const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, Fla
   'dr status': { env: 'env' },
   'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string', drill: 'boolean' },
   'dr failback': { env: 'env', execute: 'boolean', confirm: 'string' },
+  'dr deploy-check': { env: 'env', 'allow-while-failed-over': 'boolean', confirm: 'string' },
 };
 
 function usageError(message: string): OpsError {
@@ -155,8 +161,8 @@ export function parseArgs(argv: string[]): Command {
   let command: keyof typeof COMMAND_FLAGS;
   let rest: string[];
   if (first === 'dr') {
-    if (second !== 'status' && second !== 'failover' && second !== 'failback') {
-      throw usageError(`'dr' needs a subcommand: one of status, failover, failback${second ? `, got '${second}'` : ''}`);
+    if (second !== 'status' && second !== 'failover' && second !== 'failback' && second !== 'deploy-check') {
+      throw usageError(`'dr' needs a subcommand: one of status, failover, failback, deploy-check${second ? `, got '${second}'` : ''}`);
     }
     command = `dr ${second}`;
     rest = argv.slice(2);
@@ -172,7 +178,7 @@ export function parseArgs(argv: string[]): Command {
     command = first;
     rest = argv.slice(1);
   } else {
-    throw usageError(`unknown command '${first}': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, help`);
+    throw usageError(`unknown command '${first}': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, dr deploy-check, help`);
   }
   const values = parseFlags(command, rest);
   const env = requireEnv(values);
@@ -241,6 +247,16 @@ export function parseArgs(argv: string[]): Command {
     }
     case 'dr status':
       return { name: command, env };
+    case 'dr deploy-check': {
+      const allowWhileFailedOver = values.get('allow-while-failed-over') === true;
+      const confirm = values.get('confirm');
+      // The override is a deliberate act: the environment typed again, as for a failover.
+      if (allowWhileFailedOver && confirm !== env) {
+        throw usageError(`--allow-while-failed-over needs --confirm ${env} (the environment name typed again)${typeof confirm === 'string' ? `, got '${confirm}'` : ''}`);
+      }
+      if (!allowWhileFailedOver && confirm !== undefined) throw usageError('--confirm is only used with --allow-while-failed-over');
+      return { name: command, env, allowWhileFailedOver };
+    }
   }
 }
 
@@ -313,6 +329,8 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
         return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, drill: command.drill, intervalSeconds: interval })).exitCode;
       case 'dr failback':
         return (await runFailback(ctx, { execute: command.execute, confirm: command.confirm })).exitCode;
+      case 'dr deploy-check':
+        return (await runDeployCheck(ctx, { allowWhileFailedOver: command.allowWhileFailedOver })).exitCode;
     }
   } catch (error) {
     if (error instanceof OpsError) {
