@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as arc from 'aws-cdk-lib/aws-arcregionswitch';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -120,6 +120,7 @@ export class RegionSwitchPlan extends Construct {
   public readonly planArn: string;
   /** The rules that route evaluation warnings to the topic. */
   public readonly evaluationWarningRules: events.Rule[];
+  private readonly hasTrafficStep: boolean;
 
   constructor(scope: Construct, id: string, props: RegionSwitchPlanProps) {
     super(scope, id);
@@ -274,6 +275,7 @@ export class RegionSwitchPlan extends Construct {
     // ARC checks the role when the plan is created or evaluated: the policy must be attached first.
     this.plan.node.addDependency(policy);
     this.planArn = this.plan.attrArn;
+    this.hasTrafficStep = props.dns !== undefined;
 
     // An evaluation warning is emitted when one appears and once a day while it lasts
     // (resources: the plan ARN). The EventBridge reference lists it as "ARC Region
@@ -298,6 +300,38 @@ export class RegionSwitchPlan extends Construct {
       }),
     ];
   }
+
+  /**
+   * The ids of the Route 53 health checks that the plan's traffic step creates
+   * and sets, one per region: each belongs in the `HealthCheckId` of that
+   * region's failover record, in this stack (ARC creates the checks with the
+   * plan). ARC's Route53HealthCheck block "creates Amazon Route 53 health
+   * checks, which you then attach to Route 53 DNS records" (ARC developer guide,
+   * Route 53 health check execution block); an execution sets their state, and
+   * Route 53 moves the traffic.
+   *
+   * Read from the plan's `Route53HealthChecks` attribute, whose `HealthCheckIds`
+   * parallel its `Regions`. CloudFormation cannot look an id up by region, so
+   * they are selected in the order of the plan's own `Regions` (primary,
+   * recovery); that order is not documented, so `ops dr status` checks each
+   * record against ARC's own per-region list (ListRoute53HealthChecksInRegion)
+   * and fails on a record that carries another region's check.
+   */
+  public healthCheckIds(): RegionSwitchPlanHealthChecks {
+    if (!this.hasTrafficStep) {
+      throw new Error(`RegionSwitchPlan ${this.node.path}: healthCheckIds() needs the plan's traffic step: pass dns (the failover pair) so that ARC creates its Route 53 health checks`);
+    }
+    const ids = Token.asList(this.plan.getAtt('Route53HealthChecks.HealthCheckIds'));
+    return { primary: Fn.select(0, ids), recovery: Fn.select(1, ids) };
+  }
+}
+
+/** The Route 53 health checks of a plan's traffic step, by the region of the record they belong on. */
+export interface RegionSwitchPlanHealthChecks {
+  /** Attach to `dns.primarySetIdentifier`'s record (the primary region). */
+  readonly primary: string;
+  /** Attach to `dns.recoverySetIdentifier`'s record (the recovery region). */
+  readonly recovery: string;
 }
 
 /** How long the traffic step may wait for Route 53 by default. */

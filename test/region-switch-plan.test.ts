@@ -101,6 +101,24 @@ describe('RegionSwitchPlan', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('route53:');
   });
 
+  test("gives each region's failover record the id of the health check ARC creates for it (the plan's Route53HealthChecks attribute, in the plan's region order)", () => {
+    const { stack, plan } = build({
+      dns: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'api.example.com', primarySetIdentifier: 'api-primary', recoverySetIdentifier: 'api-secondary' },
+    });
+    const ids = plan.healthCheckIds();
+    const resolved = stack.resolve(ids);
+    const attribute = { 'Fn::GetAtt': [stack.getLogicalId(plan.plan), 'Route53HealthChecks.HealthCheckIds'] };
+    expect(resolved).toEqual({ primary: { 'Fn::Select': [0, attribute] }, recovery: { 'Fn::Select': [1, attribute] } });
+    // The plan's Regions, which the attribute's lists parallel, are in that order.
+    expect(Template.fromStack(stack).findResources('AWS::ARCRegionSwitch::Plan')).toEqual({
+      [stack.getLogicalId(plan.plan)]: expect.objectContaining({ Properties: expect.objectContaining({ Regions: ['us-east-1', 'us-west-2'] }) }),
+    });
+  });
+
+  test('has no health checks to give without a traffic step, and says what to pass', () => {
+    expect(() => build().plan.healthCheckIds()).toThrow(/healthCheckIds\(\) needs the plan's traffic step: pass dns/);
+  });
+
   test('switches traffic last through the Route 53 health checks of the failover pair, when there is one', () => {
     const withDns = build({
       dns: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'api.example.com', primarySetIdentifier: 'api-primary', recoverySetIdentifier: 'api-secondary' },

@@ -2,7 +2,9 @@ import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetBucketReplicationCommand } from '@aws-sdk/client-s3';
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import type { EnvironmentConfig } from '../../lib/config';
 import { runDrStatus } from '../../lib/ops/dr/status';
 import { ExitCode } from '../../lib/ops/exit-codes';
 import { deployedPlan, healthyBucketReplication, healthyReplica, healthyStandbyServices, LAG_AT, replicaInstance, standbyService } from './dr-fixtures';
@@ -125,5 +127,69 @@ describe('ops dr status', () => {
     ready(h);
     h.mocks.standby.ssm.on(GetParameterCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform ssm:GetParameter'));
     await expect(runDrStatus(h.ctx)).rejects.toMatchObject({ kind: 'access-denied', message: expect.stringContaining('ssm:GetParameter on parameter /bodyscript/staging/dr/failed-over (us-west-2)') });
+  });
+
+  describe('with a domain: the failover records carry the health checks the plan sets', () => {
+    const DOMAIN: NonNullable<EnvironmentConfig['domain']> = {
+      hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      hostedZoneName: 'bodyscript.example',
+      appDomainName: 'app.staging.bodyscript.example',
+      apiDomainName: 'api.staging.bodyscript.example',
+    };
+    const PLAN_ARN = 'arn:aws:arc-region-switch::111111111111:plan/bodyscript-staging-failover:abc123';
+    const arcCheck = (region: string, healthCheckId?: string) => ({ hostedZoneId: DOMAIN.hostedZoneId, recordName: DOMAIN.apiDomainName, region, healthCheckId, status: 'healthy' });
+    const record = (failover: 'PRIMARY' | 'SECONDARY', healthCheckId?: string) => ({
+      Name: 'api.staging.bodyscript.example.',
+      Type: 'A' as const,
+      SetIdentifier: `api.staging.bodyscript.example-${failover.toLowerCase()}`,
+      Failover: failover,
+      HealthCheckId: healthCheckId,
+      AliasTarget: { HostedZoneId: 'Z35SXDOTRQ7X7K', DNSName: 'lb.example.', EvaluateTargetHealth: true },
+    });
+    function withDomain(records: ReturnType<typeof record>[], checks = [arcCheck('us-east-1', 'hc-east'), arcCheck('us-west-2', 'hc-west')]) {
+      const h = harness('staging', { domain: DOMAIN });
+      ready(h);
+      h.regionSwitch.standby.route53HealthChecks.set(PLAN_ARN, checks);
+      h.mocks.route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: records, IsTruncated: false, MaxItems: 10 });
+      return h;
+    }
+
+    test("each record names ARC's check of its own region: ready, and ARC was asked in the standby region for this record only", async () => {
+      const h = withDomain([record('PRIMARY', 'hc-east'), record('SECONDARY', 'hc-west')]);
+      const result = await runDrStatus(h.ctx);
+      expect(result.checks.filter((c) => c.name.includes('record of')).map((c) => [c.name, c.ok, c.detail])).toEqual([
+        ['PRIMARY record of api.staging.bodyscript.example (us-east-1)', true, "health check hc-east, ARC's check for us-east-1"],
+        ['SECONDARY record of api.staging.bodyscript.example (us-west-2)', true, "health check hc-west, ARC's check for us-west-2"],
+      ]);
+      expect(result.exitCode).toBe(ExitCode.OK);
+      expect(h.regionSwitch.standby.calls.find((c) => c.operation === 'ListRoute53HealthChecksInRegion')?.input).toEqual({ arn: PLAN_ARN, hostedZoneId: DOMAIN.hostedZoneId, recordName: DOMAIN.apiDomainName });
+      expect(h.mocks.route53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input).toEqual({ HostedZoneId: DOMAIN.hostedZoneId, StartRecordName: 'api.staging.bodyscript.example.', MaxItems: 10 });
+    });
+
+    test("records with the old (alarm-calculated) check, or with the regions' checks swapped, are findings: the traffic step would not move them", async () => {
+      const stale = await runDrStatus(withDomain([record('PRIMARY', 'calculated-1'), record('SECONDARY')]).ctx);
+      expect(stale.exitCode).toBe(ExitCode.UNHEALTHY);
+      expect(stale.checks.filter((c) => !c.ok).map((c) => c.detail)).toEqual([
+        "carries health check calculated-1, but ARC's check for us-east-1 is hc-east: the plan's traffic step would not move it (the records must name the plan's checks: constructs/region-switch-plan.ts healthCheckIds(); runbooks/disaster-recovery.md)",
+        expect.stringMatching(/^carries no health check, but ARC's check for us-west-2 is hc-west/),
+      ]);
+      const swapped = await runDrStatus(withDomain([record('PRIMARY', 'hc-west'), record('SECONDARY', 'hc-east')]).ctx);
+      expect(swapped.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['PRIMARY record of api.staging.bodyscript.example (us-east-1)', 'SECONDARY record of api.staging.bodyscript.example (us-west-2)']);
+    });
+
+    test('checks ARC has not allocated yet, or a missing record, are findings too', async () => {
+      const result = await runDrStatus(withDomain([record('PRIMARY', 'hc-east')], [arcCheck('us-east-1', 'hc-east'), arcCheck('us-west-2')]).ctx);
+      expect(result.checks.filter((c) => !c.ok).map((c) => c.detail)).toEqual([expect.stringMatching(/^the plan has no Route 53 health check for us-west-2/)]);
+      const noRecord = await runDrStatus(withDomain([record('PRIMARY', 'hc-east')]).ctx);
+      expect(noRecord.checks.filter((c) => !c.ok).map((c) => c.detail)).toEqual(['no SECONDARY failover record in zone Z0123456789ABCDEFGHIJ']);
+    });
+
+    test('without a domain nothing about records is checked, and Route 53 is not called', async () => {
+      const h = harness();
+      ready(h);
+      const result = await runDrStatus(h.ctx);
+      expect(result.checks.some((c) => c.name.includes('record of'))).toBe(false);
+      expect(h.mocks.route53.calls()).toHaveLength(0);
+    });
   });
 });

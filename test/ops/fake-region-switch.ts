@@ -6,6 +6,7 @@ import type {
   PlanStep,
   PlanSummary,
   RegionSwitchApi,
+  Route53HealthCheck,
   StartPlanExecutionInput,
   StartPlanExecutionOutput,
   StepState,
@@ -55,6 +56,8 @@ export class FakeRegionSwitch implements RegionSwitchApi {
   readonly plans: Plan[] = [];
   readonly calls: { operation: string; input: unknown }[] = [];
   evaluation: PlanEvaluationStatus = { evaluationState: 'passed', warnings: [] };
+  /** Plan ARN → the health checks its Route53HealthCheck steps created. */
+  readonly route53HealthChecks = new Map<string, Route53HealthCheck[]>();
   /** Step name → how long it takes and what it does. */
   readonly behaviour = new Map<string, FakeStepBehaviour>();
   /** Set to make every call fail as a regional outage would (DNS resolution fails). */
@@ -100,6 +103,14 @@ export class FakeRegionSwitch implements RegionSwitchApi {
     this.enter('GetPlanEvaluationStatus', { planArn });
     this.planOf(planArn);
     return this.evaluation;
+  }
+
+  async listRoute53HealthChecksInRegion(planArn: string, filter: { hostedZoneId?: string; recordName?: string } = {}): Promise<Route53HealthCheck[]> {
+    this.enter('ListRoute53HealthChecksInRegion', { arn: planArn, ...filter });
+    this.planOf(planArn);
+    return (this.route53HealthChecks.get(planArn) ?? []).filter(
+      (c) => (filter.hostedZoneId === undefined || c.hostedZoneId === filter.hostedZoneId) && (filter.recordName === undefined || c.recordName === filter.recordName),
+    );
   }
 
   async startPlanExecution(input: StartPlanExecutionInput): Promise<StartPlanExecutionOutput> {

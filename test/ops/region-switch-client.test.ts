@@ -149,4 +149,22 @@ describe('RegionSwitchClient (hand-signed ARC Region switch data plane)', () => 
     expect(error).toMatchObject({ name: 'NetworkingError', code: 'ENOTFOUND' });
     expect(toOpsError(error, { action: 'arc-region-switch:ListPlansInRegion', resource: 'plans', region: 'us-west-2', account: '111111111111' }).kind).toBe('network');
   });
+
+  test("ListRoute53HealthChecksInRegion asks for one record's checks by plan ARN, zone and name, through every page", async () => {
+    const arn = 'arn:aws:arc-region-switch::111111111111:plan/bodyscript-production-failover:abc123';
+    const { api, sent } = client([
+      { status: 200, body: { healthChecks: [{ hostedZoneId: 'Z1', recordName: 'api.example.com', region: 'us-east-1', healthCheckId: 'hc-east', status: 'healthy' }], nextToken: 't2' } },
+      { status: 200, body: { healthChecks: [{ hostedZoneId: 'Z1', recordName: 'api.example.com', region: 'us-west-2', status: 'unknown' }] } },
+    ]);
+    const checks = await api.listRoute53HealthChecksInRegion(arn, { hostedZoneId: 'Z1', recordName: 'api.example.com' });
+    expect(checks).toEqual([
+      { hostedZoneId: 'Z1', recordName: 'api.example.com', region: 'us-east-1', healthCheckId: 'hc-east', status: 'healthy' },
+      { hostedZoneId: 'Z1', recordName: 'api.example.com', region: 'us-west-2', healthCheckId: undefined, status: 'unknown' },
+    ]);
+    expect(sent.map((r) => r.headers['x-amz-target'])).toEqual(['ArcRegionSwitch.ListRoute53HealthChecksInRegion', 'ArcRegionSwitch.ListRoute53HealthChecksInRegion']);
+    expect(sent.map((r) => JSON.parse(r.body))).toEqual([
+      { arn, hostedZoneId: 'Z1', recordName: 'api.example.com', maxResults: 100 },
+      { arn, hostedZoneId: 'Z1', recordName: 'api.example.com', maxResults: 100, nextToken: 't2' },
+    ]);
+  });
 });

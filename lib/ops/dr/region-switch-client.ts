@@ -130,6 +130,19 @@ export interface RegionSwitchApi {
   startPlanExecution(input: StartPlanExecutionInput): Promise<StartPlanExecutionOutput>;
   getPlanExecution(planArn: string, executionId: string): Promise<PlanExecution>;
   listPlanExecutionEvents(planArn: string, executionId: string): Promise<ExecutionEvent[]>;
+  /** The Route 53 health checks a plan's Route53HealthCheck steps created, as this region's data plane knows them. */
+  listRoute53HealthChecksInRegion(planArn: string, filter?: { readonly hostedZoneId?: string; readonly recordName?: string }): Promise<Route53HealthCheck[]>;
+}
+
+/** A health check that a Route53HealthCheck step created: one per region of the plan, to attach to that region's record. */
+export interface Route53HealthCheck {
+  readonly hostedZoneId: string;
+  readonly recordName: string;
+  /** The region whose record the check belongs on. */
+  readonly region: string;
+  /** Absent until ARC has allocated the check. */
+  readonly healthCheckId?: string;
+  readonly status?: string;
 }
 
 /** The part of `fetch` the client uses, so that tests can answer without a network. */
@@ -280,6 +293,32 @@ export class RegionSwitchClient implements RegionSwitchApi {
       if (!nextToken) break;
     }
     return events;
+  }
+
+  async listRoute53HealthChecksInRegion(planArn: string, filter: { readonly hostedZoneId?: string; readonly recordName?: string } = {}): Promise<Route53HealthCheck[]> {
+    const checks: Route53HealthCheck[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < PAGE_LIMIT; page++) {
+      const out = await this.call<{ healthChecks?: Record<string, unknown>[]; nextToken?: string }>('ListRoute53HealthChecksInRegion', {
+        arn: planArn,
+        hostedZoneId: filter.hostedZoneId,
+        recordName: filter.recordName,
+        maxResults: 100,
+        nextToken,
+      });
+      checks.push(
+        ...(out.healthChecks ?? []).map((c) => ({
+          hostedZoneId: c.hostedZoneId as string,
+          recordName: c.recordName as string,
+          region: c.region as string,
+          healthCheckId: c.healthCheckId as string | undefined,
+          status: c.status as string | undefined,
+        })),
+      );
+      nextToken = out.nextToken;
+      if (!nextToken) break;
+    }
+    return checks;
   }
 
   /** One signed AWS JSON 1.0 call; a non-2xx answer becomes a RegionSwitchServiceError named by the AWS error code. */

@@ -1,3 +1,4 @@
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetBucketReplicationCommand } from '@aws-sdk/client-s3';
 import { bucketName, REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID, replicaInstanceIdentifier } from '../../naming';
 import { OpsError } from '../aws-errors';
@@ -215,10 +216,56 @@ export async function checkFailoverPlan(ctx: OpsContext): Promise<DrCheck[]> {
   return checks;
 }
 
+/**
+ * With a domain: the api's failover records carry the health checks that the
+ * plan's Route53HealthCheck step sets, each the check ARC created for that
+ * record's region. ARC creates the checks and the records must name them; a
+ * record without them, or with the other region's, means the plan's traffic
+ * step would move nothing, or move it the wrong way. Route 53's records are read
+ * from its control plane (us-east-1): a readiness check of calm times.
+ */
+export async function checkTrafficHealthChecks(ctx: OpsContext): Promise<DrCheck[]> {
+  const domain = ctx.config.domain;
+  if (!domain) return [];
+  const name = `failover records of ${domain.apiDomainName}`;
+  return guarded('plan', name, async () => {
+    const plan = await findPlan(ctx);
+    const arcChecks = await awsCall(ctx, 'standby', 'arc-region-switch:ListRoute53HealthChecksInRegion', `Region switch plan ${plan.arn}`, () =>
+      ctx.clients.standby.regionSwitch.listRoute53HealthChecksInRegion(plan.arn, { hostedZoneId: domain.hostedZoneId, recordName: domain.apiDomainName }),
+    );
+    const recordName = `${domain.apiDomainName.replace(/\.$/, '')}.`;
+    const response = await awsCall(ctx, 'primary', 'route53:ListResourceRecordSets', `records ${domain.apiDomainName} in hosted zone ${domain.hostedZoneId}`, () =>
+      ctx.clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: domain.hostedZoneId, StartRecordName: recordName, MaxItems: 10 })),
+    );
+    const records = (response.ResourceRecordSets ?? []).filter((r) => r.Name === recordName);
+    return (
+      [
+        ['PRIMARY', ctx.config.primary.region],
+        ['SECONDARY', ctx.config.standby.region],
+      ] as const
+    ).map(([role, region]): DrCheck => {
+      const expected = arcChecks.find((c) => c.region === region)?.healthCheckId;
+      const record = records.find((r) => r.Failover === role);
+      const check = `${role} record of ${domain.apiDomainName} (${region})`;
+      if (!expected) return { area: 'plan', name: check, ok: false, detail: `the plan has no Route 53 health check for ${region} (not allocated yet, or no switch-traffic step): its traffic step cannot move ${domain.apiDomainName}` };
+      if (!record) return { area: 'plan', name: check, ok: false, detail: `no ${role} failover record in zone ${domain.hostedZoneId}` };
+      const ok = record.HealthCheckId === expected;
+      return {
+        area: 'plan',
+        name: check,
+        ok,
+        detail: ok
+          ? `health check ${expected}, ARC's check for ${region}`
+          : `carries ${record.HealthCheckId ? `health check ${record.HealthCheckId}` : 'no health check'}, but ARC's check for ${region} is ${expected}: the plan's traffic step would not move it (the records must name the plan's checks: constructs/region-switch-plan.ts healthCheckIds(); runbooks/disaster-recovery.md)`,
+      };
+    });
+  });
+}
+
 export async function runDrStatus(ctx: OpsContext): Promise<DrStatusResult> {
   await checkIdentity(ctx, 'standby');
   ctx.progress.log(`DR status of ${ctx.env}: primary ${ctx.config.primary.region}, standby ${ctx.config.standby.region}`);
-  const checks = [...(await checkFailoverPlan(ctx)), ...(await checkReplica(ctx)), ...(await checkBucketReplication(ctx)), ...(await checkStandbyServices(ctx))];
+  const checks = [...(await checkFailoverPlan(ctx)), ...(await checkTrafficHealthChecks(ctx)), ...(await checkReplica(ctx)), ...(await checkBucketReplication(ctx)), ...(await checkStandbyServices(ctx))];
   for (const area of ['plan', 'database', 'storage', 'standby'] as const) {
     ctx.progress.plain(`${area}:`);
     for (const c of checks.filter((x) => x.area === area)) ctx.progress.plain(`  ${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
