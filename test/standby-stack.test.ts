@@ -297,9 +297,10 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       });
     });
 
-    test('names the replica, then both standby services beside their primaries (no domain: no traffic step)', () => {
+    test('names the replica, then both standby services beside their primaries, then (with a domain) the api failover pair', () => {
       const steps = plan().Workflows[0].Steps;
-      expect(steps.map((s: { Name: string }) => s.Name)).toEqual(['promote-replica', 'raise-services']);
+      const domain = loadConfig().environments[env as 'staging' | 'production'].domain;
+      expect(steps.map((s: { Name: string }) => s.Name)).toEqual(domain ? ['promote-replica', 'raise-services', 'switch-traffic'] : ['promote-replica', 'raise-services']);
       expect(steps[0].ExecutionBlockConfiguration.RdsPromoteReadReplicaConfig.DbInstanceArnMap).toEqual({
         'us-east-1': `arn:aws:rds:us-east-1:${account}:db:bodyscript-${env}-postgres`,
         'us-west-2': `arn:aws:rds:us-west-2:${account}:db:bodyscript-${env}-postgres-replica`,
@@ -313,6 +314,16 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
           [`arn:aws:ecs:us-east-1:${account}:service/bodyscript-${env}/bodyscript-${env}-${service}`, `arn:aws:ecs:us-west-2:${account}:service/bodyscript-${env}/bodyscript-${env}-${service}`],
         ]),
       );
+      if (domain) {
+        expect(steps[2].ExecutionBlockConfiguration.Route53HealthCheckConfig).toMatchObject({
+          HostedZoneId: domain.hostedZoneId,
+          RecordName: domain.apiDomainName,
+          RecordSets: [
+            { RecordSetIdentifier: `${domain.apiDomainName}-primary`, Region: 'us-east-1' },
+            { RecordSetIdentifier: `${domain.apiDomainName}-secondary`, Region: 'us-west-2' },
+          ],
+        });
+      }
     });
 
     test("watches the standby api's 5xx rate as its application health, and sends evaluation warnings to the standby critical topic", () => {
