@@ -93,7 +93,9 @@ describe('the override', () => {
     const run = workflow('dr-drill.yml').jobs.drill.steps.map((s) => s.run ?? '').join('\n');
     const failovers = run.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('npm run ops -- dr failover'));
     expect(failovers).toHaveLength(2);
-    for (const line of failovers) expect(line).toMatch(/ --drill$/);
+    for (const line of failovers) expect(line).toMatch(/ --drill( --timeout-minutes \d+)?$/);
+    // The executing run fits the operations role's chained session (one hour).
+    expect(failovers[0]).toMatch(/ --execute .* --timeout-minutes 50$/);
   });
 
   test('the drill never overrides: a drill on a failed-over environment waits for the failback', () => {

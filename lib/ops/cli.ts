@@ -34,7 +34,7 @@ export type Command =
   | { readonly name: 'task-definitions'; readonly env: EnvironmentName; readonly keep: number; readonly execute: boolean }
   | { readonly name: 'delivery'; readonly env: EnvironmentName; readonly execute: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
-  | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string; readonly drill: boolean }
+  | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string; readonly drill: boolean; readonly timeoutMinutes?: number }
   | { readonly name: 'dr failback'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string }
   | { readonly name: 'dr deploy-check'; readonly env: EnvironmentName; readonly allowWhileFailedOver: boolean }
   | {
@@ -66,9 +66,10 @@ Commands:
                                                      (reads GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_TOKEN; the job needs actions: read)
   dr status   --env E                                Region switch plan and its evaluation, failed-over marker, replica lag,
                                                      bucket replication, standby readiness
-  dr failover --env E [--execute --confirm E] [--drill] [--report-dir DIR]
+  dr failover --env E [--execute --confirm E] [--drill] [--report-dir DIR] [--timeout-minutes N]
                                                      run the Region switch plan from the recovery region (graceful with --drill),
-                                                     follow it, finish what it cannot, report RTO and data loss
+                                                     follow it, finish what it cannot, report RTO and data loss; --timeout-minutes
+                                                     bounds the whole run (a re-run follows the same execution)
   dr failback --env E [--execute --confirm E]        print the steps back to the primary region; --execute only clears the
                                                      failed-over marker, once the primary database is writable again
   dr deploy-check --env E [--allow-while-failed-over --confirm E]
@@ -90,7 +91,7 @@ const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, Fla
   'task-definitions': { env: 'env', keep: { integer: [1, MAX_KEEP_TASK_DEFINITIONS] }, execute: 'boolean' },
   delivery: { env: 'env', execute: 'boolean' },
   'dr status': { env: 'env' },
-  'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string', drill: 'boolean' },
+  'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string', drill: 'boolean', 'timeout-minutes': { integer: [10, 600] } },
   'dr failback': { env: 'env', execute: 'boolean', confirm: 'string' },
   'dr deploy-check': { env: 'env', 'allow-while-failed-over': 'boolean', confirm: 'string' },
 };
@@ -224,6 +225,7 @@ export function parseArgs(argv: string[]): Command {
         confirm: typeof confirm === 'string' ? confirm : undefined,
         reportDir: typeof reportDir === 'string' ? reportDir : 'reports',
         drill: values.get('drill') === true,
+        timeoutMinutes: values.has('timeout-minutes') ? integerFlag(values, 'timeout-minutes', [10, 600], 0) : undefined,
       };
     }
     case 'dr failback': {
@@ -326,7 +328,7 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
       case 'dr status':
         return (await runDrStatus(ctx)).exitCode;
       case 'dr failover':
-        return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, drill: command.drill, intervalSeconds: interval })).exitCode;
+        return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, drill: command.drill, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
       case 'dr failback':
         return (await runFailback(ctx, { execute: command.execute, confirm: command.confirm })).exitCode;
       case 'dr deploy-check':

@@ -39,7 +39,9 @@ describe('ops argument parsing', () => {
       drill: false,
     });
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--report-dir', '/tmp/r'])).toMatchObject({ execute: false, reportDir: '/tmp/r' });
-    expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging', '--drill'])).toMatchObject({ drill: true });
+    expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging', '--drill'])).toMatchObject({ drill: true, timeoutMinutes: undefined });
+    expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging', '--timeout-minutes', '50'])).toMatchObject({ timeoutMinutes: 50 });
+    expect(() => parseArgs(['dr', 'failover', '--env', 'staging', '--timeout-minutes', '5'])).toThrow("--timeout-minutes must be an integer 10–600, got '5'");
     expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: false, confirm: undefined });
     expect(parseArgs(['dr', 'failback', '--env', 'production', '--execute', '--confirm', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: true, confirm: 'production' });
     expect(parseArgs(['delivery', '--env', 'production', '--execute'])).toEqual({ name: 'delivery', env: 'production', execute: true });

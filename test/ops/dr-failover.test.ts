@@ -317,6 +317,26 @@ describe('ops dr failover', () => {
     expect(h.out.text()).toContain('following execution exec1 of a previous run');
   });
 
+  test('--timeout-minutes bounds the whole run (a chained session lasts an hour): exit 3 saying how to go on, and the re-run finishes the same execution', async () => {
+    const { h, world } = ready();
+    h.regionSwitch.standby.behaviour.set('promote-replica', {
+      seconds: 50 * 60,
+      run: () => {
+        world.replica.promoted = true;
+        world.replica.backupRetention = 1;
+        return { ok: true };
+      },
+    });
+    const started = h.clock.now();
+    const first = await runFailover(h.ctx, { ...EXECUTE, reportDir: reportDir(), timeoutMinutes: 30 });
+    expect(first.exitCode).toBe(ExitCode.TIMEOUT);
+    expect(h.clock.now() - started).toBeLessThanOrEqual(30 * 60_000);
+    expect(first.report?.error).toMatch(/the run's --timeout-minutes 30 is used up: run the same command again; it follows Region switch execution exec1 from where this run stopped$/);
+    const second = await runFailover(h.ctx, { ...EXECUTE, reportDir: reportDir(), timeoutMinutes: 30 });
+    expect(second.exitCode).toBe(ExitCode.OK);
+    expect(h.regionSwitch.standby.calls.filter((c) => c.operation === 'StartPlanExecution')).toHaveLength(1);
+  });
+
   test('throttling of the plan and of ECS is retried, and the run still succeeds', async () => {
     const { h } = ready();
     const arc = h.regionSwitch.standby;

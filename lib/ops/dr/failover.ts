@@ -11,7 +11,7 @@ import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
 import { formatDuration } from '../progress';
 import { type FailoverReport, type PlanStepRecord, reportBaseName, type StepRecord, writeReport } from '../report';
-import { waitUntil } from '../wait';
+import { type WaitOptions, waitUntil } from '../wait';
 import { describeMarker, type FailedOverMarker, readMarker, writeMarker } from './marker';
 import type { ExecutionEvent, Plan, PlanExecution, PlanStep } from './region-switch-client';
 import {
@@ -68,6 +68,15 @@ export interface FailoverOptions {
   readonly intervalSeconds?: number;
   readonly scaleTimeoutMinutes?: number;
   readonly targetHealthTimeoutMinutes?: number;
+  /**
+   * Bound on the whole run: every wait stops when it is used up (exit 3), and a
+   * re-run follows the same execution from where this one stopped. For a caller
+   * whose credentials end first: a chained IAM session lasts at most an hour,
+   * while the plan may take longer (the DR drill workflow passes 50).
+   *
+   * @default - no bound beyond each step's own timeout
+   */
+  readonly timeoutMinutes?: number;
 }
 
 export interface FailoverResult {
@@ -113,6 +122,8 @@ interface RunState {
   services: StandbyService[];
   planSteps: Map<string, PlanStepRecord>;
   seenEvents: Set<string>;
+  /** When the run's --timeout-minutes is used up (clock ms), if it has one. */
+  deadline?: number;
 }
 
 export function checkConfirmation(ctx: OpsContext, options: Pick<FailoverOptions, 'execute' | 'confirm'>): void {
@@ -137,6 +148,23 @@ function activateWorkflow(ctx: OpsContext, plan: Plan) {
 function planTimeoutMinutes(ctx: OpsContext): number {
   const t = PLAN_STEP_TIMEOUT_MINUTES;
   return t.promote + t.raise + (ctx.config.domain ? t.traffic : 0) + PLAN_FOLLOW_MARGIN_MINUTES;
+}
+
+/**
+ * A wait whose timeout is cut to what is left of the run's --timeout-minutes;
+ * when that is what ran out, the error says how to go on.
+ */
+async function boundedWait<T>(ctx: OpsContext, state: RunState, options: FailoverOptions, wait: WaitOptions<T>): Promise<T | undefined> {
+  if (state.deadline === undefined) return waitUntil<T>(ctx, wait);
+  const left = state.deadline - ctx.clock.now();
+  const goOn = `the run's --timeout-minutes ${options.timeoutMinutes} is used up: run the same command again; it follows ${state.executionId ? `Region switch execution ${state.executionId}` : 'the Region switch execution'} from where this run stopped`;
+  if (left <= 0) throw new OpsError('timeout', `${wait.what}: ${goOn}`);
+  try {
+    return await waitUntil<T>(ctx, { ...wait, timeoutMs: Math.min(wait.timeoutMs, left) });
+  } catch (error) {
+    if (error instanceof OpsError && error.kind === 'timeout' && left < wait.timeoutMs) throw new OpsError('timeout', `${error.message}; ${goOn}`);
+    throw error;
+  }
 }
 
 /** Finds the environment's plan in the recovery region (data plane: ListPlansInRegion, GetPlanInRegion). */
@@ -231,7 +259,13 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
     plan: { steps: [] },
     steps: FAILOVER_STEPS.map((s): StepRecord => ({ name: s.name, title: s.title, status: 'not-run', detail: [] })),
   };
-  const state: RunState = { callerArn: '', services: [], planSteps: new Map(), seenEvents: new Set() };
+  const state: RunState = {
+    callerArn: '',
+    services: [],
+    planSteps: new Map(),
+    seenEvents: new Set(),
+    deadline: options.timeoutMinutes === undefined ? undefined : ctx.clock.now() + options.timeoutMinutes * 60_000,
+  };
   const runners: Record<FailoverStepName, (step: StepRecord) => Promise<void>> = {
     preflight: (step) => preflight(ctx, options, state, report, step),
     'check-replica': (step) => checkReplicaStep(ctx, report, step),
@@ -444,7 +478,7 @@ async function runPlanStep(ctx: OpsContext, options: FailoverOptions, state: Run
   report.plan.executionId = executionId;
   const id = executionId;
 
-  const execution = await waitUntil<PlanExecution>(ctx, {
+  const execution = await boundedWait<PlanExecution>(ctx, state, options, {
     what: `Region switch execution ${id}`,
     timeoutMs: planTimeoutMinutes(ctx) * 60_000,
     intervalMs: (options.intervalSeconds ?? 15) * 1000,
@@ -567,7 +601,7 @@ async function scaleStep(ctx: OpsContext, options: FailoverOptions, state: RunSt
     step.detail.push(`${s.ecsName}: min ${minTasks} max ${maxTasks}, scaling resumed, desired ${Math.max(desired, minTasks)}${desired >= minTasks ? ` (the plan set ${desired})` : ''}`);
     ctx.progress.log(step.detail[step.detail.length - 1]);
   }
-  const services = await waitUntil(ctx, {
+  const services = await boundedWait(ctx, state, options, {
     what: 'standby services to run their minimum tasks',
     timeoutMs: (options.scaleTimeoutMinutes ?? DEFAULT_SCALE_TIMEOUT_MINUTES) * 60_000,
     intervalMs: (options.intervalSeconds ?? 15) * 1000,
@@ -594,7 +628,7 @@ async function targetHealthStep(ctx: OpsContext, options: FailoverOptions, state
   }
   const described = await describeTargetGroups(ctx, groups.map((g) => g.arn));
   const names = new Map(described.map((g) => [g.arn, g.name]));
-  await waitUntil(ctx, {
+  await boundedWait(ctx, state, options, {
     what: 'standby target groups to report healthy targets',
     timeoutMs: (options.targetHealthTimeoutMinutes ?? DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES) * 60_000,
     intervalMs: (options.intervalSeconds ?? 15) * 1000,
