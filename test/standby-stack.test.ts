@@ -283,7 +283,6 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
   });
 
   describe('the Region switch plan', () => {
-    const title = env === 'staging' ? 'Staging' : 'Production';
     const plan = () => one(stackName, 'AWS::ARCRegionSwitch::Plan', 'FailoverPlan')[1].Properties!;
 
     test('fails over from us-east-1 to this region with the configured RTO, active/passive', () => {
@@ -339,17 +338,6 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       const events = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com');
       expect(events.length).toBeGreaterThan(0);
       for (const st of events) expect(st.Condition).toBeUndefined();
-    });
-
-    test(`pages when the replica's free storage falls below 5 % of its first allocation`, () => {
-      template(stackName).hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `BodyScript-${title}-Standby-Database-FreeStorageLow`,
-        MetricName: 'FreeStorageSpace',
-        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: `bodyscript-${env}-postgres-replica` }],
-        Threshold: (env === 'staging' ? 1 : 5) * 1024 ** 3,
-        TreatMissingData: 'breaching',
-        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopicsCritical') }],
-      });
     });
   });
 });
