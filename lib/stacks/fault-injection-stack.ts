@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
+import { describeAlarm, missingData } from '../alarm-description';
 import { acknowledge } from '../compliance';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { FaultExperiment } from '../../constructs/fault-experiment';
@@ -177,15 +178,17 @@ export class FaultInjectionStack extends Stack {
       // canary by design; errors for longer than that are beyond its intent.
       this.databaseFailoverErrorsAlarm = new cloudwatch.Alarm(this, 'DatabaseFailoverErrorsAlarm', {
         alarmName: alarmName(env, 'GameDay', 'DatabaseFailover-ErrorsBeyondFailover'),
-        alarmDescription:
-          `The api answered errors (its 5xx-rate alarm's measure) in more than ${DATABASE_FAILOVER_TOLERATED_ERROR_MINUTES} of the last 5 minutes: longer than the minute a Multi-AZ failover drops connections. ` +
-          `It stops the DatabaseFailover game day; check that the api reconnects to the database. Runbook: runbooks/disaster-recovery.md`,
+        alarmDescription: describeAlarm({
+          what: `The api answered errors (its 5xx-rate alarm's measure) in more than ${DATABASE_FAILOVER_TOLERATED_ERROR_MINUTES} of the last 5 minutes: longer than the minute a Multi-AZ failover drops connections. It stops the DatabaseFailover game day.`,
+          action: 'Check that the api reconnects to the database.',
+          missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'No requests is not an error: the canaries watch silence.'),
+          runbook: 'runbooks/disaster-recovery.md',
+        }),
         metric: apiErrors.metric,
         threshold: (apiErrors.node.defaultChild as cloudwatch.CfnAlarm).threshold!,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 5,
         datapointsToAlarm: DATABASE_FAILOVER_TOLERATED_ERROR_MINUTES + 1,
-        // No requests is not an error: the canaries watch silence.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       this.databaseFailoverErrorsAlarm.addAlarmAction(new actions.SnsAction(alarms.critical));
