@@ -1,7 +1,8 @@
 import type { DurationEstimate } from '../deploy-duration';
 import type { Command } from './cli';
 import { DEFAULT_VERIFY_TIMEOUT_MINUTES } from './commands/verify';
-import { DEFAULT_PROMOTE_TIMEOUT_MINUTES, DEFAULT_SCALE_TIMEOUT_MINUTES, DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES } from './dr/failover';
+import { PLAN_STEP_TIMEOUT_MINUTES } from '../disaster-recovery';
+import { DEFAULT_SCALE_TIMEOUT_MINUTES, DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES, PLAN_FOLLOW_MARGIN_MINUTES } from './dr/failover';
 
 /**
  * How long an operator CLI command can take at worst: its bounded waits (each
@@ -26,6 +27,7 @@ export function opsCommandWorstCase(command: Command): DurationEstimate {
     case 'plan':
       return estimate([{ what: `${command.name}: no AWS call`, minutes: 0.5 }]);
     case 'dr failback':
+    case 'dr deploy-check':
     case 'task-definitions':
     case 'delivery':
       return estimate([calls]);
@@ -48,10 +50,17 @@ export function opsCommandWorstCase(command: Command): DurationEstimate {
           : [calls],
       );
     case 'dr failover':
+      if (command.execute && command.timeoutMinutes !== undefined) {
+        return estimate([{ what: 'failover: bounded by --timeout-minutes (a re-run follows the same execution)', minutes: command.timeoutMinutes }, calls]);
+      }
       return estimate(
         command.execute
           ? [
-              { what: 'failover: promotion', minutes: DEFAULT_PROMOTE_TIMEOUT_MINUTES },
+              // The Region switch plan, followed until every step has run to its timeout (the traffic step included) and ARC's start-up.
+              {
+                what: 'failover: the Region switch plan',
+                minutes: PLAN_STEP_TIMEOUT_MINUTES.promote + PLAN_STEP_TIMEOUT_MINUTES.raise + PLAN_STEP_TIMEOUT_MINUTES.traffic + PLAN_FOLLOW_MARGIN_MINUTES,
+              },
               { what: 'failover: scaling the services', minutes: DEFAULT_SCALE_TIMEOUT_MINUTES },
               { what: 'failover: healthy targets', minutes: DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES },
               calls,
