@@ -5,23 +5,18 @@
  *
  * Wiring only: the logic and its tests live in lib/github-settings/.
  */
-import { Octokit } from '@octokit/rest';
+import { exitWith, githubClient } from '../lib/github-cli';
 import { loadConfig } from '../lib/config';
 import { GATE_CHECK_NAME } from '../lib/diff-report/gate';
 import { runSettingsCli } from '../lib/github-settings/cli';
 import { desiredSettings } from '../lib/github-settings/desired';
 
-runSettingsCli(process.argv.slice(2), {
-  environment: process.env,
-  desired: desiredSettings(loadConfig().project.github, GATE_CHECK_NAME),
-  github: (token) => new Octokit({ auth: token, userAgent: 'bodyscript-github-settings', log: { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined } }),
-  stdout: (text) => process.stdout.write(text),
-  stderr: (line) => console.error(line),
-})
-  .then((code) => {
-    process.exitCode = code;
-  })
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 2;
-  });
+exitWith(
+  runSettingsCli(process.argv.slice(2), {
+    environment: process.env,
+    desired: desiredSettings(loadConfig().project.github, GATE_CHECK_NAME),
+    github: (token) => githubClient(token, 'bodyscript-github-settings'),
+    stdout: (text) => process.stdout.write(text),
+    stderr: (line) => console.error(line),
+  }),
+);

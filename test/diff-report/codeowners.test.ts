@@ -83,6 +83,7 @@ describe("the repository's CODEOWNERS", () => {
     'lib/github-repository.ts',
     'lib/github-settings/desired.ts',
     'bin/github-settings.ts',
+    'lib/github-cli.ts',
   ])('%s (what decides whether a change is safe, or what the pipeline runs) needs the data owners', (p) => {
     expect(ownersOfPath(p)).toContain('@bodyscript/data-owners');
   });
