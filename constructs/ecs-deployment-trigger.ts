@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { EcsAppSpec } from '@cdklabs/cdk-ecs-codedeploy';
 import { Construct } from 'constructs';
-import { acknowledge } from '../lib/compliance';
+import { acknowledgeDeploymentTimeFunctions, encryptFunctionLogs } from '../lib/deployment-time-functions';
 
 /** The handler's code: one CommonJS file run by the Lambda Node.js runtime with the AWS SDK v3 it ships. */
 export const TRIGGER_HANDLER_DIRECTORY = path.join(__dirname, '..', 'lambda', 'ecs-deployment-trigger');
@@ -98,7 +98,6 @@ export class EcsDeploymentTrigger extends Construct {
     if (interval.toSeconds() < 5 || interval.toSeconds() > 300) {
       throw new Error(`${where}: queryInterval must be 5–300 seconds, got ${interval.toSeconds()} seconds`);
     }
-    const stack = Stack.of(this);
     const group = props.deploymentGroup;
 
     this.role = new iam.Role(this, 'HandlerRole', {
@@ -185,47 +184,12 @@ export class EcsDeploymentTrigger extends Construct {
     // The deployment group must exist (and so the service) before a deployment can start.
     this.resource.node.addDependency(group, policy);
 
-    this.hardenProvider(props, stack);
-  }
-
-  /**
-   * The provider framework's own functions log to groups encrypted with the
-   * environment's key, and the findings every deployment-time provider has
-   * are acknowledged here, on this construct only.
-   */
-  private hardenProvider(props: EcsDeploymentTriggerProps, stack: Stack): void {
-    for (const child of this.node.findAll()) {
-      if (child instanceof logs.CfnLogGroup) {
-        child.kmsKeyId = props.logKey.keyArn;
-        child.retentionInDays = props.logRetention;
-      }
-    }
-    acknowledge(
+    // The provider framework's own log groups follow the environment's key and retention.
+    encryptFunctionLogs(this, props.logKey, props.logRetention);
+    acknowledgeDeploymentTimeFunctions(
       this,
-      [
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'AwsSolutions-SF1',
-        'AwsSolutions-SF2',
-        'NIST.800.53.R5-IAMNoInlinePolicy',
-        'HIPAA.Security-IAMNoInlinePolicy',
-        'NIST.800.53.R5-LambdaConcurrency',
-        'HIPAA.Security-LambdaConcurrency',
-        'NIST.800.53.R5-LambdaDLQ',
-        'HIPAA.Security-LambdaDLQ',
-        'NIST.800.53.R5-LambdaInsideVPC',
-        'HIPAA.Security-LambdaInsideVPC',
-        'cdk-validator-cfnguard::lambda_inside_vpc_check',
-        'cdk-validator-cfnguard::step_functions_state_machine_logging_enabled_check',
-        'cdk-validator-cfnguard::step_functions_state_machine_tracing_enabled_check',
-        'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-      ],
-      'Deployment-time provider (CDK provider framework): it runs only during cdk deploy, calls nothing but CodeDeploy for this deployment group and DescribeServices for this service, holds no data, and its failures surface as the failed stack update. A VPC, DLQ, reserved concurrency or waiter state-machine logs would add cost and moving parts without protecting anything; its Lambda logs go to log groups encrypted with the environment logs key (a cross-stack reference the Control Tower rule cannot resolve). The framework writes inline policies for its own roles.',
-    );
-    const functions = this.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction);
-    acknowledge(
-      this,
-      functions.map((fn) => `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn)}.Arn>:*]`),
-      'The CDK provider framework may invoke any version of its own onEvent, isComplete and onTimeout functions (ARN:*), and nothing else.',
+      'Deployment-time provider (CDK provider framework): it runs only during cdk deploy, calls nothing but CodeDeploy for this deployment group and DescribeServices for this service, holds no data, and its failures surface as the failed stack update.',
+      { waiterStateMachine: true },
     );
   }
 }

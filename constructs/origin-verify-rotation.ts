@@ -7,7 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
-import { acknowledgeDeploymentTimeFunctions, ORIGIN_VERIFY_HANDLER_DIRECTORY, wildcardFinding } from './origin-verify-rule';
+import { acknowledgeDeploymentTimeFunctions } from '../lib/deployment-time-functions';
+import { ORIGIN_VERIFY_HANDLER_DIRECTORY, wildcardFinding } from './origin-verify-rule';
 
 /** An api load balancer whose origin-verify rule the rotation rewrites. */
 export interface RotatedLoadBalancer {

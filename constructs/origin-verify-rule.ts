@@ -9,6 +9,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { acknowledgeDeploymentTimeFunctions, encryptFunctionLogs } from '../lib/deployment-time-functions';
 
 /** The handlers of the origin-verify rule and of the secret's rotation: one CommonJS file run with the AWS SDK v3 of the Lambda Node.js runtime. */
 export const ORIGIN_VERIFY_HANDLER_DIRECTORY = path.join(__dirname, '..', 'lambda', 'origin-verify');
@@ -132,12 +133,7 @@ export class OriginVerifyRule extends Construct {
     });
     this.resource.node.addDependency(policy);
 
-    for (const child of this.node.findAll()) {
-      if (child instanceof logs.CfnLogGroup) {
-        child.kmsKeyId = props.logKey.keyArn;
-        child.retentionInDays = props.logRetention;
-      }
-    }
+    encryptFunctionLogs(this, props.logKey, props.logRetention);
     acknowledgeDeploymentTimeFunctions(this, 'It runs only when CloudFormation creates, changes or deletes the rule, calls nothing but this listener\'s rules and this secret, holds no data, and its failures surface as the failed stack update.');
   }
 }
@@ -156,38 +152,4 @@ export function wildcardFinding(stack: Stack, resource: string): string {
 /** The IAM resource of a secret: its full ARN, or its partial ARN with the six characters Secrets Manager appends. */
 export function secretResource(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
-}
-
-/**
- * Findings every deployment-time or scheduled function of the origin-verify
- * handler has, acknowledged on `scope` only: the provider framework's own
- * functions and inline policies, no VPC (the functions call only AWS APIs),
- * no DLQ or reserved concurrency (a failure is reported to CloudFormation or
- * Secrets Manager, which retry), log groups under the environment's key.
- */
-export function acknowledgeDeploymentTimeFunctions(scope: Construct, what: string): void {
-  const stack = Stack.of(scope);
-  acknowledge(
-    scope,
-    [
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'NIST.800.53.R5-IAMNoInlinePolicy',
-      'HIPAA.Security-IAMNoInlinePolicy',
-      'NIST.800.53.R5-LambdaConcurrency',
-      'HIPAA.Security-LambdaConcurrency',
-      'NIST.800.53.R5-LambdaDLQ',
-      'HIPAA.Security-LambdaDLQ',
-      'NIST.800.53.R5-LambdaInsideVPC',
-      'HIPAA.Security-LambdaInsideVPC',
-      'cdk-validator-cfnguard::lambda_inside_vpc_check',
-      'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-    ],
-    `${what} It calls only AWS APIs (no VPC needed); a DLQ or reserved concurrency would protect nothing, since the caller (CloudFormation or Secrets Manager) sees the failure. Its logs go to log groups encrypted with the environment logs key (a cross-stack reference the Control Tower rule cannot resolve); the CDK provider framework writes inline policies for its own role.`,
-  );
-  const functions = scope.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction);
-  acknowledge(
-    scope,
-    functions.map((fn) => `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn)}.Arn>:*]`),
-    'The CDK provider framework may invoke any version of its own onEvent function (ARN:*), and nothing else.',
-  );
 }

@@ -124,23 +124,30 @@ interface CliResult {
   /** Conclusion of every plugin in the cloud assembly's validation report. */
   readonly conclusions: Record<string, string>;
   readonly rules: string[];
+  /** What the run left in its own temporary directory (TMPDIR) that the app wrote: names starting with `bodyscript-`. */
+  readonly leftInTemp: string[];
 }
 
 /** Runs the real CDK CLI on test/fixtures/compliance-gate-app.ts with `-c violate=<gate>`. */
 function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-${violate}-`));
   // A relative --output, as the CLI's default `cdk.out` is: the templates then reach the gates by relative paths.
+  // Its own TMPDIR, so that what the app leaves there is this run's and no one else's.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-tmp-${violate}-`));
   const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'npx tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', path.relative(ROOT, outdir)];
   return new Promise((resolve) => {
-    execFile(path.join(ROOT, 'node_modules', '.bin', 'cdk'), args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(path.join(ROOT, 'node_modules', '.bin', 'cdk'), args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TMPDIR: tmp } }, (error, stdout, stderr) => {
       const reportFile = path.join(outdir, 'validation-report.json');
       const report = fs.existsSync(reportFile) ? (JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[] }) : { pluginReports: [] };
+      const leftInTemp = fs.readdirSync(tmp).filter((name) => name.startsWith('bodyscript-'));
       fs.rmSync(outdir, { recursive: true, force: true });
+      fs.rmSync(tmp, { recursive: true, force: true });
       resolve({
         status: error ? (typeof error.code === 'number' ? error.code : -1) : 0,
         output: `${stdout}\n${stderr}`,
         conclusions: Object.fromEntries(report.pluginReports.map((p) => [p.pluginName, p.conclusion])),
         rules: report.pluginReports.flatMap((p) => p.violations.map((v) => v.ruleName)),
+        leftInTemp,
       });
     });
   });
@@ -188,6 +195,10 @@ describe('each gate alone stops `cdk synth` (the real CLI on a one-stack app)', 
 
   test.each(Object.entries(cases))('%s: its plugin is the only one that concluded failure', (name, c) => {
     expect(failing(results.get(name)!)).toEqual([c.plugin]);
+  });
+
+  test.each(Object.entries(cases))('%s: the app leaves nothing behind in the temporary directory', (name) => {
+    expect(results.get(name)!.leftInTemp).toEqual([]);
   });
 
   test('`cdk deploy` stops at the failed validation, before it looks for AWS credentials', () => {
