@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { DAILY_BACKUP_START_WINDOW_HOURS } from '../lib/config/aws';
 
 /**
  * How a backup vault's lock protects its recovery points (AWS Backup Vault Lock):
@@ -106,7 +107,7 @@ export class DailyBackups extends Construct {
         new backup.BackupPlanRule({
           ruleName: 'Daily',
           scheduleExpression: events.Schedule.cron({ hour: String(props.startHourUtc), minute: '0' }),
-          startWindow: Duration.hours(1),
+          startWindow: Duration.hours(DAILY_BACKUP_START_WINDOW_HOURS),
           completionWindow: Duration.hours(8),
           deleteAfter: props.retention,
           copyActions: [

@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { RDS_BACKUP_WINDOW, RDS_MAINTENANCE_WINDOW } from '../lib/config/aws';
 
 /**
  * PostgreSQL listens on this port rather than 5432: scanners looking for
@@ -241,8 +242,9 @@ export class PostgresDatabase extends Construct {
       allocatedStorage: props.allocatedStorageGiB,
       maxAllocatedStorage: props.maxAllocatedStorageGiB,
       backupRetention: props.backupRetention,
-      preferredBackupWindow: '03:00-04:00',
-      preferredMaintenanceWindow: 'sun:04:30-sun:05:30',
+      // The daily AWS Backup job is scheduled clear of both (lib/config/schema.ts checks backup.dailyStartHourUtc against them).
+      preferredBackupWindow: RDS_BACKUP_WINDOW,
+      preferredMaintenanceWindow: RDS_MAINTENANCE_WINDOW,
     });
     for (const group of Object.values(logGroups)) this.instance.node.addDependency(group);
     if (props.automatedBackupReplication) {

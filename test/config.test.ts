@@ -21,7 +21,17 @@ import {
   PROJECT_FILE,
 } from '../lib/config';
 import { loadConfigFromContext, projectContextKeys, readCliContext, unknownContextKeyProblems } from '../lib/config/context';
-import { cdkCidrBlock, cidrBlocksOverlap, POSTGRES_ENGINE_VERSIONS, POSTGRES_INSTANCE_CLASSES, VPC_SUBNET_CIDR_MASKS, vpcSubnetsFit } from '../lib/config/aws';
+import {
+  cdkCidrBlock,
+  cidrBlocksOverlap,
+  dailyBackupStartHoursClearOfRds,
+  describeHours,
+  minimumMaxAllocatedStorageGiB,
+  POSTGRES_ENGINE_VERSIONS,
+  POSTGRES_INSTANCE_CLASSES,
+  VPC_SUBNET_CIDR_MASKS,
+  vpcSubnetsFit,
+} from '../lib/config/aws';
 import { cdkJsonContext } from './support/synthesize';
 
 type Mutation = (config: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -82,7 +92,31 @@ describe('environment configuration', () => {
     ['more NAT gateways than AZs', (c) => ((c.network.maxAzs = 2), (c.network.natGateways = 3)), 'production.network.natGateways: must be at most network.maxAzs (2), got 3'],
     ['a PostgreSQL version that is too old', (c) => (c.database.engineVersion = '13.4'), `production.database.engineVersion: must be a PostgreSQL version 'major.minor' that aws-cdk-lib knows, major 16 or newer: ${VERSIONS}, got '13.4'`],
     ['an instance class with the db. prefix', (c) => (c.database.instanceClass = 'db.r7g.large'), "production.database.instanceClass: must be given without the db. prefix, such as r7g.large, got 'db.r7g.large'"],
-    ['storage ceiling below allocated storage', (c) => (c.database.maxAllocatedStorageGiB = 50), 'production.database.maxAllocatedStorageGiB: must be at least database.allocatedStorageGiB (100), got 50'],
+    [
+      'storage ceiling below allocated storage',
+      (c) => (c.database.maxAllocatedStorageGiB = 50),
+      'production.database.maxAllocatedStorageGiB: must be at least 110 GiB, 10 % above database.allocatedStorageGiB (100): RDS refuses a lower storage autoscaling ceiling, got 50',
+    ],
+    [
+      'storage ceiling less than 10 % above allocated storage',
+      (c) => (c.database.maxAllocatedStorageGiB = 109),
+      'production.database.maxAllocatedStorageGiB: must be at least 110 GiB, 10 % above database.allocatedStorageGiB (100): RDS refuses a lower storage autoscaling ceiling, got 109',
+    ],
+    [
+      'storage ceiling equal to allocated storage (a ceiling RDS refuses, not "no autoscaling")',
+      (c) => ((c.database.allocatedStorageGiB = 1000), (c.database.maxAllocatedStorageGiB = 1000)),
+      'production.database.maxAllocatedStorageGiB: must be at least 1100 GiB, 10 % above database.allocatedStorageGiB (1000): RDS refuses a lower storage autoscaling ceiling, got 1000',
+    ],
+    [
+      'a daily backup starting in the RDS backup window',
+      (c) => (c.backup.dailyStartHourUtc = 3),
+      'production.backup.dailyStartHourUtc: must be an hour (UTC) whose 1-hour start window stays clear of the database\'s RDS backup window 03:00-04:00 and maintenance window sun:04:30-sun:05:30 (the backup job cannot snapshot the instance while RDS backs it up or maintains it, and expires without a recovery point): 0–2, 6–23, got 3',
+    ],
+    [
+      'a daily backup whose start window runs into the RDS maintenance window (every Sunday)',
+      (c) => (c.backup.dailyStartHourUtc = 5),
+      'production.backup.dailyStartHourUtc: must be an hour (UTC) whose 1-hour start window stays clear of the database\'s RDS backup window 03:00-04:00 and maintenance window sun:04:30-sun:05:30 (the backup job cannot snapshot the instance while RDS backs it up or maintains it, and expires without a recovery point): 0–2, 6–23, got 5',
+    ],
     ['Multi-AZ as a string', (c) => (c.database.multiAz = 'yes'), "production.database.multiAz: must be true or false, got 'yes'"],
     ['a Performance Insights retention RDS does not offer', (c) => (c.database.performanceInsightsRetentionDays = 30), 'production.database.performanceInsightsRetentionDays: must be one of 7, 31, 62, 93, 186, 372, 731 (days), got 30'],
     ['no alarm e-mail', (c) => (c.alarms.emails = []), 'production.alarms.emails: must list at least one e-mail address, got none'],
@@ -206,7 +240,20 @@ describe('environment configuration', () => {
     ['an image tag of 128 characters', (c) => (c.services.api.imageTag = `v${'1'.repeat(127)}`)],
     ['a .github repository of an owner with a hyphen', (p) => ((p.github.owner = 'body-script'), (p.github.repository = '.github')), 'project'],
     ['the GitHub stack in another region', (p) => (p.github.region = 'eu-central-1'), 'project'],
+    [
+      'a storage ceiling exactly 10 % above the allocation, and the daily backup in the first hour after the maintenance window',
+      (c) => ((c.database.allocatedStorageGiB = 100), (c.database.maxAllocatedStorageGiB = 110), (c.backup.dailyStartHourUtc = 6)),
+    ],
   ];
+
+  test('the daily backup may start at any hour whose start window misses both RDS windows, around midnight too', () => {
+    // Backup window 03:00-04:00 takes the start hour 3 (and 2's window ends as it begins); maintenance sun:04:30-05:30 takes 4 and 5.
+    expect(dailyBackupStartHoursClearOfRds()).toEqual([0, 1, 2, ...Array.from({ length: 18 }, (_, i) => i + 6)]);
+    expect(describeHours(dailyBackupStartHoursClearOfRds())).toBe('0–2, 6–23');
+    expect(minimumMaxAllocatedStorageGiB(100)).toBe(110);
+    expect(minimumMaxAllocatedStorageGiB(20)).toBe(22);
+    expect(minimumMaxAllocatedStorageGiB(25)).toBe(28);
+  });
 
   test.each(acceptedConfigs)('accepts and builds %s', (_what, mutate, environment = 'production') => {
     let config: BodyScriptConfig | undefined;

@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { buildBodyScriptApp } from '../lib/app';
 import { ENVIRONMENT_FILES, type EnvironmentConfigInput, type EnvironmentName, loadConfig } from '../lib/config';
+import { RDS_BACKUP_WINDOW, RDS_MAINTENANCE_WINDOW } from '../lib/config/aws';
 import { stackNames } from '../lib/naming';
 import { resourcesOfType, template, templateJson } from './support/assembly';
 import { cdkJsonContext } from './support/synthesize';
@@ -258,9 +259,13 @@ describe('AWS Backup', () => {
   ])('%s backs up daily and keeps recovery points %i days', (stack, days) => {
     template(stack).hasResourceProperties('AWS::Backup::BackupPlan', {
       BackupPlan: {
-        BackupPlanRule: [Match.objectLike({ RuleName: 'Daily', ScheduleExpression: 'cron(0 5 * * ? *)', Lifecycle: { DeleteAfterDays: days } })],
+        BackupPlanRule: [Match.objectLike({ RuleName: 'Daily', ScheduleExpression: 'cron(0 1 * * ? *)', StartWindowMinutes: 60, Lifecycle: { DeleteAfterDays: days } })],
       },
     });
+  });
+
+  test.each([PRODUCTION, STAGING])('%s: the database has the RDS backup and maintenance windows the schema keeps the daily backup clear of', (stack) => {
+    template(stack).hasResourceProperties('AWS::RDS::DBInstance', { PreferredBackupWindow: RDS_BACKUP_WINDOW, PreferredMaintenanceWindow: RDS_MAINTENANCE_WINDOW });
   });
 
   test('the plan covers the database and the three data buckets', () => {

@@ -245,3 +245,83 @@ export const POSTGRES_RESERVED_WORDS: ReadonlySet<string> = new Set([
  * application database after one of them creates nothing of its own.
  */
 export const POSTGRES_EXISTING_DATABASES = ['postgres', 'rdsadmin', 'template0', 'template1'] as const;
+
+// --- RDS storage autoscaling ---------------------------------------------------
+
+/**
+ * The smallest storage autoscaling ceiling RDS accepts for an allocation: "You
+ * must set the maximum storage threshold to at least 10% more than the current
+ * allocated storage" (RDS User Guide, "Managing capacity automatically with
+ * Amazon RDS storage autoscaling"; e.g. 1100 GiB for 1000 GiB, anything lower
+ * fails with "Invalid max storage size"). Integer arithmetic: 1.1 × 100 is
+ * 110.00000000000001 in floating point.
+ */
+export function minimumMaxAllocatedStorageGiB(allocatedStorageGiB: number): number {
+  return Math.ceil((allocatedStorageGiB * 11) / 10);
+}
+
+// --- When the database is busy: RDS's windows and the daily AWS Backup job ------
+
+/**
+ * The primary database's daily automated backup window (RDS PreferredBackupWindow,
+ * UTC) and weekly maintenance window (PreferredMaintenanceWindow). RDS refuses
+ * a backup window that overlaps the maintenance window ("The backup window
+ * can't overlap with the weekly maintenance window", RDS User Guide, "Backup
+ * window"; CreateDBInstance PreferredBackupWindow: "Must not conflict with the
+ * preferred maintenance window"), so these two are fixed together here.
+ */
+export const RDS_BACKUP_WINDOW = '03:00-04:00';
+export const RDS_MAINTENANCE_WINDOW = 'sun:04:30-sun:05:30';
+
+/**
+ * How long the daily AWS Backup job may take to start (BackupRule
+ * StartWindowMinutes, which AWS Backup wants to be at least 60): the job
+ * stays CREATED and is retried at least every 10 minutes until it starts, and
+ * EXPIRES when the window ends (AWS Backup API, BackupRule).
+ */
+export const DAILY_BACKUP_START_WINDOW_HOURS = 1;
+
+/** `hh:mm` → minutes after midnight. */
+function minuteOfDay(time: string): number {
+  const [hours, minutes] = time.split(':').map(Number);
+  return hours * 60 + minutes;
+}
+
+/** A window as [start, end) minutes after midnight; a weekly window's weekday is dropped (the daily job meets it once a week). */
+function windowMinutes(window: string): [number, number] {
+  const [start, end] = window.split('-').map((part) => part.replace(/^[a-z]{3}:/, ''));
+  return [minuteOfDay(start), minuteOfDay(end)];
+}
+
+/**
+ * The hours (UTC) at which the daily AWS Backup job may start so that its start
+ * window overlaps neither RDS window. Nothing refuses an overlap at deploy time
+ * (a backup plan's schedule is any cron expression); it collides at run time:
+ * the job's snapshot of the database (CreateDBSnapshot, which wants the
+ * instance `available`) cannot start while RDS takes its automated backup or
+ * applies maintenance, so the job waits in its start window and, if the
+ * instance stays busy, EXPIRES without a recovery point, on that day (backup
+ * window) or every week (maintenance window).
+ */
+export function dailyBackupStartHoursClearOfRds(): number[] {
+  const busy = [windowMinutes(RDS_BACKUP_WINDOW), windowMinutes(RDS_MAINTENANCE_WINDOW)];
+  const overlaps = (start: number, end: number) => busy.some(([busyStart, busyEnd]) => start < busyEnd && busyStart < end);
+  return Array.from({ length: 24 }, (_, hour) => hour).filter((hour) => {
+    const start = hour * 60;
+    const end = start + DAILY_BACKUP_START_WINDOW_HOURS * 60;
+    // A start window running past midnight also meets the next day's first minutes.
+    return !overlaps(start, Math.min(end, 1440)) && !(end > 1440 && overlaps(0, end - 1440));
+  });
+}
+
+/** Whole hours as compact ranges for messages: [0, 1, 2, 6, 7, …, 23] → '0–2, 6–23'. */
+export function describeHours(hours: readonly number[]): string {
+  const ranges: string[] = [];
+  for (let i = 0; i < hours.length; i++) {
+    let j = i;
+    while (j + 1 < hours.length && hours[j + 1] === hours[j] + 1) j++;
+    ranges.push(i === j ? `${hours[i]}` : `${hours[i]}–${hours[j]}`);
+    i = j;
+  }
+  return ranges.join(', ');
+}

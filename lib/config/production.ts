@@ -38,7 +38,7 @@ export const production: EnvironmentConfigInput = {
   },
   backup: {
     retentionDays: 35,
-    dailyStartHourUtc: 5,
+    dailyStartHourUtc: 1,
     copyAccount: '555555555555',
   },
   // Placeholders like the account ids: the public hosted zone of your domain

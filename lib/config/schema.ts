@@ -19,6 +19,12 @@ import {
   PRIVATE_IPV4_RANGES,
   STANDBY_REGION,
   vpcSubnetsFit,
+  DAILY_BACKUP_START_WINDOW_HOURS,
+  dailyBackupStartHoursClearOfRds,
+  describeHours,
+  minimumMaxAllocatedStorageGiB,
+  RDS_BACKUP_WINDOW,
+  RDS_MAINTENANCE_WINDOW,
 } from './aws';
 
 /**
@@ -269,7 +275,7 @@ const database = z.strictObject({
   /** Name of the application database created on the instance; not a reserved word. */
   databaseName,
   allocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
-  /** Storage autoscaling ceiling; must be at least the allocated storage. */
+  /** Storage autoscaling ceiling; at least 10 % above the allocated storage (RDS refuses less). */
   maxAllocatedStorageGiB: integerBetween(20, 65536, 'GiB'),
   /** Point-in-time recovery window. */
   backupRetentionDays: integerBetween(1, 35, 'days'),
@@ -300,7 +306,7 @@ const storage = z.strictObject({
 const backup = z.strictObject({
   /** Daily recovery points are kept this long. */
   retentionDays: integerBetween(7, 3650, 'days'),
-  /** Hour of day (UTC) at which the daily backup starts; kept clear of the RDS backup window. */
+  /** Hour of day (UTC) at which the daily backup starts; its start window stays clear of the RDS backup and maintenance windows. */
   dailyStartHourUtc: integerBetween(0, 23, '(hour, UTC)'),
   /**
    * The separate backup account (same AWS Organization) whose vault
@@ -461,11 +467,22 @@ export const environmentConfigSchema = z
         message: `must not overlap network.primaryCidr ${config.network.primaryCidr}, got ${config.network.standbyCidr}`,
       });
     }
-    if (config.database.maxAllocatedStorageGiB < config.database.allocatedStorageGiB) {
+    const minimumCeiling = minimumMaxAllocatedStorageGiB(config.database.allocatedStorageGiB);
+    if (config.database.maxAllocatedStorageGiB < minimumCeiling) {
       ctx.addIssue({
         code: 'custom',
         path: ['database', 'maxAllocatedStorageGiB'],
-        message: `must be at least database.allocatedStorageGiB (${config.database.allocatedStorageGiB}), got ${config.database.maxAllocatedStorageGiB}`,
+        message: `must be at least ${minimumCeiling} GiB, 10 % above database.allocatedStorageGiB (${config.database.allocatedStorageGiB}): RDS refuses a lower storage autoscaling ceiling, got ${config.database.maxAllocatedStorageGiB}`,
+      });
+    }
+    const backupHours = dailyBackupStartHoursClearOfRds();
+    if (!backupHours.includes(config.backup.dailyStartHourUtc)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backup', 'dailyStartHourUtc'],
+        message:
+          `must be an hour (UTC) whose ${DAILY_BACKUP_START_WINDOW_HOURS}-hour start window stays clear of the database's RDS backup window ${RDS_BACKUP_WINDOW} and maintenance window ${RDS_MAINTENANCE_WINDOW} ` +
+          `(the backup job cannot snapshot the instance while RDS backs it up or maintains it, and expires without a recovery point): ${describeHours(backupHours)}, got ${config.backup.dailyStartHourUtc}`,
       });
     }
     for (const serviceName of ['api', 'processing'] as const) {

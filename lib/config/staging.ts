@@ -40,7 +40,7 @@ export const staging: EnvironmentConfigInput = {
   },
   backup: {
     retentionDays: 7,
-    dailyStartHourUtc: 5,
+    dailyStartHourUtc: 1,
   },
   noDomainReason:
     'Staging is reached by its CloudFront name only: it has no users to move during a regional outage, and its drills practise the manual api switch.',
