@@ -10,7 +10,7 @@ import { stacks, templateJson } from './support/assembly';
  * catalogue does not know fails until it is added here with its documentation.
  */
 
-type Unit = 'Count' | 'Percent' | 'Seconds' | 'Milliseconds' | 'Bytes' | 'Bytes/Second' | 'Count/Second';
+type Unit = 'Count' | 'Percent' | 'Seconds' | 'Milliseconds' | 'Bytes' | 'Bytes/Second' | 'Count/Second' | 'None';
 /** counter: only Sum is meaningful; gauge: a sampled value (Average, Minimum, Maximum; never Sum). */
 type Kind = 'counter' | 'gauge' | 'rate';
 interface MetricSpec {
@@ -37,7 +37,8 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
     RequestCount: { unit: 'Count', kind: 'counter', dimensions: ALB_LB },
     HTTPCode_ELB_5XX_Count: { unit: 'Count', kind: 'counter', dimensions: ELB_ONLY_LB },
     HTTPCode_Target_5XX_Count: { unit: 'Count', kind: 'counter', dimensions: ALB_LB },
-    TargetResponseTime: { unit: 'Seconds', kind: 'gauge', dimensions: ALB_LB },
+    // One value per request: SampleCount counts them (the latency SLO's requests).
+    TargetResponseTime: { unit: 'Seconds', kind: 'gauge', dimensions: ALB_LB, alsoStatistics: ['SampleCount'] },
     HealthyHostCount: { unit: 'Count', kind: 'gauge', dimensions: ALB_TG },
     UnHealthyHostCount: { unit: 'Count', kind: 'gauge', dimensions: ALB_TG },
   },
@@ -99,6 +100,14 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
     VideosProcessed: { unit: 'Count', kind: 'counter', dimensions: [['Environment']] },
     ProcessingFailures: { unit: 'Count', kind: 'counter', dimensions: [['Environment']] },
     ProcessingDurationSeconds: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment']] },
+    // One value per video ready (the freshness SLO): SampleCount counts the videos.
+    VideoReadySeconds: { unit: 'Seconds', kind: 'gauge', dimensions: [['Environment']], alsoStatistics: ['SampleCount'] },
+  },
+  // AmazonCloudWatch CloudWatch-ServiceLevelObjectives: Application Signals publishes each SLO's attainment
+  // (percent) and one burn rate per BurnRateConfiguration (a ratio to the budget, no unit).
+  'AWS/ApplicationSignals': {
+    AttainmentRate: { unit: 'Percent', kind: 'gauge', dimensions: [['SloName']] },
+    BurnRate: { unit: 'None', kind: 'gauge', dimensions: [['BurnRateWindowMinutes', 'SloName']] },
   },
   // lib/delivery-metrics.ts: published by `ops delivery` once per release run (one value per datapoint).
   'BodyScript/Delivery': {
@@ -112,7 +121,8 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
   },
   // AmazonCloudWatch CloudWatch_Synthetics_Canaries_metrics: one SuccessPercent datapoint per run.
   CloudWatchSynthetics: {
-    SuccessPercent: { unit: 'Percent', kind: 'rate', dimensions: [['CanaryName']], alsoStatistics: ['SampleCount'] },
+    // SampleCount is the runs, Sum / 100 the runs that passed (each run is 0 or 100): the canary SLO's counts.
+    SuccessPercent: { unit: 'Percent', kind: 'rate', dimensions: [['CanaryName']], alsoStatistics: ['SampleCount', 'Sum'] },
     Duration: { unit: 'Milliseconds', kind: 'gauge', dimensions: [['CanaryName']] },
   },
 };
@@ -126,6 +136,8 @@ const PERCENTILE_NAMESPACES = new Set(['AWS/ApplicationELB', 'AWS/RDS', 'BodyScr
 
 function statisticProblem(namespace: string, spec: MetricSpec, stat: string): string | undefined {
   if (spec.alsoStatistics?.includes(stat)) return undefined;
+  // A trimmed count TC(a:b) counts the values in a range (Statistics-definitions): where percentiles exist, so do these.
+  if (/^TC\([\d.]*:[\d.]*\)$/.test(stat)) return PERCENTILE_NAMESPACES.has(namespace) && spec.kind === 'gauge' ? undefined : `trimmed count ${stat} on ${namespace}, which keeps no distribution for it`;
   if (/^p\d/.test(stat)) return PERCENTILE_NAMESPACES.has(namespace) && spec.kind === 'gauge' ? undefined : `percentile ${stat} on ${namespace}, which publishes no percentiles for it`;
   const allowed = spec.kind === 'counter' ? ['Sum'] : spec.kind === 'rate' ? ['Average'] : ['Average', 'Minimum', 'Maximum'];
   return allowed.includes(stat) ? undefined : `statistic ${stat} on a ${spec.kind} (use ${allowed.join(' or ')})`;
@@ -270,6 +282,7 @@ const AXIS_UNITS: Record<string, string[]> = {
   hours: ['Hours'],
   'per second': ['Count/Second'],
   Rate: ['Count/Second', 'Percent'],
+  'burn rate': ['None'],
 };
 
 /** The unit of an expression row, from the forms this project draws. */
@@ -285,6 +298,9 @@ function expressionUnit(expression: string, unitOfId: (id: string) => string | u
   // A share of two counts: IF(total > 0, 100 * part / total, 0).
   if (/^IF\((\w+) > 0, 100 \* (\w+) \/ \1, 0\)$/.test(expression.trim())) return 'Percent';
   if (/^\(\w+ \/ \(\w+ - \w+\)\) \* \(PERIOD\(\w+\)\)$/.test(expression.trim())) return 'Seconds';
+  // The share of an error budget left: 100 * (attainment - goal) / (100 - goal), attainment in percent.
+  const budget = /^100 \* \((\w+) - ([\d.]+)\) \/ \(100 - \2\)$/.exec(expression.trim());
+  if (budget) return unitOfId(budget[1]) === 'Percent' ? 'Percent' : undefined;
   return undefined;
 }
 

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
 import { githubDeployRoleName, operationsRoleName, repositoryName, SERVICE_NAMES } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
+import { BURN_RATE_ALERTS, budgetConsumedAtFiring, detectionMinutes, serviceLevelObjectiveName, SLO_KINDS } from '../lib/service-level-objectives';
 import { stacks, templateJson } from './support/assembly';
 
 /**
@@ -103,6 +104,53 @@ describe('runbooks', () => {
       .split('\n')
       .filter((l) => l.startsWith('## '));
     expect(headings).toEqual(['## Immediately (0–5 minutes)', '## After 15 minutes', '## After 30 minutes', '## After 60 minutes']);
+  });
+});
+
+describe('runbooks/slo.md', () => {
+  const config = loadConfig();
+  const text = read('slo.md');
+  const rows = (header: RegExp) => {
+    const all = text.split('\n');
+    const start = all.findIndex((l) => header.test(l));
+    const out: string[][] = [];
+    for (const line of all.slice(start + 2)) {
+      if (!line.startsWith('|')) break;
+      out.push(line.split('|').slice(1, -1).map((c) => c.trim()));
+    }
+    return out;
+  };
+
+  test('lists every objective with the goal and window both environments are configured with', () => {
+    const objectives = rows(/^\| SLO \(Application Signals name\)/);
+    expect(objectives.map((r) => r[0])).toEqual(SLO_KINDS.map((k) => `\`${serviceLevelObjectiveName('staging', k).replace('staging', '<env>')}\``));
+    for (const env of ENVIRONMENT_NAMES) {
+      const slo = config.environments[env].serviceLevelObjectives;
+      SLO_KINDS.forEach((kind, i) => expect(`${kind}: ${objectives[i][3]}`).toBe(`${kind}: ${Number((slo[kind].goal * 100).toFixed(4))} %`));
+      expect(text).toContain(`rolling window of ${slo.windowDays} days in both environments`);
+      expect(text).toContain(`at least ${slo.minimumBadEvents} failed events (\`minimumBadEvents\`)`);
+      expect(text).toContain(`more than ${slo.apiLatency.thresholdMilliseconds} ms`);
+      expect(text).toContain(`more than ${slo.processingFreshness.readyWithinMinutes} minutes after the upload`);
+    }
+  });
+
+  test('its alert table is the code’s: windows, factors, topics, and the budget each spends when it fires', () => {
+    const windowDays = config.environments.production.serviceLevelObjectives.windowDays;
+    const label = (m: number) => (m % 1440 === 0 ? `${m / 1440} days` : m % 60 === 0 ? `${m / 60} h` : `${m} min`);
+    expect(rows(/^\| alert \| goes to/).map((r) => r.slice(0, 5))).toEqual(
+      BURN_RATE_ALERTS.map((a) => [
+        `\`${a.id}\``,
+        a.severity === 'page' ? 'critical topic (page)' : 'warning topic (ticket)',
+        String(a.factor),
+        `${label(a.longWindowMinutes)} / ${label(a.shortWindowMinutes)}`,
+        `${(budgetConsumedAtFiring(a, windowDays) * 100).toFixed(2)} % (${Math.round(budgetConsumedAtFiring(a, 30) * 100)} %)`,
+      ]),
+    );
+    const detected = rows(/^\| alert \| goes to/).map((r) => r[5]);
+    BURN_RATE_ALERTS.forEach((a, i) => {
+      const minutes = detectionMinutes(a, { goal: 0.999, errorRatio: 1, eventsPerMinute: 1e6, minimumBadEvents: 1 })!;
+      expect(detected[i]).toMatch(new RegExp(`^${minutes < 1 ? `${Math.round(minutes * 60)} s` : `${minutes.toFixed(1)} min`}, or the third failure`));
+    });
   });
 });
 

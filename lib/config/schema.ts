@@ -26,6 +26,7 @@ import {
   RDS_BACKUP_WINDOW,
   RDS_MAINTENANCE_WINDOW,
 } from './aws';
+import { FASTEST_BURN_FACTOR } from '../service-level-objectives';
 
 /**
  * The schema of one BodyScript environment's configuration.
@@ -388,6 +389,49 @@ const disasterRecovery = z.strictObject({
   recoveryTimeObjectiveMinutes: integerBetween(5, 1440, 'minutes'),
 });
 
+/**
+ * An SLO's goal: the share of events that must be good, strictly between 0 and 1,
+ * and high enough that the fastest burn-rate alert (FASTEST_BURN_FACTOR × the
+ * budget) is an error ratio that can happen: at 14.4× a goal below 1 − 1/14.4
+ * (93.06 %) would need more than 100 % failures to page. At most 0.9999: the
+ * api and the worker are single-region services whose deployments alone may
+ * cost minutes a month, and 99.99 % over 28 days is a budget of 4 minutes.
+ */
+const sloGoal = checked<number>((v) => {
+  const lowest = 1 - 1 / FASTEST_BURN_FACTOR;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1) return 'must be a fraction strictly between 0 and 1 such as 0.999';
+  if (v < lowest) return `must be at least ${lowest.toFixed(4)}: the fastest burn-rate alert fires at ${FASTEST_BURN_FACTOR}× the budget, which for a lower goal is an error ratio above 100 %`;
+  if (v > 0.9999) return 'must be at most 0.9999 (a 99.99 % budget over 28 days is 4 minutes, less than one release may take)';
+  return undefined;
+});
+
+/** Service level objectives with error budgets (issue 14; runbooks/slo.md says why these numbers). */
+const serviceLevelObjectives = z.strictObject({
+  /**
+   * Length of the rolling window every budget is counted over. The burn-rate
+   * alerts are the SRE workbook's, set for about 30 days: with 7 days the
+   * 3-day ticket would see almost half the budget, with more than 30 the
+   * page would fire on less than 2 %.
+   */
+  windowDays: integerBetween(7, 30, 'days'),
+  /**
+   * The minimum-failures rule: a burn-rate alert fires only when its short
+   * window holds at least this many failed events, so that at night, when the
+   * canaries are most of the traffic, one failed request (50 % of a minute's
+   * two) does not page (observability review R13/R14).
+   */
+  minimumBadEvents: integerBetween(1, 100, 'failed events'),
+  /** Share of api requests answered without a 5xx, the load balancer's own 502/503/504 included. */
+  apiAvailability: z.strictObject({ goal: sloGoal }),
+  /** Share of api requests answered within thresholdMilliseconds (the product's 500 ms). */
+  apiLatency: z.strictObject({ goal: sloGoal, thresholdMilliseconds: integerBetween(50, 10000, 'milliseconds') }),
+  /** Share of processed videos whose results were ready within readyWithinMinutes of the upload. */
+  processingFreshness: z.strictObject({ goal: sloGoal, readyWithinMinutes: integerBetween(30, 1440, 'minutes') }),
+  /** Share of the web app canary's runs that passed. */
+  webAppCanary: z.strictObject({ goal: sloGoal }),
+});
+export type ServiceLevelObjectivesConfig = z.infer<typeof serviceLevelObjectives>;
+
 const alarms = z.strictObject({
   /** Addresses subscribed to the critical and warning topics. */
   emails: z
@@ -432,6 +476,7 @@ export const environmentConfigSchema = z
     deployment,
     logs,
     disasterRecovery,
+    serviceLevelObjectives,
   })
   .superRefine((config, ctx) => {
     if (config.standby.account !== config.primary.account) {

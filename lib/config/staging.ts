@@ -69,4 +69,16 @@ export const staging: EnvironmentConfigInput = {
     // Replica promotion takes 5–15 minutes, then the pilot light starts and passes its health checks.
     recoveryTimeObjectiveMinutes: 30,
   },
+  serviceLevelObjectives: {
+    // Four whole weeks: every weekday counts the same number of times.
+    windowDays: 28,
+    // At night the canaries are most requests: three failures in a short window, never one.
+    minimumBadEvents: 3,
+    apiAvailability: { goal: 0.999 },
+    // The product's figure: an answer within 500 ms.
+    apiLatency: { goal: 0.99, thresholdMilliseconds: 500 },
+    // A healthy queue has a video ready within 90 minutes (QUEUE_AGE_WARNING): 30 minutes of margin.
+    processingFreshness: { goal: 0.99, readyWithinMinutes: 120 },
+    webAppCanary: { goal: 0.999 },
+  },
 };

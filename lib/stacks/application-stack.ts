@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { DataAlarms, estimatedMaxConnections } from '../../constructs/data-alarms';
 import { DeliveryMetrics } from '../../constructs/delivery-metrics';
 import { ALARMS_RUNBOOK, EnvironmentMonitoring } from '../../constructs/environment-monitoring';
+import { ServiceLevelObjectives } from '../../constructs/service-level-objectives';
 import type { EnvironmentConfig } from '../config';
 import { alarmName, alarmNamePrefix, clusterName, ecsServiceName, replicaInstanceIdentifier } from '../naming';
 import { PRODUCT_TARGET_MINUTES, releaseBudget } from '../release-budget';
@@ -33,6 +34,8 @@ export class ApplicationStack extends Stack {
   public readonly monitoring: EnvironmentMonitoring;
   /** The pipeline's delivery metrics on the dashboard, and the alarm when a release is over its budget. */
   public readonly delivery: DeliveryMetrics;
+  /** The SLOs with error budgets, their burn-rate alerts and their dashboard section (runbooks/slo.md). */
+  public readonly serviceLevelObjectives: ServiceLevelObjectives;
 
   constructor(scope: Construct, id: string, props: ApplicationStackProps) {
     super(scope, id, props);
@@ -88,6 +91,16 @@ export class ApplicationStack extends Stack {
       // The standby stack's read replica; its lag alarm lives there, in the replica's region.
       databaseReplica: { instanceIdentifier: replicaInstanceIdentifier(config.name), region: config.standby.region },
     });
+
+    this.serviceLevelObjectives = new ServiceLevelObjectives(this, 'ServiceLevelObjectives', {
+      environment: config.name,
+      objectives: config.serviceLevelObjectives,
+      apiLoadBalancer: services.api.blueGreen.loadBalancer,
+      webAppCanary: services.canaries.frontend.canary,
+      critical: topics.critical,
+      warning: topics.warning,
+    });
+    this.monitoring.dashboard.addWidgets(...this.serviceLevelObjectives.widgets);
 
     this.delivery = new DeliveryMetrics(this, 'Delivery', {
       environment: config.name,
