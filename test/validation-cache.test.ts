@@ -207,7 +207,7 @@ describe('runCfnGuard', () => {
     const template = writeTemplate('A', { Resources: { ...logGroup(90).Resources, Queue: { Type: 'AWS::SQS::Queue' } } });
     const plan = planGuardRuns([template], rules, 3);
     expect(plan).toHaveLength(3);
-    expect(plan.flatMap((run) => run.ruleFiles).sort()).toEqual([...rules].sort());
+    expect(plan.flat().flatMap((run) => run.ruleFiles).sort()).toEqual([...rules].sort());
     const split = runCfnGuard([template], rules, 3).get(template)!;
     expect(ruleNames(split)).toEqual(ruleNames(runCfnGuard([template], rules, 1).get(template)!));
     expect(ruleNames(split)).toEqual(['cloudwatch_log_group_retention_period_check', 'sqs_dlq_check', 'sqs_queue_encrypted_check']);

@@ -5,7 +5,11 @@ import type { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidatio
 import { assertRuleFilesParse, runCfnGuard } from './cfn-guard-run';
 import { asError } from './every-finding-fails';
 import { failsClosed } from './fails-closed';
+import { mayApply, type RuleFileScope, ruleFileScope, templateFacts } from './rule-file-scope';
 import { fileFingerprint, fingerprint, TEMPLATE_PLACEHOLDER, type VerdictCache, violationsAt } from './verdict-cache';
+
+/** Bump when lib/validation/rule-file-scope.ts reads rule files differently: cached verdicts made with the old reading are then misses. */
+const RULE_FILE_SCOPE_READING = 1;
 
 const LIBRARY_DIRECTORY = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 const LIBRARY_VERSION: string = JSON.parse(fs.readFileSync(path.join(LIBRARY_DIRECTORY, 'package.json'), 'utf8')).version;
@@ -114,9 +118,13 @@ export interface CfnGuardPluginProps {
  * are left, and counts a violation without a severity as passing).
  *
  * cfn-guard runs through @cdklabs/cdk-validator-cfnguard's public
- * `CfnGuardValidator.validate()`, one group of templates per CPU at a time, and
- * a template whose bytes, rules and engine are unchanged takes its findings
- * from the cache instead. The cache holds findings before acknowledgement, and
+ * `CfnGuardValidator.validate()`, spread over the CPUs, and a template whose
+ * bytes, rules and engine are unchanged takes its findings from the cache
+ * instead. On each template it runs only the rule files that can report on it
+ * (lib/validation/rule-file-scope.ts: a Control Tower file that selects only
+ * resource types the template does not have can only be SKIP there); a file
+ * that reading cannot account for runs on every template, and every active
+ * file must still parse (assertRulesParse), whether it runs or not. The cache holds findings before acknowledgement, and
  * aws-cdk-lib applies the acknowledgements of the current synth to them, so no
  * acknowledgement, template or rule change can be answered by a stale verdict.
  */
@@ -126,6 +134,8 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
   public readonly ruleIds: string[];
   /** The rule files that run (those not exempted). */
   public readonly activeRuleFiles: readonly string[];
+  /** What each active rule file can report on (lib/validation/rule-file-scope.ts): a file runs only on templates it can report on. */
+  public readonly scopes: ReadonlyMap<string, RuleFileScope>;
   private readonly ruleSetIdentity: string;
 
   constructor(private readonly props: CfnGuardPluginProps) {
@@ -138,7 +148,16 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
     }
     this.activeRuleFiles = props.ruleFiles.filter((file) => !(ruleFileId(file) in exemptions));
     this.ruleIds = this.activeRuleFiles.map(ruleFileId);
-    this.ruleSetIdentity = fingerprint(...this.activeRuleFiles.flatMap((file) => [ruleFileId(file), fs.readFileSync(file)]));
+    const texts = this.activeRuleFiles.map((file) => fs.readFileSync(file));
+    this.scopes = new Map(this.activeRuleFiles.map((file, i) => [file, ruleFileScope(texts[i].toString('utf8'))]));
+    // The scope reading is part of the key: a verdict made when it read a file differently is not reused.
+    this.ruleSetIdentity = fingerprint(`rule-file-scope-${RULE_FILE_SCOPE_READING}`, ...this.activeRuleFiles.flatMap((file, i) => [ruleFileId(file), texts[i]]));
+  }
+
+  /** The active rule files that can report anything on a template with this text; the others could only be SKIP. */
+  public ruleFilesFor(templateText: string): string[] {
+    const facts = templateFacts(templateText);
+    return this.activeRuleFiles.filter((file) => mayApply(this.scopes.get(file)!, facts));
   }
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
@@ -148,18 +167,20 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
   private validateTemplates(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const cache = this.props.cache;
     const violationsByTemplate = new Map<string, PolicyViolation[]>();
-    const toValidate: { templatePath: string; key: string }[] = [];
+    const toValidate: { templatePath: string; key: string; ruleFiles: string[] }[] = [];
     for (const templatePath of context.templatePaths) {
-      const key = fingerprint('cfn-guard', this.name, cfnGuardIdentity(), this.ruleSetIdentity, fs.readFileSync(templatePath));
+      const template = fs.readFileSync(templatePath);
+      const key = fingerprint('cfn-guard', this.name, cfnGuardIdentity(), this.ruleSetIdentity, template);
       const cached = cache?.read<PolicyViolation[]>(this.name, key);
       if (cached) violationsByTemplate.set(templatePath, violationsAt(cached, templatePath));
-      else toValidate.push({ templatePath, key });
+      else toValidate.push({ templatePath, key, ruleFiles: this.ruleFilesFor(template.toString('utf8')) });
     }
     if (toValidate.length > 0) {
       this.assertRulesParse();
+      const ruleFilesOf = new Map(toValidate.map((t) => [t.templatePath, t.ruleFiles]));
       const found = runCfnGuard(
         toValidate.map((t) => t.templatePath),
-        this.activeRuleFiles,
+        (templatePath) => ruleFilesOf.get(templatePath)!,
         this.props.concurrency,
       );
       for (const { templatePath, key } of toValidate) {
@@ -176,6 +197,9 @@ export class CfnGuardPlugin implements IPolicyValidationPlugin {
         templates: String(context.templatePaths.length),
         validated: String(toValidate.length),
         fromCache: String(context.templatePaths.length - toValidate.length),
+        // Rule files left out because they could only be SKIP there (none of the resource types they select), summed over the templates validated.
+        ruleFilesRun: String(toValidate.reduce((sum, t) => sum + t.ruleFiles.length, 0)),
+        ruleFilesSkipped: String(toValidate.reduce((sum, t) => sum + this.activeRuleFiles.length - t.ruleFiles.length, 0)),
       },
     };
   }

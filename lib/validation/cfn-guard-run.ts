@@ -39,40 +39,68 @@ export interface GuardRun {
   readonly ruleFiles: string[];
 }
 
+/** The rule files to run on each template: the same list for all, or a list per template (rule files that cannot apply left out). */
+export type RuleFilesOf = readonly string[] | ((templatePath: string) => readonly string[]);
+
 /**
- * Splits the work into at most `concurrency` cfn-guard runs that can go at the
- * same time. With at least as many templates as CPUs, each run takes a group
- * of templates with every rule. With fewer (the usual case once the cache is
- * warm: one changed template), each template's rule files are split across the
- * CPUs instead: rule files are evaluated independently, so the findings are
- * the same, and cfn-guard's time grows with rules × template size.
+ * Plans the cfn-guard runs and deals them out to at most `concurrency`
+ * workers, which go at the same time (each worker's runs one after another).
+ *
+ * When every template gets the same rules and there are at least as many
+ * templates as CPUs, each worker runs one group of templates (groupBySize)
+ * with every rule. When each template has its own rule files, each template
+ * is its own run (cfn-guard runs every rule it is given on every template it
+ * is given), and the runs are dealt out by their cost, rule files × template
+ * size, largest first onto the least loaded worker. With fewer templates than
+ * CPUs (the usual case once the cache is warm: one changed template), each
+ * template's rule files are split across the CPUs instead: rule files are
+ * evaluated independently, so the findings are the same.
  */
-export function planGuardRuns(templatePaths: readonly string[], ruleFiles: readonly string[], concurrency: number): GuardRun[] {
-  if (templatePaths.length >= concurrency || ruleFiles.length < 2) {
-    return groupBySize(templatePaths, concurrency).map((group) => ({ templatePaths: group, ruleFiles: [...ruleFiles] }));
+export function planGuardRuns(templatePaths: readonly string[], ruleFilesOf: RuleFilesOf, concurrency: number): GuardRun[][] {
+  const rulesOf = (t: string) => [...(typeof ruleFilesOf === 'function' ? ruleFilesOf(t) : ruleFilesOf)];
+  const checks = templatePaths.map((t) => ({ templatePath: t, ruleFiles: rulesOf(t) })).filter((c) => c.ruleFiles.length > 0);
+  if (checks.length === 0) return [];
+  if (typeof ruleFilesOf !== 'function' && checks.length >= concurrency) {
+    return groupBySize(templatePaths, concurrency).map((group) => [{ templatePaths: group, ruleFiles: rulesOf(group[0]) }]);
   }
-  const ruleGroupCount = Math.min(ruleFiles.length, Math.max(1, Math.floor(concurrency / templatePaths.length)));
-  const ruleGroups = Array.from({ length: ruleGroupCount }, (_, i) => ruleFiles.filter((_file, index) => index % ruleGroupCount === i));
-  return templatePaths.flatMap((t) => ruleGroups.map((rules) => ({ templatePaths: [t], ruleFiles: rules })));
+  const runs: GuardRun[] =
+    checks.length >= concurrency
+      ? checks.map((c) => ({ templatePaths: [c.templatePath], ruleFiles: c.ruleFiles }))
+      : checks.flatMap((c) => {
+          const count = Math.min(c.ruleFiles.length, Math.max(1, Math.floor(concurrency / checks.length)));
+          return Array.from({ length: count }, (_, i) => ({ templatePaths: [c.templatePath], ruleFiles: c.ruleFiles.filter((_file, index) => index % count === i) }));
+        });
+  const cost = (run: GuardRun) => run.ruleFiles.length * run.templatePaths.reduce((sum, t) => sum + fs.statSync(t).size, 0);
+  const workers = Array.from({ length: Math.min(concurrency, runs.length) }, () => ({ cost: 0, runs: [] as GuardRun[] }));
+  for (const run of runs.map((r) => ({ r, c: cost(r) })).sort((a, b) => b.c - a.c || a.r.templatePaths[0].localeCompare(b.r.templatePaths[0]))) {
+    const lightest = workers.reduce((min, w) => (w.cost < min.cost ? w : min), workers[0]);
+    lightest.runs.push(run.r);
+    lightest.cost += run.c;
+  }
+  return workers.map((w) => w.runs).filter((w) => w.length > 0);
 }
 
 /**
  * Runs the cfn-guard rules on every template and returns each template's
  * violations (an empty list for a template that passes). The work is split
- * into one cfn-guard run per CPU (planGuardRuns) and each run is the library's
- * own `CfnGuardValidator.validate()` in a worker thread, so parsing and
+ * over the CPUs (planGuardRuns) and each run is the library's own
+ * `CfnGuardValidator.validate()` in a worker thread, so parsing and
  * reporting stay the library's; only the fan-out is ours. Any failure of
  * cfn-guard or of a worker throws: a gate never passes on input it could not check.
  */
-export function runCfnGuard(templatePaths: readonly string[], ruleFiles: readonly string[], concurrency = os.availableParallelism()): Map<string, PolicyViolation[]> {
+export function runCfnGuard(templatePaths: readonly string[], ruleFilesOf: RuleFilesOf, concurrency = os.availableParallelism()): Map<string, PolicyViolation[]> {
   const byTemplate = new Map<string, PolicyViolation[]>(templatePaths.map((t) => [t, []]));
-  if (templatePaths.length === 0 || ruleFiles.length === 0) return byTemplate;
+  const plan = planGuardRuns(templatePaths, ruleFilesOf, concurrency);
+  if (plan.length === 0) return byTemplate;
   // cfn-guard names each data file by its absolute path, whatever spelling it
   // was given: the CDK CLI's default output directory (`cdk.out`) is relative.
   const givenPathOf = new Map(templatePaths.map((t) => [path.resolve(t), t]));
-  const runs = planGuardRuns(templatePaths, ruleFiles, concurrency);
   const propsOf = (run: GuardRun): CfnGuardValidatorProps => ({ controlTowerRulesEnabled: false, rules: run.ruleFiles, maxBuffer: GUARD_OUTPUT_LIMIT_BYTES });
-  const reports = runs.length === 1 ? [new CfnGuardValidator(propsOf(runs[0])).validate({ templatePaths: runs[0].templatePaths } as never)] : runInWorkers(runs.map((run) => ({ templatePaths: run.templatePaths, validatorProps: propsOf(run) })));
+  const toWorker = (runs: GuardRun[]) => runs.map((run) => ({ templatePaths: run.templatePaths, validatorProps: propsOf(run) }));
+  const reports =
+    plan.length === 1 && plan[0].length === 1
+      ? [new CfnGuardValidator(propsOf(plan[0][0])).validate({ templatePaths: plan[0][0].templatePaths } as never)]
+      : runInWorkers(plan.map(toWorker));
   for (const report of reports) {
     for (const violation of report.violations) {
       const resourcesByTemplate = new Map<string, PolicyViolation['violatingResources'][number][]>();
@@ -93,31 +121,32 @@ export function runCfnGuard(templatePaths: readonly string[], ruleFiles: readonl
   return byTemplate;
 }
 
-function runInWorkers(runs: readonly { templatePaths: string[]; validatorProps: CfnGuardValidatorProps }[]): PolicyValidationPluginReport[] {
+/** Runs each worker's cfn-guard runs (one after another) in its own thread; returns every run's report. */
+function runInWorkers(workers: readonly { templatePaths: string[]; validatorProps: CfnGuardValidatorProps }[][]): PolicyValidationPluginReport[] {
   if (!fs.existsSync(WORKER_SCRIPT)) throw new Error(`cfn-guard worker script ${WORKER_SCRIPT} is missing`);
   // Each worker adds 1 when it has posted its answer; the main thread sleeps on it.
   const done = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-  const started: { worker: Worker; port: MessagePort; templatePaths: string[] }[] = [];
+  const started: { worker: Worker; port: MessagePort; runs: number; templatePaths: string[] }[] = [];
   try {
-    for (const { templatePaths, validatorProps } of runs) {
+    for (const runs of workers) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(WORKER_SCRIPT, { workerData: { port: port2, done, templatePaths, validatorProps }, transferList: [port2] });
+      const worker = new Worker(WORKER_SCRIPT, { workerData: { port: port2, done, runs }, transferList: [port2] });
       worker.unref();
-      started.push({ worker, port: port1, templatePaths });
+      started.push({ worker, port: port1, runs: runs.length, templatePaths: runs.flatMap((run) => run.templatePaths) });
     }
     const deadline = Date.now() + GUARD_TIMEOUT_MS;
-    for (let finished = Atomics.load(done, 0); finished < runs.length; finished = Atomics.load(done, 0)) {
+    for (let finished = Atomics.load(done, 0); finished < workers.length; finished = Atomics.load(done, 0)) {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || Atomics.wait(done, 0, finished, remaining) === 'timed-out') {
         throw new Error(`cfn-guard did not finish within ${GUARD_TIMEOUT_MS / 60000} minutes`);
       }
     }
-    return started.map(({ port, templatePaths }) => {
-      const received = receiveMessageOnPort(port)?.message as { report?: PolicyValidationPluginReport; error?: string } | undefined;
-      if (!received?.report) {
-        throw new Error(`cfn-guard failed on ${templatePaths.map((t) => path.basename(t)).join(', ')}: ${received?.error ?? 'the worker sent no report'}`);
+    return started.flatMap(({ port, runs, templatePaths }) => {
+      const received = receiveMessageOnPort(port)?.message as { reports?: PolicyValidationPluginReport[]; error?: string } | undefined;
+      if (!received?.reports || received.reports.length !== runs) {
+        throw new Error(`cfn-guard failed on ${[...new Set(templatePaths.map((t) => path.basename(t)))].join(', ')}: ${received?.error ?? 'the worker sent no report'}`);
       }
-      return received.report;
+      return received.reports;
     });
   } finally {
     for (const { worker, port } of started) {

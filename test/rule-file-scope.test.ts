@@ -1,0 +1,215 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, type IPolicyValidationContext } from 'aws-cdk-lib';
+import { CONTROL_TOWER_PLUGIN_NAME, PROJECT_RULES_DIRECTORY } from '../lib/compliance';
+import { CfnGuardPlugin, cfnGuardBinary, CONTROL_TOWER_RULES_DIRECTORY, guardRuleFiles, ruleFileId } from '../lib/validation/cfn-guard-plugin';
+import { runCfnGuard } from '../lib/validation/cfn-guard-run';
+import { mayApply, type RuleFileScope, ruleFileScope, scopeResourceTypes, templateFacts } from '../lib/validation/rule-file-scope';
+import { stacks } from './support/assembly';
+import { testAssemblyDir } from './support/synthesize';
+
+/**
+ * cfn-guard runs a rule file only on templates it can report on
+ * (lib/validation/rule-file-scope.ts). Leaving a file out may only ever save
+ * work: on the real assembly, every rule file left out of a template is one
+ * that cfn-guard itself reports as not applicable there, so the findings are
+ * those of running every rule file; and a file whose selection matches a
+ * resource of the template always runs.
+ */
+
+const CONTROL_TOWER_RULE_FILES = guardRuleFiles(CONTROL_TOWER_RULES_DIRECTORY);
+const PROJECT_RULE_FILES = guardRuleFiles(PROJECT_RULES_DIRECTORY);
+const scopeOf = (file: string) => ruleFileScope(fs.readFileSync(file, 'utf8'));
+const template = (resources: Record<string, { Type: unknown }>, extra: Record<string, unknown> = {}) => templateFacts(JSON.stringify({ Resources: resources, ...extra }));
+const resourcesOfTypes = (types: readonly string[]) => Object.fromEntries(types.map((type, i) => [`Resource${i}`, { Type: type }]));
+
+/** A Control Tower-shaped rule file selecting `selection` (a `let` expression) and guarding its rule with `when`. */
+function ruleFile(selection: string, when = 'is_cfn_template(%INPUT_DOCUMENT)\n    %selected not empty', hookBody = '%doc.%RESOURCE_TYPE.resourceProperties exists'): string {
+  return [
+    '# A rule file in the Control Tower layout; { braces, "quotes" and or in comments are ignored',
+    'let RESOURCE_TYPE = "AWS::SQS::Queue"',
+    'let INPUT_DOCUMENT = this',
+    `let selected = ${selection}`,
+    `rule queue_check when ${when} {`,
+    '    %selected.Properties.KmsMasterKeyId exists',
+    '    << [CT.SQS.PR.2]: { unbalanced or "quoted" text in a message >>',
+    '}',
+    'rule queue_check when is_cfn_hook(%INPUT_DOCUMENT, %RESOURCE_TYPE) {',
+    '    %INPUT_DOCUMENT.%RESOURCE_TYPE.resourceProperties.KmsMasterKeyId exists',
+    '}',
+    'rule is_cfn_template(doc) {',
+    '    %doc {',
+    '        AWSTemplateFormatVersion exists or',
+    '        Resources exists',
+    '    }',
+    '}',
+    'rule is_cfn_hook(doc, RESOURCE_TYPE) {',
+    `    ${hookBody}`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+describe('ruleFileScope', () => {
+  test('reads the Control Tower layout: the rule applies only where its selection can select something', () => {
+    const scope = ruleFileScope(ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]'));
+    expect(scopeResourceTypes(scope)).toEqual(['AWS::SQS::Queue']);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::SQS::Queue', 'AWS::S3::Bucket'])))).toBe(true);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::S3::Bucket'])))).toBe(false);
+    expect(mayApply(scope, templateFacts('{}'))).toBe(false);
+  });
+
+  test('a hook rule applies where the document has the resource type as a top-level key (a CloudFormation hook input)', () => {
+    const scope = ruleFileScope(ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]'));
+    expect(mayApply(scope, templateFacts(JSON.stringify({ 'AWS::SQS::Queue': { resourceProperties: {} } })))).toBe(true);
+  });
+
+  test('a selection by several types (== joined by or, or in a list) applies where any of them is', () => {
+    for (const selection of [
+      'Resources.*[\n    Type == %RESOURCE_TYPE or\n    Type == "AWS::SNS::Topic"\n]',
+      'Resources[ Type in [ "AWS::SNS::Topic", "AWS::SQS::Queue" ] ]',
+      "Resources.*[ Type == 'AWS::SNS::Topic' |OR| Type == %RESOURCE_TYPE ]",
+    ]) {
+      const scope = ruleFileScope(ruleFile(selection));
+      expect(scopeResourceTypes(scope)).toEqual(['AWS::SNS::Topic', 'AWS::SQS::Queue']);
+      expect(mayApply(scope, template(resourcesOfTypes(['AWS::SNS::Topic'])))).toBe(true);
+      expect(mayApply(scope, template(resourcesOfTypes(['AWS::S3::Bucket'])))).toBe(false);
+    }
+  });
+
+  test.each([
+    ['a rule without when', 'rule ANY { Resources exists }\n'],
+    ['an or in a when clause', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]', 'is_cfn_template(%INPUT_DOCUMENT) or\n    %selected not empty')],
+    ['a query in the when clause itself', "rule RETENTION when Resources.*[ Type == 'AWS::Logs::LogGroup' ] !empty {\n  Resources.*.Properties.RetentionInDays exists\n}\n"],
+    ['a selection with another filter clause', ruleFile('Resources.*[ Type == %RESOURCE_TYPE\n    Properties.FifoQueue exists ]')],
+    ['a selection that projects further', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ].Properties')],
+    ['a negated type comparison', ruleFile('Resources.*[ Type != %RESOURCE_TYPE ]')],
+    ['a type matched by a regular expression', ruleFile('Resources.*[ Type == /AWS::SQS::.*/ ]')],
+    ['a list compared with ==', ruleFile('Resources.*[ Type == ["AWS::SQS::Queue"] ]')],
+    ['a when clause it does not know', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]', 'is_cfn_template(%INPUT_DOCUMENT)\n    some %selected.Properties exists')],
+    ['a hook rule with another body', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]', undefined, '%doc.Resources exists')],
+    ['an unterminated string', `${ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]')}let broken = "AWS::SQS::Queue\n`],
+    ['a constant defined twice', `${ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]')}let RESOURCE_TYPE = "AWS::S3::Bucket"\n`],
+    ['a statement that is neither let nor rule', `${ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]')}Resources.*.Type exists\n`],
+    ['no rule that runs on its own', 'rule check(value) { %value exists }\n'],
+  ])('runs on every template when it finds %s', (_case, text) => {
+    const scope = ruleFileScope(text);
+    expect(scope.kind).toBe('every-template');
+    expect(mayApply(scope, templateFacts('{"Resources": {}}'))).toBe(true);
+  });
+
+  test('every Control Tower rule file is read as scoped (a file it could not read would still run, on every template)', () => {
+    const unread = CONTROL_TOWER_RULE_FILES.map((file) => [ruleFileId(file), scopeOf(file)] as const).filter(([, scope]) => scope.kind !== 'scoped');
+    expect(unread.map(([id, scope]) => `${id}: ${(scope as { reason: string }).reason}`)).toEqual([]);
+    expect(CONTROL_TOWER_RULE_FILES.length).toBeGreaterThan(200);
+  });
+});
+
+describe('templateFacts', () => {
+  test.each([
+    ['a template that is not JSON', '{"Resources": {'],
+    ['a template that is not an object', '[]'],
+    ['a resource whose Type is not a string', JSON.stringify({ Resources: { Queue: { Type: { 'Fn::Sub': 'AWS::SQS::Queue' } } } })],
+    ['Resources that are not an object', JSON.stringify({ Resources: ['AWS::SQS::Queue'] })],
+  ])('runs every rule file on %s', (_case, text) => {
+    const scope = ruleFileScope(ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]'));
+    expect(mayApply(scope, templateFacts(text))).toBe(true);
+  });
+});
+
+describe('a rule file whose selection matches is never left out', () => {
+  /** Every choice of one type from each selection a rule needs (the rule's when is AND of them). */
+  function templatesThatSelect(scope: RuleFileScope): string[][] {
+    if (scope.kind !== 'scoped') return [];
+    return scope.rules.flatMap((rule) =>
+      rule.typeSets.reduce<string[][]>((choices, set) => choices.flatMap((chosen) => [...set].map((type) => [...chosen, type])), [[]]).filter((types) => types.length > 0),
+    );
+  }
+
+  test.each([
+    ['Control Tower', CONTROL_TOWER_RULE_FILES],
+    ['project', PROJECT_RULE_FILES],
+  ])('%s rule files: a template with one resource of each type a rule selects runs the file', (_set, files) => {
+    let checked = 0;
+    for (const file of files) {
+      for (const types of templatesThatSelect(scopeOf(file))) {
+        const facts = template(resourcesOfTypes([...types, 'AWS::CloudFormation::WaitConditionHandle']));
+        if (!mayApply(scopeOf(file), facts)) throw new Error(`${ruleFileId(file)} was left out of a template with ${types.join(', ')}`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(files.filter((file) => scopeOf(file).kind === 'scoped').length);
+  });
+
+  test('the plugin runs a matching file, and its findings are those of every rule file', () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-rule-file-scope-'));
+    try {
+      const templatePath = path.join(directory, 'Queue.template.json');
+      fs.writeFileSync(templatePath, JSON.stringify({ Resources: { Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 } }, Queue: { Type: 'AWS::SQS::Queue' } } }));
+      const plugin = new CfnGuardPlugin({ name: CONTROL_TOWER_PLUGIN_NAME, ruleFiles: CONTROL_TOWER_RULE_FILES });
+      const context = { templatePaths: [templatePath], stackTemplates: [{ templatePath, stackConstructPath: 'Queue', accountId: '111111111111', region: 'us-east-1' }], appConstruct: new App() } as IPolicyValidationContext;
+      const report = plugin.validate(context);
+      const ruleNames = (violations: readonly { ruleName: string }[]) => violations.map((v) => v.ruleName).sort();
+      expect(ruleNames(report.violations)).toEqual(ruleNames(runCfnGuard([templatePath], CONTROL_TOWER_RULE_FILES, 1).get(templatePath)!));
+      expect(ruleNames(report.violations)).toEqual(expect.arrayContaining(['cloudwatch_log_group_retention_period_check', 'sqs_dlq_check', 'sqs_queue_encrypted_check']));
+      expect(Number(report.metadata!.ruleFilesSkipped)).toBeGreaterThan(CONTROL_TOWER_RULE_FILES.length / 2);
+      expect(Number(report.metadata!.ruleFilesRun) + Number(report.metadata!.ruleFilesSkipped)).toBe(CONTROL_TOWER_RULE_FILES.length);
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('on the real assembly', () => {
+  interface GuardRecord {
+    readonly name: string;
+    readonly compliant: string[];
+    readonly not_compliant: unknown[];
+  }
+
+  /** cfn-guard itself (the binary, with the library's flags) on one template with these rule files: exit code, stderr and one record per template. */
+  function cfnGuard(templatePath: string, ruleFiles: readonly string[]): Promise<{ status: number | null; stderr: string; records: GuardRecord[] }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(cfnGuardBinary(), ['validate', ...ruleFiles.flatMap((f) => ['--rules', f]), '--data', templatePath, '--output-format', 'json', '--show-summary', 'none', '--structured']);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stderr, records: stdout.trim() ? (JSON.parse(stdout) as GuardRecord[]) : [] }));
+    });
+  }
+
+  const templatePaths = () => stacks().map((stack) => path.join(testAssemblyDir(), stack.templateFile));
+
+  test.each([
+    ['Control Tower', CONTROL_TOWER_RULE_FILES],
+    ['project', PROJECT_RULE_FILES],
+  ])('every %s rule file left out of a template is one cfn-guard finds nothing to check in there (so the findings are those of every file)', async (_set, ruleFiles) => {
+    const plugin = new CfnGuardPlugin({ name: 'scope-under-test', ruleFiles });
+    const leftOut = templatePaths().map((templatePath) => {
+      const run = new Set(plugin.ruleFilesFor(fs.readFileSync(templatePath, 'utf8')));
+      return { templatePath, ruleFiles: ruleFiles.filter((file) => !run.has(file)) };
+    });
+    const checks = leftOut.filter((t) => t.ruleFiles.length > 0);
+    // Two cfn-guard processes at a time: the test's cost is what the synth saves.
+    const results: { templatePath: string; status: number | null; stderr: string; records: GuardRecord[] }[] = [];
+    for (let i = 0; i < checks.length; i += 2) {
+      results.push(...(await Promise.all(checks.slice(i, i + 2).map(async (c) => ({ templatePath: c.templatePath, ...(await cfnGuard(c.templatePath, c.ruleFiles)) })))));
+    }
+    for (const result of results) {
+      const name = path.basename(result.templatePath);
+      expect({ name, status: result.status, stderr: result.stderr.trim() }).toEqual({ name, status: 0, stderr: '' });
+      expect(result.records).toHaveLength(1);
+      expect({ name, compliant: result.records[0].compliant, notCompliant: result.records[0].not_compliant }).toEqual({ name, compliant: [], notCompliant: [] });
+    }
+    if (ruleFiles === CONTROL_TOWER_RULE_FILES) {
+      // The point of it: most Control Tower files can say nothing about most templates.
+      const pairs = leftOut.length * ruleFiles.length;
+      expect(leftOut.reduce((sum, t) => sum + t.ruleFiles.length, 0)).toBeGreaterThan(pairs / 2);
+    }
+    // cfn-guard's own time on the files left out: about what every synth saves (40 s of CPU on an idle machine); a limit, not a timing.
+  }, 20 * 60 * 1000);
+});
