@@ -2,7 +2,10 @@ const ESM_ONLY_PACKAGES = '(@octokit|before-after-hook|universal-user-agent)';
 
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // jest's node environment plus one CloudFormation validator engine per worker,
+  // shared by its test files (test/support/shared-cloudformation-validate.ts).
+  testEnvironment: '<rootDir>/test/support/test-environment.ts',
+  moduleNameMapper: { '^@aws/cloudformation-validate$': '<rootDir>/test/support/cloudformation-validate-shim.cjs' },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
