@@ -34,11 +34,15 @@ function accountStep(): string {
   return README.slice(start, end === -1 ? undefined : end);
 }
 
-/** The lookups the whole app would make against AWS with `context`, without the compliance gates (nothing else differs). */
+/**
+ * The lookups the whole app would make against AWS with `context`, without the
+ * compliance gates and aws-cdk-lib's built-in template validation (nothing else
+ * differs: validation reads templates, lookups happen while building them).
+ */
 function missingContext(config: ReturnType<typeof loadConfig>, context: Record<string, unknown>): MissingContext[] {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-context-'));
   try {
-    const app = new App({ outdir, context: { ...context, ...CDK_JSON_CONTEXT } });
+    const app = new App({ outdir, context: { ...context, ...CDK_JSON_CONTEXT }, builtinCloudFormationValidation: false });
     enableComplianceChecks(app, { gates: [] });
     buildBodyScriptApp(app, config);
     return (app.synth().manifest.missing ?? []) as MissingContext[];

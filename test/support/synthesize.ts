@@ -41,7 +41,10 @@ export interface SynthesizeOptions {
    * image tag, say) passes `[]`: the gates never change a template, and a warm
    * validation of the changed stacks still costs ten times the synth itself
    * (cdk-nag reads the whole construct tree, cfn-guard re-checks the largest
-   * templates). Every gate runs on the shared assembly and in every CLI synth.
+   * templates). Without the 'cloudformation' gate, aws-cdk-lib's built-in
+   * CloudFormation validator is off too (it would otherwise stand in for the
+   * gate and check every template again). Every gate runs on the shared
+   * assembly and in every CLI synth.
    * @default every gate (COMPLIANCE_GATES)
    */
   readonly gates?: readonly ComplianceGate[];
@@ -55,7 +58,7 @@ export interface SynthesizeOptions {
  */
 export function synthesizeBodyScript(outdir: string, overrides: SynthOverrides = {}, options: SynthesizeOptions = {}): void {
   fs.rmSync(outdir, { recursive: true, force: true });
-  const app = new App({ outdir, context: { ...cdkJsonContext(), ...overrides } });
+  const app = new App({ outdir, context: { ...cdkJsonContext(), ...overrides }, builtinCloudFormationValidation: options.gates?.includes('cloudformation') ?? true });
   enableComplianceChecks(app, { validationCache: testValidationCacheDir(), ...(options.gates ? { gates: options.gates } : {}) });
   buildBodyScriptApp(app, loadConfig(overrides));
   try {
