@@ -79,12 +79,43 @@ describe('ruleFileScope', () => {
     }
   });
 
+  test('a selection narrowed by more clauses, or projected further, still selects only its type', () => {
+    for (const selection of [
+      "Resources.*[\n    Type == %RESOURCE_TYPE\n    Properties.FifoQueue exists\n    Metadata.guard.SuppressedRules not exists or\n    Metadata.guard.SuppressedRules.* != 'X'\n]",
+      "Resources.*[ Type == 'AWS::SQS::Queue' ].Properties.RedrivePolicy[ maxReceiveCount exists ].deadLetterTargetArn",
+      'Resources.*[\n    Properties.FifoQueue exists\n    Type == %RESOURCE_TYPE\n]',
+    ]) {
+      const scope = ruleFileScope(ruleFile(selection));
+      expect(scopeResourceTypes(scope)).toEqual(['AWS::SQS::Queue']);
+      expect(mayApply(scope, template(resourcesOfTypes(['AWS::S3::Bucket'])))).toBe(false);
+    }
+  });
+
+  test('a when of selections joined by or applies where any of them selects something', () => {
+    const text = [
+      "let queues = Resources.*[ Type == 'AWS::SQS::Queue' ]",
+      "let topics = Resources.*[ Type == 'AWS::SNS::Topic' ]",
+      "let keys = Resources.*[ Type == 'AWS::KMS::Key' ]",
+      'rule MESSAGING when %queues !empty or %topics !empty %keys !empty {',
+      '    %keys.Properties.EnableKeyRotation == true',
+      '}',
+    ].join('\n');
+    const scope = ruleFileScope(text);
+    expect(scopeResourceTypes(scope)).toEqual(['AWS::KMS::Key', 'AWS::SNS::Topic', 'AWS::SQS::Queue']);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::SNS::Topic', 'AWS::KMS::Key'])))).toBe(true);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::SQS::Queue', 'AWS::KMS::Key'])))).toBe(true);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::SNS::Topic'])))).toBe(false);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::KMS::Key'])))).toBe(false);
+  });
+
   test.each([
     ['a rule without when', 'rule ANY { Resources exists }\n'],
-    ['an or in a when clause', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]', 'is_cfn_template(%INPUT_DOCUMENT) or\n    %selected not empty')],
+    ['an or that joins a clause it cannot judge', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]', 'is_cfn_template(%INPUT_DOCUMENT) or\n    %selected not empty')],
     ['a query in the when clause itself', "rule RETENTION when Resources.*[ Type == 'AWS::Logs::LogGroup' ] !empty {\n  Resources.*.Properties.RetentionInDays exists\n}\n"],
-    ['a selection with another filter clause', ruleFile('Resources.*[ Type == %RESOURCE_TYPE\n    Properties.FifoQueue exists ]')],
-    ['a selection that projects further', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ].Properties')],
+    ['a type comparison joined by or to another clause', ruleFile('Resources.*[\n    Type == %RESOURCE_TYPE or\n    Properties.FifoQueue exists\n]')],
+    ['a type comparison beside another clause on its line', ruleFile('Resources.*[ Type == %RESOURCE_TYPE Properties.FifoQueue exists ]')],
+    ['a type comparison split over two lines', ruleFile("Resources.*[\n    Type ==\n    'AWS::SQS::Queue'\n]")],
+    ['a selection followed by something other than a path', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ] or Resources.*')],
     ['a negated type comparison', ruleFile('Resources.*[ Type != %RESOURCE_TYPE ]')],
     ['a type matched by a regular expression', ruleFile('Resources.*[ Type == /AWS::SQS::.*/ ]')],
     ['a list compared with ==', ruleFile('Resources.*[ Type == ["AWS::SQS::Queue"] ]')],
@@ -120,11 +151,17 @@ describe('templateFacts', () => {
 });
 
 describe('a rule file whose selection matches is never left out', () => {
-  /** Every choice of one type from each selection a rule needs (the rule's when is AND of them). */
-  function templatesThatSelect(scope: RuleFileScope): string[][] {
+  /** Every choice, for each rule, of one type or key from each of its groups (the rule's when is AND of the groups, OR within one). */
+  function templatesThatSelect(scope: RuleFileScope): { types: string[]; keys: string[] }[] {
     if (scope.kind !== 'scoped') return [];
     return scope.rules.flatMap((rule) =>
-      rule.typeSets.reduce<string[][]>((choices, set) => choices.flatMap((chosen) => [...set].map((type) => [...chosen, type])), [[]]).filter((types) => types.length > 0),
+      rule.groups.reduce<{ types: string[]; keys: string[] }[]>(
+        (choices, group) =>
+          choices.flatMap((chosen) =>
+            group.flatMap((clause) => ('types' in clause ? [...clause.types].map((type) => ({ types: [...chosen.types, type], keys: chosen.keys })) : [{ types: chosen.types, keys: [...chosen.keys, clause.topLevelKey] }])),
+          ),
+        [{ types: [], keys: [] }],
+      ),
     );
   }
 
@@ -134,9 +171,9 @@ describe('a rule file whose selection matches is never left out', () => {
   ])('%s rule files: a template with one resource of each type a rule selects runs the file', (_set, files) => {
     let checked = 0;
     for (const file of files) {
-      for (const types of templatesThatSelect(scopeOf(file))) {
-        const facts = template(resourcesOfTypes([...types, 'AWS::CloudFormation::WaitConditionHandle']));
-        if (!mayApply(scopeOf(file), facts)) throw new Error(`${ruleFileId(file)} was left out of a template with ${types.join(', ')}`);
+      for (const { types, keys } of templatesThatSelect(scopeOf(file))) {
+        const facts = template(resourcesOfTypes([...types, 'AWS::CloudFormation::WaitConditionHandle']), Object.fromEntries(keys.map((key) => [key, { resourceProperties: {} }])));
+        if (!mayApply(scopeOf(file), facts)) throw new Error(`${ruleFileId(file)} was left out of a template with ${[...types, ...keys].join(', ')}`);
         checked++;
       }
     }

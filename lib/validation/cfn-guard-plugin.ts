@@ -9,7 +9,7 @@ import { mayApply, type RuleFileScope, ruleFileScope, templateFacts } from './ru
 import { fileFingerprint, fingerprint, TEMPLATE_PLACEHOLDER, type VerdictCache, violationsAt } from './verdict-cache';
 
 /** Bump when lib/validation/rule-file-scope.ts reads rule files differently: cached verdicts made with the old reading are then misses. */
-const RULE_FILE_SCOPE_READING = 1;
+const RULE_FILE_SCOPE_READING = 2;
 
 const LIBRARY_DIRECTORY = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 const LIBRARY_VERSION: string = JSON.parse(fs.readFileSync(path.join(LIBRARY_DIRECTORY, 'package.json'), 'utf8')).version;

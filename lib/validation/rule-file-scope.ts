@@ -14,35 +14,41 @@
  * file on a 200 KB template still costs CPU. cfn-guard's time grows with rule
  * files × template size, and it is most of every synth's time.
  *
- * The reading is deliberately narrow: a file is scoped only when every rule
+ * The reading is deliberately narrow. A file is scoped only when every rule
  * that cfn-guard evaluates on its own (every rule without parameters) has a
- * `when` made only of clauses this module understands, joined by AND (one per
- * line or side by side, no `or`/`OR`/`|OR|`), and at least one of them can be
- * shown false from the template alone:
+ * `when` made only of clauses this module understands, read in Guard's
+ * conjunctive normal form (clauses ANDed, `or`/`OR`/`|OR|` joining them into
+ * a disjunction), and some AND-ed group of it can be shown false from the
+ * template alone, because each of its clauses can:
  * - `%sel not empty` (or `!empty`) where `sel` is a file-level
- *   `let sel = Resources.*[ ... ]` (or `Resources[ ... ]`) whose filter is made
- *   only of `Type == <string>` / `Type in [<strings>]` comparisons (a constant
- *   may stand for the string or list), joined by AND or OR: such a filter can
- *   only select resources of those types, so it is empty on a template with
- *   none of them;
+ *   `let sel = Resources.*[ filter ]` (or `Resources[ filter ]`, optionally
+ *   followed by a path into what it selected) whose filter has an AND-ed group
+ *   made only of `Type == <string>` / `Type in [<strings>]` comparisons (a
+ *   constant may stand for the string or list): such a selection can only
+ *   hold resources of those types, so it is empty on a template with none;
  * - `is_cfn_hook(%INPUT_DOCUMENT, %TYPE)` with `INPUT_DOCUMENT = this` and
  *   the file's own `is_cfn_hook(doc, T) { %doc.%T.resourceProperties exists }`:
  *   false unless the template has a top-level key named like the type;
- * - `is_cfn_template(...)`, which the rule needs anyway and which is ignored
- *   (AND: the rule is SKIP as soon as any clause is false).
+ * - `is_cfn_template(...)` is understood but can never be shown false, so a
+ *   group that has it constrains nothing.
  * Anything else (a rule with no `when`, an unknown clause or statement, a
- * regular expression or negation in a type filter, a constant defined twice,
- * text this tokenizer cannot read) makes the file run on every template. A
- * template that is not a JSON object, or with a resource whose Type is not a
- * string, runs every file.
- */
+ * regular expression or negation in a type comparison, a type comparison
+ * joined by `or` to another kind of clause or split over lines, a constant
+ * defined twice, text this tokenizer cannot read) makes the file run on every
+ * template. A template that is not a JSON object, or with a resource whose
+ * Type is not a string, runs every file. */
 
-/** The conditions under which one rule of a file can report anything (AND of all). */
-interface RuleRequirement {
-  /** For each `%sel not empty` clause: the resource types `sel` can select. The rule is SKIP unless every set meets the template's types. */
-  readonly typeSets: readonly ReadonlySet<string>[];
-  /** For each `is_cfn_hook` clause: the top-level key it needs. The rule is SKIP unless the template has every one. */
-  readonly topLevelKeys: readonly string[];
+/** One clause of a `when` that the template alone can show false: a selection of resource types, or a top-level key (a hook input). */
+export type ScopedClause = { readonly types: ReadonlySet<string> } | { readonly topLevelKey: string };
+
+/**
+ * The conditions under which one rule of a file can report anything: every
+ * group (AND) has a clause that may be true (OR within a group). Groups with
+ * a clause the template cannot show false (`is_cfn_template(...)`) are left
+ * out: they constrain nothing here.
+ */
+export interface RuleRequirement {
+  readonly groups: readonly (readonly ScopedClause[])[];
 }
 
 /** What a rule file can report on: every template, or only templates that meet one of its rules' requirements. */
@@ -86,15 +92,14 @@ export function mayApply(scope: RuleFileScope, facts: TemplateFacts): boolean {
   if (scope.kind === 'every-template') return true;
   const types = facts.resourceTypes;
   if (types === undefined) return true;
-  return scope.rules.some(
-    (rule) => rule.typeSets.every((set) => [...set].some((type) => types.has(type))) && rule.topLevelKeys.every((key) => facts.topLevelKeys.has(key)),
-  );
+  const mayHold = (clause: ScopedClause) => ('types' in clause ? [...clause.types].some((type) => types.has(type)) : facts.topLevelKeys.has(clause.topLevelKey));
+  return scope.rules.some((rule) => rule.groups.every((group) => group.some(mayHold)));
 }
 
 /** The resource types a scoped file names (for messages and tests); empty for a file that runs on every template. */
 export function scopeResourceTypes(scope: RuleFileScope): string[] {
   if (scope.kind === 'every-template') return [];
-  return [...new Set(scope.rules.flatMap((rule) => rule.typeSets.flatMap((set) => [...set])))].sort();
+  return [...new Set(scope.rules.flatMap((rule) => rule.groups.flat().flatMap((clause) => ('types' in clause ? [...clause.types] : []))))].sort();
 }
 
 type Token =
@@ -199,7 +204,7 @@ function parseStatements(tokens: readonly Token[]): ParsedFile {
       let j = i + 3;
       while (j < tokens.length && tokens[j].kind !== 'newline') j = tokens[j].kind === 'punct' && OPENING[tokens[j].text] ? closingIndex(tokens, j) : j + 1;
       if (lets.has(name.text)) throw new Unreadable(`'${name.text}' is defined twice`);
-      lets.set(name.text, withoutNewlines(tokens.slice(i + 3, j)));
+      lets.set(name.text, tokens.slice(i + 3, j));
       i = j;
     } else if (isWord(t, 'rule')) {
       const name = tokens[i + 1];
@@ -230,7 +235,8 @@ function parseStatements(tokens: readonly Token[]): ParsedFile {
 }
 
 /** The string(s) a value stands for: a string literal, a `[list of strings]`, or `%CONSTANT` bound to one of those. */
-function stringsOf(tokens: readonly Token[], lets: ParsedFile['lets'], seen: readonly string[] = []): string[] | undefined {
+function stringsOf(given: readonly Token[], lets: ParsedFile['lets'], seen: readonly string[] = []): string[] | undefined {
+  const tokens = withoutNewlines(given);
   if (tokens.length === 1 && tokens[0].kind === 'string') return [tokens[0].text];
   if (tokens.length === 2 && isPunct(tokens[0], '%') && isWord(tokens[1])) {
     const name = tokens[1].text;
@@ -253,16 +259,66 @@ function stringsOf(tokens: readonly Token[], lets: ParsedFile['lets'], seen: rea
 
 /** Whether a constant is bound to one string literal (not a list). */
 function isSingleString(name: Token | undefined, lets: ParsedFile['lets']): boolean {
-  const value = name?.kind === 'word' ? lets.get(name.text) : undefined;
+  const bound = name?.kind === 'word' ? lets.get(name.text) : undefined;
+  const value = bound && withoutNewlines(bound);
   return value !== undefined && value.length === 1 && value[0].kind === 'string';
+}
+
+/** Tokens that leave a clause unfinished at the end of a line (the next line continues it). */
+const CONTINUING = new Set(['==', '!=', '<', '>', '<=', '>=', '.', ',', '!', '%', 'in', 'not', 'some', 'is', '|OR|', 'or', 'OR']);
+const continues = (t: Token | undefined) => t !== undefined && (t.kind === 'punct' || t.kind === 'word') && CONTINUING.has(t.text);
+
+/**
+ * Splits tokens into their lines at bracket depth 0 (a bracket's content
+ * stays on the line that opens it), without empty lines.
+ */
+function topLevelLines(tokens: readonly Token[]): Token[][] {
+  const lines: Token[][] = [[]];
+  for (let k = 0; k < tokens.length; ) {
+    const t = tokens[k];
+    if (t.kind === 'newline') {
+      lines.push([]);
+      k++;
+    } else if (t.kind === 'punct' && OPENING[t.text]) {
+      const end = closingIndex(tokens, k);
+      lines[lines.length - 1].push(...tokens.slice(k, end));
+      k = end;
+    } else {
+      lines[lines.length - 1].push(t);
+      k++;
+    }
+  }
+  return lines.filter((line) => line.length > 0);
+}
+
+/** The types one `Type == X` / `Type in [..]` comparison (exactly those tokens) can match, or undefined. */
+function typeComparison(tokens: readonly Token[], lets: ParsedFile['lets']): string[] | undefined {
+  const [type, operator, ...value] = withoutNewlines(tokens);
+  if (!isWord(type, 'Type') || !(isPunct(operator, '==') || isWord(operator, 'in'))) return undefined;
+  const values = stringsOf(value, lets);
+  if (!values) return undefined;
+  // `==` only with one string (a literal or a constant bound to one), never a list.
+  if (isPunct(operator, '==') && (values.length !== 1 || isPunct(value[0], '[') || (isPunct(value[0], '%') && !isSingleString(value[1], lets)))) return undefined;
+  return values;
 }
 
 /**
  * The resource types a file-level selection can select, or undefined when it
- * is not `Resources.*[ filter ]` / `Resources[ filter ]` with a filter made
- * only of `Type == X` / `Type in [..]` joined by AND (newlines) or OR.
+ * cannot be shown to select only some types.
+ *
+ * The selection must be `Resources.*[ filter ]` (or `Resources[ filter ]`),
+ * optionally followed by a path and filters into what it selected, which can
+ * only narrow it. The filter is read in Guard's conjunctive normal form:
+ * clauses on separate lines are ANDed, `or` (`OR`, `|OR|`) at the end of a
+ * line (or between clauses on one line) joins clauses into a disjunction.
+ * When one AND-ed group is made only of `Type == <string>` / `Type in
+ * [<strings>]` comparisons (a constant may stand for the string or list),
+ * the selection holds only resources of those types, whatever the other
+ * groups say. Anything unexpected (a line that ends unfinished, a group
+ * that mixes a type comparison with something else) gives undefined.
  */
-function selectedTypes(expression: readonly Token[], lets: ParsedFile['lets']): Set<string> | undefined {
+function selectedTypes(given: readonly Token[], lets: ParsedFile['lets']): Set<string> | undefined {
+  const expression = withoutNewlines(given);
   let i = 0;
   if (!isWord(expression[i++], 'Resources')) return undefined;
   if (isPunct(expression[i], '.') && isPunct(expression[i + 1], '*')) i += 2;
@@ -270,64 +326,95 @@ function selectedTypes(expression: readonly Token[], lets: ParsedFile['lets']): 
   let end: number;
   try {
     end = closingIndex(expression, i);
+    // What follows may only go further into the selected resources: `.Name`, `.*`, `[ filter ]`.
+    for (let k = end; k < expression.length; ) {
+      if (isPunct(expression[k], '.') && (isWord(expression[k + 1]) || isPunct(expression[k + 1], '*'))) k += 2;
+      else if (isPunct(expression[k], '[')) k = closingIndex(expression, k);
+      else return undefined;
+    }
   } catch {
     return undefined;
   }
-  if (end !== expression.length) return undefined;
-  const filter = expression.slice(i + 1, end - 1);
-  const types = new Set<string>();
-  let k = 0;
-  while (k < filter.length) {
-    if (isDisjunction(filter[k])) {
-      k++;
-      continue;
+  // The filter again, with its lines: the bracket at the same place in the tokens with newlines.
+  const opening = given.findIndex((t, k) => isPunct(t, '[') && withoutNewlines(given.slice(0, k)).length === i);
+  const filter = given.slice(opening + 1, closingIndex(given, opening) - 1);
+  // Each line split at `or`s into segments; a line ending (or the next one starting) with `or` joins the next line's group.
+  const lines = topLevelLines(filter).map((line) => {
+    const segments: Token[][] = [[]];
+    for (const t of line) {
+      if (isDisjunction(t)) segments.push([]);
+      else segments[segments.length - 1].push(t);
     }
-    if (!isWord(filter[k], 'Type')) return undefined;
-    const operator = filter[k + 1];
-    if (!(isPunct(operator, '==') || isWord(operator, 'in'))) return undefined;
-    // The value runs to the next `or` or to the next `Type` (newline-joined clauses arrive without newlines here).
-    let next = k + 2;
-    if (isPunct(filter[next], '[')) next = closingIndex(filter, next);
-    else next += isPunct(filter[next], '%') ? 2 : 1;
-    const value = filter.slice(k + 2, next);
-    const values = stringsOf(value, lets);
-    // `==` only with one string (a literal or a constant bound to one), never a list.
-    if (!values || (isPunct(operator, '==') && (values.length !== 1 || isPunct(value[0], '[') || (isPunct(value[0], '%') && !isSingleString(value[1], lets))))) return undefined;
-    for (const value of values) types.add(value);
-    k = next;
+    return { line, segments };
+  });
+  const groups: { segments: Token[][]; first: number; last: number }[] = [];
+  lines.forEach(({ line, segments }, index) => {
+    const joined = index > 0 && (isDisjunction(lines[index - 1].line[lines[index - 1].line.length - 1]) || isDisjunction(line[0]));
+    if (joined) {
+      const group = groups[groups.length - 1];
+      group.segments.push(...segments);
+      group.last = index;
+    } else {
+      groups.push({ segments: [...segments], first: index, last: index });
+    }
+  });
+  for (const group of groups) {
+    const previous = lines[group.first - 1]?.line;
+    const next = lines[group.last + 1]?.line;
+    if ((previous && continues(previous[previous.length - 1])) || (next && continues(next[0]) && !isDisjunction(next[0]))) continue;
+    const segments = group.segments.filter((segment) => segment.length > 0);
+    const types = segments.map((segment) => typeComparison(segment, lets));
+    if (segments.length > 0 && types.every((t) => t !== undefined)) return new Set(types.flat() as string[]);
   }
-  return types.size > 0 ? types : undefined;
+  return undefined;
 }
 
-/** The requirement of a rule's `when` clauses, or undefined when one of them is not understood or they are not all joined by AND. */
+/**
+ * The requirement of a rule's `when` clauses, read in Guard's conjunctive
+ * normal form (clauses are ANDed unless `or` joins them), or undefined when a
+ * clause is not one this reading understands or none constrains the rule.
+ */
 function requirementOf(when: readonly Token[], file: ParsedFile, hookIsStandard: boolean): RuleRequirement | undefined {
   const clauses = withoutNewlines(when);
-  if (clauses.some(isDisjunction)) return undefined;
-  const typeSets: Set<string>[] = [];
-  const topLevelKeys: string[] = [];
+  // Each group: its clauses, or undefined once it has one the template cannot show false.
+  const groups: (ScopedClause[] | undefined)[] = [];
+  let joinNext = false;
   let k = 0;
   while (k < clauses.length) {
     const [a, b, c, d, e, f, g] = clauses.slice(k, k + 7);
+    let clause: ScopedClause | 'unconstrained';
     if (isWord(a, 'is_cfn_template') && isPunct(b, '(')) {
-      // Ignored: joined by AND, the rule is SKIP whenever another clause is false, whatever this one says.
+      clause = 'unconstrained';
       k = closingIndex(clauses, k + 1);
     } else if (isPunct(a, '%') && isWord(b) && ((isWord(c, 'not') && isWord(d, 'empty')) || (isPunct(c, '!') && isWord(d, 'empty')))) {
       const expression = file.lets.get(b!.text);
       const types = expression && selectedTypes(expression, file.lets);
       if (!types) return undefined;
-      typeSets.push(types);
+      clause = { types };
       k += 4;
     } else if (hookIsStandard && isWord(a, 'is_cfn_hook') && isPunct(b, '(') && isPunct(c, '%') && isWord(d, 'INPUT_DOCUMENT') && isPunct(e, ',') && isPunct(f, '%') && isWord(g) && isPunct(clauses[k + 7], ')')) {
       const input = file.lets.get('INPUT_DOCUMENT');
       const type = stringsOf([f!, g!], file.lets);
       if (!input || spelled(input) !== 'this' || !type || type.length !== 1) return undefined;
-      topLevelKeys.push(type[0]);
+      clause = { topLevelKey: type[0] };
       k += 8;
     } else {
       return undefined;
     }
+    if (joinNext) {
+      const group = groups[groups.length - 1];
+      groups[groups.length - 1] = group && clause !== 'unconstrained' ? [...group, clause] : undefined;
+    } else {
+      groups.push(clause === 'unconstrained' ? undefined : [clause]);
+    }
+    joinNext = k < clauses.length && isDisjunction(clauses[k]);
+    if (joinNext) {
+      k++;
+      if (k >= clauses.length) return undefined;
+    }
   }
-  return typeSets.length + topLevelKeys.length > 0 ? { typeSets, topLevelKeys } : undefined;
+  const constraining = groups.filter((group): group is ScopedClause[] => group !== undefined);
+  return constraining.length > 0 ? { groups: constraining } : undefined;
 }
 
 /** Reads a rule file's scope; a file it cannot fully account for runs on every template. */
