@@ -35,6 +35,8 @@ export interface StackTemplate {
   readonly region?: string;
   /** From the manifest; undefined when the source has no manifest (saved templates). */
   readonly terminationProtection?: boolean;
+  /** Artifact ids this stack depends on in the manifest (other stacks, asset manifests): what `cdk deploy <stack>` deploys first. */
+  readonly dependencies?: readonly string[];
   readonly template: Template;
 }
 
@@ -55,6 +57,7 @@ export class InputError extends Error {
 
 interface ManifestArtifact {
   readonly type?: unknown;
+  readonly dependencies?: unknown;
   readonly environment?: unknown;
   readonly displayName?: unknown;
   readonly properties?: { templateFile?: unknown; stackName?: unknown; directoryName?: unknown; terminationProtection?: unknown };
@@ -114,6 +117,7 @@ function readAssembly(root: string, dir: string, flag: string, displayPrefix: st
       account,
       region,
       terminationProtection: properties.terminationProtection === true,
+      dependencies: Array.isArray(artifact.dependencies) ? artifact.dependencies.filter((d): d is string => typeof d === 'string') : [],
       template: readTemplate(inside(root, dir, properties.templateFile, flag), flag, log),
     });
   }
@@ -274,4 +278,29 @@ function readJson(file: string, flag: string): unknown {
   } catch (error) {
     throw new InputError(`${flag}: ${file} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The stacks `cdk deploy <names…>` would deploy: each named stack (by stack
+ * name or display name) and, transitively, every stack it depends on in the
+ * manifest, in manifest order. A name the assembly does not have is an
+ * InputError that lists the names it has: a plan of the wrong stacks shows nothing.
+ */
+export function selectStacks(stacks: readonly StackTemplate[], names: readonly string[], flag: string): StackTemplate[] {
+  const byArtifact = new Map(stacks.map((stack) => [stack.artifactId, stack]));
+  const selected = new Set<string>();
+  const visit = (stack: StackTemplate): void => {
+    if (selected.has(stack.artifactId)) return;
+    selected.add(stack.artifactId);
+    for (const dependency of stack.dependencies ?? []) {
+      const found = byArtifact.get(dependency);
+      if (found) visit(found);
+    }
+  };
+  for (const name of names) {
+    const stack = stacks.find((s) => s.stackName === name || s.displayName === name);
+    if (!stack) throw new InputError(`${flag}: the assembly has no stack '${name}'; it has ${stacks.map((s) => s.displayName).join(', ')}`);
+    visit(stack);
+  }
+  return stacks.filter((stack) => selected.has(stack.artifactId));
 }

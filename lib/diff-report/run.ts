@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type BaselineTemplates, InputError, loadAssembly, loadBaselineDirectory } from './assembly';
+import { type BaselineTemplates, InputError, loadAssembly, loadBaselineDirectory, selectStacks } from './assembly';
 import { type Baseline, parseDiffReportArgs, USAGE, UsageError } from './cli';
 import { type AwsClients, loadDeployedBaseline } from './deployed';
 import { diffStack } from './diff';
@@ -34,7 +34,7 @@ export async function runDiffReport(argv: readonly string[], deps: DiffReportDep
       deps.stdout(`${USAGE}\n`);
       return EXIT_OK;
     }
-    const report: DiffReport = { ...(await compareAssemblies(options.assemblyDir, options.baseline, deps.aws)), allowance: options.allowance };
+    const report: DiffReport = { ...(await compareAssemblies(options.assemblyDir, options.baseline, deps.aws, options.stacks)), allowance: options.allowance };
     const markdown = writeReport(report, options.outFile, options.jsonFile);
     deps.stdout(markdown);
 
@@ -63,9 +63,17 @@ export async function runDiffReport(argv: readonly string[], deps: DiffReportDep
  * The assembly compared with its baseline: every stack's changes and dangerous
  * changes. Throws InputError on anything it cannot read (exit 2).
  */
-export async function compareAssemblies(assemblyDir: string, baselineSource: Baseline, aws?: AwsClients): Promise<Omit<DiffReport, 'allowance' | 'refusal'>> {
+export async function compareAssemblies(
+  assemblyDir: string,
+  baselineSource: Baseline,
+  aws?: AwsClients,
+  stackNames: readonly string[] = [],
+): Promise<Omit<DiffReport, 'allowance' | 'refusal'>> {
   const log = { notes: [] as string[] };
-  const stacks = loadAssembly(assemblyDir, '--assembly', log);
+  const all = loadAssembly(assemblyDir, '--assembly', log);
+  // Only what `cdk deploy <stacks>` would deploy: the deployed baseline is then read in those stacks' account only.
+  const stacks = stackNames.length > 0 ? selectStacks(all, stackNames, '--stack') : all;
+  if (stackNames.length > 0) log.notes.push(`Only ${stacks.map((s) => s.displayName).join(', ')}: what \`cdk deploy ${stackNames.join(' ')}\` deploys.`);
 
   let baseline: BaselineTemplates;
   if (baselineSource.kind === 'deployed') {
@@ -77,7 +85,8 @@ export async function compareAssemblies(assemblyDir: string, baselineSource: Bas
   return {
     baseline: baseline.description,
     stacks: stacks.map((stack) => diffStack(stack, baseline.find(stack))),
-    stacksOnlyInBaseline: baseline.unmatched(stacks),
+    // Against every stack of the assembly: a stack left out by --stack is not one that only the baseline has.
+    stacksOnlyInBaseline: baseline.unmatched(all),
     notes: [...log.notes, ...baseline.notes],
   };
 }

@@ -313,6 +313,28 @@ describe('bad arguments and inputs exit 2 with one line naming the flag', () => 
   });
 });
 
+describe('--stack: only what `cdk deploy <stack>` deploys', () => {
+  test('a stack and, before it, the stacks it depends on; nothing else is compared', async () => {
+    const result = await run([...compare('harmless', 'base'), '--stack', EXTRA_STACK]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.summary!.stacks.map((s) => s.stack)).toEqual([DATA_STACK, EXTRA_STACK]);
+    expect(result.markdown).toContain(`Only ${DATA_STACK}, ${EXTRA_STACK}: what \`cdk deploy ${EXTRA_STACK}\` deploys.`);
+  });
+
+  test('a stack that depends on none is compared alone, and a dangerous change in it still exits 1', async () => {
+    const result = await run([...compare('dangerous', 'base'), '--stack', DATA_STACK]);
+    expect(result.code).toBe(EXIT_DANGEROUS);
+    expect(result.summary!.stacks.map((s) => s.stack)).toEqual([DATA_STACK]);
+  });
+
+  test('a stack the assembly does not have stops with exit 2, naming the stacks it has', async () => {
+    const result = await run([...compare('base', 'base'), '--stack', 'DiffFixture-Typo']);
+    expect(result.code).toBe(EXIT_INPUT);
+    expect(result.stderr).toBe(`--stack: the assembly has no stack 'DiffFixture-Typo'; it has ${DATA_STACK}`);
+    expect(result.file).toBeUndefined();
+  });
+});
+
 describe('--baseline deployed', () => {
   const cloudFormation = mockClient(CloudFormationClient);
   const sts = mockClient(STSClient);
@@ -381,6 +403,13 @@ describe('--baseline deployed', () => {
       `--baseline deployed: the AWS credentials are for account 222222222222, but ${DATA_STACK} is in ${ENV.account}; use credentials for that account (e.g. its deploy role)`,
     );
     expect(cloudFormation.commandCalls(GetTemplateCommand)).toHaveLength(0);
+  });
+
+  test('with --stack, only the selected stacks are read (and only their account must match)', async () => {
+    cloudFormation.on(GetTemplateCommand, { StackName: DATA_STACK, TemplateStage: 'Original' }).resolves({ TemplateBody: JSON.stringify(dataTemplate('base')) });
+    const result = await run(['--assembly', assemblies.harmless, '--baseline', 'deployed', '--stack', DATA_STACK], { aws });
+    expect(result.code).toBe(EXIT_OK);
+    expect(cloudFormation.commandCalls(GetTemplateCommand).map((c) => c.args[0].input.StackName)).toEqual([DATA_STACK]);
   });
 
   test('any other CloudFormation error is not mistaken for a missing stack', async () => {
