@@ -32,6 +32,26 @@ export const DEPLOY_WORKFLOWS: Readonly<Record<EnvironmentName, readonly string[
 };
 
 /**
+ * The workflow files whose `plan` job shows an environment's reviewers what a
+ * deploy will change before they approve it (review M4): production only,
+ * where a person approves; staging deploys without an approval to inform.
+ */
+export const PLAN_WORKFLOWS: Readonly<Record<EnvironmentName, readonly string[]>> = {
+  staging: [],
+  production: ['deploy-production.yml'],
+};
+
+/**
+ * The GitHub environment of an environment's plan job: its own (deploy branch
+ * only, no reviewer), so that the plan runs BEFORE the deploy environment's
+ * approval, and so that the plan role's trust names exactly that job: no other
+ * job runs in it (test/workflows.test.ts).
+ */
+export function planEnvironment(env: EnvironmentName): string {
+  return `${env}-plan`;
+}
+
+/**
  * The environment that holds the secrets of the jobs that report an
  * environment's release (Sentry and Slack). Its own environment, not the
  * deploy's: every job that names an environment with required reviewers waits
@@ -64,4 +84,14 @@ export function workflowSubject(github: ProjectConfig['github'], environment: st
 /** Every `sub` the deploy role of an environment accepts: its deploy workflows, from its deploy branch, in its environment. */
 export function deploySubjects(github: ProjectConfig['github'], env: EnvironmentName): string[] {
   return DEPLOY_WORKFLOWS[env].map((file) => workflowSubject(github, env, file, DEPLOY_BRANCH[env]));
+}
+
+/**
+ * Every `sub` the plan role of an environment accepts: its plan workflows,
+ * from its deploy branch, in its plan environment. A pull request reaches none:
+ * its jobs run from `refs/pull/<n>/merge` and the environment admits only the
+ * deploy branch (issue 16.1).
+ */
+export function planSubjects(github: ProjectConfig['github'], env: EnvironmentName): string[] {
+  return PLAN_WORKFLOWS[env].map((file) => workflowSubject(github, planEnvironment(env), file, DEPLOY_BRANCH[env]));
 }

@@ -323,6 +323,14 @@ export function githubDeployRoleName(env: EnvironmentName): string {
 }
 
 /**
+ * The read-only role of an environment's plan job (deploy-production.yml's
+ * `plan`): it may only assume the CDK lookup roles, to read the deployed templates.
+ */
+export function githubPlanRoleName(env: EnvironmentName): string {
+  return `BodyScript-GitHub-Plan-${environmentTitle(env)}`;
+}
+
+/**
  * The role in an environment's account that the operator CLI's changing
  * commands (snapshot, rollback, dr failover) run as from the pipeline. The
  * GitHub deploy role of the environment may assume it by this name.

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
 import { deployRoleMaxSessionSeconds } from '../lib/deploy-duration';
 import { githubDeployRoleName } from '../lib/naming';
-import { deployRoleTargets } from '../lib/stacks/github-stack';
+import { deployRoleTargets, planRoleTargets } from '../lib/stacks/github-stack';
 import { acknowledgements, resourcesOfType, stacks, templateJson, violations } from './support/assembly';
 
 const STACK = 'BodyScript-GitHub';
@@ -49,9 +49,40 @@ describe('BodyScript-GitHub', () => {
     expect(providers[0][1].Properties).toMatchObject({ Url: 'https://token.actions.githubusercontent.com', ClientIdList: ['sts.amazonaws.com'] });
   });
 
-  test('creates exactly the two deploy roles (the unused pull-request diff role is gone)', () => {
+  test('creates exactly the two deploy roles and the production plan role (the unused pull-request diff role is gone)', () => {
     const names = resourcesOfType(STACK, 'AWS::IAM::Role').map(([, r]) => r.Properties?.RoleName);
-    expect(names.sort()).toEqual(['BodyScript-GitHub-Deploy-Production', 'BodyScript-GitHub-Deploy-Staging']);
+    expect(names.sort()).toEqual(['BodyScript-GitHub-Deploy-Production', 'BodyScript-GitHub-Deploy-Staging', 'BodyScript-GitHub-Plan-Production']);
+  });
+
+  test('the production plan role trusts only the plan job of deploy-production.yml on main in the production-plan environment (review M4)', () => {
+    const providerId = resourcesOfType(STACK, 'AWS::IAM::OIDCProvider')[0][0];
+    expect(role('BodyScript-GitHub-Plan-Production').AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Principal: { Federated: { Ref: providerId } },
+        Condition: {
+          StringEquals: {
+            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+            'token.actions.githubusercontent.com:sub': [`repo:${repo}:environment:production-plan:job_workflow_ref:${repo}/.github/workflows/deploy-production.yml@refs/heads/main`],
+          },
+        },
+      },
+    ]);
+    // The deploy role is not trusted for the plan environment, nor the plan role for the deploy environment.
+    expect(subjectsOf('BodyScript-GitHub-Deploy-Production').join(' ')).not.toContain('production-plan');
+  });
+
+  test('the production plan role may only assume the read-only CDK lookup roles of production, for an hour at most', () => {
+    const statements = permissionStatements('BodyScript-GitHub-Plan-Production');
+    expect(statements).toHaveLength(1);
+    expect(asList(statements[0].Action).sort()).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    const production = config.environments.production;
+    expect(asList(statements[0].Resource).sort()).toEqual(
+      [...new Set([production.primary, production.standby].map((l) => `arn:aws:iam::${l.account}:role/cdk-hnb659fds-lookup-role-${l.account}-${l.region}`))].sort(),
+    );
+    expect(planRoleTargets(production).sort()).toEqual(asList(statements[0].Resource).sort());
+    expect(role('BodyScript-GitHub-Plan-Production').MaxSessionDuration).toBe(3600);
   });
 
   const repo = `${owner}/${repository}`;
@@ -163,7 +194,7 @@ describe('BodyScript-GitHub', () => {
 
   test('outputs the role ARNs the workflows assume', () => {
     const outputs = Object.keys((templateJson(STACK).Outputs ?? {}) as Record<string, unknown>);
-    expect(outputs.sort()).toEqual(['ProductionDeployRoleArn', 'StagingDeployRoleArn']);
+    expect(outputs.sort()).toEqual(['ProductionDeployRoleArn', 'ProductionPlanRoleArn', 'StagingDeployRoleArn']);
   });
 });
 
@@ -324,7 +355,7 @@ describe('pull-request tokens', () => {
 
   test('no pull-request token can assume any role that has a permission', () => {
     const roles = githubFederatedRoles();
-    expect(roles.map((r) => r.role).sort()).toEqual([`${STACK}/BodyScript-GitHub-Deploy-Production`, `${STACK}/BodyScript-GitHub-Deploy-Staging`]);
+    expect(roles.map((r) => r.role).sort()).toEqual([`${STACK}/BodyScript-GitHub-Deploy-Production`, `${STACK}/BodyScript-GitHub-Deploy-Staging`, `${STACK}/BodyScript-GitHub-Plan-Production`]);
     const assumable = roles.flatMap((r) => tokens.filter((t) => canAssume(r.trust, r.isGitHubProvider, t)).map((t) => `${r.role} by ${String(t.sub)}${r.hasPermissions ? '' : ' (no permissions)'}`));
     expect(assumable.filter((line) => !line.endsWith('(no permissions)'))).toEqual([]);
   });

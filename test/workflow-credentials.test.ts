@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { type EnvironmentConfig, ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
 import { CREDENTIAL_MARGIN_MINUTES, cdkDeployWorstCase, GITHUB_JOB_MAX_MINUTES, IAM_ROLE_CHAINING_MAX_SECONDS } from '../lib/deploy-duration';
+import { planEnvironment } from '../lib/github-repository';
 import { stackNames } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { opsCommandWorstCase } from '../lib/ops/durations';
@@ -51,7 +52,8 @@ const workflows: Record<string, Workflow> = Object.fromEntries(workflowFiles.map
 /** The environments a job can run for: its fixed GitHub environment, or both when the run's input chooses. */
 function variantsOf(job: Job): EnvironmentName[] {
   if (job.environment === '${{ inputs.environment }}') return [...ENVIRONMENT_NAMES];
-  const env = ENVIRONMENT_NAMES.find((name) => name === job.environment);
+  // A plan job (its own environment, review M4) reads that environment's accounts.
+  const env = ENVIRONMENT_NAMES.find((name) => name === job.environment || planEnvironment(name) === job.environment);
   return env ? [env] : [];
 }
 

@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
 import { DELIVERY_STEPS, FAIL_THE_RELEASE_STEP } from '../lib/delivery-metrics';
 import { CI_WORKFLOW_FILE, GATE_CHECK_NAME, REVIEW_RELAY_WORKFLOW_FILE } from '../lib/diff-report/gate';
-import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, GATE_ENVIRONMENT, reportingEnvironment } from '../lib/github-repository';
+import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, GATE_ENVIRONMENT, PLAN_WORKFLOWS, planEnvironment, reportingEnvironment } from '../lib/github-repository';
 import { desiredSettings } from '../lib/github-settings/desired';
-import { githubDeployRoleName } from '../lib/naming';
+import { githubDeployRoleName, githubPlanRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { DEPLOY_CONCURRENCY } from '../lib/release-budget';
 import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
@@ -216,8 +218,8 @@ describe('permissions', () => {
 describe('deploy jobs', () => {
   const deployJobs = () => allJobs().filter(({ job }) => usesAws(job));
 
-  test('are the staging and production deploys and the DR drill', () => {
-    expect(deployJobs().map(({ file, id }) => `${file}/${id}`).sort()).toEqual(['deploy-production.yml/deploy', 'deploy-staging.yml/deploy', 'dr-drill.yml/drill']);
+  test('are the staging and production deploys, the production plan (read-only) and the DR drill', () => {
+    expect(deployJobs().map(({ file, id }) => `${file}/${id}`).sort()).toEqual(['deploy-production.yml/deploy', 'deploy-production.yml/plan', 'deploy-staging.yml/deploy', 'dr-drill.yml/drill']);
   });
 
   test.each([
@@ -239,7 +241,8 @@ describe('deploy jobs', () => {
 
   test('deploy from the assembly synthesized once in the same run', () => {
     for (const { file, id, job } of deployJobs()) {
-      expect(`${file}/${id} ${String(job.needs)}`).toBe(`${file}/${id} synth`);
+      // The production deploy also waits for the plan it deploys (review M4).
+      expect(`${file}/${id} ${String(job.needs)}`).toBe(`${file}/${id} ${file === 'deploy-production.yml' && id === 'deploy' ? 'synth,plan' : 'synth'}`);
       const download = job.steps!.find((s) => s.uses?.startsWith('actions/download-artifact@'));
       expect(download?.with).toEqual({ name: 'cloud-assembly', path: 'cdk.out' });
       for (const line of runText(job).split('\n').filter((l) => l.includes('cdk deploy'))) {
@@ -358,6 +361,7 @@ describe('AWS roles', () => {
     const e = config.environments[env];
     return new Set([
       deployRoleArn(env),
+      ...(PLAN_WORKFLOWS[env].length > 0 ? [`arn:aws:iam::${account}:role/${githubPlanRoleName(env)}`] : []),
       ...[e.primary, e.standby].map((l) => cdkBootstrapRoleArn('lookup', l.account, l.region)),
       ...[e.primary, e.standby].map((l) => operationsRoleArn(env, l.account)),
     ]);
@@ -628,12 +632,25 @@ describe('who can get a deploy credential', () => {
     return name === undefined ? [] : [name];
   };
 
-  test('every job with an OIDC token runs in an environment whose deploy role trusts its workflow file', () => {
-    expect(tokenJobs().length).toBeGreaterThanOrEqual(3);
+  test('every job with an OIDC token runs in an environment whose deploy role (or plan role) trusts its workflow file', () => {
+    expect(tokenJobs().length).toBeGreaterThanOrEqual(4);
+    const planOf = (environment: string) => ENVIRONMENT_NAMES.find((env) => planEnvironment(env) === environment);
     for (const { file, id, job } of tokenJobs()) {
       const environments = environmentsOf(file, job);
       expect(`${file}/${id} ${environments.length > 0}`).toBe(`${file}/${id} true`);
-      for (const env of environments) expect(`${file}/${id} in ${env}: ${DEPLOY_WORKFLOWS[env as EnvironmentName]?.includes(file)}`).toBe(`${file}/${id} in ${env}: true`);
+      for (const env of environments) {
+        const plan = planOf(env);
+        const trusted = plan ? PLAN_WORKFLOWS[plan].includes(file) : DEPLOY_WORKFLOWS[env as EnvironmentName]?.includes(file);
+        expect(`${file}/${id} in ${env}: ${trusted}`).toBe(`${file}/${id} in ${env}: true`);
+      }
+    }
+  });
+
+  test('the plan role is reachable by one job only: no other job runs in a plan environment, and the plan environment admits only the deploy branch', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const jobs = allJobs().filter(({ file, job }) => environmentsOf(file, job).includes(planEnvironment(env)));
+      expect(jobs.map(({ file, id }) => `${file}/${id}`)).toEqual(PLAN_WORKFLOWS[env].map((file) => `${file}/plan`));
+      if (PLAN_WORKFLOWS[env].length > 0) expect(desiredEnvironments.get(planEnvironment(env))).toMatchObject({ branches: [DEPLOY_BRANCH[env]], reviewerTeams: [], requiredSecrets: [], optionalSecrets: [] });
     }
   });
 
@@ -730,5 +747,87 @@ describe('install scripts', () => {
       expect((job.permissions as Record<string, string>)['id-token']).toBeUndefined();
       expect(runText(job)).toMatch(/npx cdk synth --quiet/);
     }
+  });
+});
+
+/**
+ * Review M4: the production approval shows what will change. The plan job
+ * compares the assembly with the deployed templates (the stateful-change
+ * report) for exactly the stacks the deploy job deploys, with a read-only role,
+ * writes the report to its job summary, and the deploy job (whose environment
+ * holds the approval) runs after it and deploys only the assembly it showed.
+ */
+describe('the production plan before the approval', () => {
+  const workflow = () => wf('deploy-production.yml');
+  const plan = () => workflow().jobs.plan;
+  const deploy = () => workflow().jobs.deploy;
+  const DIGEST = /^(?:digest=\$\(|echo "sha256=\$\()(find cdk\.out .+ \| cut -d' ' -f1)\)/m;
+  const digestCommand = (job: Job) => DIGEST.exec(runText(job))?.[1];
+
+  test('runs after synth, in its own environment, and the approval (the deploy job’s environment) waits for it', () => {
+    expect(plan().needs).toBe('synth');
+    expect(environmentOf(plan())).toBe(planEnvironment('production'));
+    expect(deploy().needs).toEqual(['synth', 'plan']);
+    expect(environmentOf(deploy())).toBe('production');
+    expect(plan().permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+  });
+
+  test('reads with the plan role and then only the read-only lookup role: nothing in the job can change AWS', () => {
+    const roles = plan().steps!.filter((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@')).map((s) => [s.with?.['role-to-assume'], s.with?.['role-chaining'] ?? false]);
+    expect(roles).toEqual([
+      ['${{ env.PLAN_ROLE_ARN }}', false],
+      ['${{ env.LOOKUP_ROLE_ARN }}', true],
+    ]);
+    expect(workflow().env?.PLAN_ROLE_ARN).toBe(`arn:aws:iam::${config.project.github.account}:role/${githubPlanRoleName('production')}`);
+    expect(runText(plan())).not.toMatch(/cdk deploy|npm run ops|aws /);
+  });
+
+  test('shows the stateful-change report against the deployed templates of exactly the stacks the deploy job deploys, in the job summary', () => {
+    const run = runText(plan());
+    const report = /^npm run diff-report -- --baseline deployed --assembly cdk\.out ((?:--stack \S+ )+)--out plan\.md --json plan\.json$/m.exec(run);
+    expect(report).not.toBeNull();
+    const planned = [...report![1].matchAll(/--stack (\S+)/g)].map((m) => m[1]);
+    const deployed = /npx cdk deploy --app cdk\.out (.+?) --require-approval/.exec(runText(deploy()))![1].split(' ');
+    expect(planned).toEqual(deployed);
+    expect(run).toMatch(/cat plan\.md[\s\S]*>> "\$GITHUB_STEP_SUMMARY"/);
+    // Exit 2 (nothing could be compared) fails the job, so no approval is asked for an unseen change; 1 is shown, first.
+    expect(run).toMatch(/\[ "\$code" -le 1 \]\s*$/);
+    expect(run).toContain('> [!CAUTION]');
+  });
+
+  test('the deploy job deploys only the assembly the plan showed: the same digest, checked before any credential', () => {
+    const synthDigest = digestCommand(workflow().jobs.synth);
+    expect(synthDigest).toBeDefined();
+    expect(digestCommand(plan())).toBe(synthDigest);
+    expect(digestCommand(deploy())).toBe(synthDigest);
+    expect((workflow().jobs.synth as Job & { outputs?: Record<string, string> }).outputs).toEqual({ 'assembly-digest': '${{ steps.digest.outputs.sha256 }}' });
+    expect((plan() as Job & { outputs?: Record<string, string> }).outputs).toEqual({ 'assembly-digest': '${{ steps.assembly.outputs.sha256 }}' });
+    const check = deploy().steps!.findIndex((s) => s.name === 'Check the assembly is the one the plan showed');
+    expect(deploy().steps![check].env).toEqual({ EXPECTED: '${{ needs.plan.outputs.assembly-digest }}' });
+    expect(check).toBeGreaterThan(deploy().steps!.findIndex((s) => s.uses?.startsWith('actions/download-artifact@')));
+    expect(check).toBeLessThan(deploy().steps!.findIndex((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@')));
+    expect(deploy().steps![check].run).toMatch(/if \[ -z "\$EXPECTED" \] \|\| \[ "\$digest" != "\$EXPECTED" \]; then[\s\S]*exit 1/);
+  });
+
+  test('the digest covers every file the artifact carries (not the hidden ones upload-artifact leaves out) and changes with any of them', () => {
+    const command = digestCommand(workflow().jobs.synth)!;
+    const digestOf = (files: Record<string, string>) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-digest-'));
+      try {
+        for (const [name, content] of Object.entries(files)) {
+          fs.mkdirSync(path.dirname(path.join(dir, 'cdk.out', name)), { recursive: true });
+          fs.writeFileSync(path.join(dir, 'cdk.out', name), content);
+        }
+        return execFileSync('bash', ['-c', command], { cwd: dir, encoding: 'utf8' }).trim();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const assembly = { 'manifest.json': '{}', 'A.template.json': '{"Resources":{}}', 'asset.1/index.js': 'x' };
+    const digest = digestOf(assembly);
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(digestOf({ ...assembly, '.cache/x': 'ignored' })).toBe(digest);
+    expect(digestOf({ ...assembly, 'A.template.json': '{"Resources":{"B":{}}}' })).not.toBe(digest);
+    expect(digestOf({ ...assembly, 'asset.2/index.js': 'y' })).not.toBe(digest);
   });
 });

@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES, type ProjectConfig } from '../config';
-import { DEFAULT_BRANCH, DEPLOY_BRANCH, GATE_ENVIRONMENT, OIDC_SUBJECT_CLAIM_KEYS, PROTECTED_BRANCHES, reportingEnvironment } from '../github-repository';
+import { DEFAULT_BRANCH, DEPLOY_BRANCH, GATE_ENVIRONMENT, OIDC_SUBJECT_CLAIM_KEYS, PLAN_WORKFLOWS, planEnvironment, PROTECTED_BRANCHES, reportingEnvironment } from '../github-repository';
 
 /**
  * The repository settings the pipeline's safety rests on, as data. Each one
@@ -95,6 +95,17 @@ export function desiredSettings(github: ProjectConfig['github'], gateCheckName: 
         optionalSecrets: [],
         why: 'a second person approves every production deploy, of main only; the deploy job holds AWS credentials and no secret',
       },
+      ...ENVIRONMENT_NAMES.filter((env) => PLAN_WORKFLOWS[env].length > 0).map(
+        (env): DesiredEnvironment => ({
+          name: planEnvironment(env),
+          branches: [DEPLOY_BRANCH[env]],
+          reviewerTeams: [],
+          preventSelfReview: false,
+          requiredSecrets: [],
+          optionalSecrets: [],
+          why: `the plan job of ${PLAN_WORKFLOWS[env].join(', ')}: it shows the ${env} reviewers what the deploy will change before they approve, with a read-only role that trusts only this environment on ${DEPLOY_BRANCH[env]}; no reviewer here, or the plan would wait for its own approval`,
+        }),
+      ),
       ...reporting,
       {
         name: GATE_ENVIRONMENT,

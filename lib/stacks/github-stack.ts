@@ -3,8 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, type ProjectConfig } from '../config';
 import { deployRoleMaxSessionSeconds } from '../deploy-duration';
-import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, deploySubjects } from '../github-repository';
-import { environmentTitle, githubDeployRoleName, operationsRoleName } from '../naming';
+import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, deploySubjects, PLAN_WORKFLOWS, planEnvironment, planSubjects } from '../github-repository';
+import { environmentTitle, githubDeployRoleName, githubPlanRoleName, operationsRoleName } from '../naming';
 
 /** The issuer of GitHub Actions' OIDC tokens (host only: IAM prefixes condition keys with it). */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
@@ -44,6 +44,18 @@ export function deployRoleTargets(config: EnvironmentConfig): string[] {
   return [...new Set([...bootstrap, ...operations])];
 }
 
+/**
+ * Every role ARN the plan role of an environment may assume: the CDK lookup
+ * roles of its primary and standby account/region, which `cdk bootstrap` gives
+ * ReadOnlyAccess (without kms:Decrypt) and nothing that changes AWS.
+ */
+export function planRoleTargets(config: EnvironmentConfig): string[] {
+  return [...new Set(locations(config).map(({ account, region }) => cdkBootstrapRoleArn('lookup', account, region)))];
+}
+
+/** A plan job reads templates for minutes: an hour is plenty and the shortest session IAM allows. */
+const PLAN_ROLE_MAX_SESSION = Duration.hours(1);
+
 export interface GitHubStackProps extends StackProps {
   /** Which repository may assume the roles. */
   readonly github: ProjectConfig['github'];
@@ -73,6 +85,8 @@ export class GitHubStack extends Stack {
   public readonly oidcProvider: iam.OidcProviderNative;
   /** The deploy role of each environment, trusted only for the subjects of deploySubjects(). */
   public readonly deployRoles: Readonly<Record<EnvironmentName, iam.Role>>;
+  /** The read-only plan role of each environment that has a plan job (PLAN_WORKFLOWS), trusted only for planSubjects(). */
+  public readonly planRoles: Readonly<Partial<Record<EnvironmentName, iam.Role>>>;
 
   constructor(scope: Construct, id: string, props: GitHubStackProps) {
     // The roles gate every deployment: deleting this stack by mistake would stop the pipeline.
@@ -99,6 +113,21 @@ export class GitHubStack extends Stack {
       deployRoles[name] = role;
     }
     this.deployRoles = deployRoles;
+
+    // Review M4: what a production deploy will change is shown before the approval, read with a role that changes nothing.
+    const planRoles: Partial<Record<EnvironmentName, iam.Role>> = {};
+    for (const name of ENVIRONMENT_NAMES.filter((env) => PLAN_WORKFLOWS[env].length > 0)) {
+      const role = this.githubRole(`${environmentTitle(name)}PlanRole`, {
+        roleName: githubPlanRoleName(name),
+        subjects: planSubjects(github, name),
+        description: `GitHub Actions plan of BodyScript ${name} (read-only): the plan job of ${PLAN_WORKFLOWS[name].join(', ')} on ${DEPLOY_BRANCH[name]} in the '${planEnvironment(name)}' environment only`,
+        maxSessionDuration: PLAN_ROLE_MAX_SESSION,
+      });
+      this.allowAssume(role, `${environmentTitle(name)}PlanPolicy`, planRoleTargets(environments[name]), `BodyScript ${name} plan: the CDK lookup roles of ${name} (read-only), nothing else`);
+      new CfnOutput(this, `${environmentTitle(name)}PlanRoleArn`, { value: role.roleArn, description: `role-to-assume of the ${name} plan job` });
+      planRoles[name] = role;
+    }
+    this.planRoles = planRoles;
   }
 
   /**
