@@ -184,6 +184,12 @@ export interface DataAlarmsProps {
    */
   readonly maxConnections: number;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * Backup and copy jobs that failed, aborted or expired, per 5 minutes (BackupJobFailures.metric).
+   *
+   * @default - no backup alarm
+   */
+  readonly backupJobFailures?: cloudwatch.IMetric;
   readonly critical: sns.ITopic;
   readonly warning: sns.ITopic;
   /** Runbook a paged person opens, named in every description. */
@@ -208,6 +214,8 @@ export class DataAlarms extends Construct {
   public readonly databaseConnections: cloudwatch.Alarm;
   /** The connection count `databaseConnections` fires above. */
   public readonly databaseConnectionsThreshold: number;
+  /** A daily backup or one of its copies did not happen (when `backupJobFailures` is given). */
+  public readonly backupJobsFailed?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DataAlarmsProps) {
     super(scope, id);
@@ -277,9 +285,27 @@ export class DataAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    if (props.backupJobFailures) {
+      // Review R11: a day without its recovery point, or without its copy in the standby region or the backup account.
+      this.backupJobsFailed = new cloudwatch.Alarm(this, 'BackupJobsFailed', {
+        alarmName: `${props.alarmNamePrefix}Backup-JobsFailed`,
+        alarmDescription: describeAlarm({
+          what: "An AWS Backup job of the environment's daily plan, or its copy to the standby region or the backup account, failed, was aborted or expired: that day has no recovery point there.",
+          action: "Read the job's event in the log group /aws/events/<env>-backup-job-failures (job id, resource, status message), fix the cause and start an on-demand backup or copy before the next daily run.",
+          missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'EventBridge counts the rule only in periods with a failed job; no count is no failure.'),
+          runbook,
+        }),
+        metric: props.backupJobFailures,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
     this.databaseFreeStorage.addAlarmAction(new actions.SnsAction(props.critical));
     this.databaseFreeStorage.addOkAction(new actions.SnsAction(props.critical));
-    for (const alarm of [this.databaseStorageNotGrowing, this.databaseCpu, this.deadLetterQueueNotEmpty, this.databaseConnections]) {
+    for (const alarm of [this.databaseStorageNotGrowing, this.databaseCpu, this.deadLetterQueueNotEmpty, this.databaseConnections, ...(this.backupJobsFailed ? [this.backupJobsFailed] : [])]) {
       alarm.addAlarmAction(new actions.SnsAction(props.warning));
       alarm.addOkAction(new actions.SnsAction(props.warning));
     }

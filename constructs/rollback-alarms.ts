@@ -8,6 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
+import { LOW_TRAFFIC_RULE, lowTrafficCondition } from '../lib/low-traffic';
 
 /**
  * A release that fails every request (crashes, hangs, answers 5xx or slowly)
@@ -267,11 +268,16 @@ export class RollbackAlarms extends Construct {
       });
       fast.push({ alarm: this.serverErrorRate, detects: ['crash', 'hang', 'errors'], worstCaseDetection: detection(this.serverErrorRate) });
 
-      // One metric, no math: the p99 of every request either colour answered.
+      // The p99 as a share: more than 1 % of responses slower than the objective is p99 above it,
+      // and the share comes with its count (SampleCount of the same metric), so a minute with
+      // one slow request among a few does not count (lib/low-traffic.ts, review R14).
+      const objective = maxLatency.toMilliseconds() / 1000;
       this.latency = new cloudwatch.Alarm(this, 'Latency', {
         alarmName: name('LatencyP99'),
         alarmDescription: describeAlarm({
-          what: `The 99th percentile response time of the service's targets was above ${maxLatency.toMilliseconds()} ms, the API's latency objective, for two minutes in a row (at night, with a request or two a minute, that is the slowest request).`,
+          what:
+            `More than 1 % of the responses of the service's targets were slower than ${maxLatency.toMilliseconds()} ms, the API's latency objective (its p99 above it), for two minutes in a row. ` +
+            LOW_TRAFFIC_RULE,
           action: 'During a deployment CodeDeploy rolls the release back; otherwise check database CPU and slow queries in Performance Insights.',
           missingData: missingData(
             cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -279,8 +285,16 @@ export class RollbackAlarms extends Construct {
           ),
           runbook,
         }),
-        metric: lb.targetResponseTime({ period: MINUTE, statistic: cloudwatch.Stats.p(99) }),
-        threshold: maxLatency.toMilliseconds() / 1000,
+        metric: new cloudwatch.MathExpression({
+          expression: `IF(${lowTrafficCondition('answered', '(100 - fast)')}, 100 - fast, 0)`,
+          usingMetrics: {
+            answered: lb.targetResponseTime({ period: MINUTE, statistic: cloudwatch.Stats.SAMPLE_COUNT }),
+            fast: lb.targetResponseTime({ period: MINUTE, statistic: cloudwatch.Stats.percentileRank(objective) }),
+          },
+          period: MINUTE,
+          label: `responses slower than ${maxLatency.toMilliseconds()} ms (%)`,
+        }),
+        threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         ...FAST,

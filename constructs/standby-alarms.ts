@@ -3,11 +3,15 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { HttpCodeElb, HttpCodeTarget, type IApplicationLoadBalancer, type IApplicationTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
 import { freeStorageAlarmProps, REPLICA_LAG_ALARM_SECONDS, replicaLagAlarmProps } from './data-alarms';
 
 export { REPLICA_LAG_ALARM_SECONDS };
+
+/** The standby queue's oldest message, while workers run, may wait this share of the queue's retention before it warns. */
+export const STANDBY_QUEUE_AGE_SHARE_OF_RETENTION = 0.75;
 
 /** A raised standby service warns above this share of 5xx answers (percent, over 5 minutes). */
 export const STANDBY_MAX_5XX_PERCENT = 5;
@@ -16,6 +20,17 @@ export const STANDBY_MAX_5XX_PERCENT = 5;
 export interface StandbyServiceTarget {
   readonly loadBalancer: IApplicationLoadBalancer;
   readonly targetGroup: IApplicationTargetGroup;
+}
+
+/** The standby worker's queues and the ECS service that consumes them. */
+export interface StandbyProcessingQueues {
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Cluster and service name of the standby worker (ECS/ContainerInsights dimensions). */
+  readonly clusterName: string;
+  readonly serviceName: string;
+  /** How long the queue keeps a message: the age alarm fires well before a waiting upload would expire unprocessed. */
+  readonly retention: Duration;
 }
 
 /**
@@ -50,6 +65,13 @@ export interface StandbyAlarmsProps {
    * @default - alarmTopic
    */
   readonly warningTopic?: sns.ITopic;
+  /**
+   * The standby processing queue, its dead-letter queue and the standby
+   * worker that consumes them after a failover (review R11).
+   *
+   * @default - the queues are not watched
+   */
+  readonly processingQueues?: StandbyProcessingQueues;
   /** Environment name, for the commands in the descriptions. */
   readonly environment: string;
   /** Runbook named in every description. */
@@ -77,6 +99,10 @@ export class StandbyAlarms extends Construct {
   public readonly replicaStorageNotGrowing: cloudwatch.Alarm;
   /** The 5xx-rate, no-healthy-target and unhealthy-target alarms of the services. */
   public readonly serviceAlarms: cloudwatch.Alarm[];
+  /** A standby job in the dead-letter queue (with `processingQueues`). */
+  public readonly deadLetterQueueNotEmpty?: cloudwatch.Alarm;
+  /** The standby queue falling behind while its workers run (with `processingQueues`). */
+  public readonly queueBehind?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: StandbyAlarmsProps) {
     super(scope, id);
@@ -190,6 +216,66 @@ export class StandbyAlarms extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       );
+    }
+    const queueAlarms: cloudwatch.Alarm[] = [];
+    if (props.processingQueues) {
+      const q = props.processingQueues;
+      // Replicated uploads fill the queue while the pilot light runs no worker, and expire unprocessed (their results
+      // were written in the primary): only a message a worker dead-lettered, or one waiting while workers run, is news.
+      this.deadLetterQueueNotEmpty = new cloudwatch.Alarm(this, 'ProcessingDeadLetterQueueNotEmpty', {
+        alarmName: `${props.alarmNamePrefix}Processing-DeadLetterQueueNotEmpty`,
+        alarmDescription: describeAlarm({
+          what: "A standby processing job failed three times and is in the standby dead-letter queue; the user's video is not being analysed.",
+          action: 'Inspect the message and the standby worker logs, then redrive or delete it.',
+          missingData: missingData(
+            cloudwatch.TreatMissingData.IGNORE,
+            'SQS stops publishing for a queue nobody touched for six hours while the message still waits, so silence keeps the last state.',
+          ),
+          runbook: props.runbook,
+        }),
+        metric: q.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
+      const maxAge = Duration.minutes(Math.floor(q.retention.toMinutes() * STANDBY_QUEUE_AGE_SHARE_OF_RETENTION));
+      this.queueBehind = new cloudwatch.Alarm(this, 'ProcessingQueueBehind', {
+        alarmName: `${props.alarmNamePrefix}Processing-QueueBehind`,
+        alarmDescription: describeAlarm({
+          what:
+            `While the standby worker runs (after a failover), the oldest upload in the standby queue has waited more than ${maxAge.toMinutes()} minutes for 15 minutes; ` +
+            `at ${q.retention.toMinutes()} minutes SQS drops it and the video is never analysed.`,
+          action: `Raise the standby worker's desired count (in ${Stack.of(this).region}) or look for stuck tasks in its logs.`,
+          missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'Without running workers or messages there is nothing to be behind on.'),
+          runbook: props.runbook,
+        }),
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(running > 0, age, 0)',
+          usingMetrics: {
+            age: q.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+            running: new cloudwatch.Metric({
+              namespace: 'ECS/ContainerInsights',
+              metricName: 'RunningTaskCount',
+              dimensionsMap: { ClusterName: q.clusterName, ServiceName: q.serviceName },
+              statistic: cloudwatch.Stats.MAXIMUM,
+              period: Duration.minutes(5),
+            }),
+          },
+          period: Duration.minutes(5),
+          label: 'oldest message while workers run (s)',
+        }),
+        threshold: maxAge.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      queueAlarms.push(this.deadLetterQueueNotEmpty, this.queueBehind);
+    }
+    const queueTopic = props.warningTopic ?? props.alarmTopic;
+    for (const alarm of queueAlarms) {
+      alarm.addAlarmAction(new actions.SnsAction(queueTopic));
+      alarm.addOkAction(new actions.SnsAction(queueTopic));
     }
     for (const alarm of [this.replicaLag, this.replicaFreeStorage, ...this.serviceAlarms]) {
       alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));

@@ -37,7 +37,7 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
     RequestCount: { unit: 'Count', kind: 'counter', dimensions: ALB_LB },
     HTTPCode_ELB_5XX_Count: { unit: 'Count', kind: 'counter', dimensions: ELB_ONLY_LB },
     HTTPCode_Target_5XX_Count: { unit: 'Count', kind: 'counter', dimensions: ALB_LB },
-    // One value per request: SampleCount counts them (the latency SLO's requests).
+    // One value per request: SampleCount counts them (the latency SLO's requests, and review R14's alarm weighs the share of slow ones by it).
     TargetResponseTime: { unit: 'Seconds', kind: 'gauge', dimensions: ALB_LB, alsoStatistics: ['SampleCount'] },
     HealthyHostCount: { unit: 'Count', kind: 'gauge', dimensions: ALB_TG },
     UnHealthyHostCount: { unit: 'Count', kind: 'gauge', dimensions: ALB_TG },
@@ -50,6 +50,12 @@ const CATALOGUE: Record<string, Record<string, MetricSpec>> = {
     '4xxErrorRate': { unit: 'Percent', kind: 'rate', dimensions: CLOUDFRONT },
     '5xxErrorRate': { unit: 'Percent', kind: 'rate', dimensions: CLOUDFRONT },
     CacheHitRate: { unit: 'Percent', kind: 'rate', dimensions: CLOUDFRONT },
+    // An additional metric (the monitoring subscription); each CloudFront metric has one valid statistic, Average here.
+    OriginLatency: { unit: 'Milliseconds', kind: 'rate', dimensions: CLOUDFRONT },
+  },
+  // waf monitoring-cloudwatch: per web ACL with Rule=ALL; REGIONAL web ACLs add Region, CloudFront ones have none.
+  'AWS/WAFV2': {
+    BlockedRequests: { unit: 'Count', kind: 'counter', dimensions: [['Rule', 'WebACL'], ['Region', 'Rule', 'WebACL']] },
   },
   // AmazonECS cloudwatch-metrics (service utilization).
   'AWS/ECS': {
@@ -138,13 +144,14 @@ function statisticProblem(namespace: string, spec: MetricSpec, stat: string): st
   if (spec.alsoStatistics?.includes(stat)) return undefined;
   // A trimmed count TC(a:b) counts the values in a range (Statistics-definitions): where percentiles exist, so do these.
   if (/^TC\([\d.]*:[\d.]*\)$/.test(stat)) return PERCENTILE_NAMESPACES.has(namespace) && spec.kind === 'gauge' ? undefined : `trimmed count ${stat} on ${namespace}, which keeps no distribution for it`;
-  if (/^p\d/.test(stat)) return PERCENTILE_NAMESPACES.has(namespace) && spec.kind === 'gauge' ? undefined : `percentile ${stat} on ${namespace}, which publishes no percentiles for it`;
+  // Percentile rank (PR) needs what percentiles need: the metric's samples (CloudWatch statistics definitions).
+  if (/^(p\d|PR\()/.test(stat)) return PERCENTILE_NAMESPACES.has(namespace) && spec.kind === 'gauge' ? undefined : `percentile ${stat} on ${namespace}, which publishes no percentiles for it`;
   const allowed = spec.kind === 'counter' ? ['Sum'] : spec.kind === 'rate' ? ['Average'] : ['Average', 'Minimum', 'Maximum'];
   return allowed.includes(stat) ? undefined : `statistic ${stat} on a ${spec.kind} (use ${allowed.join(' or ')})`;
 }
 
 /** Unit of a row's values: SampleCount counts datapoints whatever the metric. */
-const unitOf = (spec: MetricSpec, stat: string): string => (stat === 'SampleCount' ? 'Count' : spec.unit);
+const unitOf = (spec: MetricSpec, stat: string): string => (stat === 'SampleCount' ? 'Count' : stat.startsWith('PR(') ? 'Percent' : spec.unit);
 
 function checkMetric(where: string, namespace: string, metricName: string, dimensions: string[], stat: string): { problems: string[]; unit?: string } {
   const spec = CATALOGUE[namespace]?.[metricName];

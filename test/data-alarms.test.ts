@@ -163,6 +163,29 @@ describe.each(['Staging', 'Production'])('the replica-lag alarm of BodyScript-%s
   });
 });
 
+describe.each(['Staging', 'Production'])('the backup alarm of BodyScript-%s (review R11)', (title) => {
+  const stack = `BodyScript-${title}`;
+  const alarm = () => readAlarms(stack, templateJson(stack).Resources).find((a) => a.name === `${stack}-Backup-JobsFailed`)!;
+
+  test('counts the failed backup and copy jobs of the Data stack’s rule and warns on the first one', () => {
+    expect(alarm().queries[0].metric).toMatchObject({ namespace: 'AWS/Events', metricName: 'Invocations', dimensions: { RuleName: `bodyscript-${title.toLowerCase()}-backup-job-failures` }, stat: 'Sum', period: 300 });
+    template(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${stack}-Backup-JobsFailed`,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp(`^${stack}-Alerting:.*AlarmTopicsWarning`) }],
+    });
+    template(`${stack}-Data`).hasResourceProperties('AWS::Events::Rule', { Name: `bodyscript-${title.toLowerCase()}-backup-job-failures` });
+  });
+
+  test('fires on one failed job (the CloudWatch evaluation model), and is quiet on days without', () => {
+    const quiet: Omit<ServiceWorld, 'metrics'> = { requestsPerMinute: 0, behaviour: () => 'healthy', targets: () => ({ blue: { healthy: 1, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }), failedTasks: () => 0, canaryRuns: () => [] };
+    const run = (failedAt?: number) =>
+      firstAlarm(simulate(alarm(), { ...quiet, metrics: { 'AWS/Events/Invocations': (m) => (m === failedAt ? [1] : undefined) } }, { publicationDelayMinutes: 1, from: 0, to: 24 * 60 }));
+    expect(run(60)).toBeLessThanOrEqual(70);
+    expect(run()).toBeUndefined();
+  });
+});
+
 describe('estimatedMaxConnections', () => {
   test.each([
     ['t4g.medium', 450],

@@ -12,6 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { EnvironmentMonitoring, type EnvironmentMonitoringProps, QUEUE_AGE_CRITICAL, QUEUE_AGE_WARNING } from '../constructs/environment-monitoring';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 const env = { account: '111111111111', region: 'us-east-1' };
@@ -64,6 +65,10 @@ function fixtures() {
     distribution,
     canaries: [{ canary, failureAlarm }],
     databaseReplica: { instanceIdentifier: 'bodyscript-staging-postgres-replica', region: 'us-west-2' },
+    webAcls: [
+      { name: 'bodyscript-staging-edge', scope: 'CLOUDFRONT', label: 'Edge' },
+      { name: 'bodyscript-staging-api', scope: 'REGIONAL', label: 'Api' },
+    ],
   };
   return { stack, props, base };
 }
@@ -137,13 +142,54 @@ describe('EnvironmentMonitoring', () => {
     });
   });
 
-  test('pages the critical topic when CloudFront answers more than 5% with a 5xx in 3 of 5 minutes', () => {
+  test('pages the critical topic when CloudFront answers more than 5% with a 5xx in 3 of 5 minutes, counting a minute by the low-traffic rule (review R13)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: Match.stringLikeRegexp('^BodyScript-Staging-Edge-'),
+      AlarmName: 'BodyScript-Staging-Edge-5xxRate',
       Threshold: 5,
       EvaluationPeriods: 5,
       DatapointsToAlarm: 3,
       AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Critical') }],
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF((rate >= 100 || requests * rate / 100 >= 3), rate, 0)', ReturnData: true }),
+        Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Requests' }), Stat: 'Sum', Period: 60 }) }),
+        Match.objectLike({ Id: 'rate', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5xxErrorRate' }), Stat: 'Average', Period: 60 }) }),
+      ]),
+    });
+  });
+
+  describe('the alarms of review R11 and R13 can fire, and do not on one bad request at night (the CloudWatch evaluation model, test/support)', () => {
+    const alarm = (name: string) => readAlarms('Monitoring', template.toJSON().Resources).find((a) => a.name === name)!;
+    const quiet: Omit<ServiceWorld, 'metrics'> = { requestsPerMinute: 0, behaviour: () => 'healthy', targets: () => ({ blue: { healthy: 1, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }), failedTasks: () => 0, canaryRuns: () => [] };
+    const fires = (name: string, metrics: ServiceWorld['metrics']) => firstAlarm(simulate(alarm(name), { ...quiet, metrics }, { publicationDelayMinutes: 1, from: 0, to: 120 }));
+    /** CloudFront at `requests` a minute, of which `failed(minute)` get a 5xx. */
+    const edge = (requests: number, failed: (minute: number) => number): ServiceWorld['metrics'] => ({
+      'AWS/CloudFront/Requests': () => [requests],
+      'AWS/CloudFront/5xxErrorRate': (m) => [(100 * failed(m)) / requests],
+    });
+
+    test('the CloudFront 5xx rate: one failed canary request a minute out of two does not page; an outage does, at night too', () => {
+      expect(fires('BodyScript-Staging-Edge-5xxRate', edge(2, () => 1))).toBeUndefined();
+      expect(fires('BodyScript-Staging-Edge-5xxRate', edge(2, (m) => (m >= 0 ? 2 : 0)))).toBeLessThanOrEqual(4);
+      expect(fires('BodyScript-Staging-Edge-5xxRate', edge(600, (m) => (m >= 0 ? 60 : 0)))).toBeLessThanOrEqual(4);
+      expect(fires('BodyScript-Staging-Edge-5xxRate', edge(600, () => 20))).toBeUndefined();
+    });
+
+    test('origin latency warns after 15 slow minutes, not on one slow period', () => {
+      const name = 'BodyScript-Staging-Edge-OriginLatencyHigh';
+      expect(fires(name, { 'AWS/CloudFront/OriginLatency': (m) => [m >= 0 ? 1500 : 80] })).toBeLessThanOrEqual(20);
+      expect(fires(name, { 'AWS/CloudFront/OriginLatency': (m) => [m >= 0 && m < 5 ? 1500 : 80] })).toBeUndefined();
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name, AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Warning') }] });
+    });
+
+    test.each([
+      ['Edge', { WebACL: 'bodyscript-staging-edge', Rule: 'ALL' }],
+      ['Api', { WebACL: 'bodyscript-staging-api', Rule: 'ALL', Region: 'us-east-1' }],
+    ])('a surge of requests the %s web ACL blocks warns; a scanner does not', (label, dimensions) => {
+      const name = `BodyScript-Staging-${label}-WebAcl-BlockedRequestsSurge`;
+      expect(alarm(name).queries[0].metric).toMatchObject({ namespace: 'AWS/WAFV2', metricName: 'BlockedRequests', dimensions, stat: 'Sum', period: 300 });
+      expect(fires(name, { 'AWS/WAFV2/BlockedRequests': (m) => (m >= 0 ? [500] : [2]) })).toBeLessThanOrEqual(15);
+      expect(fires(name, { 'AWS/WAFV2/BlockedRequests': () => [20] })).toBeUndefined();
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name, AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Warning') }] });
     });
   });
 
@@ -186,13 +232,16 @@ describe('EnvironmentMonitoring', () => {
     const [health] = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm', { Properties: { AlarmName: 'BodyScript-Staging-ServiceHealth' } })) as Resource[];
     const rule = JSON.stringify(health.Properties.AlarmRule);
     for (const part of ['ApiRollback', 'ProcessingRollback', 'CanaryAlarm', 'EdgeFaultRate']) expect(rule).toContain(part);
+    // Warnings (origin latency, WAF) are not users being affected now.
+    for (const part of ['OriginLatency', 'WebAcl']) expect(rule).not.toContain(part);
     expect(health.Properties.AlarmActions).toEqual([{ 'Fn::ImportValue': expect.stringMatching(/Critical/) }]);
     expect(monitoring.serviceHealth).toBeDefined();
   });
 
   test('every alarm starts with the environment prefix, notifies a topic and names its runbook', () => {
     const alarms = [...Object.values(template.findResources('AWS::CloudWatch::Alarm')), ...Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'))] as Resource[];
-    expect(alarms.length).toBe(5);
+    // Edge 5xx rate, origin latency, two web ACL surges, service health, and the facade's queue-age pair.
+    expect(alarms.length).toBe(8);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmName).toMatch(/^BodyScript-Staging-/);
       expect(alarm.Properties.AlarmActions).toHaveLength(1);

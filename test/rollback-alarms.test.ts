@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { CODEDEPLOY_MAX_ALARMS, detectionTimeSeconds, RollbackAlarms, type RollbackAlarmsProps, type WorkerSignals } from '../constructs/rollback-alarms';
 import { statedMissingData } from '../lib/alarm-description';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 function fixtures() {
@@ -90,8 +91,46 @@ describe('RollbackAlarms', () => {
     for (const a of alarms()) for (const q of a.Properties.Metrics ?? []) expect(q.Expression ?? '').not.toMatch(/FILL\(/);
   });
 
-  test('p99 latency is one metric of the whole load balancer, in seconds', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'BodyScript-Staging-api-LatencyP99', MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 0.5, Period: 60 });
+  test('p99 latency is the share of responses of the whole load balancer slower than the objective, weighed by their count (review R14)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'BodyScript-Staging-api-LatencyP99',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(((100 - fast) >= 100 || answered * (100 - fast) / 100 >= 3), 100 - fast, 0)', ReturnData: true }),
+        Match.objectLike({ Id: 'answered', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'TargetResponseTime', Dimensions: [Match.objectLike({ Name: 'LoadBalancer' })] }), Period: 60, Stat: 'SampleCount' }) }),
+        Match.objectLike({ Id: 'fast', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'TargetResponseTime' }), Period: 60, Stat: 'PR(:0.5)' }) }),
+      ]),
+    });
+  });
+
+  describe('the latency alarm at low and high traffic (the CloudWatch evaluation model, test/support)', () => {
+    const latency = () => readAlarms('Test', template.toJSON().Resources).find((a) => a.name === 'BodyScript-Staging-api-LatencyP99')!;
+    /** `requests` responses a minute, of which `slow(minute)` take 1.5 s and the rest 50 ms. */
+    const world = (requests: number, slow: (minute: number) => number): ServiceWorld => ({
+      requestsPerMinute: requests,
+      behaviour: () => 'healthy',
+      targets: () => ({ blue: { healthy: 3, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }),
+      failedTasks: () => 0,
+      canaryRuns: () => [true],
+      metrics: { 'AWS/ApplicationELB/TargetResponseTime': (m) => Array.from({ length: requests }, (_, i) => (i < slow(m) ? 1.5 : 0.05)) },
+    });
+    const fires = (w: ServiceWorld) => firstAlarm(simulate(latency(), w, { publicationDelayMinutes: 1, from: 0, to: 120 }));
+
+    test.each([2, 10, 50, 99])('one slow (cold) request in every minute at %i requests a minute never fires: p99 would have been that request', (requests) => {
+      expect(fires(world(requests, () => 1))).toBeUndefined();
+      if (requests > 2) expect(fires(world(requests, () => 2))).toBeUndefined();
+    });
+
+    test('a release that slows every request down fires within two minutes and the publication delay, even at one request a minute', () => {
+      expect(fires(world(1, (m) => (m >= 0 ? 1 : 0)))).toBeLessThanOrEqual(3);
+      expect(fires(world(60, (m) => (m >= 0 ? 60 : 0)))).toBeLessThanOrEqual(3);
+    });
+
+    test('at volume it is the p99: 2 % slow at 1000 requests a minute fires, 0.5 % does not', () => {
+      expect(fires(world(1000, (m) => (m >= 0 ? 20 : 0)))).toBeLessThanOrEqual(3);
+      expect(fires(world(1000, () => 5))).toBeUndefined();
+    });
   });
 
   test('unhealthy targets of both colours are added up on their Minimum (what every load balancer node sees)', () => {

@@ -1,10 +1,12 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { FREE_STORAGE_PAGE_SHARE, RDS_AUTOSCALING_FREE_SHARE } from '../constructs/data-alarms';
 import { REPLICA_LAG_ALARM_SECONDS, StandbyAlarms } from '../constructs/standby-alarms';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 describe('StandbyAlarms', () => {
@@ -27,6 +29,13 @@ describe('StandbyAlarms', () => {
     services: { api: target('Api'), processing: target('Processing') },
     servicesWithoutRequests: ['processing'],
     alarmTopic: topic,
+    processingQueues: {
+      queue: new sqs.Queue(stack, 'Queue'),
+      deadLetterQueue: new sqs.Queue(stack, 'DeadLetterQueue'),
+      clusterName: 'test-cluster',
+      serviceName: 'test-processing',
+      retention: Duration.hours(2),
+    },
     environment: 'test',
     runbook: 'runbooks/disaster-recovery.md',
   });
@@ -110,8 +119,30 @@ describe('StandbyAlarms', () => {
     ).toThrow(/servicesWithoutRequests names 'worker', which is not one of the services/);
   });
 
-  test('pages the standby topic on ALARM and OK, every alarm but the storage warning', () => {
-    const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.AlarmName !== 'Test-Standby-Database-StorageNotGrowing');
+  describe('the standby queues (review R11), by the CloudWatch evaluation model (test/support)', () => {
+    const alarm = (name: string) => readAlarms('Standby', template.toJSON().Resources).find((a) => a.name === name)!;
+    const quiet: Omit<ServiceWorld, 'metrics'> = { requestsPerMinute: 0, behaviour: () => 'healthy', targets: () => ({ blue: { healthy: 0, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }), failedTasks: () => 0, canaryRuns: () => [] };
+    const fires = (name: string, metrics: ServiceWorld['metrics']) => firstAlarm(simulate(alarm(name), { ...quiet, metrics }, { publicationDelayMinutes: 1, from: 0, to: 240 }));
+    const minutes = (n: number) => n * 60;
+
+    test('a message the standby worker dead-lettered warns at once, and the warning topic hears it', () => {
+      expect(fires('Test-Standby-Processing-DeadLetterQueueNotEmpty', { 'AWS/SQS/ApproximateNumberOfMessagesVisible': (m) => [m >= 10 ? 1 : 0] })).toBeLessThanOrEqual(12);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-Standby-Processing-DeadLetterQueueNotEmpty', TreatMissingData: 'ignore', AlarmActions: [{ Ref: stack.getLogicalId(warning.node.defaultChild as sns.CfnTopic) }] });
+    });
+
+    test('replicated uploads waiting while the pilot light runs no worker never warn; the same wait while workers run does, before SQS drops them at two hours', () => {
+      const waiting = { 'AWS/SQS/ApproximateAgeOfOldestMessage': (m: number) => [Math.min(minutes(119), minutes(100) + m * 60)] };
+      expect(fires('Test-Standby-Processing-QueueBehind', { ...waiting, 'ECS/ContainerInsights/RunningTaskCount': () => [0] })).toBeUndefined();
+      expect(fires('Test-Standby-Processing-QueueBehind', { ...waiting, 'ECS/ContainerInsights/RunningTaskCount': () => [2] })).toBeLessThanOrEqual(20);
+      // A worker keeping up (minutes-old messages) is quiet.
+      expect(fires('Test-Standby-Processing-QueueBehind', { 'AWS/SQS/ApproximateAgeOfOldestMessage': () => [minutes(4)], 'ECS/ContainerInsights/RunningTaskCount': () => [2] })).toBeUndefined();
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-Standby-Processing-QueueBehind', Threshold: minutes(90) });
+    });
+  });
+
+  test('pages the standby topic on ALARM and OK, every alarm but the storage and queue warnings', () => {
+    const warnings = ['Test-Standby-Database-StorageNotGrowing', 'Test-Standby-Processing-DeadLetterQueueNotEmpty', 'Test-Standby-Processing-QueueBehind'];
+    const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => !warnings.includes(a.Properties.AlarmName as string));
     expect(all).toHaveLength(6);
     for (const alarm of all) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic) }], OKActions: [{ Ref: stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic) }] });

@@ -5,7 +5,7 @@ import { DeliveryMetrics } from '../../constructs/delivery-metrics';
 import { ALARMS_RUNBOOK, EnvironmentMonitoring } from '../../constructs/environment-monitoring';
 import { ServiceLevelObjectives } from '../../constructs/service-level-objectives';
 import type { EnvironmentConfig } from '../config';
-import { alarmName, alarmNamePrefix, clusterName, ecsServiceName, replicaInstanceIdentifier } from '../naming';
+import { alarmName, alarmNamePrefix, apiWebAclName, clusterName, ecsServiceName, replicaInstanceIdentifier, webAclName } from '../naming';
 import { PRODUCT_TARGET_MINUTES, releaseBudget } from '../release-budget';
 import type { AlertingStack } from './alerting-stack';
 import type { DataStack } from './data-stack';
@@ -53,6 +53,7 @@ export class ApplicationStack extends Stack {
       maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
       maxConnections: estimatedMaxConnections(config.database.instanceClass),
       deadLetterQueue: data.processingDeadLetterQueue,
+      backupJobFailures: data.backupJobFailures.metric,
       critical: topics.critical,
       warning: topics.warning,
       runbook: ALARMS_RUNBOOK,
@@ -85,6 +86,11 @@ export class ApplicationStack extends Stack {
         rollbackAlarm: services.processing.rollbackAlarms.compositeAlarm,
       },
       distribution: services.edge.distribution,
+      // The CloudFront web ACL, and with a domain the api load balancer's regional one (lib/stacks/services-stack.ts).
+      webAcls: [
+        { name: webAclName(config.name), scope: 'CLOUDFRONT', label: 'Edge' },
+        ...(config.domain ? [{ name: apiWebAclName(config.name), scope: 'REGIONAL' as const, label: 'Api' }] : []),
+      ],
       canaries: [services.canaries.frontend, services.canaries.api, services.canaries.processing],
       // Users are affected when the database can no longer write.
       serviceHealthAlarms: [this.dataAlarms.databaseFreeStorage],

@@ -7,6 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
+import { BackupJobFailures } from '../../constructs/backup-job-failures';
 import { backupVaultLock, DailyBackups, type VaultLockMode } from '../../constructs/daily-backups';
 import { DataBuckets } from '../../constructs/data-buckets';
 import { EncryptionKey, type EncryptionKeyProps } from '../../constructs/encryption-key';
@@ -23,6 +24,7 @@ import {
   keyAlias,
   keyAliasArn,
   REPLICATION_RULE_ID,
+  resourcePrefix,
   standbyKeyAlias,
 } from '../naming';
 import { createProcessingQueues } from './processing-queues';
@@ -92,6 +94,8 @@ export class DataStack extends Stack {
   public readonly processingDeadLetterQueue: sqs.Queue;
   public readonly backupVault: backup.BackupVault;
   public readonly backups: DailyBackups;
+  /** Failed backup and copy jobs of this account and region (the alarm is in BodyScript-<Env>'s DataAlarms). */
+  public readonly backupJobFailures: BackupJobFailures;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, terminationProtection: true });
@@ -146,6 +150,11 @@ export class DataStack extends Stack {
         ...[this.uploadsBucket, this.resultsBucket, this.frontendBucket].map((bucket) => backup.BackupResource.fromArn(bucket.bucketArn)),
       ],
       keys: [this.dataKey.key, this.databaseKey.key],
+    });
+    this.backupJobFailures = new BackupJobFailures(this, 'BackupJobFailures', {
+      ruleName: `${resourcePrefix(env)}-backup-job-failures`,
+      logKey: this.logsKey.key,
+      logRetention: config.logs.retentionDays as logs.RetentionDays,
     });
   }
 

@@ -58,7 +58,7 @@ import {
   serviceSettings,
 } from './service-settings';
 import { singleAzReason } from './data-stack';
-import type { StandbyDataStack } from './standby-data-stack';
+import { STANDBY_QUEUE_RETENTION, type StandbyDataStack } from './standby-data-stack';
 
 export interface StandbyStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -181,6 +181,13 @@ export class StandbyStack extends Stack {
       servicesWithoutRequests: ['processing'],
       alarmTopic: this.alarmTopics.critical,
       warningTopic: this.alarmTopics.warning,
+      processingQueues: {
+        queue: standbyData.processingQueue,
+        deadLetterQueue: standbyData.processingDeadLetterQueue,
+        clusterName: clusterName(env),
+        serviceName: ecsServiceName(env, 'processing'),
+        retention: STANDBY_QUEUE_RETENTION,
+      },
       environment: env,
       runbook: 'runbooks/disaster-recovery.md',
     });

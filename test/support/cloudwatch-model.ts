@@ -263,6 +263,14 @@ export function statistic(samples: readonly number[], stat: string): number | un
     case 'SampleCount':
       return samples.length;
   }
+  // Percentile rank PR(n:m): the percentage of samples above n (exclusive) and at most m (inclusive); either bound may be left out
+  // (CloudWatch statistics definitions: "PR(:300) returns the percentage of data points that have a value of 300 or less").
+  const rank = /^PR\((\d*(?:\.\d+)?):(\d*(?:\.\d+)?)\)$/.exec(stat);
+  if (rank) {
+    const lower = rank[1] === '' ? -Infinity : Number(rank[1]);
+    const upper = rank[2] === '' ? Infinity : Number(rank[2]);
+    return (100 * samples.filter((v) => v > lower && v <= upper).length) / samples.length;
+  }
   const percentile = /^p(\d+(?:\.\d+)?)$/.exec(stat);
   if (percentile) {
     const sorted = [...samples].sort((a, b) => a - b);

@@ -1,0 +1,31 @@
+/**
+ * How the alarms on user traffic treat a quiet minute (observability review
+ * R13, R14), in one place so that every rate and percentile alarm, and the SLO
+ * burn-rate alerts, agree.
+ *
+ * At night the health-check canaries are most of the traffic: a request or
+ * two a minute. A share then jumps from 0 to 50 % on one failed request among
+ * a few, and a p99 over a few requests is their maximum, so one slow cold
+ * request or one 5xx among them would page (or roll a release back). The
+ * rule: a rate or percentile alarm judges a minute only when it holds at least
+ * MIN_BAD_REQUESTS_PER_MINUTE bad requests (a 5xx, or slower than the latency
+ * objective), or when every request of the minute was bad. The second half
+ * keeps a release that fails or slows down every request detectable at the
+ * quietest traffic (one canary request a minute, test/deployment-alarms.test.ts);
+ * with a single request a minute nothing tells one cold request from a slow
+ * release. At volume the rule changes nothing: 5 % of 60 requests is already 3.
+ */
+
+/** A minute counts for a rate or percentile alarm only with at least this many bad requests in it (or only bad ones). */
+export const MIN_BAD_REQUESTS_PER_MINUTE = 3;
+
+/**
+ * The metric-math condition of the rule for a minute with `requests` requests
+ * of which `badPercent` percent were bad (both expressions of one alarm).
+ */
+export function lowTrafficCondition(requests: string, badPercent: string): string {
+  return `(${badPercent} >= 100 || ${requests} * ${badPercent} / 100 >= ${MIN_BAD_REQUESTS_PER_MINUTE})`;
+}
+
+/** The rule in one sentence, for alarm descriptions. */
+export const LOW_TRAFFIC_RULE = `A minute counts only with at least ${MIN_BAD_REQUESTS_PER_MINUTE} bad requests in it, or with nothing but bad ones: one among a few at night's canary traffic is no trend.`;
