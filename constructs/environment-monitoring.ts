@@ -16,6 +16,7 @@ import { LOW_TRAFFIC_RULE, lowTrafficCondition } from '../lib/low-traffic';
 import type { EnvironmentName } from '../lib/config';
 import { alarmNamePrefix, codeDeployApplicationName, deploymentGroupName, environmentTitle, serviceHealthAlarmName, type ServiceName } from '../lib/naming';
 import { freeStorageThresholds } from './data-alarms';
+import { blockedRequestsSurgeAlarmProps, type MonitoredWebAcl } from './web-acl-alarms';
 
 /** Namespace of the processing worker's own metrics (runbooks/metrics.md). */
 export const PROCESSING_NAMESPACE = 'BodyScript/Processing';
@@ -42,13 +43,6 @@ export const EDGE_5XX_RATE_PERCENT = 5;
  */
 export const ORIGIN_LATENCY_WARNING = Duration.millis(1000);
 
-/**
- * A web ACL blocking more requests than this in 5 minutes, twice in 15, warns (review R11): well above what
- * scanners and the rate rule's usual victims cost a small product, and about as many as one client over the
- * rate limit (2000 in 5 minutes per address) sends; an attack, or a rule that started blocking real users.
- */
-export const WAF_BLOCKED_REQUESTS_SURGE = 1000;
-
 /** Where every environment alarm description sends the paged person. */
 export const ALARMS_RUNBOOK = 'runbooks/alarms.md';
 
@@ -56,16 +50,6 @@ const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 const MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
-
-/** A WAF web ACL to watch (its metrics, AWS/WAFV2 with Rule=ALL, are in this stack's region). */
-export interface MonitoredWebAcl {
-  /** The web ACL's name (its `WebACL` dimension). */
-  readonly name: string;
-  /** CLOUDFRONT (metrics without a Region dimension) or REGIONAL (with this stack's region). */
-  readonly scope: 'CLOUDFRONT' | 'REGIONAL';
-  /** What it protects, for the alarm name and description, e.g. `Edge` or `Api`. */
-  readonly label: string;
-}
 
 /** A load-balanced service to monitor. */
 export interface MonitoredService {
@@ -320,30 +304,12 @@ export class EnvironmentMonitoring extends Construct {
 
     // Review R11: a surge of blocked requests is an attack or a rule blocking real users.
     for (const acl of props.webAcls ?? []) {
-      const blocked = new cloudwatch.Metric({
-        namespace: 'AWS/WAFV2',
-        metricName: 'BlockedRequests',
-        dimensionsMap: { WebACL: acl.name, Rule: 'ALL', ...(acl.scope === 'REGIONAL' ? { Region: region } : {}) },
-        statistic: cloudwatch.Stats.SUM,
-        period: FIVE_MINUTES,
-        label: `${acl.label} web ACL: blocked requests`,
-      });
       warnings.push(
-        new cloudwatch.Alarm(this, `${acl.label}WebAclBlockedSurge`, {
-          alarmName: `${facadePrefix}-${acl.label}-WebAcl-BlockedRequestsSurge`,
-          alarmDescription: describeAlarm({
-            what: `The web ACL ${acl.name} blocked more than ${WAF_BLOCKED_REQUESTS_SURGE} requests in 5 minutes, twice in 15 minutes: an attack, or a rule that started blocking real users.`,
-            action: `Read the WAF log group aws-waf-logs-${acl.name} for the rule and the clients; if real users are blocked, switch that rule to count and tell the platform team.`,
-            missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'WAF publishes BlockedRequests only for periods in which it blocked something; none is no block.'),
-            runbook: ALARMS_RUNBOOK,
-          }),
-          metric: blocked,
-          threshold: WAF_BLOCKED_REQUESTS_SURGE,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 2,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
+        new cloudwatch.Alarm(
+          this,
+          `${acl.label}WebAclBlockedSurge`,
+          blockedRequestsSurgeAlarmProps({ acl, region, alarmName: `${facadePrefix}-${acl.label}-WebAcl-BlockedRequestsSurge`, runbook: ALARMS_RUNBOOK }),
+        ),
       );
     }
     for (const alarm of warnings) {

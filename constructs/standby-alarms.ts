@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
 import { freeStorageAlarmProps, REPLICA_LAG_ALARM_SECONDS, replicaLagAlarmProps } from './data-alarms';
+import { blockedRequestsSurgeAlarmProps } from './web-acl-alarms';
 
 export { REPLICA_LAG_ALARM_SECONDS };
 
@@ -72,6 +73,13 @@ export interface StandbyAlarmsProps {
    * @default - the queues are not watched
    */
   readonly processingQueues?: StandbyProcessingQueues;
+  /**
+   * The regional web ACL of the standby api's internet-facing load balancer (with a domain), watched for a surge
+   * of blocked requests like the primary's (review R11).
+   *
+   * @default - none
+   */
+  readonly apiWebAclName?: string;
   /** Environment name, for the commands in the descriptions. */
   readonly environment: string;
   /** Runbook named in every description. */
@@ -103,6 +111,8 @@ export class StandbyAlarms extends Construct {
   public readonly deadLetterQueueNotEmpty?: cloudwatch.Alarm;
   /** The standby queue falling behind while its workers run (with `processingQueues`). */
   public readonly queueBehind?: cloudwatch.Alarm;
+  /** A surge of requests the standby api's web ACL blocks (with `apiWebAclName`). */
+  public readonly apiWebAclBlockedSurge?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: StandbyAlarmsProps) {
     super(scope, id);
@@ -217,6 +227,7 @@ export class StandbyAlarms extends Construct {
         }),
       );
     }
+    /** What warns (the warning topic), not pages. */
     const queueAlarms: cloudwatch.Alarm[] = [];
     if (props.processingQueues) {
       const q = props.processingQueues;
@@ -271,6 +282,19 @@ export class StandbyAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       queueAlarms.push(this.deadLetterQueueNotEmpty, this.queueBehind);
+    }
+    if (props.apiWebAclName) {
+      this.apiWebAclBlockedSurge = new cloudwatch.Alarm(
+        this,
+        'ApiWebAclBlockedSurge',
+        blockedRequestsSurgeAlarmProps({
+          acl: { name: props.apiWebAclName, scope: 'REGIONAL', label: 'Api' },
+          region: Stack.of(this).region,
+          alarmName: `${props.alarmNamePrefix}Api-WebAcl-BlockedRequestsSurge`,
+          runbook: props.runbook,
+        }),
+      );
+      queueAlarms.push(this.apiWebAclBlockedSurge);
     }
     const queueTopic = props.warningTopic ?? props.alarmTopic;
     for (const alarm of queueAlarms) {

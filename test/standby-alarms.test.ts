@@ -36,6 +36,7 @@ describe('StandbyAlarms', () => {
       serviceName: 'test-processing',
       retention: Duration.hours(2),
     },
+    apiWebAclName: 'test-api',
     environment: 'test',
     runbook: 'runbooks/disaster-recovery.md',
   });
@@ -140,8 +141,18 @@ describe('StandbyAlarms', () => {
     });
   });
 
-  test('pages the standby topic on ALARM and OK, every alarm but the storage and queue warnings', () => {
-    const warnings = ['Test-Standby-Database-StorageNotGrowing', 'Test-Standby-Processing-DeadLetterQueueNotEmpty', 'Test-Standby-Processing-QueueBehind'];
+  test('a surge of requests the standby api web ACL blocks warns, read in the standby region (review R11)', () => {
+    const surge = readAlarms('Standby', template.toJSON().Resources).find((a) => a.name === 'Test-Standby-Api-WebAcl-BlockedRequestsSurge')!;
+    expect(surge.queries[0].metric).toMatchObject({ namespace: 'AWS/WAFV2', metricName: 'BlockedRequests', dimensions: { WebACL: 'test-api', Rule: 'ALL', Region: 'us-west-2' }, stat: 'Sum', period: 300 });
+    const quiet: Omit<ServiceWorld, 'metrics'> = { requestsPerMinute: 0, behaviour: () => 'healthy', targets: () => ({ blue: { healthy: 0, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }), failedTasks: () => 0, canaryRuns: () => [] };
+    const fires = (blocked: (m: number) => number) => firstAlarm(simulate(surge, { ...quiet, metrics: { 'AWS/WAFV2/BlockedRequests': (m) => [blocked(m)] } }, { publicationDelayMinutes: 1, from: 0, to: 120 }));
+    expect(fires((m) => (m >= 0 ? 400 : 1))).toBeLessThanOrEqual(15);
+    expect(fires(() => 30)).toBeUndefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-Standby-Api-WebAcl-BlockedRequestsSurge', AlarmActions: [{ Ref: stack.getLogicalId(warning.node.defaultChild as sns.CfnTopic) }] });
+  });
+
+  test('pages the standby topic on ALARM and OK, every alarm but the storage, queue and web ACL warnings', () => {
+    const warnings = ['Test-Standby-Database-StorageNotGrowing', 'Test-Standby-Processing-DeadLetterQueueNotEmpty', 'Test-Standby-Processing-QueueBehind', 'Test-Standby-Api-WebAcl-BlockedRequestsSurge'];
     const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => !warnings.includes(a.Properties.AlarmName as string));
     expect(all).toHaveLength(6);
     for (const alarm of all) {

@@ -188,6 +188,7 @@ export class StandbyStack extends Stack {
         serviceName: ecsServiceName(env, 'processing'),
         retention: STANDBY_QUEUE_RETENTION,
       },
+      apiWebAclName: config.domain ? apiWebAclName(env) : undefined,
       environment: env,
       runbook: 'runbooks/disaster-recovery.md',
     });
