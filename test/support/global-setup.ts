@@ -1,17 +1,32 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { synthesizeBodyScript, TEST_ASSEMBLY_ENV } from './synthesize';
+import { SHARED_SYNTH_PID_ENV, synthLog } from './shared-synth-state';
+import { TEST_ASSEMBLY_ENV } from './synthesize';
 
 /**
- * Runs once per `jest` run: synthesizes the whole app (with cdk-nag and
- * cfn-guard) into a fresh directory, which every test file reads through
- * test/support/assembly.ts instead of synthesizing again.
+ * Runs once per `jest` run: starts the synth of the whole app (with every
+ * gate) into a fresh directory, which every test file reads through
+ * test/support/assembly.ts instead of synthesizing again. The synth runs in a
+ * process of its own (test/support/shared-synth.ts) while the test files that
+ * do not read the assembly (about two thirds) already run; a test file that
+ * reads it waits for it (test/support/shared-synth-state.ts).
  */
 export default function globalSetup(): void {
-  const started = Date.now();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-test-assembly-'));
   process.env[TEST_ASSEMBLY_ENV] = outdir;
-  synthesizeBodyScript(outdir);
-  if (process.env.BODYSCRIPT_TEST_TIMING) console.log(`\nshared assembly synthesized in ${Date.now() - started} ms into ${outdir}`);
+  const log = fs.openSync(synthLog(outdir), 'w');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'shared-synth.ts'), outdir], {
+    cwd: path.join(__dirname, '..', '..'),
+    env: { ...process.env, [TEST_ASSEMBLY_ENV]: outdir },
+    stdio: ['ignore', log, log],
+    // Its own process group, so the teardown can stop it with everything it started (tsx's node, cfn-guard).
+    detached: true,
+  });
+  fs.closeSync(log);
+  if (child.pid === undefined) throw new Error('could not start the shared synth (test/support/shared-synth.ts)');
+  process.env[SHARED_SYNTH_PID_ENV] = String(child.pid);
+  // jest must not wait for it: the teardown stops it if no test needed it.
+  child.unref();
 }

@@ -4,6 +4,7 @@ import { App } from 'aws-cdk-lib';
 import { buildBodyScriptApp } from '../../lib/app';
 import { type ComplianceGate, enableComplianceChecks } from '../../lib/compliance';
 import { loadConfig, type SynthOverrides } from '../../lib/config';
+import { waitForSharedSynth } from './shared-synth-state';
 
 /**
  * Where the shared test assembly of this jest run lives. The global setup picks
@@ -11,9 +12,24 @@ import { loadConfig, type SynthOverrides } from '../../lib/config';
  * environment, so concurrent jest runs never read each other's templates.
  */
 export const TEST_ASSEMBLY_ENV = 'BODYSCRIPT_TEST_ASSEMBLY';
-export function testAssemblyDir(): string {
+
+/** Where this run's shared assembly is (or will be): no waiting. */
+export function testAssemblyPath(): string {
   const dir = process.env[TEST_ASSEMBLY_ENV];
   if (!dir) throw new Error(`${TEST_ASSEMBLY_ENV} is not set: run the tests with jest, whose global setup synthesizes the app`);
+  return dir;
+}
+
+/**
+ * The shared assembly's directory, once the shared synth has finished. The
+ * global setup starts that synth in a process of its own and returns, so test
+ * files that never read the assembly run meanwhile (and a run of such files
+ * alone does not wait for it at all); the first read in a test file waits
+ * here (test/support/shared-synth.ts).
+ */
+export function testAssemblyDir(): string {
+  const dir = testAssemblyPath();
+  waitForSharedSynth(dir);
   return dir;
 }
 
@@ -24,7 +40,7 @@ export function testAssemblyDir(): string {
  * the templates that differ from the shared assembly's.
  */
 export function testValidationCacheDir(): string {
-  return path.join(path.dirname(testAssemblyDir()), `${path.basename(testAssemblyDir())}-validation-cache`);
+  return path.join(path.dirname(testAssemblyPath()), `${path.basename(testAssemblyPath())}-validation-cache`);
 }
 
 /** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */

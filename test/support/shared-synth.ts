@@ -1,0 +1,25 @@
+import * as fs from 'node:fs';
+import { synthesizeBodyScript } from './synthesize';
+import { doneMarker } from './shared-synth-state';
+
+/**
+ * The shared synth of a jest run, in a process of its own (started by
+ * test/support/global-setup.ts): synthesizes the whole app with every gate
+ * into the directory given, then writes the done marker that test files wait
+ * for. A failed synth leaves synth-error.txt in the assembly and still writes
+ * the marker, so every test that reads the assembly reports the failure.
+ */
+const [outdir] = process.argv.slice(2);
+if (!outdir) {
+  console.error('usage: tsx test/support/shared-synth.ts <assembly directory>');
+  process.exit(2);
+}
+const started = Date.now();
+try {
+  synthesizeBodyScript(outdir);
+} catch (error) {
+  fs.mkdirSync(outdir, { recursive: true });
+  fs.writeFileSync(`${outdir}/synth-error.txt`, String(error instanceof Error ? error.stack : error));
+} finally {
+  fs.writeFileSync(doneMarker(outdir), `${Date.now() - started}\n`);
+}
