@@ -1,4 +1,5 @@
 import type { Octokit } from '@octokit/rest';
+import { PROTECTED_BRANCHES } from '../github-repository';
 import { type AllowanceDecision, evaluateAllowance, GateApiError, short } from './allowance';
 import { InputError } from './assembly';
 import { code } from './markdown';
@@ -25,8 +26,8 @@ import { compareAssemblies, EXIT_DANGEROUS, EXIT_INPUT, EXIT_OK, writeReport } f
 export const GATE_CHECK_NAME = 'stateful-change gate';
 /** The first line of the gate's comment, by which it finds and updates its own comment. */
 export const GATE_COMMENT_MARKER = '<!-- bodyscript-stateful-change-gate -->';
-/** Base branches whose code the gate trusts to synthesize a baseline; the github-settings check verifies they are protected. */
-export const PROTECTED_BASE_BRANCHES: readonly string[] = ['develop', 'main'];
+/** Base branches whose code the gate trusts to synthesize a baseline: the branches `npm run github-settings` keeps protected. */
+export const PROTECTED_BASE_BRANCHES: readonly string[] = PROTECTED_BRANCHES;
 /** The workflow (file name) whose pull-request runs upload the `cloud-assembly` artifact. */
 export const CI_WORKFLOW_FILE = 'ci.yml';
 /** The workflow that only exists to start the gate again when a review is submitted or dismissed. */
