@@ -85,11 +85,15 @@ export function statedMissingData(description: string): { readonly treatment: st
  *   alarm needs does not exist, which BodyScript only chooses where data must
  *   always exist. A fault once the alarm is older than a few periods.
  *
- * `ops verify` makes the same decisions (lib/ops/commands/verify.ts).
+ * A treatment this table does not know (DescribeAlarms answering a value
+ * CloudWatch added later) is never taken as quiet: `data-expected`, so a
+ * gate that cannot read it waits and then fails rather than passing.
+ *
+ * `ops verify` uses this table (lib/ops/commands/verify.ts re-exports it).
  */
 export function insufficientDataMeaning(treatMissingData: string | undefined): 'quiet' | 'not-evaluated-yet' | 'data-expected' {
   const treatment = treatMissingData ?? TreatMissingData.MISSING;
-  if (!TREATMENTS.includes(treatment)) throw new Error(`insufficientDataMeaning: unknown TreatMissingData '${treatment}', expected one of ${TREATMENTS.join(', ')}`);
+  if (!TREATMENTS.includes(treatment)) return 'data-expected';
   if (treatment === TreatMissingData.IGNORE || treatment === TreatMissingData.NOT_BREACHING) return 'quiet';
   if (treatment === TreatMissingData.MISSING) return 'data-expected';
   return 'not-evaluated-yet';

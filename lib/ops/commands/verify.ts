@@ -1,5 +1,6 @@
 import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { DescribeCanariesLastRunCommand } from '@aws-sdk/client-synthetics';
+import { insufficientDataMeaning } from '../../alarm-description';
 import { SERVICE_DEPLOYMENT_MODELS } from '../../deployment-model';
 import { alarmNamePrefix, canaryName, ecsServiceName, SERVICE_NAMES, type ServiceName } from '../../naming';
 import { OpsError } from '../aws-errors';
@@ -75,17 +76,10 @@ const CANARY_TARGETS = ['frontend', 'api', 'processing'] as const;
 
 /**
  * What INSUFFICIENT_DATA means for an alarm with this TreatMissingData
- * (absent: CloudWatch's default, `missing`): the table agreed with the alarms'
- * owner (NOTES.md; `insufficientDataMeaning` of lib/alarm-description.ts once
- * it lands, which this then imports). A treatment verify cannot read is never
- * taken as quiet: data is expected.
+ * (absent: CloudWatch's default, `missing`): the one table the alarms' template
+ * test also uses; a treatment it cannot read is never taken as quiet.
  */
-export function insufficientDataMeaning(treatMissingData: string | undefined): 'quiet' | 'not-evaluated-yet' | 'data-expected' {
-  const treatment = treatMissingData ?? 'missing';
-  if (treatment === 'ignore' || treatment === 'notBreaching') return 'quiet';
-  if (treatment === 'breaching') return 'not-evaluated-yet';
-  return 'data-expected';
-}
+export { insufficientDataMeaning };
 
 /** One alarm as verify judges it. */
 export interface AlarmView {
