@@ -72,25 +72,73 @@ export const TYPICAL_MINUTES = {
 export const DEPLOY_CONCURRENCY = 4;
 
 /**
- * The stacks of a release in dependency levels: a stack depends only on
- * stacks of earlier levels, so with `--concurrency` each level deploys at
- * once. test/release-budget.test.ts holds this against the synthesized
- * manifest and against `environmentDeployOrder` (the same stacks).
+ * What each stack of a release waits for: its CloudFormation dependencies in
+ * the cloud assembly, which `cdk deploy --concurrency` honours (a stack starts
+ * once every stack it depends on is deployed, and at most DEPLOY_CONCURRENCY
+ * deploy at once). test/release-budget.test.ts holds this against the
+ * synthesized manifest and `environmentDeployOrder` (the same stacks), so a
+ * new dependency fails there until it is written here.
  */
-export function releaseDeployLevels(env: EnvironmentName, options: { readonly withStandby: boolean }): string[][] {
-  const levels = [
-    [stackNames.standbyData(env), stackNames.alerting(env), stackNames.network(env), stackNames.operations(env)],
+export function releaseDependencies(env: EnvironmentName, options: { readonly withStandby: boolean }): Map<string, readonly string[]> {
+  const n = stackNames;
+  const dependencies = new Map<string, readonly string[]>([
+    [n.standbyData(env), []],
+    [n.alerting(env), []],
+    [n.network(env), []],
     // The registry waits for StandbyData (the us-west-2 creation template of its image replicas).
-    [stackNames.data(env), stackNames.registry(env)],
-    [stackNames.services(env)],
-    [stackNames.application(env), ...(options.withStandby ? [stackNames.standby(env)] : [])],
-  ];
-  const order = environmentDeployOrder(env).filter((name) => options.withStandby || name !== stackNames.standby(env));
-  const listed = levels.flat();
+    [n.registry(env), [n.standbyData(env)]],
+    [n.operations(env), []],
+    [n.data(env), [n.standbyData(env), n.network(env)]],
+    [n.services(env), [n.registry(env), n.data(env), n.network(env), n.alerting(env)]],
+    [n.application(env), [n.alerting(env), n.network(env), n.data(env), n.services(env), n.operations(env)]],
+  ]);
+  if (options.withStandby) dependencies.set(n.standby(env), [n.data(env), n.services(env), n.registry(env), n.standbyData(env)]);
+  const order = environmentDeployOrder(env).filter((name) => options.withStandby || name !== n.standby(env));
+  const listed = [...dependencies.keys()];
   if (listed.length !== order.length || order.some((name) => !listed.includes(name))) {
-    throw new Error(`releaseDeployLevels(${env}) lists ${listed.join(', ')} but cdk deploy goes through ${order.join(', ')}: update lib/release-budget.ts`);
+    throw new Error(`releaseDependencies(${env}) lists ${listed.join(', ')} but cdk deploy goes through ${order.join(', ')}: update lib/release-budget.ts`);
   }
-  return levels;
+  return dependencies;
+}
+
+/** When each stack of a release starts and ends (minutes from the start of `cdk deploy`), and what it costs. */
+export interface StackSchedule {
+  readonly stack: string;
+  readonly start: number;
+  readonly end: number;
+  readonly part: DurationPart;
+}
+
+/**
+ * `cdk deploy --concurrency` of a release, simulated: stacks start in the
+ * deploy order as soon as their dependencies are done and a slot is free.
+ */
+export function scheduleRelease(
+  config: EnvironmentConfig,
+  options: { readonly withStandby: boolean; /** @default releaseDependencies(env) */ readonly dependencies?: ReadonlyMap<string, readonly string[]> },
+): StackSchedule[] {
+  const env = config.name;
+  const dependencies = options.dependencies ?? releaseDependencies(env, options);
+  const order = environmentDeployOrder(env).filter((name) => dependencies.has(name));
+  const cost = (name: string): DurationPart => releaseChange(config, stackKindOf(env, name)) ?? { what: `${name}: unchanged, skipped`, minutes: TYPICAL_MINUTES.unchangedStack };
+  const done = new Map<string, StackSchedule>();
+  const running: StackSchedule[] = [];
+  let now = 0;
+  while (done.size < order.length) {
+    for (const name of order) {
+      if (running.length >= DEPLOY_CONCURRENCY) break;
+      if (done.has(name) || running.some((r) => r.stack === name)) continue;
+      if (!(dependencies.get(name) ?? []).every((d) => done.has(d))) continue;
+      const part = cost(name);
+      running.push({ stack: name, start: now, end: now + part.minutes, part });
+    }
+    if (running.length === 0) throw new Error(`scheduleRelease(${env}): a dependency cycle among ${order.filter((name) => !done.has(name)).join(', ')}`);
+    running.sort((x, y) => x.end - y.end);
+    const next = running.shift()!;
+    now = next.end;
+    done.set(next.stack, next);
+  }
+  return order.map((name) => done.get(name)!);
 }
 
 /** What a release changes in a stack of this kind (a new image tag), or undefined when it leaves the stack unchanged. */
@@ -128,7 +176,8 @@ function estimateOf(parts: DurationPart[]): DurationEstimate {
  * The budget of a release of new image tags, from the deploy job's start
  * (after approval in production) until `ops verify` says healthy: job set-up,
  * the preflight, the release snapshot's start (production), `cdk deploy` of the environment
- * (and, in production, its standby) level by level, and verify.
+ * (and, in production, its standby) as `--concurrency` runs it (the chain of
+ * stacks that ends last), and verify.
  */
 export function releaseBudget(config: EnvironmentConfig): DurationEstimate {
   const env = config.name;
@@ -136,10 +185,20 @@ export function releaseBudget(config: EnvironmentConfig): DurationEstimate {
   const parts: DurationPart[] = [{ what: 'job set-up (checkout, npm ci, assembly, credentials)', minutes: TYPICAL_MINUTES.jobSetup }];
   parts.push({ what: 'ops preflight: every prerequisite, read-only, as the lookup role', minutes: TYPICAL_MINUTES.preflight });
   if (production) parts.push({ what: 'release snapshot started (its wait runs after verify)', minutes: TYPICAL_MINUTES.snapshotStart });
-  for (const level of releaseDeployLevels(env, { withStandby: production })) {
-    const costs = level.map((name) => releaseChange(config, stackKindOf(env, name)) ?? { what: `${name}: unchanged, skipped`, minutes: TYPICAL_MINUTES.unchangedStack });
-    const slowest = costs.reduce((a, b) => (b.minutes > a.minutes ? b : a));
-    parts.push(level.length > 1 ? { what: `${slowest.what} (slowest of ${level.length} stacks deployed together)`, minutes: slowest.minutes } : slowest);
+  // The chain of stacks that ends last, each started when the one before it ended (a dependency, or a freed slot).
+  const schedule = scheduleRelease(config, { withStandby: production });
+  const dependencies = releaseDependencies(env, { withStandby: production });
+  const chain: StackSchedule[] = [];
+  let at: StackSchedule | undefined = schedule.reduce((x, y) => (y.end > x.end ? y : x));
+  while (at) {
+    chain.unshift(at);
+    const { start, stack }: StackSchedule = at;
+    const before: StackSchedule[] = schedule.filter((s) => Math.abs(s.end - start) < 1e-9 && s.start < start);
+    at = before.find((s) => (dependencies.get(stack) ?? []).includes(s.stack)) ?? before[0];
+  }
+  for (const link of chain) {
+    const alongside = schedule.filter((s) => s !== link && s.start < link.end && s.end > link.start).length;
+    parts.push(alongside > 0 ? { what: `${link.part.what} (${alongside} other stack(s) deploying alongside)`, minutes: link.part.minutes } : link.part);
   }
   parts.push({ what: 'ops verify: alarms, deployments, canaries', minutes: TYPICAL_MINUTES.verify });
   return estimateOf(parts);

@@ -2,7 +2,7 @@ import { ENVIRONMENT_NAMES, type EnvironmentConfig, loadConfig } from '../lib/co
 import { environmentDeployOrder } from '../lib/deploy-duration';
 import { runPlan } from '../lib/ops/commands/plan';
 import { ExitCode } from '../lib/ops/exit-codes';
-import { describeBudget, PRODUCT_TARGET_MINUTES, releaseBudget, releaseDeployLevels, rollbackBudget, TYPICAL_MINUTES } from '../lib/release-budget';
+import { DEPLOY_CONCURRENCY, describeBudget, PRODUCT_TARGET_MINUTES, releaseBudget, releaseDependencies, rollbackBudget, scheduleRelease, TYPICAL_MINUTES } from '../lib/release-budget';
 import { stackNames } from '../lib/naming';
 import { stacks } from './support/assembly';
 import { captureOutput } from './ops/helpers';
@@ -64,19 +64,38 @@ describe('the release budget against the product’s figures', () => {
   });
 });
 
-describe('the levels a release deploys in (cdk deploy --concurrency)', () => {
-  test.each(ENVIRONMENT_NAMES)('%s: every stack depends only on stacks of earlier levels, and the levels are the stacks cdk deploy goes through', (env) => {
-    const levels = releaseDeployLevels(env, { withStandby: true });
+describe('how cdk deploy --concurrency runs a release', () => {
+  test.each(ENVIRONMENT_NAMES)('%s: each stack waits for exactly the stacks it depends on in the synthesized manifest, and they are the stacks cdk deploy goes through', (env) => {
+    const dependencies = releaseDependencies(env, { withStandby: true });
     const byName = new Map(stacks().map((s) => [s.displayName, s]));
     const idToName = new Map(stacks().map((s) => [s.id, s.displayName]));
-    levels.forEach((level, index) => {
-      const earlier = new Set(levels.slice(0, index).flat());
-      for (const name of level) {
-        const dependencies = (byName.get(name)?.dependencies ?? []).map((id) => idToName.get(id) ?? id);
-        for (const dependency of dependencies) expect({ stack: name, dependsOn: dependency, inAnEarlierLevel: earlier.has(dependency) }).toMatchObject({ inAnEarlierLevel: true });
-      }
-    });
-    expect(levels.flat().sort()).toEqual(environmentDeployOrder(env).sort());
-    expect(levels.flat()).toContain(stackNames.registry(env));
+    for (const [name, waitsFor] of dependencies) {
+      const manifest = (byName.get(name)?.dependencies ?? []).map((id) => idToName.get(id) ?? id).filter((d) => dependencies.has(d));
+      expect({ stack: name, dependsOn: [...waitsFor].sort() }).toEqual({ stack: name, dependsOn: manifest.sort() });
+    }
+    expect([...dependencies.keys()].sort()).toEqual(environmentDeployOrder(env).sort());
+    expect([...dependencies.keys()]).toContain(stackNames.registry(env));
+  });
+
+  test.each(ENVIRONMENT_NAMES)('%s: the schedule starts a stack only after its dependencies and runs at most DEPLOY_CONCURRENCY at once', (env) => {
+    const schedule = scheduleRelease(config.environments[env], { withStandby: env === 'production' });
+    const dependencies = releaseDependencies(env, { withStandby: env === 'production' });
+    const at = new Map(schedule.map((s) => [s.stack, s]));
+    for (const s of schedule) for (const d of dependencies.get(s.stack) ?? []) expect(at.get(d)!.end).toBeLessThanOrEqual(s.start + 1e-9);
+    for (const s of schedule) expect(schedule.filter((o) => o.start <= s.start + 1e-9 && o.end > s.start + 1e-9).length).toBeLessThanOrEqual(DEPLOY_CONCURRENCY);
+  });
+
+  test('the registry’s dependency on the unchanged standby data stack costs the release that stack’s skip, not a whole level', () => {
+    // BodyScript-<Env>-Registry waits for StandbyData (the us-west-2 creation template of its image replicas).
+    const staging = config.environments.staging;
+    expect(releaseDependencies('staging', { withStandby: false }).get(stackNames.registry('staging'))).toEqual([stackNames.standbyData('staging')]);
+    const withoutIt = new Map(releaseDependencies('staging', { withStandby: false }));
+    withoutIt.set(stackNames.registry('staging'), []);
+    const end = (schedule: ReturnType<typeof scheduleRelease>) => Math.max(...schedule.map((s) => s.end));
+    const before = end(scheduleRelease(staging, { withStandby: false, dependencies: withoutIt }));
+    const after = end(scheduleRelease(staging, { withStandby: false }));
+    expect(after - before).toBeCloseTo(TYPICAL_MINUTES.unchangedStack, 5);
+    expect(TYPICAL_MINUTES.jobSetup + TYPICAL_MINUTES.preflight + after + TYPICAL_MINUTES.verify).toBeLessThanOrEqual(PRODUCT_TARGET_MINUTES.staging);
   });
 });
+
