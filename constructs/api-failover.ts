@@ -1,85 +1,86 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Stack, Token } from 'aws-cdk-lib';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import type * as route53 from 'aws-cdk-lib/aws-route53';
-import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { describeAlarm, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
-import { FailoverRecord } from './failover-record';
+import { FailoverRecord, recordInZone, regionalRecordName } from './failover-record';
 
 /**
  * Properties of an ApiFailover.
  */
 export interface ApiFailoverProps {
   readonly zone: route53.IHostedZone;
-  /** The api's name, e.g. `api.bodyscript.example` (CloudFront connects to it; its certificate covers it). */
+  /** The api's name, e.g. `api.bodyscript.example` (CloudFront connects to it; both load balancers' certificates cover it). */
   readonly recordName: string;
-  /** The primary api's load balancer. */
+  /** The primary region; its stack holds the regional record `<primaryRegion>.<recordName>` of its load balancer. */
+  readonly primaryRegion: string;
+  /** This (the standby) region's api load balancer. */
   readonly loadBalancer: elbv2.ILoadBalancerV2;
-  /** Its blue and green target groups. */
-  readonly targetGroups: { readonly blue: elbv2.IApplicationTargetGroup; readonly green: elbv2.IApplicationTargetGroup };
-  /** Prefix of the alarm names, e.g. `BodyScript-Staging-api-`. */
-  readonly alarmNamePrefix: string;
-  /** Topic that pages people when neither colour has a healthy target. */
-  readonly alarmTopic: sns.ITopic;
-  /** The environment, for the commands in the alarm description. */
-  readonly environment: string;
+  /**
+   * The health checks that decide which half answers: those of the ARC Region
+   * switch plan's traffic step (RegionSwitchPlan.healthCheckIds()), which the
+   * plan's execution flips from the recovery region.
+   */
+  readonly healthCheckIds: { readonly primary: string; readonly standby: string };
 }
 
 /**
- * The PRIMARY half of the api's Route 53 failover pair (the standby stack holds
- * the SECONDARY): PRIMARY while the api has a healthy target in this region.
- * The health check reads alarms instead of requesting the load balancer: the
- * listener accepts only CloudFront (prefix list plus the origin header), which
- * Route 53 health checkers are not. One alarm per colour (one colour is always
- * empty between deployments), a composite that pages when both are.
+ * The api's Route 53 failover pair, in the standby region's stack beside the
+ * ARC Region switch plan whose health checks it carries:
+ *
+ * - `<region>.<recordName>`: an alias to this region's api load balancer (the
+ *   primary's stack has the same record for its own);
+ * - `<recordName>` PRIMARY: an alias to `<primaryRegion>.<recordName>`, with the
+ *   plan's primary health check;
+ * - `<recordName>` SECONDARY: an alias to `<region>.<recordName>`, with the
+ *   plan's recovery health check.
+ *
+ * CloudFront reaches the api by `<recordName>`, so traffic moves when the plan
+ * flips its health checks: a Route 53 data-plane change, made from the
+ * recovery region, with nothing to call in the failed one (no CloudFront
+ * change). The regional records keep the region in their names, which the
+ * plan's traffic step and `ops dr status` can map.
  */
 export class ApiFailover extends Construct {
-  public readonly record: FailoverRecord;
-  /** In ALARM when neither target group has a healthy target: the api is down in this region. */
-  public readonly apiDown: cloudwatch.CompositeAlarm;
+  /** This region's own record of the api. */
+  public readonly regionalRecord: route53.ARecord;
+  /** The PRIMARY half of the pair. */
+  public readonly primary: FailoverRecord;
+  /** The SECONDARY half of the pair. */
+  public readonly secondary: FailoverRecord;
 
   constructor(scope: Construct, id: string, props: ApiFailoverProps) {
     super(scope, id);
     const region = Stack.of(this).region;
-    const noHealthyTargets = (colour: 'Blue' | 'Green', targetGroup: elbv2.IApplicationTargetGroup) => {
-      const alarm = new cloudwatch.Alarm(this, `NoHealthyTargets${colour}`, {
-        alarmName: `${props.alarmNamePrefix}NoHealthyTargets-${colour}`,
-        alarmDescription: describeAlarm({
-          what: `The api's ${colour.toLowerCase()} target group has had no healthy target for 3 minutes (normal for the colour not in service, so one of the pair is always in ALARM).`,
-          action: `Route 53 moves ${props.recordName} to the standby region when neither colour has one.`,
-          missingData: missingData(cloudwatch.TreatMissingData.BREACHING, 'A target group without registered targets publishes no HealthyHostCount: that is no healthy target.'),
-          runbook: 'runbooks/disaster-recovery.md',
-        }),
-        metric: targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1) }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      });
-      acknowledge(
-        alarm,
-        ['NIST.800.53.R5-CloudWatchAlarmAction', 'HIPAA.Security-CloudWatchAlarmAction', 'cdk-validator-cfnguard::cloudwatch_alarm_action_check'],
-        'One colour of a blue/green pair is always without targets, so this alarm alone is no incident: Route 53 reads it for DNS failover, and people are paged by the composite alarm when both colours have no healthy target.',
-      );
-      return alarm;
-    };
-    const failoverAlarms = [noHealthyTargets('Blue', props.targetGroups.blue), noHealthyTargets('Green', props.targetGroups.green)];
-    this.apiDown = new cloudwatch.CompositeAlarm(this, 'NoHealthyTargets', {
-      compositeAlarmName: `${props.alarmNamePrefix}NoHealthyTargets`,
-      alarmDescription: `Neither api target group has a healthy target: the api is down in ${region}, and Route 53 answers ${props.recordName} with the standby region's load balancer (which serves only after 'npm run ops -- dr failover --env ${props.environment}'). Decide on a failover. Runbook: runbooks/disaster-recovery.md`,
-      alarmRule: cloudwatch.AlarmRule.allOf(...failoverAlarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
-    });
-    this.apiDown.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-    this.apiDown.addOkAction(new actions.SnsAction(props.alarmTopic));
-    this.record = new FailoverRecord(this, 'Record', {
+    if (region === props.primaryRegion) {
+      throw new Error(`ApiFailover ${this.node.path}: belongs in the standby region's stack (beside the Region switch plan), got the primary region ${region}`);
+    }
+    this.regionalRecord = new route53.ARecord(this, 'RegionalRecord', {
       zone: props.zone,
-      recordName: props.recordName,
-      role: 'PRIMARY',
-      loadBalancer: props.loadBalancer,
-      healthCheckAlarms: failoverAlarms,
+      recordName: regionalRecordName(props.recordName, region),
+      target: route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true })),
     });
+    const half = (role: 'PRIMARY' | 'SECONDARY', region: string, healthCheckId: string) =>
+      new FailoverRecord(this, role === 'PRIMARY' ? 'Primary' : 'Secondary', {
+        zone: props.zone,
+        recordName: props.recordName,
+        role,
+        target: recordInZone(props.zone, regionalRecordName(props.recordName, region)),
+        healthCheckId,
+      });
+    this.primary = half('PRIMARY', props.primaryRegion, props.healthCheckIds.primary);
+    this.secondary = half('SECONDARY', region, props.healthCheckIds.standby);
+    // The SECONDARY aliases this region's record, which must exist first.
+    this.secondary.node.addDependency(this.regionalRecord);
+    for (const [record, healthCheckId] of [[this.primary, props.healthCheckIds.primary], [this.secondary, props.healthCheckIds.standby]] as const) {
+      if (Token.isUnresolved(healthCheckId)) {
+        acknowledge(
+          record.record,
+          ['CloudFormation-Validate::E9004'],
+          "The health check id is read from the Region switch plan's Route53HealthChecks.HealthCheckIds attribute, which aws-cdk-lib's CfnPlan declares (attrRoute53HealthChecks) but the validator's bundled schema no longer lists (it marks Route53HealthChecks deprecated). `npm run ops -- dr status` compares each record's HealthCheckId with ARC's per-region list (ListRoute53HealthChecksInRegion) and fails on a mismatch; the first standby deploy in a real account must confirm the attribute resolves.",
+        );
+      }
+    }
   }
 }

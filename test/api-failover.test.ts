@@ -3,55 +3,58 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import { ApiFailover } from '../constructs/api-failover';
 import { testApp } from './support/synthesize';
 
-describe('ApiFailover', () => {
-  const stack = new Stack(testApp(), 'Api', { env: { account: '111111111111', region: 'us-east-1' } });
+function build(region = 'us-west-2') {
+  const stack = new Stack(testApp(), 'Standby', { env: { account: '111111111111', region } });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
   const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'LoadBalancer', { vpc, internetFacing: true });
-  const targetGroup = (id: string) => new elbv2.ApplicationTargetGroup(stack, id, { vpc, port: 8000, targetType: elbv2.TargetType.IP });
-  const blue = targetGroup('Blue');
-  const green = targetGroup('Green');
-  loadBalancer.addListener('Listener', { port: 80, defaultTargetGroups: [blue] }).addTargetGroups('Green', { targetGroups: [green], priority: 1, conditions: [elbv2.ListenerCondition.pathPatterns(['/g'])] });
   new ApiFailover(stack, 'ApiFailover', {
     zone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z123', zoneName: 'example.com' }),
     recordName: 'api.example.com',
+    primaryRegion: 'us-east-1',
     loadBalancer,
-    targetGroups: { blue, green },
-    alarmNamePrefix: 'Test-api-',
-    alarmTopic: new sns.Topic(stack, 'Critical'),
-    environment: 'test',
+    healthCheckIds: { primary: 'hc-primary', standby: 'hc-recovery' },
   });
-  const template = Template.fromStack(stack);
+  return Template.fromStack(stack);
+}
 
-  test('can be created with one no-healthy-target alarm per colour, missing data breaching', () => {
-    for (const colour of ['Blue', 'Green']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `Test-api-NoHealthyTargets-${colour}`,
-        MetricName: 'HealthyHostCount',
-        Statistic: 'Minimum',
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        EvaluationPeriods: 3,
-        TreatMissingData: 'breaching',
-      });
-    }
-  });
+describe('ApiFailover', () => {
+  const template = build();
+  const records = () => Object.values(template.findResources('AWS::Route53::RecordSet')).map((r) => r.Properties);
 
-  test('pages through a composite alarm only when neither colour has a healthy target', () => {
-    const [composite] = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'));
-    expect(JSON.stringify(composite.Properties.AlarmRule)).toMatch(/^\{"Fn::Join":\["",\["\(ALARM\(\\"",\{"Fn::GetAtt":\["ApiFailoverNoHealthyTargetsBlue.*"\\"\) AND ALARM\(\\"",\{"Fn::GetAtt":\["ApiFailoverNoHealthyTargetsGreen/);
-    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
-      AlarmName: 'Test-api-NoHealthyTargets',
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Critical') }],
-      OKActions: [{ Ref: Match.stringLikeRegexp('^Critical') }],
+  test("creates this region's record of the api: an alias to its load balancer, evaluated for target health", () => {
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'us-west-2.api.example.com.',
+      Type: 'A',
+      Failover: Match.absent(),
+      AliasTarget: Match.objectLike({ EvaluateTargetHealth: true, DNSName: Match.objectLike({ 'Fn::Join': Match.anyValue() }) }),
     });
   });
 
-  test('is the PRIMARY record of the api name, healthy while one colour alarm is OK', () => {
-    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.example.com.', Type: 'A', Failover: 'PRIMARY', HealthCheckId: Match.anyValue() });
-    template.hasResourceProperties('AWS::Route53::HealthCheck', { HealthCheckConfig: Match.objectLike({ Type: 'CALCULATED', HealthThreshold: 1 }) });
+  test("creates the pair of the api name with the plan's health checks: PRIMARY to us-east-1's record, SECONDARY to this region's", () => {
+    const pair = records()
+      .filter((r) => r.Name === 'api.example.com.')
+      .map((r) => [r.Failover, r.SetIdentifier, r.HealthCheckId, r.AliasTarget.DNSName, r.AliasTarget.HostedZoneId, r.AliasTarget.EvaluateTargetHealth])
+      .sort();
+    expect(pair).toEqual([
+      ['PRIMARY', 'api.example.com-primary', 'hc-primary', 'us-east-1.api.example.com', 'Z123', true],
+      ['SECONDARY', 'api.example.com-secondary', 'hc-recovery', 'us-west-2.api.example.com', 'Z123', true],
+    ]);
+  });
+
+  test('creates no health check and no alarm of its own: the plan owns the checks (no alarm-calculated check any more)', () => {
+    template.resourceCountIs('AWS::Route53::HealthCheck', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  });
+
+  test('the SECONDARY waits for the regional record it aliases', () => {
+    const [[, secondary]] = Object.entries(template.findResources('AWS::Route53::RecordSet', { Properties: { Failover: 'SECONDARY' } }));
+    expect(secondary.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ApiFailoverRegionalRecord/)]));
+  });
+
+  test("refuses the primary region's stack", () => {
+    expect(() => build('us-east-1')).toThrow(/belongs in the standby region's stack/);
   });
 });

@@ -1,3 +1,4 @@
+import { regionalRecordName } from '../constructs/failover-record';
 import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
 import { clusterName, databaseInstanceArn, ecsServiceName, SERVICE_NAMES, stackNames } from '../lib/naming';
 import { stacks, templateJson } from './support/assembly';
@@ -97,13 +98,17 @@ describe('cross-region references', () => {
     const config = loadConfig().environments[env];
     const { account, region } = config.primary;
     // The Region switch plan names the primary's side of the failover (its region, and the
-    // primary's cluster and services, which it reads and matches): all from config, none referenced.
+    // primary's cluster and services, which it reads and matches), and the api's failover pair
+    // the primary's regional record: all from config, none referenced.
     const ecsArn = (resource: string) => `arn:aws:ecs:${region}:${account}:${resource}`;
     const allowed = new Set([
       databaseInstanceArn(env, config.primary),
       region,
       ecsArn(`cluster/${clusterName(env)}`),
       ...SERVICE_NAMES.map((service) => ecsArn(`service/${clusterName(env)}/${ecsServiceName(env, service)}`)),
+      // With a domain, the PRIMARY half of the api's failover pair aliases the primary region's
+      // own record by its name in the same hosted zone (Route 53 resolves it; nothing is referenced).
+      ...(config.domain ? [regionalRecordName(config.domain.apiDomainName, region)] : []),
     ]);
     const standbyStacks = assemblyTemplates().filter((s) => s.name === stackNames.standby(env) || s.name === stackNames.standbyData(env));
     expect(standbyStacks).toHaveLength(2);

@@ -52,66 +52,37 @@ describe('the services stack with a domain', () => {
     expect(api.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', HTTPSPort: 443, OriginSSLProtocols: ['TLSv1.2'] });
   });
 
-  test('has alias records: the app name (A and AAAA) to CloudFront, the api name to its load balancer', () => {
+  test('has alias records: the app name (A and AAAA) to CloudFront, us-east-1.<api name> to its load balancer; the failover pair is not here', () => {
     const records = Object.values(template.findResources('AWS::Route53::RecordSet')).map((r) => r.Properties);
     const summary = records.map((r) => `${r.Type} ${r.Name} ${JSON.stringify(r.AliasTarget.DNSName).includes('Distribution') ? 'cloudfront' : 'load-balancer'}`).sort();
-    expect(summary).toEqual([`A ${DOMAIN.apiDomainName}. load-balancer`, `A ${DOMAIN.appDomainName}. cloudfront`, `AAAA ${DOMAIN.appDomainName}. cloudfront`]);
-    for (const record of records) expect(record.HostedZoneId).toBe(DOMAIN.hostedZoneId);
-  });
-
-  test('the api record is the PRIMARY of a failover pair, with a health check calculated from the blue and green target groups', () => {
-    template.hasResourceProperties('AWS::Route53::RecordSet', {
-      Name: `${DOMAIN.apiDomainName}.`,
-      Type: 'A',
-      Failover: 'PRIMARY',
-      SetIdentifier: `${DOMAIN.apiDomainName}-primary`,
-      HealthCheckId: { Ref: Match.stringLikeRegexp('^ApiFailoverRecordHealthCheck') },
-      AliasTarget: Match.objectLike({ EvaluateTargetHealth: true }),
-    });
-    const checks = Object.entries(template.findResources('AWS::Route53::HealthCheck')).map(([id, c]) => [id, c.Properties.HealthCheckConfig]);
-    const calculated = checks.filter(([, c]) => c.Type === 'CALCULATED');
-    expect(calculated).toHaveLength(1);
-    expect(calculated[0][1]).toMatchObject({ HealthThreshold: 1, ChildHealthChecks: [{ Ref: expect.stringMatching(/^ApiFailoverRecordAlarmHealthCheck0/) }, { Ref: expect.stringMatching(/^ApiFailoverRecordAlarmHealthCheck1/) }] });
-    const alarmChecks = checks.filter(([, c]) => c.Type === 'CLOUDWATCH_METRIC').map(([, c]) => c);
-    expect(alarmChecks).toHaveLength(2);
-    for (const [index, colour] of ['Blue', 'Green'].entries()) {
-      // Region unreachable (insufficient data) counts as unhealthy: that is the regional outage.
-      expect(alarmChecks[index]).toEqual({
-        Type: 'CLOUDWATCH_METRIC',
-        AlarmIdentifier: { Name: { Ref: expect.stringMatching(new RegExp(`^ApiFailoverNoHealthyTargets${colour}`)) }, Region: 'us-east-1' },
-        InsufficientDataHealthStatus: 'Unhealthy',
-        Inverted: false,
-      });
+    expect(summary).toEqual([`A ${DOMAIN.appDomainName}. cloudfront`, `A us-east-1.${DOMAIN.apiDomainName}. load-balancer`, `AAAA ${DOMAIN.appDomainName}. cloudfront`]);
+    for (const record of records) {
+      expect(record.HostedZoneId).toBe(DOMAIN.hostedZoneId);
+      expect(record.Failover).toBeUndefined();
     }
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: `us-east-1.${DOMAIN.apiDomainName}.`, AliasTarget: Match.objectLike({ EvaluateTargetHealth: true }) });
+    // No alarm-calculated health check and no NoHealthyTargets alarms: the Region switch plan's checks decide.
+    expect(Object.values(template.findResources('AWS::Route53::HealthCheck')).filter((c) => c.Properties.HealthCheckConfig.Type !== 'HTTPS')).toEqual([]);
+    // (The rollback alarms' NoHealthyTargetForRequests stays: it watches requests, not Route 53.)
+    const alarmNames = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    expect(alarmNames).toContain('BodyScript-Production-api-NoHealthyTargetForRequests');
+    expect(alarmNames.filter((name) => /-NoHealthyTargets(-Blue|-Green)?$/.test(name))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::CompositeAlarm')).filter((id) => id.includes('ApiFailover'))).toEqual([]);
   });
 
-  test('the health-check alarms are single-metric (as Route 53 requires) and the api-down composite pages the critical topic', () => {
-    for (const colour of ['Blue', 'Green']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `BodyScript-Production-api-NoHealthyTargets-${colour}`,
-        Namespace: 'AWS/ApplicationELB',
-        MetricName: 'HealthyHostCount',
-        Statistic: 'Minimum',
-        Period: 60,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-      });
-    }
-    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
-      AlarmName: 'BodyScript-Production-api-NoHealthyTargets',
-      AlarmDescription: Match.stringLikeRegexp('Runbook: runbooks/disaster-recovery.md'),
-      AlarmActions: [Match.anyValue()],
-    });
-  });
-
-  test('the standby holds the SECONDARY record of the api name, pointing at its own api load balancer', () => {
+  test("the standby holds the failover pair of the api name with the Region switch plan's health checks, and its own us-west-2 record", () => {
+    const records = Object.values(standby.findResources('AWS::Route53::RecordSet')).map((r) => r.Properties);
+    const pair = records
+      .filter((r) => r.Name === `${DOMAIN.apiDomainName}.`)
+      .map((r) => [r.Failover, r.SetIdentifier, r.AliasTarget.DNSName, r.AliasTarget.EvaluateTargetHealth, JSON.stringify(r.HealthCheckId)])
+      .sort();
+    expect(pair).toEqual([
+      ['PRIMARY', `${DOMAIN.apiDomainName}-primary`, `us-east-1.${DOMAIN.apiDomainName}`, true, expect.stringMatching(/"Fn::Select":\[0,.*Route53HealthChecks\.HealthCheckIds/)],
+      ['SECONDARY', `${DOMAIN.apiDomainName}-secondary`, `us-west-2.${DOMAIN.apiDomainName}`, true, expect.stringMatching(/"Fn::Select":\[1,.*Route53HealthChecks\.HealthCheckIds/)],
+    ]);
     standby.hasResourceProperties('AWS::Route53::RecordSet', {
-      Name: `${DOMAIN.apiDomainName}.`,
-      Type: 'A',
+      Name: `us-west-2.${DOMAIN.apiDomainName}.`,
       HostedZoneId: DOMAIN.hostedZoneId,
-      Failover: 'SECONDARY',
-      SetIdentifier: `${DOMAIN.apiDomainName}-secondary`,
       AliasTarget: Match.objectLike({ EvaluateTargetHealth: true, DNSName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiLoadBalancer'), 'DNSName'] }])]) }) }),
     });
     standby.resourceCountIs('AWS::Route53::HealthCheck', 0);

@@ -296,10 +296,11 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       });
     });
 
-    test('names the replica, then both standby services beside their primaries, then (with a domain) the api failover pair', () => {
+    test('names the replica, then both standby services beside their primaries, then with a domain the traffic switch (production must have one)', () => {
       const steps = plan().Workflows[0].Steps;
       const domain = loadConfig().environments[env as 'staging' | 'production'].domain;
-      expect(steps.map((s: { Name: string }) => s.Name)).toEqual(domain ? ['promote-replica', 'raise-services', 'switch-traffic'] : ['promote-replica', 'raise-services']);
+      expect(domain !== undefined).toBe(env === 'production');
+      expect(steps.map((s: { Name: string }) => s.Name)).toEqual(['promote-replica', 'raise-services', ...(domain ? ['switch-traffic'] : [])]);
       expect(steps[0].ExecutionBlockConfiguration.RdsPromoteReadReplicaConfig.DbInstanceArnMap).toEqual({
         'us-east-1': `arn:aws:rds:us-east-1:${account}:db:bodyscript-${env}-postgres`,
         'us-west-2': `arn:aws:rds:us-west-2:${account}:db:bodyscript-${env}-postgres-replica`,

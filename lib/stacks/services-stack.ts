@@ -5,15 +5,16 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ApiFailover } from '../../constructs/api-failover';
 import { ApiService } from '../../constructs/api-service';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EdgeDistribution } from '../../constructs/edge-distribution';
 import { FailedTasks } from '../../constructs/failed-tasks';
+import { regionalRecordName } from '../../constructs/failover-record';
 import { FrontendBucketAccess } from '../../constructs/frontend-bucket-access';
 import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
 import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
@@ -81,8 +82,8 @@ export class ServicesStack extends Stack {
   public readonly originVerifyRotation: OriginVerifyRotation;
   /** Health-check canaries of the web app, the api (through CloudFront) and processing (inside the VPC). */
   public readonly canaries: Record<'frontend' | ServiceName, HealthCheckCanary>;
-  /** With a domain: the PRIMARY failover record of the api name (the standby stack holds the SECONDARY). */
-  public readonly apiFailover?: ApiFailover;
+  /** With a domain: `us-east-1.<apiDomainName>`, the target of the PRIMARY half of the failover pair (standby stack). */
+  public readonly apiRegionalRecord?: route53.ARecord;
   /** Each service's tasks that crash, cannot start or fail their health checks (a crash loop rolls back). */
   public readonly failedTasks: Record<ServiceName, FailedTasks>;
   private readonly config: EnvironmentConfig;
@@ -174,14 +175,12 @@ export class ServicesStack extends Stack {
       });
     }
     if (domain && zone) {
-      this.apiFailover = new ApiFailover(this, 'ApiFailover', {
+      // This region's own record of the api; the failover pair that aliases it
+      // lives in the standby stack beside the Region switch plan (ApiFailover).
+      this.apiRegionalRecord = new route53.ARecord(this, 'ApiRegionalRecord', {
         zone,
-        recordName: domain.apiDomainName,
-        loadBalancer: this.api.blueGreen.loadBalancer,
-        targetGroups: { blue: this.api.blueGreen.blueTargetGroup, green: this.api.blueGreen.greenTargetGroup },
-        alarmNamePrefix: `${alarmNamePrefix(env)}api-`,
-        alarmTopic: topics.critical,
-        environment: env,
+        recordName: regionalRecordName(domain.apiDomainName, this.region),
+        target: route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(this.api.blueGreen.loadBalancer, { evaluateTargetHealth: true })),
       });
     }
   }

@@ -14,7 +14,8 @@ import type { Construct } from 'constructs';
 import { AlarmTopics } from '../../constructs/alarm-topics';
 import { ApplicationVpc, SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { EncryptionKey } from '../../constructs/encryption-key';
-import { FailoverRecord, failoverSetIdentifier } from '../../constructs/failover-record';
+import { ApiFailover } from '../../constructs/api-failover';
+import { failoverSetIdentifier } from '../../constructs/failover-record';
 import { PilotLightService } from '../../constructs/pilot-light-service';
 import { StandbyAlarms } from '../../constructs/standby-alarms';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
@@ -92,8 +93,8 @@ export class StandbyStack extends Stack {
   public readonly cluster: ecs.Cluster;
   /** The pilot-light api and processing services (zero tasks until `ops dr failover`). */
   public readonly services: Record<ServiceName, PilotLightService>;
-  /** With a domain: the SECONDARY failover record of the api name. */
-  public readonly apiFailoverRecord?: FailoverRecord;
+  /** With a domain: the api name's failover pair (and this region's record), with the plan's health checks. */
+  public readonly apiFailover?: ApiFailover;
   /** The ordered failover (ARC Region switch plan) that `ops dr failover` starts and follows. */
   public readonly regionSwitchPlan: RegionSwitchPlan;
 
@@ -195,18 +196,20 @@ export class StandbyStack extends Stack {
     // The replica is named literally: without this the lag and free-storage alarms (missing data breaching) would page while the replica is still being created.
     this.alarms.replicaLag.node.addDependency(this.replica);
     this.alarms.replicaFreeStorage.node.addDependency(this.replica);
+    this.regionSwitchPlan = this.failoverPlan(config);
     if (config.domain) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: config.domain.hostedZoneId, zoneName: config.domain.hostedZoneName });
-      // Route 53 answers with this record while the primary's health check fails;
-      // it serves once `ops dr failover` has raised the api (EvaluateTargetHealth).
-      this.apiFailoverRecord = new FailoverRecord(this, 'ApiFailover', {
+      // The failover pair of the api name carries the plan's health checks: the
+      // plan's traffic step flips them from this region (Route 53 data plane).
+      const checks = this.regionSwitchPlan.healthCheckIds();
+      this.apiFailover = new ApiFailover(this, 'ApiFailover', {
         zone,
         recordName: config.domain.apiDomainName,
-        role: 'SECONDARY',
+        primaryRegion: config.primary.region,
         loadBalancer: this.services.api.loadBalancer,
+        healthCheckIds: { primary: checks.primary, standby: checks.recovery },
       });
     }
-    this.regionSwitchPlan = this.failoverPlan(config);
   }
 
   /**

@@ -163,18 +163,10 @@ async function listAlarms(ctx: OpsContext): Promise<AlarmView[]> {
   return alarms;
 }
 
-/**
- * Alarms that are in ALARM by design and say nothing about a release: the
- * per-colour "no healthy target" inputs of the api's Route 53 health check
- * (constructs/api-failover.ts, with a domain), one of which is always in ALARM
- * because one colour's target group is idle. They are read (a composite may
- * name them) but not judged.
- */
-export const IN_ALARM_BY_DESIGN = /-NoHealthyTargets-(Blue|Green)$/;
-
 export async function checkAlarms(ctx: OpsContext): Promise<CheckResult> {
-  const listed = await listAlarms(ctx);
-  const alarms = listed.filter((a) => !IN_ALARM_BY_DESIGN.test(a.name));
+  // Every alarm of the environment is judged: none is in ALARM by design (the
+  // api's per-colour Route 53 inputs went with the alarm-calculated health check).
+  const alarms = await listAlarms(ctx);
   if (alarms.length === 0) {
     // An environment always has alarms: none means the wrong account/region or an undeployed stack, never "healthy".
     throw new OpsError(
@@ -182,7 +174,7 @@ export async function checkAlarms(ctx: OpsContext): Promise<CheckResult> {
       `missing resource: no CloudWatch alarms named ${alarmNamePrefix(ctx.env)}* in ${ctx.config.primary.region} of account ${ctx.config.primary.account}: is ${ctx.env} deployed?`,
     );
   }
-  const verdicts = judgeAlarms(listed);
+  const verdicts = judgeAlarms(alarms);
   const named = (verdict: AlarmVerdict) => alarms.filter((a) => verdicts.get(a.name) === verdict);
   const inAlarm = named('alarm');
   const expected = named('no-data-expected');
