@@ -1,4 +1,4 @@
-import { type EnvironmentConfig, type EnvironmentName, MAX_DEPLOYMENT_TIMEOUT_MINUTES } from './config';
+import { DEPLOYMENT_STARTUP_MINUTES, type EnvironmentConfig, type EnvironmentName, MAX_DEPLOYMENT_TIMEOUT_MINUTES } from './config';
 import { stackNames } from './naming';
 
 /**
@@ -92,9 +92,48 @@ function databaseMinutes(config: EnvironmentConfig, which: 'databaseCreate' | 'd
   return ESTIMATE_MINUTES[which][config.database.multiAz ? 'multiAz' : 'singleAz'];
 }
 
-/** A CodeDeploy deployment started by `cdk deploy` ends or fails the stack within the configured timeout (the deployment resource's total timeout). */
+/**
+ * The api's release trigger (constructs/ecs-deployment-trigger.ts) completes
+ * when CodeDeploy has moved production traffic, not at the end of the
+ * termination wait, and fails when the deployment fails or is stopped; the
+ * provider framework gives up after the configured timeout (its total
+ * timeout), so CloudFormation never waits longer than that for it.
+ */
 export function codeDeployDeploymentMinutes(config: EnvironmentConfig): number {
   return Math.min(config.deployment.timeoutMinutes, MAX_DEPLOYMENT_TIMEOUT_MINUTES);
+}
+
+/**
+ * ECS rolling update of the worker (constructs/rolling-fargate-service.ts):
+ * 200 % maximum, so every replacement task starts at once; the deployment
+ * circuit breaker fails it after max(3, min(200, ½ × desired)) failed tasks
+ * (ECS API reference, ServiceDeploymentCircuitBreaker threshold) and rolls
+ * back; the deployment alarms roll it back up to the end of ECS's bake time.
+ */
+export const WORKER_ROLLOUT = {
+  /** SIGTERM to SIGKILL for a replaced worker (Fargate's maximum, RollingFargateService's default). */
+  stopTimeoutMinutes: 2,
+  /** ECS's bake time: the longest window of the worker's deployment alarms (MAX_DETECTION_TIME in constructs/rollback-alarms.ts). */
+  bakeMinutes: 2,
+} as const;
+
+/** Waves of replacement tasks the circuit breaker may watch fail before it trips, for the smallest task count the worker runs. */
+export function workerCircuitBreakerWaves(desiredCount: number): number {
+  const threshold = Math.max(3, Math.min(200, Math.ceil(desiredCount / 2)));
+  return Math.ceil(threshold / Math.max(1, desiredCount));
+}
+
+/**
+ * The worker's release as CloudFormation waits for it: a rollout that ends
+ * after the bake time, or a failed one (circuit breaker after its waves of
+ * failing tasks, or an alarm at the end of the bake time) followed by ECS's
+ * rollout of the previous task definition. Each wave of tasks gets
+ * DEPLOYMENT_STARTUP_MINUTES to start and pass its health checks.
+ */
+export function workerReleaseMinutes(config: EnvironmentConfig): { rollout: number; failed: number } {
+  const rollout = DEPLOYMENT_STARTUP_MINUTES + WORKER_ROLLOUT.stopTimeoutMinutes + WORKER_ROLLOUT.bakeMinutes;
+  const breaker = workerCircuitBreakerWaves(config.services.processing.minTasks) * DEPLOYMENT_STARTUP_MINUTES;
+  return { rollout, failed: Math.max(breaker, rollout) + rollout };
 }
 
 const quick =
@@ -123,15 +162,18 @@ const STACK_MODELS: Readonly<Record<StackKind, StackModel>> = {
         }
       : { what: `modifying the ${config.database.multiAz ? 'Multi-AZ ' : ''}database`, minutes: databaseMinutes(config, 'databaseModify') },
   services: (config, phase) => {
-    // Both services' deployments run in parallel (independent resources); each is bounded by the configured timeout.
-    const deployment = codeDeployDeploymentMinutes(config);
+    // CloudFront, the api's release and the worker's rolling update run in parallel (independent resources).
+    const trigger = codeDeployDeploymentMinutes(config);
+    const worker = workerReleaseMinutes(config);
     const edge = { what: 'the CloudFront distribution and WAF', minutes: ESTIMATE_MINUTES.cloudFront };
-    return phase === 'create'
-      ? slowestOf(edge, {
-          what: `creating the ECS services, then their first CodeDeploy deployment (timeout ${deployment} min)`,
-          minutes: ESTIMATE_MINUTES.ecsServiceCreate + deployment,
-        })
-      : slowestOf(edge, { what: `the CodeDeploy deployments of a new release (timeout ${deployment} min)`, minutes: deployment });
+    const api = { what: `the api's release trigger until traffic has moved (at most its ${trigger}-minute timeout)`, minutes: trigger };
+    const rolling = {
+      what: `the worker's rolling update (${worker.failed} min at worst: circuit breaker or a deployment alarm, then ECS's rollback)`,
+      minutes: worker.failed,
+    };
+    if (phase === 'update') return slowestOf(edge, api, rolling);
+    const first = slowestOf(api, rolling);
+    return slowestOf(edge, { what: `creating the ECS services, then ${first.what}`, minutes: ESTIMATE_MINUTES.ecsServiceCreate + first.minutes });
   },
   application: (_config, phase) =>
     phase === 'create'
@@ -145,6 +187,25 @@ const STACK_MODELS: Readonly<Record<StackKind, StackModel>> = {
         }
       : { what: 'modifying the read replica', minutes: databaseMinutes(config, 'databaseModify') },
 };
+
+/**
+ * How long CloudFormation's rollback of a failed stack can take: as long as
+ * the stack's own worst case, except for a release of the services, whose
+ * rollback runs no second blue/green cycle (the release trigger finds the old
+ * task definition back in service after CodeDeploy's own rollback, or stops
+ * the deployment with auto-rollback, bounded by its timeout) and whose worker
+ * rolls out the previous task definition once.
+ */
+function rollbackOf(config: EnvironmentConfig, kind: StackKind, phase: StackPhase): DurationPart {
+  if (kind === 'services' && phase === 'update') {
+    return slowestOf(
+      { what: 'the CloudFront distribution and WAF back', minutes: ESTIMATE_MINUTES.cloudFront },
+      { what: `the api's release trigger on CodeDeploy's rollback (no second blue/green cycle; at most its ${codeDeployDeploymentMinutes(config)}-minute timeout)`, minutes: codeDeployDeploymentMinutes(config) },
+      { what: "the worker's previous task definition rolled out", minutes: workerReleaseMinutes(config).rollout },
+    );
+  }
+  return STACK_MODELS[kind](config, phase);
+}
 
 /** The kind of a BodyScript stack, from its name (`BodyScript-Staging-Data` → `data`). */
 export function stackKindOf(env: EnvironmentName, stackName: string): StackKind {
@@ -163,28 +224,120 @@ export function stackWorstCase(config: EnvironmentConfig, kind: StackKind, phase
 
 /** The worst case of a `cdk deploy` whether it succeeds or fails. */
 export interface CdkDeployEstimate {
-  /** Every stack deployed in sequence, each at its slowest. */
+  /** The stacks on the longest chain of dependencies (with `--concurrency`), or every stack in sequence, each at its slowest. */
   readonly succeeds: DurationEstimate;
   /**
-   * A stack fails and CloudFormation rolls it back, which takes as long again
-   * (for the services: another CodeDeploy deployment back to the old task
-   * definitions); the CLI waits for the rollback before it exits.
+   * A stack fails and CloudFormation rolls it back; the CLI waits for the
+   * rollback before it exits. Counted as the costliest rollback of any stack
+   * deployed (for the services: no second blue/green cycle).
    */
   readonly fails: DurationEstimate;
 }
 
+/** How many stacks the pipeline's `cdk deploy` deploys at once (`--concurrency`); dependencies still come first. */
+export const DEPLOY_CONCURRENCY = 4;
+
 /**
- * Worst case of `cdk deploy` of these stacks (with every dependency, as the
- * CLI deploys them: one at a time, `--concurrency` 1). `phase` says whether
- * the stacks may be created (a first deploy) or only updated.
+ * Each stack of an environment and the stacks it depends on in the cloud
+ * assembly (`cdk deploy` deploys a stack only after them).
+ * test/deploy-duration.test.ts holds this against the synthesized manifest.
  */
-export function cdkDeployWorstCase(config: EnvironmentConfig, stackNamesInOrder: readonly string[], phase: StackPhase | ((stackName: string) => StackPhase)): CdkDeployEstimate {
+export function environmentDependencies(env: EnvironmentName): Map<string, readonly string[]> {
+  const n = stackNames;
+  return new Map<string, readonly string[]>([
+    [n.standbyData(env), []],
+    [n.alerting(env), []],
+    [n.network(env), []],
+    // The registry waits for StandbyData (the us-west-2 creation template of its image replicas).
+    [n.registry(env), [n.standbyData(env)]],
+    [n.operations(env), []],
+    [n.data(env), [n.standbyData(env), n.network(env)]],
+    [n.services(env), [n.registry(env), n.data(env), n.network(env), n.alerting(env)]],
+    [n.application(env), [n.alerting(env), n.network(env), n.data(env), n.services(env), n.operations(env)]],
+    [n.standby(env), [n.data(env), n.services(env), n.registry(env), n.standbyData(env)]],
+  ]);
+}
+
+/**
+ * The largest number of these stacks that can be ready or deploying at the
+ * same moment: the largest set of which no stack depends (transitively) on
+ * another. A stack is ready once its dependencies are deployed, so two
+ * stacks that are ready or deploying together never depend on each other.
+ */
+export function deployWidth(stacksToDeploy: readonly string[], dependencies: ReadonlyMap<string, readonly string[]>): number {
+  const below = new Map<string, Set<string>>();
+  const closure = (name: string): Set<string> => {
+    const known = below.get(name);
+    if (known) return known;
+    const all = new Set<string>();
+    below.set(name, all);
+    for (const d of dependencies.get(name) ?? []) {
+      all.add(d);
+      closure(d).forEach((x) => all.add(x));
+    }
+    return all;
+  };
+  const related = (a: string, b: string) => closure(a).has(b) || closure(b).has(a);
+  let widest = 0;
+  for (let mask = 1; mask < 1 << stacksToDeploy.length; mask++) {
+    const chosen = stacksToDeploy.filter((_, i) => mask & (1 << i));
+    if (chosen.length > widest && chosen.every((a, i) => chosen.slice(i + 1).every((b) => !related(a, b)))) widest = chosen.length;
+  }
+  return widest;
+}
+
+/**
+ * Worst case of `cdk deploy` of these stacks, listed in deploy order (every
+ * dependency included, or `--exclusively`). `phase` says whether a stack may be
+ * created (a first deploy) or only updated.
+ *
+ * With `concurrency` 1 (the CLI's default) the stacks deploy one after the
+ * other: their sum. With `--concurrency N` the CLI starts every stack whose
+ * dependencies are deployed while fewer than N deploy. When no more than N of
+ * them can ever be ready together (deployWidth), no stack waits for a slot, so
+ * each starts when the last of its dependencies ends and the deploy lasts as
+ * long as its longest chain of dependencies, each stack at its slowest; an
+ * upper bound whatever each stack really takes, because a shorter stack only
+ * lets the ones after it start earlier. Otherwise the sum stays the bound.
+ */
+export function cdkDeployWorstCase(
+  config: EnvironmentConfig,
+  stackNamesInOrder: readonly string[],
+  phase: StackPhase | ((stackName: string) => StackPhase),
+  options: {
+    /** `cdk deploy --concurrency`. @default 1 */
+    readonly concurrency?: number;
+  } = {},
+): CdkDeployEstimate {
   if (stackNamesInOrder.length === 0) throw new Error('cdkDeployWorstCase: no stack to deploy');
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`cdkDeployWorstCase: concurrency must be a whole number of at least 1, got ${concurrency}`);
   const phaseOf = typeof phase === 'function' ? phase : () => phase;
-  const perStack = stackNamesInOrder.map((name) => stackWorstCase(config, stackKindOf(config.name, name), phaseOf(name)));
-  const succeeds = estimate(perStack.flatMap((s) => s.parts));
-  const slowest = perStack.map((s) => s.parts[0]).reduce((a, b) => (b.minutes > a.minutes ? b : a));
-  return { succeeds, fails: estimate([...succeeds.parts, { what: `rollback of ${slowest.what}`, minutes: slowest.minutes }]) };
+  const kinds = new Map(stackNamesInOrder.map((name) => [name, stackKindOf(config.name, name)]));
+  const worst = new Map(stackNamesInOrder.map((name) => [name, stackWorstCase(config, kinds.get(name)!, phaseOf(name))]));
+  const all = environmentDependencies(config.name);
+  // Only dependencies among the stacks deployed count (`--exclusively` skips the others).
+  const dependencies = new Map(stackNamesInOrder.map((name) => [name, (all.get(name) ?? []).filter((d) => worst.has(d))]));
+  let chain: readonly string[] = stackNamesInOrder;
+  if (concurrency > 1 && deployWidth(stackNamesInOrder, dependencies) <= concurrency) {
+    const longest = new Map<string, { minutes: number; chain: string[] }>();
+    const longestTo = (name: string): { minutes: number; chain: string[] } => {
+      const known = longest.get(name);
+      if (known) return known;
+      const before = (dependencies.get(name) ?? []).map(longestTo).reduce((a, b) => (b.minutes > a.minutes ? b : a), { minutes: 0, chain: [] as string[] });
+      const result = { minutes: before.minutes + worst.get(name)!.minutes, chain: [...before.chain, name] };
+      longest.set(name, result);
+      return result;
+    };
+    chain = stackNamesInOrder.map(longestTo).reduce((a, b) => (b.minutes > a.minutes ? b : a)).chain;
+  }
+  const succeeds = estimate(chain.flatMap((name) => worst.get(name)!.parts));
+  const rollbacks = stackNamesInOrder.map((name) => {
+    const part = rollbackOf(config, kinds.get(name)!, phaseOf(name));
+    return { what: `rollback of ${kinds.get(name)} (${phaseOf(name)}): ${part.what}`, minutes: part.minutes };
+  });
+  const costliest = rollbacks.reduce((a, b) => (b.minutes > a.minutes ? b : a));
+  return { succeeds, fails: estimate([...succeeds.parts, costliest]) };
 }
 
 /**
@@ -240,11 +393,12 @@ export function sessionSecondsCovering(minutes: number, what: string): number {
 /**
  * The maximum session duration a GitHub deploy role needs: a first deploy of
  * everything the environment's pipelines deploy with it (the environment and
- * its standby), failing and rolled back. The workflows ask for their own,
- * shorter or equal, `role-duration-seconds`; test/workflow-credentials.test.ts
- * holds them against this and against what their steps need.
+ * its standby, `--concurrency` DEPLOY_CONCURRENCY as the deploy workflows run
+ * it), failing and rolled back. The workflows ask for their own, shorter or
+ * equal, `role-duration-seconds`; test/workflow-credentials.test.ts holds them
+ * against this and against what their steps need.
  */
 export function deployRoleMaxSessionSeconds(config: EnvironmentConfig): number {
-  const worst = cdkDeployWorstCase(config, environmentDeployOrder(config.name), 'create').fails.minutes;
+  const worst = cdkDeployWorstCase(config, environmentDeployOrder(config.name), 'create', { concurrency: DEPLOY_CONCURRENCY }).fails.minutes;
   return sessionSecondsCovering(worst, `a first deploy of ${config.name} and its standby`);
 }

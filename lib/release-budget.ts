@@ -1,5 +1,5 @@
 import { type EnvironmentConfig, type EnvironmentName, TRAFFIC_SHIFT_MINUTES } from './config';
-import { type DurationEstimate, type DurationPart, environmentDeployOrder, stackKindOf, type StackKind } from './deploy-duration';
+import { DEPLOY_CONCURRENCY, type DurationEstimate, type DurationPart, environmentDependencies, environmentDeployOrder, stackKindOf, type StackKind } from './deploy-duration';
 import { stackNames } from './naming';
 
 /**
@@ -68,8 +68,7 @@ export const TYPICAL_MINUTES = {
   apiStopRollback: 1,
 } as const;
 
-/** How many stacks `cdk deploy` updates at once in the pipeline (`--concurrency`); dependencies still come first. */
-export const DEPLOY_CONCURRENCY = 4;
+export { DEPLOY_CONCURRENCY };
 
 /**
  * What each stack of a release waits for: its CloudFormation dependencies in
@@ -77,26 +76,18 @@ export const DEPLOY_CONCURRENCY = 4;
  * once every stack it depends on is deployed, and at most DEPLOY_CONCURRENCY
  * deploy at once). test/release-budget.test.ts holds this against the
  * synthesized manifest and `environmentDeployOrder` (the same stacks), so a
- * new dependency fails there until it is written here.
+ * new dependency fails there until it is written in environmentDependencies
+ * (lib/deploy-duration.ts).
  */
 export function releaseDependencies(env: EnvironmentName, options: { readonly withStandby: boolean }): Map<string, readonly string[]> {
   const n = stackNames;
-  const dependencies = new Map<string, readonly string[]>([
-    [n.standbyData(env), []],
-    [n.alerting(env), []],
-    [n.network(env), []],
-    // The registry waits for StandbyData (the us-west-2 creation template of its image replicas).
-    [n.registry(env), [n.standbyData(env)]],
-    [n.operations(env), []],
-    [n.data(env), [n.standbyData(env), n.network(env)]],
-    [n.services(env), [n.registry(env), n.data(env), n.network(env), n.alerting(env)]],
-    [n.application(env), [n.alerting(env), n.network(env), n.data(env), n.services(env), n.operations(env)]],
-  ]);
-  if (options.withStandby) dependencies.set(n.standby(env), [n.data(env), n.services(env), n.registry(env), n.standbyData(env)]);
+  // The environment's dependencies (lib/deploy-duration.ts, held to the manifest there and below).
+  const dependencies = environmentDependencies(env);
+  if (!options.withStandby) dependencies.delete(n.standby(env));
   const order = environmentDeployOrder(env).filter((name) => options.withStandby || name !== n.standby(env));
   const listed = [...dependencies.keys()];
   if (listed.length !== order.length || order.some((name) => !listed.includes(name))) {
-    throw new Error(`releaseDependencies(${env}) lists ${listed.join(', ')} but cdk deploy goes through ${order.join(', ')}: update lib/release-budget.ts`);
+    throw new Error(`releaseDependencies(${env}) lists ${listed.join(', ')} but cdk deploy goes through ${order.join(', ')}: update environmentDependencies in lib/deploy-duration.ts`);
   }
   return dependencies;
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { type EnvironmentConfig, ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
-import { CREDENTIAL_MARGIN_MINUTES, cdkDeployWorstCase, GITHUB_JOB_MAX_MINUTES, IAM_ROLE_CHAINING_MAX_SECONDS } from '../lib/deploy-duration';
+import { CREDENTIAL_MARGIN_MINUTES, cdkDeployWorstCase, DEPLOY_CONCURRENCY, GITHUB_JOB_MAX_MINUTES, IAM_ROLE_CHAINING_MAX_SECONDS } from '../lib/deploy-duration';
 import { planEnvironment } from '../lib/github-repository';
 import { stackNames } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
@@ -334,10 +334,11 @@ function stepBudgets(workflow: Workflow, job: Job, env: EnvironmentName, configs
       // The values of the CLI's options are no stack names.
       const optionValues = new Set(['--require-approval', '--progress', '--concurrency'].map((option) => tokens.indexOf(option) + 1).filter((i) => i > 0));
       const named = tokens.filter((t, i) => !t.startsWith('-') && !optionValues.has(i)).map((t) => shellValue(t, workflow, job, env));
-      // `--concurrency N` deploys independent stacks side by side; the stacks in sequence stay an upper bound.
-
+      // `--concurrency N` deploys independent stacks side by side (the longest chain of dependencies counts).
+      const concurrencyAt = tokens.indexOf('--concurrency');
+      const concurrency = concurrencyAt >= 0 ? Number(tokens[concurrencyAt + 1]) : 1;
       const order = tokens.includes('--exclusively') ? named : closure(named);
-      const estimate = cdkDeployWorstCase(config, order, (stack) => (deployed.has(stack) ? 'update' : 'create'));
+      const estimate = cdkDeployWorstCase(config, order, (stack) => (deployed.has(stack) ? 'update' : 'create'), { concurrency });
       return { name, continues: estimate.succeeds.minutes, stops: estimate.fails.minutes, runsAfterFailure, usesAws: true };
     }
     const calls = [...run.matchAll(/npm run ops -- ([^\n]+)/g)].map((m) => parseOpsArgs(m[1].trim().split(/\s+/).map((t) => shellValue(t, workflow, job, env))));
@@ -405,8 +406,9 @@ describe('credentials and timeouts outlast the work', () => {
     const deploy = (job: Job, env: EnvironmentName, files: Readonly<Record<EnvironmentName, EnvironmentConfig>>) =>
       stepBudgets(job === drill ? workflows['dr-drill.yml'] : job === staging ? workflows['deploy-staging.yml'] : workflows['deploy-production.yml'], job, env, files).find((s) => /cdk deploy|^Deploy/.test(s.name))!;
     const order = closure([stackNames.application('production'), stackNames.standby('production')]);
-    expect(deploy(production, 'production', configs).continues).toBe(cdkDeployWorstCase(configs.production, order, 'update').succeeds.minutes);
-    expect(deploy(staging, 'staging', configs).continues).toBe(cdkDeployWorstCase(configs.staging, closure([stackNames.application('staging')]), 'create').succeeds.minutes);
+    const concurrency = DEPLOY_CONCURRENCY;
+    expect(deploy(production, 'production', configs).continues).toBe(cdkDeployWorstCase(configs.production, order, 'update', { concurrency }).succeeds.minutes);
+    expect(deploy(staging, 'staging', configs).continues).toBe(cdkDeployWorstCase(configs.staging, closure([stackNames.application('staging')]), 'create', { concurrency }).succeeds.minutes);
     expect(deploy(drill, 'production', configs).continues).toBe(cdkDeployWorstCase(configs.production, [stackNames.standby('production')], 'create').succeeds.minutes);
   });
 

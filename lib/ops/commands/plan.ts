@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../../config';
-import { cdkDeployWorstCase, environmentDeployOrder } from '../../deploy-duration';
+import { cdkDeployWorstCase, DEPLOY_CONCURRENCY, environmentDeployOrder } from '../../deploy-duration';
 import { describeBudget, PRODUCT_TARGET_MINUTES, releaseBudget, rollbackBudget } from '../../release-budget';
 import { ExitCode } from '../exit-codes';
 import type { Output } from '../progress';
@@ -24,13 +24,13 @@ export function runPlan(config: EnvironmentConfig, out: Output, verifyTimeoutMin
   const rollback = rollbackBudget(config, verifyTimeoutMinutes);
   const releaseTarget = PRODUCT_TARGET_MINUTES[env];
   const rollbackTarget = PRODUCT_TARGET_MINUTES.rollback;
-  const worst = cdkDeployWorstCase(config, environmentDeployOrder(env), 'update');
+  const worst = cdkDeployWorstCase(config, environmentDeployOrder(env), 'update', { concurrency: DEPLOY_CONCURRENCY });
 
   out.line(`Release budget for ${env}${env === 'production' ? ' (from approval)' : ''}: ${release.minutes.toFixed(2)} min of ${releaseTarget} (product target)`);
   for (const line of describeBudget(release)) out.line(`  ${line}`);
   out.line(`Rollback budget for ${env} (both services, verify timeout ${verifyTimeoutMinutes} min): ${rollback.minutes.toFixed(2)} min of ${rollbackTarget}`);
   for (const line of describeBudget(rollback)) out.line(`  ${line}`);
-  out.line(`Worst case of cdk deploy (credentials and job timeouts, lib/deploy-duration.ts): ${worst.succeeds.minutes} min, ${worst.fails.minutes} min when it fails and rolls back`);
+  out.line(`Worst case of cdk deploy --concurrency ${DEPLOY_CONCURRENCY} (credentials and job timeouts, lib/deploy-duration.ts): ${worst.succeeds.minutes} min, ${worst.fails.minutes} min when it fails and rolls back`);
 
   const over = [
     ...(release.minutes > releaseTarget ? [`the release takes ${release.minutes.toFixed(2)} min, over the ${releaseTarget}-minute target; costliest: ${describeBudget(release)[0].trim()}`] : []),
