@@ -25,11 +25,38 @@ export const PROTECTED_BRANCHES: readonly string[] = ['develop', 'main'];
  */
 export const OIDC_SUBJECT_CLAIM_KEYS: readonly string[] = ['repo', 'context', 'job_workflow_ref'];
 
-/** The workflow files whose jobs deploy an environment (each job runs in that environment). */
-export const DEPLOY_WORKFLOWS: Readonly<Record<EnvironmentName, readonly string[]>> = {
-  staging: ['deploy-staging.yml', 'dr-drill.yml'],
-  production: ['deploy-production.yml', 'dr-drill.yml'],
+/**
+ * The GitHub environment in which the DR drill fails production over for real
+ * (security review M9): its own required reviewers (the data owners: a real
+ * failover promotes the standby replica and leaves the primary database
+ * behind), not the ordinary production deploy approval. Drills that only print
+ * the production plan, and staging's, run in the ordinary environment.
+ */
+export const PRODUCTION_FAILOVER_ENVIRONMENT = 'production-failover';
+
+/** The workflow whose job may run in PRODUCTION_FAILOVER_ENVIRONMENT. */
+export const DR_DRILL_WORKFLOW = 'dr-drill.yml';
+
+/**
+ * For each environment's deploy role, the GitHub environments whose jobs may
+ * use it and the workflow files that may run there (on the environment's
+ * deploy branch): the deploy role trusts exactly these subjects.
+ */
+export const DEPLOY_ENVIRONMENTS: Readonly<Record<EnvironmentName, Readonly<Record<string, readonly string[]>>>> = {
+  staging: { staging: ['deploy-staging.yml', DR_DRILL_WORKFLOW] },
+  production: { production: ['deploy-production.yml', DR_DRILL_WORKFLOW], [PRODUCTION_FAILOVER_ENVIRONMENT]: [DR_DRILL_WORKFLOW] },
 };
+
+/** The workflow files whose jobs deploy an environment (each job runs in one of its DEPLOY_ENVIRONMENTS). */
+export const DEPLOY_WORKFLOWS: Readonly<Record<EnvironmentName, readonly string[]>> = {
+  staging: [...new Set(Object.values(DEPLOY_ENVIRONMENTS.staging).flat())],
+  production: [...new Set(Object.values(DEPLOY_ENVIRONMENTS.production).flat())],
+};
+
+/** The environment whose deploy role a job of this GitHub environment uses, or undefined for an environment that deploys nothing. */
+export function deployRoleEnvironmentOf(githubEnvironment: string): EnvironmentName | undefined {
+  return (Object.keys(DEPLOY_ENVIRONMENTS) as EnvironmentName[]).find((env) => githubEnvironment in DEPLOY_ENVIRONMENTS[env]);
+}
 
 /**
  * The workflow files whose `plan` job shows an environment's reviewers what a
@@ -81,9 +108,9 @@ export function workflowSubject(github: ProjectConfig['github'], environment: st
   return `repo:${github.owner}/${github.repository}:environment:${environment}:job_workflow_ref:${jobWorkflowRef(github, workflowFile, branch)}`;
 }
 
-/** Every `sub` the deploy role of an environment accepts: its deploy workflows, from its deploy branch, in its environment. */
+/** Every `sub` the deploy role of an environment accepts: its deploy workflows, from its deploy branch, each in the GitHub environments it may run in. */
 export function deploySubjects(github: ProjectConfig['github'], env: EnvironmentName): string[] {
-  return DEPLOY_WORKFLOWS[env].map((file) => workflowSubject(github, env, file, DEPLOY_BRANCH[env]));
+  return Object.entries(DEPLOY_ENVIRONMENTS[env]).flatMap(([environment, files]) => files.map((file) => workflowSubject(github, environment, file, DEPLOY_BRANCH[env])));
 }
 
 /**

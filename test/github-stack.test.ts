@@ -101,9 +101,11 @@ describe('BodyScript-GitHub', () => {
       [
         `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/deploy-production.yml@refs/heads/main`,
         `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/dr-drill.yml@refs/heads/main`,
+        // The DR drill's real production failover, in its own environment with its own reviewers (review M9).
+        `repo:${repo}:environment:production-failover:job_workflow_ref:${repo}/.github/workflows/dr-drill.yml@refs/heads/main`,
       ],
     ],
-  ])('%s trusts only tokens of its deploy workflows on its deploy branch in its environment (subject template repo, context, job_workflow_ref)', (roleName, subjects) => {
+  ])('%s trusts only tokens of its deploy workflows on its deploy branch in its environments (subject template repo, context, job_workflow_ref)', (roleName, subjects) => {
     const providerId = resourcesOfType(STACK, 'AWS::IAM::OIDCProvider')[0][0];
     const { AssumeRolePolicyDocument } = role(roleName);
     // One statement, with exact-match conditions: no StringLike, no wildcard, no other principal.
@@ -129,6 +131,8 @@ describe('BodyScript-GitHub', () => {
     ['a workflow a writer adds on main', `repo:${repo}:environment:production:job_workflow_ref:${repo}/.github/workflows/release.yml@refs/heads/main`],
     ['the default subject (no job_workflow_ref)', `repo:${repo}:environment:production`],
     ['a reusable workflow of another repository', `repo:${repo}:environment:production:job_workflow_ref:elsewhere/tools/.github/workflows/deploy-production.yml@refs/heads/main`],
+    ['the production deploy workflow in production-failover (only the DR drill runs there)', `repo:${repo}:environment:production-failover:job_workflow_ref:${repo}/.github/workflows/deploy-production.yml@refs/heads/main`],
+    ['the DR drill in production-failover from develop', `repo:${repo}:environment:production-failover:job_workflow_ref:${repo}/.github/workflows/dr-drill.yml@refs/heads/develop`],
   ])('the production role refuses a token from %s', (_label, sub) => {
     expect(subjectsOf('BodyScript-GitHub-Deploy-Production')).not.toContain(sub);
   });

@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { type EnvironmentConfig, ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
 import { CREDENTIAL_MARGIN_MINUTES, cdkDeployWorstCase, DEPLOY_CONCURRENCY, GITHUB_JOB_MAX_MINUTES, IAM_ROLE_CHAINING_MAX_SECONDS } from '../lib/deploy-duration';
-import { planEnvironment } from '../lib/github-repository';
+import { deployRoleEnvironmentOf, planEnvironment } from '../lib/github-repository';
 import { stackNames } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { opsCommandWorstCase } from '../lib/ops/durations';
 import { CDK_BOOTSTRAP_QUALIFIER } from '../lib/stacks/github-stack';
 import { resourcesOfType, stacks, templateJson } from './support/assembly';
+import { interpolate } from './support/github-expression';
 
 /**
  * The credentials the deploy workflows hold, read from the workflow YAML and
@@ -49,12 +50,27 @@ interface Workflow {
 const workflowFiles = fs.readdirSync(WORKFLOW_DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
 const workflows: Record<string, Workflow> = Object.fromEntries(workflowFiles.map((f) => [f, parse(fs.readFileSync(path.join(WORKFLOW_DIR, f), 'utf8')) as Workflow]));
 
-/** The environments a job can run for: its fixed GitHub environment, or both when the run's input chooses. */
+/**
+ * The environments a job can run for: its fixed GitHub environment, or, when
+ * the run's inputs choose (the DR drill: `inputs.environment`, and a real
+ * production failover in production-failover), each environment whose deploy
+ * role the chosen GitHub environment uses, which must be the chosen one.
+ */
 function variantsOf(job: Job): EnvironmentName[] {
-  if (job.environment === '${{ inputs.environment }}') return [...ENVIRONMENT_NAMES];
+  const environment = job.environment;
+  if (environment === undefined) return [];
   // A plan job (its own environment, review M4) reads that environment's accounts.
-  const env = ENVIRONMENT_NAMES.find((name) => name === job.environment || planEnvironment(name) === job.environment);
-  return env ? [env] : [];
+  if (!environment.includes('${{')) return ENVIRONMENT_NAMES.filter((name) => name === environment || planEnvironment(name) === environment);
+  const found = new Set<EnvironmentName>();
+  for (const chosen of ENVIRONMENT_NAMES) {
+    for (const confirm of ['', 'production', 'staging']) {
+      const github = interpolate(environment, { environment: chosen, confirm_production_failover: confirm });
+      const env = deployRoleEnvironmentOf(github);
+      if (env !== chosen) throw new Error(`environment ${environment} gives ${github} for ${chosen}, whose deploy role is ${env ?? 'none'}`);
+      found.add(env);
+    }
+  }
+  return [...found];
 }
 
 /** Resolves `${{ env.X }}` and `${{ inputs.environment == 'production' && 'a' || 'b' }}` the way GitHub would for one environment. */

@@ -7,13 +7,14 @@ import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES, type EnvironmentName, loadConfig } from '../lib/config';
 import { DELIVERY_STEPS, FAIL_THE_RELEASE_STEP } from '../lib/delivery-metrics';
 import { CI_WORKFLOW_FILE, GATE_CHECK_NAME, REVIEW_RELAY_WORKFLOW_FILE } from '../lib/diff-report/gate';
-import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, GATE_ENVIRONMENT, PLAN_WORKFLOWS, planEnvironment, reportingEnvironment } from '../lib/github-repository';
-import { desiredSettings } from '../lib/github-settings/desired';
+import { DEPLOY_BRANCH, DEPLOY_ENVIRONMENTS, DEPLOY_WORKFLOWS, deployRoleEnvironmentOf, GATE_ENVIRONMENT, PLAN_WORKFLOWS, planEnvironment, PRODUCTION_FAILOVER_ENVIRONMENT, reportingEnvironment } from '../lib/github-repository';
+import { desiredSettings, PRODUCTION_APPROVERS_TEAM, PRODUCTION_FAILOVER_APPROVERS_TEAM } from '../lib/github-settings/desired';
 import { githubDeployRoleName, githubPlanRoleName } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { DEPLOY_CONCURRENCY } from '../lib/release-budget';
 import { cdkBootstrapRoleArn, operationsRoleArn } from '../lib/stacks/github-stack';
 import { stacks } from './support/assembly';
+import { evaluateExpression, interpolate } from './support/github-expression';
 
 /**
  * The GitHub Actions workflows are code that holds production credentials:
@@ -87,6 +88,26 @@ const allJobs = () => Object.entries(workflows).flatMap(([file, w]) => Object.en
 const runText = (job: Job) => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
 const usesAws = (job: Job) => (job.steps ?? []).some((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
 const environmentOf = (job: Job) => (typeof job.environment === 'object' ? job.environment.name : job.environment);
+/** What a person may type into a drill's free-text inputs, for evaluating the workflows' expressions. */
+const TYPED_VALUES = ['', 'production', 'staging', 'yes'];
+/**
+ * The environments a job may run in: a literal name, or every name its
+ * expression gives for each choice of `inputs.environment` and each value of
+ * the run's other inputs.
+ */
+const environmentsOf = (file: string, job: Job): string[] => {
+  const name = environmentOf(job);
+  if (name === undefined) return [];
+  if (!name.includes('${{')) return [name];
+  const inputs = (wf(file).on as { workflow_dispatch: { inputs: Record<string, { type: string; options?: string[] }> } }).workflow_dispatch.inputs;
+  let combinations: Record<string, string>[] = [{}];
+  for (const [input, spec] of Object.entries(inputs)) {
+    const values = spec.type === 'choice' ? spec.options! : spec.type === 'string' ? TYPED_VALUES : ['true', 'false'];
+    combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [input]: v })));
+  }
+  return [...new Set(combinations.map((c) => interpolate(name, c)))].sort();
+};
+const drillEnvironments = () => environmentsOf('dr-drill.yml', wf('dr-drill.yml').jobs.drill);
 const stepIndex = (job: Job, pattern: RegExp) => (job.steps ?? []).findIndex((s) => pattern.test(s.run ?? ''));
 
 /** The actions the workflows may use, each with the one pinned commit and its release. */
@@ -233,10 +254,35 @@ describe('deploy jobs', () => {
     expect(wf(file).concurrency).toBeUndefined();
   });
 
-  test('the DR drill runs in the chosen environment and shares its deploy concurrency group', () => {
+  test('the DR drill runs in the chosen environment (a real production failover in production-failover) and shares its deploy concurrency group', () => {
     const job = wf('dr-drill.yml').jobs.drill;
-    expect(environmentOf(job)).toBe('${{ inputs.environment }}');
+    expect(drillEnvironments()).toEqual(['production', PRODUCTION_FAILOVER_ENVIRONMENT, 'staging']);
     expect(job.concurrency).toEqual({ group: 'deploy-${{ inputs.environment }}', 'cancel-in-progress': false });
+  });
+
+  /**
+   * Review M9: a real production failover no longer rests on a typed string and
+   * the ordinary production approval. Every combination of the drill's inputs
+   * is evaluated as GitHub would (strings compared ignoring case): production
+   * fails over exactly when the job runs in production-failover, whose own
+   * reviewers approve it, and the job's name, which the approval screen shows,
+   * says so.
+   */
+  test.each(['production', 'staging'])('the DR drill of %s: a real production failover runs only in production-failover, and its name says what is approved', (environment) => {
+    const job = wf('dr-drill.yml').jobs.drill;
+    for (const confirm of ['', 'production', 'PRODUCTION', 'staging', 'yes']) {
+      const inputs = { environment, confirm_production_failover: confirm };
+      const executes = interpolate(job.env!.EXECUTE_FAILOVER, inputs) === 'true';
+      const runsIn = interpolate(environmentOf(job)!, inputs);
+      const name = interpolate(job.name!, inputs);
+      const real = environment === 'production' && executes;
+      expect({ confirm, runsIn, name }).toEqual({
+        confirm,
+        runsIn: real ? PRODUCTION_FAILOVER_ENVIRONMENT : environment,
+        name: environment === 'staging' ? 'drill the standby of staging: real failover of staging' : `drill the standby of production: ${real ? 'REAL FAILOVER of production' : 'plan only'}`,
+      });
+      expect(executes).toBe(environment === 'staging' || confirm.toLowerCase() === 'production');
+    }
   });
 
   test('deploy from the assembly synthesized once in the same run', () => {
@@ -618,30 +664,39 @@ describe('commands the workflows run', () => {
  * `npm run github-settings -- --check` verifies both settings. These tests keep
  * the workflows inside what the roles and settings allow.
  */
+describe('the expressions the workflows use, evaluated as GitHub does (test/support/github-expression.ts)', () => {
+  test('compares strings ignoring case, and && / || return an operand', () => {
+    expect(evaluateExpression("inputs.x == 'Production'", { x: 'production' })).toBe(true);
+    expect(evaluateExpression("inputs.x != 'a'", { x: 'A' })).toBe(false);
+    expect(evaluateExpression("inputs.x == 'a' && 'yes' || 'no'", { x: 'b' })).toBe('no');
+    expect(evaluateExpression("inputs.x == 'a' && (inputs.y == 'b' && 'both' || 'a only') || 'neither'", { x: 'a', y: 'c' })).toBe('a only');
+    expect(evaluateExpression("inputs.x || 'default'", { x: '' })).toBe('default');
+    expect(interpolate("deploy-${{ inputs.x }}: ${{ inputs.x == 'a' }}", { x: 'a' })).toBe('deploy-a: true');
+  });
+
+  test('refuses what it cannot evaluate, so a test never passes on an expression it did not read', () => {
+    expect(() => evaluateExpression("github.ref == 'refs/heads/main'", {})).toThrow(/cannot evaluate 'github.ref'/);
+    expect(() => evaluateExpression('inputs.missing', {})).toThrow(/no input missing given/);
+    expect(() => evaluateExpression("inputs.x == 'a' 'b'", { x: 'a' })).toThrow(/unexpected/);
+  });
+});
+
 describe('who can get a deploy credential', () => {
   const desired = desiredSettings(config.project.github, GATE_CHECK_NAME);
   const desiredEnvironments = new Map(desired.environments.map((e) => [e.name, e]));
   const tokenJobs = () => allJobs().filter(({ job }) => (job.permissions as Record<string, string>)['id-token'] === 'write');
-  /** The environments a job may run in: a literal name, or each name an `inputs.environment` choice can give. */
-  const environmentsOf = (file: string, job: Job): string[] => {
-    const name = environmentOf(job);
-    if (name === '${{ inputs.environment }}') {
-      const inputs = (wf(file).on as { workflow_dispatch: { inputs: { environment: { options: string[] } } } }).workflow_dispatch.inputs;
-      return inputs.environment.options;
-    }
-    return name === undefined ? [] : [name];
-  };
 
-  test('every job with an OIDC token runs in an environment whose deploy role (or plan role) trusts its workflow file', () => {
+  test('every job with an OIDC token runs in an environment whose deploy role (or plan role) trusts its workflow file there', () => {
     expect(tokenJobs().length).toBeGreaterThanOrEqual(4);
     const planOf = (environment: string) => ENVIRONMENT_NAMES.find((env) => planEnvironment(env) === environment);
     for (const { file, id, job } of tokenJobs()) {
       const environments = environmentsOf(file, job);
       expect(`${file}/${id} ${environments.length > 0}`).toBe(`${file}/${id} true`);
-      for (const env of environments) {
-        const plan = planOf(env);
-        const trusted = plan ? PLAN_WORKFLOWS[plan].includes(file) : DEPLOY_WORKFLOWS[env as EnvironmentName]?.includes(file);
-        expect(`${file}/${id} in ${env}: ${trusted}`).toBe(`${file}/${id} in ${env}: true`);
+      for (const environment of environments) {
+        const plan = planOf(environment);
+        const env = deployRoleEnvironmentOf(environment);
+        const trusted = plan ? PLAN_WORKFLOWS[plan].includes(file) : env !== undefined && DEPLOY_ENVIRONMENTS[env][environment].includes(file) && DEPLOY_WORKFLOWS[env].includes(file);
+        expect(`${file}/${id} in ${environment}: ${trusted}`).toBe(`${file}/${id} in ${environment}: true`);
       }
     }
   });
@@ -652,6 +707,22 @@ describe('who can get a deploy credential', () => {
       expect(jobs.map(({ file, id }) => `${file}/${id}`)).toEqual(PLAN_WORKFLOWS[env].map((file) => `${file}/plan`));
       if (PLAN_WORKFLOWS[env].length > 0) expect(desiredEnvironments.get(planEnvironment(env))).toMatchObject({ branches: [DEPLOY_BRANCH[env]], reviewerTeams: [], requiredSecrets: [], optionalSecrets: [] });
     }
+  });
+
+  test('production-failover: its own reviewers (the data owners, not the everyday production approvers), never the person who started the run, main only, no secret; only the DR drill may use the production deploy role there', () => {
+    expect(desiredEnvironments.get(PRODUCTION_FAILOVER_ENVIRONMENT)).toMatchObject({
+      reviewerTeams: [PRODUCTION_FAILOVER_APPROVERS_TEAM],
+      preventSelfReview: true,
+      branches: [DEPLOY_BRANCH.production],
+      requiredSecrets: [],
+      optionalSecrets: [],
+    });
+    expect(PRODUCTION_FAILOVER_APPROVERS_TEAM).not.toBe(PRODUCTION_APPROVERS_TEAM);
+    expect(DEPLOY_ENVIRONMENTS.production[PRODUCTION_FAILOVER_ENVIRONMENT]).toEqual(['dr-drill.yml']);
+    expect(deployRoleEnvironmentOf(PRODUCTION_FAILOVER_ENVIRONMENT)).toBe('production');
+    expect(Object.keys(DEPLOY_ENVIRONMENTS.staging)).toEqual(['staging']);
+    // No other workflow's job can run there.
+    for (const { file, job } of allJobs()) if (environmentsOf(file, job).includes(PRODUCTION_FAILOVER_ENVIRONMENT)) expect(file).toBe('dr-drill.yml');
   });
 
   test.each(ENVIRONMENT_NAMES)('deploy-%s.yml runs only from the branch its role and environment admit', (env) => {

@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES, type ProjectConfig } from '../config';
-import { DEFAULT_BRANCH, DEPLOY_BRANCH, GATE_ENVIRONMENT, OIDC_SUBJECT_CLAIM_KEYS, PLAN_WORKFLOWS, planEnvironment, PROTECTED_BRANCHES, reportingEnvironment } from '../github-repository';
+import { DEFAULT_BRANCH, DEPLOY_BRANCH, GATE_ENVIRONMENT, OIDC_SUBJECT_CLAIM_KEYS, PLAN_WORKFLOWS, planEnvironment, PRODUCTION_FAILOVER_ENVIRONMENT, PROTECTED_BRANCHES, reportingEnvironment } from '../github-repository';
 
 /**
  * The repository settings the pipeline's safety rests on, as data. Each one
@@ -57,6 +57,14 @@ export interface DesiredSettings {
 /** The team whose members approve production deploys (one of them, never the person who started the run). */
 export const PRODUCTION_APPROVERS_TEAM = 'platform';
 
+/**
+ * The team whose members approve a real production failover of the DR drill
+ * (one of them, never the person who started the run): the owners of the
+ * data it promotes and leaves behind (the team CODEOWNERS names for the
+ * stateful stacks), not the everyday production approvers (review M9).
+ */
+export const PRODUCTION_FAILOVER_APPROVERS_TEAM = 'data-owners';
+
 export function desiredSettings(github: ProjectConfig['github'], gateCheckName: string): DesiredSettings {
   const reporting = ENVIRONMENT_NAMES.map(
     (env): DesiredEnvironment => ({
@@ -106,6 +114,17 @@ export function desiredSettings(github: ProjectConfig['github'], gateCheckName: 
           why: `the plan job of ${PLAN_WORKFLOWS[env].join(', ')}: it shows the ${env} reviewers what the deploy will change before they approve, with a read-only role that trusts only this environment on ${DEPLOY_BRANCH[env]}; no reviewer here, or the plan would wait for its own approval`,
         }),
       ),
+      {
+        name: PRODUCTION_FAILOVER_ENVIRONMENT,
+        branches: [DEPLOY_BRANCH.production],
+        reviewerTeams: [PRODUCTION_FAILOVER_APPROVERS_TEAM],
+        preventSelfReview: true,
+        requiredSecrets: [],
+        optionalSecrets: [],
+        why:
+          'the DR drill fails production over for real only in this environment: a data owner other than the person who started the run approves it (review M9), ' +
+          'of main only; a drill that prints the production plan runs in production',
+      },
       ...reporting,
       {
         name: GATE_ENVIRONMENT,

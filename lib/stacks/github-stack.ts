@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type EnvironmentConfig, type EnvironmentName, type ProjectConfig } from '../config';
 import { deployRoleMaxSessionSeconds } from '../deploy-duration';
-import { DEPLOY_BRANCH, DEPLOY_WORKFLOWS, deploySubjects, PLAN_WORKFLOWS, planEnvironment, planSubjects } from '../github-repository';
+import { DEPLOY_BRANCH, DEPLOY_ENVIRONMENTS, deploySubjects, PLAN_WORKFLOWS, planEnvironment, planSubjects } from '../github-repository';
 import { environmentTitle, githubDeployRoleName, githubPlanRoleName, operationsRoleName } from '../naming';
 
 /** The issuer of GitHub Actions' OIDC tokens (host only: IAM prefixes condition keys with it). */
@@ -79,7 +79,8 @@ export interface GitHubStackProps extends StackProps {
  * carries `job_workflow_ref` through the repository's OIDC subject template,
  * lib/github-repository.ts, kept by `npm run github-settings`): a tag, another
  * branch or a workflow a writer adds cannot mint a deploy credential, and the
- * `production` environment's required reviewers still gate every production one.
+ * `production` environment's required reviewers still gate every production one
+ * (the DR drill's real production failover: `production-failover`'s).
  */
 export class GitHubStack extends Stack {
   public readonly oidcProvider: iam.OidcProviderNative;
@@ -104,7 +105,7 @@ export class GitHubStack extends Stack {
       const role = this.githubRole(`${environmentTitle(name)}DeployRole`, {
         roleName: githubDeployRoleName(name),
         subjects: deploySubjects(github, name),
-        description: `GitHub Actions deploys of BodyScript ${name}: jobs of ${DEPLOY_WORKFLOWS[name].join(', ')} on ${DEPLOY_BRANCH[name]} of ${github.owner}/${github.repository} in the '${name}' environment only`,
+        description: `GitHub Actions deploys of BodyScript ${name}: on ${DEPLOY_BRANCH[name]} of ${github.owner}/${github.repository}, only ${Object.entries(DEPLOY_ENVIRONMENTS[name]).map(([environment, files]) => `${files.join(', ')} in the '${environment}' environment`).join('; ')}`,
         // The CDK CLI re-assumes the bootstrap roles with this session for as long as it is valid: it must outlast the longest deploy.
         maxSessionDuration: Duration.seconds(deployRoleMaxSessionSeconds(environments[name])),
       });
