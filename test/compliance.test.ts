@@ -134,7 +134,7 @@ function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
   // A relative --output, as the CLI's default `cdk.out` is: the templates then reach the gates by relative paths.
   // Its own TMPDIR, so that what the app leaves there is this run's and no one else's.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-tmp-${violate}-`));
-  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'npx tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', path.relative(ROOT, outdir)];
+  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'node --import tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', path.relative(ROOT, outdir)];
   return new Promise((resolve) => {
     execFile(path.join(ROOT, 'node_modules', '.bin', 'cdk'), args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TMPDIR: tmp } }, (error, stdout, stderr) => {
       const reportFile = path.join(outdir, 'validation-report.json');
