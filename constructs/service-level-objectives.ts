@@ -175,7 +175,7 @@ export class ServiceLevelObjectives extends Construct {
         height: 2,
         markdown: [
           `## Service level objectives (${o.windowDays}-day rolling window)`,
-          `Attainment, budget left and burn rates from Application Signals. Pages at ${BURN_RATE_ALERTS.filter((a) => a.severity === 'page').map((a) => `${a.factor}×`).join(' or ')}, ticket at ${BURN_RATE_ALERTS.filter((a) => a.severity === 'ticket').map((a) => `${a.factor}×`).join(', ')}. See ${runbook}.`,
+          `Attainment, budget left and burn rates from Application Signals. Pages at ${BURN_RATE_ALERTS.filter((a) => a.severity === 'page').map((a) => `${a.factor}×`).join(' or ')}, ticket at ${BURN_RATE_ALERTS.filter((a) => a.severity === 'ticket').map((a) => `${a.factor}×`).join(', ')}; \`npm run ops -- slo --env ${env}\` prints the budgets. See ${runbook}.`,
         ].join('\n'),
       }),
     );
@@ -365,7 +365,7 @@ function compositeDescription(p: {
       : `TICKET: the ${p.env} ${p.title} SLO has been burning its error budget at ${p.alert.factor}× or faster over both ${windowLabel(p.alert.longWindowMinutes)} and ${windowLabel(p.alert.shortWindowMinutes)}: at this pace the budget is gone before the ${p.windowDays}-day window ends.`;
   const description =
     `${what} When it fires at least ${round(p.consumed * 100, 1)}% of the ${p.windowDays}-day budget (${round(left, 4)}% of ${p.indicator.events}) has been spent in ${windowLabel(p.alert.longWindowMinutes)}; ` +
-    `The dashboard's SLO section shows what is left (SLO ${p.sloName}). ` +
+    `npm run ops -- slo --env ${p.env} and the dashboard show what is left (SLO ${p.sloName}). ` +
     (p.alert.severity === 'page'
       ? 'Stop the bleeding first: roll back a recent release (npm run ops -- rollback), then find the cause. '
       : 'Find the cause in working hours before the budget runs out; a spent budget stops production deploys. ') +

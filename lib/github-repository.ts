@@ -92,6 +92,14 @@ export function reportingEnvironment(env: EnvironmentName): string {
 /** The environment whose secret is the stateful-change gate's GitHub App key (default branch only). */
 export const GATE_ENVIRONMENT = 'stateful-change-gate';
 
+/**
+ * The environment of deploy-production.yml's error-budget-override job: the gate
+ * App's key again, admitted only to main (the gate's own environment admits
+ * only the default branch), for reading the reviews of the pull request that
+ * merged the deployed commit and its approvers' team memberships.
+ */
+export const ERROR_BUDGET_ENVIRONMENT = 'production-error-budget';
+
 /** `owner/repository/.github/workflows/<file>@refs/heads/<branch>`: the `job_workflow_ref` claim of a job of that file run from that branch. */
 export function jobWorkflowRef(github: ProjectConfig['github'], workflowFile: string, branch: string): string {
   return `${github.owner}/${github.repository}/.github/workflows/${workflowFile}@refs/heads/${branch}`;

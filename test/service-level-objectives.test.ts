@@ -160,7 +160,7 @@ describe('ServiceLevelObjectives', () => {
       const fast = byName['BodyScript-Production-SLO-ApiAvailability-FastBurn'];
       expect(fast).toMatch(/^PAGE: the production api availability SLO is burning its error budget at 14\.4× or faster over both 1h and 5m, with at least 3 requests answered with a 5xx/);
       expect(fast).toContain(`at least ${(budgetConsumedAtFiring(BURN_RATE_ALERTS[0], 28) * 100).toFixed(1)}% of the 28-day budget`);
-      expect(fast).toMatch(/shows what is left \(SLO bodyscript-production-api-availability\)/);
+      expect(fast).toMatch(/npm run ops -- slo --env production and the dashboard show what is left \(SLO bodyscript-production-api-availability\)/);
       expect(fast).toMatch(/Runbook: runbooks\/slo\.md$/);
       expect(byName['BodyScript-Production-SLO-ProcessingFreshness-SteadyBurn']).toMatch(/^TICKET: .*3d and 6h.*10\.7% of the 28-day budget \(1% of videos\)/);
     });

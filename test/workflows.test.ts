@@ -287,8 +287,10 @@ describe('deploy jobs', () => {
 
   test('deploy from the assembly synthesized once in the same run', () => {
     for (const { file, id, job } of deployJobs()) {
-      // The production deploy also waits for the plan it deploys (review M4).
-      expect(`${file}/${id} ${String(job.needs)}`).toBe(`${file}/${id} ${file === 'deploy-production.yml' && id === 'deploy' ? 'synth,plan' : 'synth'}`);
+      // The production deploy also waits for the plan it deploys (review M4) and for the error-budget
+      // override found for its commit (test/workflow-error-budget.test.ts).
+      const needs = [job.needs].flat().filter((n) => !(file === 'deploy-production.yml' && n === 'error-budget-override'));
+      expect(`${file}/${id} ${String(needs)}`).toBe(`${file}/${id} ${file === 'deploy-production.yml' && id === 'deploy' ? 'synth,plan' : 'synth'}`);
       const download = job.steps!.find((s) => s.uses?.startsWith('actions/download-artifact@'));
       expect(download?.with).toEqual({ name: 'cloud-assembly', path: 'cdk.out' });
       for (const line of runText(job).split('\n').filter((l) => l.includes('cdk deploy'))) {
@@ -838,7 +840,8 @@ describe('the production plan before the approval', () => {
   test('runs after synth, in its own environment, and the approval (the deploy job’s environment) waits for it', () => {
     expect(plan().needs).toBe('synth');
     expect(environmentOf(plan())).toBe(planEnvironment('production'));
-    expect(deploy().needs).toEqual(['synth', 'plan']);
+    // …and for the error-budget override of its commit (test/workflow-error-budget.test.ts).
+    expect(deploy().needs).toEqual(['synth', 'plan', 'error-budget-override']);
     expect(environmentOf(deploy())).toBe('production');
     expect(plan().permissions).toEqual({ contents: 'read', 'id-token': 'write' });
   });

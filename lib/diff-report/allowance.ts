@@ -48,7 +48,25 @@ export interface CountedApproval {
   readonly as: string;
   readonly submittedAt?: string;
   readonly url?: string;
+  /** What the reviewer wrote with the approval (the error-budget override reads its reason there). */
+  readonly body?: string;
 }
+
+/**
+ * Whose approval counts, and for what: the owners of `paths` in CODEOWNERS.
+ * The stateful-change gate asks the owners of the data stacks; the production
+ * error-budget override (lib/error-budget-override.ts) the owners of the
+ * error-budget policy.
+ */
+export interface AllowanceScope {
+  readonly paths: readonly string[];
+  /** Who they are, in messages: "the data stacks". */
+  readonly owning: string;
+  /** What an approval allows, in messages: "a stateful change". */
+  readonly allows: string;
+}
+
+export const STATEFUL_CHANGE_SCOPE: AllowanceScope = { paths: STATEFUL_CODE_PATHS, owning: 'the data stacks', allows: 'a stateful change' };
 
 export interface IgnoredReview {
   readonly login: string;
@@ -74,9 +92,10 @@ interface Review {
   readonly commit_id: string | null;
   readonly submitted_at?: string | null;
   readonly html_url?: string;
+  readonly body?: string | null;
 }
 
-export async function evaluateAllowance(github: Octokit, pr: PullRequestUnderReview): Promise<AllowanceDecision> {
+export async function evaluateAllowance(github: Octokit, pr: PullRequestUnderReview, scope: AllowanceScope = STATEFUL_CHANGE_SCOPE): Promise<AllowanceDecision> {
   const notAllowed = (reason: string, extra: Partial<AllowanceDecision> = {}): AllowanceDecision => ({
     allowed: false,
     headSha: pr.headSha,
@@ -88,11 +107,11 @@ export async function evaluateAllowance(github: Octokit, pr: PullRequestUnderRev
   });
 
   const codeOwners = await readCodeOwners(github, pr);
-  if (!codeOwners) return notAllowed(`the base commit ${short(pr.baseSha)} has no CODEOWNERS file (${CODEOWNERS_LOCATIONS.join(', ')}), so nobody can allow a stateful change`);
-  const owners = dataStackOwners(codeOwners.file);
+  if (!codeOwners) return notAllowed(`the base commit ${short(pr.baseSha)} has no CODEOWNERS file (${CODEOWNERS_LOCATIONS.join(', ')}), so nobody can allow ${scope.allows}`);
+  const owners = ownersOfPaths(codeOwners.file, scope.paths);
   const ownerNames = owners.map(formatOwner);
   if (owners.filter((o) => o.kind !== 'email').length === 0) {
-    return notAllowed(`${codeOwners.path} on the base commit names no user or team owning ${STATEFUL_CODE_PATHS.join(', ')}, so nobody can allow a stateful change`, { owners: ownerNames });
+    return notAllowed(`${codeOwners.path} on the base commit names no user or team owning ${scope.paths.join(', ')}, so nobody can allow ${scope.allows}`, { owners: ownerNames });
   }
 
   const reviews = await listReviews(github, pr);
@@ -111,24 +130,29 @@ export async function evaluateAllowance(github: Octokit, pr: PullRequestUnderRev
     // APPROVED from here on.
     if (login.toLowerCase() === pr.author.toLowerCase()) ignored.push({ login, reason: 'is the author of the pull request' });
     else if (review.user!.type === 'Bot') ignored.push({ login, reason: 'is a bot' });
-    else if (!membership) ignored.push({ login, reason: `is not a code owner of the data stacks (${ownerNames.join(', ')})` });
+    else if (!membership) ignored.push({ login, reason: `is not a code owner of ${scope.owning} (${ownerNames.join(', ')})` });
     else if (review.commit_id !== pr.headSha) ignored.push({ login, reason: `approved an earlier commit (${short(review.commit_id ?? 'unknown')}), not ${short(pr.headSha)}` });
-    else approvals.push({ login, as: membership, submittedAt: review.submitted_at ?? undefined, url: review.html_url });
+    else approvals.push({ login, as: membership, submittedAt: review.submitted_at ?? undefined, url: review.html_url, body: review.body ?? undefined });
   }
 
   if (objections.length > 0) {
     return notAllowed(`code owner ${objections.join(', ')} requested changes and has not approved since`, { owners: ownerNames, approvals, ignored });
   }
   if (approvals.length === 0) {
-    return notAllowed(`no code owner of the data stacks (${ownerNames.join(', ')}) has approved commit ${short(pr.headSha)}`, { owners: ownerNames, ignored });
+    return notAllowed(`no code owner of ${scope.owning} (${ownerNames.join(', ')}) has approved commit ${short(pr.headSha)}`, { owners: ownerNames, ignored });
   }
   return { allowed: true, headSha: pr.headSha, owners: ownerNames, approvals, ignored };
 }
 
 /** The owners CODEOWNERS gives the data-stack files, without duplicates. */
 export function dataStackOwners(codeOwners: CodeOwners): Owner[] {
+  return ownersOfPaths(codeOwners, STATEFUL_CODE_PATHS);
+}
+
+/** The owners CODEOWNERS gives these files, without duplicates. */
+export function ownersOfPaths(codeOwners: CodeOwners, paths: readonly string[]): Owner[] {
   const seen = new Map<string, Owner>();
-  for (const path of STATEFUL_CODE_PATHS) for (const owner of ownersOf(codeOwners, path)) seen.set(formatOwner(owner).toLowerCase(), owner);
+  for (const path of paths) for (const owner of ownersOf(codeOwners, path)) seen.set(formatOwner(owner).toLowerCase(), owner);
   return [...seen.values()];
 }
 

@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES, type ProjectConfig } from '../config';
-import { DEFAULT_BRANCH, DEPLOY_BRANCH, GATE_ENVIRONMENT, OIDC_SUBJECT_CLAIM_KEYS, PLAN_WORKFLOWS, planEnvironment, PRODUCTION_FAILOVER_ENVIRONMENT, PROTECTED_BRANCHES, reportingEnvironment } from '../github-repository';
+import { DEFAULT_BRANCH, DEPLOY_BRANCH, ERROR_BUDGET_ENVIRONMENT, GATE_ENVIRONMENT, OIDC_SUBJECT_CLAIM_KEYS, PLAN_WORKFLOWS, planEnvironment, PRODUCTION_FAILOVER_ENVIRONMENT, PROTECTED_BRANCHES, reportingEnvironment } from '../github-repository';
 
 /**
  * The repository settings the pipeline's safety rests on, as data. Each one
@@ -134,6 +134,15 @@ export function desiredSettings(github: ProjectConfig['github'], gateCheckName: 
         requiredSecrets: ['GATE_APP_PRIVATE_KEY'],
         optionalSecrets: [],
         why: 'the stateful-change gate App key reaches only the gate, which runs from the default branch',
+      },
+      {
+        name: ERROR_BUDGET_ENVIRONMENT,
+        branches: [DEPLOY_BRANCH.production],
+        reviewerTeams: [],
+        preventSelfReview: false,
+        requiredSecrets: ['GATE_APP_PRIVATE_KEY'],
+        optionalSecrets: [],
+        why: "the gate App key for deploy-production.yml's error-budget-override job only (reads the merged pull request's reviews and team memberships; no AWS credentials), from main",
       },
     ],
     ruleset: {

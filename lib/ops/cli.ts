@@ -6,6 +6,7 @@ import { type Fetch, githubRunFrom, runDelivery } from './commands/delivery';
 import { runPlan } from './commands/plan';
 import { runPreflight } from './commands/preflight';
 import { DEFAULT_ROLLBACK_TIMEOUT_MINUTES, runRollbacks } from './commands/rollback';
+import { parseOverride, runSlo } from './commands/slo';
 import { DEFAULT_SNAPSHOT_TIMEOUT_MINUTES, runSnapshot } from './commands/snapshot';
 import { DEFAULT_KEEP_TASK_DEFINITIONS, MAX_KEEP_TASK_DEFINITIONS, runTaskDefinitions } from './commands/task-definitions';
 import { DEFAULT_VERIFY_TIMEOUT_MINUTES, runVerify } from './commands/verify';
@@ -33,6 +34,7 @@ export type Command =
   | { readonly name: 'snapshot'; readonly env: EnvironmentName; readonly release: string; readonly execute: boolean; readonly timeoutMinutes: number; readonly wait: boolean }
   | { readonly name: 'task-definitions'; readonly env: EnvironmentName; readonly keep: number; readonly execute: boolean }
   | { readonly name: 'delivery'; readonly env: EnvironmentName; readonly execute: boolean }
+  | { readonly name: 'slo'; readonly env: EnvironmentName; readonly deployGate: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
   | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string; readonly drill: boolean; readonly timeoutMinutes?: number }
   | { readonly name: 'dr failback'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string }
@@ -64,6 +66,9 @@ Commands:
   task-definitions --env E [--keep N] [--execute]    deregister replaced task definition revisions beyond the newest N (default ${DEFAULT_KEEP_TASK_DEFINITIONS}) and those running
   delivery    --env E [--execute]                    publish this GitHub Actions run's durations and outcome as BodyScript/Delivery metrics
                                                      (reads GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_TOKEN; the job needs actions: read)
+  slo         --env E [--deploy-gate]                each SLO's attainment and error budget left (Application Signals budget report);
+                                                     exit 1 when a budget is exhausted, 4 when one cannot be read; --deploy-gate
+                                                     decides a production deploy, honouring a code owner's override (ERROR_BUDGET_OVERRIDE)
   dr status   --env E                                Region switch plan and its evaluation, failed-over marker, replica lag,
                                                      bucket replication, standby readiness
   dr failover --env E [--execute --confirm E] [--drill] [--report-dir DIR] [--timeout-minutes N]
@@ -90,6 +95,7 @@ const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, Fla
   snapshot: { env: 'env', release: 'string', execute: 'boolean', 'timeout-minutes': { integer: [1, 240] }, 'no-wait': 'boolean' },
   'task-definitions': { env: 'env', keep: { integer: [1, MAX_KEEP_TASK_DEFINITIONS] }, execute: 'boolean' },
   delivery: { env: 'env', execute: 'boolean' },
+  slo: { env: 'env', 'deploy-gate': 'boolean' },
   'dr status': { env: 'env' },
   'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string', drill: 'boolean', 'timeout-minutes': { integer: [10, 600] } },
   'dr failback': { env: 'env', execute: 'boolean', confirm: 'string' },
@@ -174,12 +180,13 @@ export function parseArgs(argv: string[]): Command {
     first === 'rollback' ||
     first === 'snapshot' ||
     first === 'task-definitions' ||
-    first === 'delivery'
+    first === 'delivery' ||
+    first === 'slo'
   ) {
     command = first;
     rest = argv.slice(1);
   } else {
-    throw usageError(`unknown command '${first}': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, dr deploy-check, help`);
+    throw usageError(`unknown command '${first}': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, slo, dr status, dr failover, dr failback, dr deploy-check, help`);
   }
   const values = parseFlags(command, rest);
   const env = requireEnv(values);
@@ -215,6 +222,8 @@ export function parseArgs(argv: string[]): Command {
       return { name: command, env, execute, keep: integerFlag(values, 'keep', [1, MAX_KEEP_TASK_DEFINITIONS], DEFAULT_KEEP_TASK_DEFINITIONS) };
     case 'delivery':
       return { name: command, env, execute };
+    case 'slo':
+      return { name: command, env, deployGate: values.get('deploy-gate') === true };
     case 'dr failover': {
       const confirm = values.get('confirm');
       const reportDir = values.get('report-dir');
@@ -271,7 +280,7 @@ export interface CliDependencies {
   readonly retry?: RetryOptions;
   /** Poll interval override for tests (seconds). */
   readonly intervalSeconds?: number;
-  /** The process environment (`ops delivery` reads the GitHub Actions run from it). @default - none: delivery refuses to run */
+  /** The process environment (`ops delivery` reads the GitHub Actions run from it, `ops slo --deploy-gate` the override). @default - none: delivery refuses to run, slo sees no override */
   readonly environment?: Readonly<Record<string, string | undefined>>;
   /** HTTP client for the GitHub API (`ops delivery`). @default globalThis.fetch */
   readonly fetch?: Fetch;
@@ -325,6 +334,8 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
       case 'delivery':
         // The run's variables are checked before any call: a missing token is a usage error (exit 2).
         return (await runDelivery(ctx, { github: githubRunFrom(deps.environment ?? {}), execute: command.execute, fetch: deps.fetch ?? (globalThis.fetch as unknown as Fetch) })).exitCode;
+      case 'slo':
+        return (await runSlo(ctx, { deployGate: command.deployGate, override: command.deployGate ? parseOverride(deps.environment?.ERROR_BUDGET_OVERRIDE) : undefined })).exitCode;
       case 'dr status':
         return (await runDrStatus(ctx)).exitCode;
       case 'dr failover':

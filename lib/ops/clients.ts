@@ -1,4 +1,5 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { ApplicationSignalsClient } from '@aws-sdk/client-application-signals';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -21,6 +22,8 @@ import { RegionSwitchClient, type RegionSwitchApi } from './dr/region-switch-cli
 /** The clients of one region. Commands never build clients themselves: tests pass mocked ones. */
 export interface RegionalClients {
   readonly region: string;
+  /** SLO budget reports (`ops slo`). */
+  readonly applicationSignals: ApplicationSignalsClient;
   readonly autoScaling: ApplicationAutoScalingClient;
   readonly cloudFormation: CloudFormationClient;
   readonly cloudWatch: CloudWatchClient;
@@ -72,6 +75,7 @@ export function createRegionalClients(region: string): RegionalClients {
   const options = { region, maxAttempts: 3 };
   return {
     region,
+    applicationSignals: new ApplicationSignalsClient(options),
     autoScaling: new ApplicationAutoScalingClient(options),
     cloudFormation: new CloudFormationClient(options),
     cloudWatch: new CloudWatchClient(options),

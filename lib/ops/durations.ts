@@ -30,6 +30,7 @@ export function opsCommandWorstCase(command: Command): DurationEstimate {
     case 'dr deploy-check':
     case 'task-definitions':
     case 'delivery':
+    case 'slo':
       return estimate([calls]);
     case 'preflight':
     case 'dr status':

@@ -72,7 +72,7 @@ describe('ops argument parsing', () => {
     [['dr', 'failover', '--env', 'staging', '--execute=yes'], "--execute takes no value, got 'yes'"],
     [['dr'], "'dr' needs a subcommand: one of status, failover, failback, deploy-check"],
     [['dr', 'promote', '--env', 'staging'], "'dr' needs a subcommand: one of status, failover, failback, deploy-check, got 'promote'"],
-    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, dr status, dr failover, dr failback, dr deploy-check, help"],
+    [['deploy', '--env', 'staging'], "unknown command 'deploy': one of plan, preflight, verify, rollback, snapshot, task-definitions, delivery, slo, dr status, dr failover, dr failback, dr deploy-check, help"],
     [['preflight', '--env', 'staging', '--expect-deployed', 'yes'], "--expect-deployed must be one of environment, all, got 'yes'"],
     [['preflight', '--env', 'staging', '--expect-deployed'], '--expect-deployed needs a value: one of environment, all'],
     [['preflight', '--env', 'staging', '--execute'], "unknown flag --execute for 'preflight'; allowed flags: --env, --assembly, --expect-deployed, --github-profile"],

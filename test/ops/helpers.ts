@@ -1,4 +1,5 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { ApplicationSignalsClient } from '@aws-sdk/client-application-signals';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -79,6 +80,7 @@ function regional(region: string, clock: Clock) {
   const regionSwitch = new FakeRegionSwitch(region, clock);
   const clients = {
     region,
+    applicationSignals: new ApplicationSignalsClient({ region }),
     autoScaling: new ApplicationAutoScalingClient({ region }),
     cloudFormation: new CloudFormationClient({ region }),
     cloudWatch: new CloudWatchClient({ region }),
@@ -98,6 +100,7 @@ function regional(region: string, clock: Clock) {
   } satisfies RegionalClients;
   // Instance mocks (not class mocks), so a test can tell a primary-region call from a standby-region one.
   const mocks = {
+    applicationSignals: mockClient(clients.applicationSignals),
     autoScaling: mockClient(clients.autoScaling),
     cloudFormation: mockClient(clients.cloudFormation),
     cloudWatch: mockClient(clients.cloudWatch),
