@@ -1,3 +1,4 @@
+import { BatchGetServiceLevelObjectiveBudgetReportCommand } from '@aws-sdk/client-application-signals';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { BatchGetDeploymentTargetsCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, ListDeploymentTargetsCommand } from '@aws-sdk/client-codedeploy';
 import { ListServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
@@ -50,6 +51,24 @@ describe('ops verify', () => {
     expect(result.checks.every((c) => c.state === 'ok')).toBe(true);
     expect(h.out.text()).toContain('staging is healthy');
     expect(h.clock.sleeps).toEqual([]);
+  });
+
+  test('prints the SLOs’ attainment and budget left for the record, and does not judge them: a spent or unreadable budget leaves a healthy release healthy', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.applicationSignals.on(BatchGetServiceLevelObjectiveBudgetReportCommand).callsFake((input: { SloIds: string[] }) => ({
+      Reports: input.SloIds.map((Name, i) => ({ Name, EvaluationType: 'RequestBased', BudgetStatus: i === 0 ? 'BREACHED' : 'OK', Attainment: i === 0 ? 99.8 : 99.99, TotalBudgetRequests: 100, BudgetRequestsRemaining: i === 0 ? -100 : 90 })),
+      Errors: [],
+    }));
+    const result = await runVerify(h.ctx, { timeoutMinutes: 10 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(h.out.text()).toContain('SLOs (information, not judged here): api availability 99.800% (goal 99.9%, budget left -100.0%); api latency 99.990% (goal 99%, budget left 90.0%)');
+
+    const unreadable = harness();
+    healthy(unreadable);
+    unreadable.mocks.primary.applicationSignals.on(BatchGetServiceLevelObjectiveBudgetReportCommand).rejects(awsError('AccessDeniedException'));
+    expect((await runVerify(unreadable.ctx, { timeoutMinutes: 10 })).exitCode).toBe(ExitCode.OK);
+    expect(unreadable.out.text()).toMatch(/SLOs \(information, not judged here\): could not read the budgets: access denied/);
   });
 
   test('INSUFFICIENT_DATA where data is expected (TreatMissingData missing) is pending: verify keeps polling and succeeds when the alarm turns OK', async () => {

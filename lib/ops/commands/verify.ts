@@ -7,6 +7,8 @@ import { OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
 import { ACTIVE_DEPLOYMENT_STATUSES, deploymentGroupOf, getDeploymentGroupInfo, listDeploymentIds, listServiceDeployments, trafficShifted } from '../deployments';
 import { ExitCode } from '../exit-codes';
+import { SLO_TITLES } from '../../service-level-objectives';
+import { readBudgets } from './slo';
 import { checkIdentity } from '../identity';
 import { formatDuration } from '../progress';
 
@@ -296,11 +298,13 @@ export async function runVerify(ctx: OpsContext, options: VerifyOptions): Promis
     ctx.progress.log(summarize(checks));
     if (checks.every((c) => c.state === 'ok')) {
       printTable(ctx, checks);
+      await printErrorBudgets(ctx);
       ctx.progress.log(`${ctx.env} is healthy`);
       return { exitCode: ExitCode.OK, checks, elapsedMs };
     }
     if (elapsedMs + intervalMs > timeoutMs) {
       printTable(ctx, checks);
+      await printErrorBudgets(ctx);
       const failing = checks.some((c) => c.state === 'failing');
       if (failing) {
         ctx.out.error(`${ctx.env} is UNHEALTHY: ${checks.filter((c) => c.state === 'failing').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
@@ -312,6 +316,25 @@ export async function runVerify(ctx: OpsContext, options: VerifyOptions): Promis
       return { exitCode: ExitCode.TIMEOUT, checks, elapsedMs };
     }
     await ctx.clock.sleep(intervalMs);
+  }
+}
+
+/**
+ * The SLOs' attainment and budget left as the release leaves them (issue 14
+ * item 5), for the record of the run: information only. Verify judges the
+ * release by its alarms, deployments and canaries; the budget is judged before
+ * a production deploy (`ops slo --deploy-gate`), and a budget that cannot be
+ * read here changes nothing.
+ */
+async function printErrorBudgets(ctx: OpsContext): Promise<void> {
+  try {
+    const budgets = await readBudgets(ctx);
+    const line = budgets
+      .map((b) => `${SLO_TITLES[b.kind]} ${b.attainment === undefined ? '–' : `${b.attainment.toFixed(3)}%`} (goal ${b.goalPercent}%, budget left ${b.budgetLeft === undefined ? b.state : `${(b.budgetLeft * 100).toFixed(1)}%`})`)
+      .join('; ');
+    ctx.progress.plain(`  SLOs (information, not judged here): ${line}`);
+  } catch (error) {
+    ctx.progress.plain(`  SLOs (information, not judged here): could not read the budgets: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
