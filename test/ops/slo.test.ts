@@ -87,10 +87,18 @@ describe('ops slo', () => {
     }
   });
 
-  test('fails closed: an SLO that does not exist, no data, a period-based report or an unknown status is unreadable, exit 4', async () => {
+  test('an SLO that counted no event in its window (INSUFFICIENT_DATA) has spent nothing: reported, not refused', async () => {
+    const h = harness('production');
+    applicationSignals(h, { processingFreshness: { status: 'INSUFFICIENT_DATA' } });
+    const result = await runSlo(h.ctx, { deployGate: true });
+    expect([result.exitCode, result.deploy, result.budgets[2].state]).toEqual([ExitCode.OK, true, 'no-data']);
+    expect(h.out.text()).toContain('no data (nothing spent, nothing measured): processing freshness.');
+    expect(h.out.text()).toMatch(/if there were events, the SLI reads a metric that does not exist/);
+  });
+
+  test('fails closed: an SLO that does not exist, a period-based report or an unknown status is unreadable, exit 4', async () => {
     const cases: [Partial<Record<SloKind, Budget>>, readonly SloKind[], RegExp][] = [
       [{}, ['apiAvailability', 'apiLatency', 'webAppCanary'], /ResourceNotFoundException: SLO bodyscript-production-processing-freshness does not exist/],
-      [{ webAppCanary: { status: 'INSUFFICIENT_DATA' } }, SLO_KINDS, /INSUFFICIENT_DATA/],
       [{ apiLatency: { status: 'OK', attainment: 100, remaining: 5, total: 5, evaluation: 'PeriodBased' } }, SLO_KINDS, /is PeriodBased, expected a request-based SLO/],
       [{ apiLatency: { status: 'SOMETHING_NEW' as never } }, SLO_KINDS, /unknown budget status SOMETHING_NEW/],
     ];

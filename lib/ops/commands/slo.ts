@@ -8,9 +8,11 @@ import { checkIdentity } from '../identity';
 /**
  * `ops slo`: each SLO's attainment and error budget left, from Application
  * Signals' budget report (BatchGetServiceLevelObjectiveBudgetReport) at this
- * moment. Read-only. Exit 0 when every budget has room, 1 when one is
- * exhausted, 4 when one cannot be read (an SLO that does not exist, a report
- * without data, access denied): a budget nobody can read is never "fine".
+ * moment. Read-only. Exit 0 when every budget has room (an SLO that counted no
+ * event in its window has spent nothing: INSUFFICIENT_DATA is reported, not
+ * refused), 1 when one is exhausted, 4 when one cannot be read (an SLO that
+ * does not exist, a period-based or unknown report, access denied): a budget
+ * nobody can read is never "fine".
  *
  * With `--deploy-gate` (the production workflow) it also decides whether the
  * deploy may go on: yes when every budget has room; on a spent or unreadable
@@ -27,8 +29,12 @@ export interface SloBudget {
   readonly name: string;
   /** The goal in the configuration (percent). */
   readonly goalPercent: number;
-  /** `ok`/`warning`: budget left; `exhausted`: spent; `unreadable`: no answer to decide on. */
-  readonly state: 'ok' | 'warning' | 'exhausted' | 'unreadable';
+  /**
+   * `ok`/`warning`: budget left; `exhausted`: spent; `no-data`: the SLO exists
+   * and counted no event in its window (nothing spent, nothing measured);
+   * `unreadable`: no answer to decide on.
+   */
+  readonly state: 'ok' | 'warning' | 'exhausted' | 'no-data' | 'unreadable';
   /** Percent of good events over the window, as Application Signals reports it. */
   readonly attainment?: number;
   /** Share of the budget left (negative: overspent), when the report has requests. */
@@ -110,7 +116,13 @@ function judge(report: ServiceLevelObjectiveBudgetReport, goalPercent: number): 
       if (remaining !== undefined && remaining <= 0) return { state: 'exhausted', ...counts, note: goalNote ?? `status ${report.BudgetStatus} but no failed request is left in the budget` };
       return { state: report.BudgetStatus === 'OK' ? 'ok' : 'warning', ...counts, note: goalNote };
     case 'INSUFFICIENT_DATA':
-      return { state: 'unreadable', ...counts, note: 'INSUFFICIENT_DATA: Application Signals has no attainment for the window (no events, or the SLO is newer than the window start)' };
+      // The SLO exists and its report says so: no event in the window spent nothing. A quiet
+      // service must stay deployable; a broken SLI (events, but no data) is named in the note.
+      return {
+        state: 'no-data',
+        ...counts,
+        note: 'INSUFFICIENT_DATA: no event counted in the window, so no budget spent; if there were events, the SLI reads a metric that does not exist (runbooks/slo.md, runbooks/metrics.md)',
+      };
     default:
       return { state: 'unreadable', ...counts, note: `unknown budget status ${String(report.BudgetStatus)}` };
   }
@@ -131,6 +143,8 @@ export async function runSlo(ctx: OpsContext, options: SloOptions): Promise<SloR
   }
   const exhausted = budgets.filter((b) => b.state === 'exhausted');
   const unreadable = budgets.filter((b) => b.state === 'unreadable');
+  const noData = budgets.filter((b) => b.state === 'no-data');
+  if (noData.length) ctx.progress.plain(`no data (nothing spent, nothing measured): ${noData.map((b) => SLO_TITLES[b.kind]).join(', ')}.`);
   const failing = exhausted.length ? ExitCode.UNHEALTHY : unreadable.length ? ExitCode.AWS_ERROR : ExitCode.OK;
   const problem = [
     exhausted.length ? `budget exhausted: ${exhausted.map((b) => SLO_TITLES[b.kind]).join(', ')}` : '',
