@@ -71,6 +71,10 @@ describe('deploy-production.yml: the error-budget gate', () => {
     expect(overrideJob.outputs).toEqual({ decision: '${{ steps.override.outputs.decision }}' });
   });
 
+  test('a failed override job means no override, not no deploy: the deploy runs whenever the synth and the plan succeeded', () => {
+    expect((deploy as Job & { if?: string }).if).toBe("${{ !cancelled() && needs.synth.result == 'success' && needs.plan.result == 'success' }}");
+  });
+
   test('the override job reads GitHub with the gate App in an environment that admits only main, holds no AWS credentials and runs no install script', () => {
     expect(overrideJob.environment).toBe(ERROR_BUDGET_ENVIRONMENT);
     const desired = desiredSettings(loadConfig().project.github, 'gate').environments.find((e) => e.name === ERROR_BUDGET_ENVIRONMENT)!;

@@ -169,7 +169,7 @@ export async function runSlo(ctx: OpsContext, options: SloOptions): Promise<SloR
     return { exitCode: ExitCode.OK, budgets, deploy: true };
   }
   ctx.progress.plain(
-    `decision: refuse to deploy: ${problem}; no override: ${override ? override.reason : 'none was handed over (ERROR_BUDGET_OVERRIDE is not set)'}. ` +
+    `decision: refuse to deploy: ${problem}; no override: ${override ? override.reason : 'none was handed over (ERROR_BUDGET_OVERRIDE is empty: the error-budget-override job found none or did not run; see its log)'}. ` +
       'Only a fix that restores reliability ships now, with an approval by a code owner of runbooks/slo.md whose review says "error-budget override: <reason>" (runbooks/slo.md).',
   );
   return { exitCode: failing, budgets, deploy: false };
