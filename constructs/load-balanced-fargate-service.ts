@@ -11,6 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { databaseUserArn } from './database-roles';
 import { OriginVerifyRule } from './origin-verify-rule';
 
 /** Target groups check `/health` this often; the product's service level asks for 30 s at most. */
@@ -42,14 +43,19 @@ export interface RequiredHeader {
   readonly secretKey: kms.IKey;
 }
 
-/** The database a service's tasks connect to. */
+/** The database a service's tasks connect to, and as whom. */
 export interface ServiceDatabase {
   /** Security group of the database instance; the tasks' security group is allowed in on `port`. */
   readonly securityGroup: ec2.ISecurityGroup;
   /** Port the database listens on (a literal, so that the compliance checks can read the rule). */
   readonly port: number;
-  /** Key of the credentials secret, which the task execution role decrypts (through Secrets Manager only) when a task starts. */
-  readonly credentialsKey: kms.IKey;
+  /**
+   * DbiResourceId of the instance the tasks log in to: IAM database
+   * authentication names the instance by it in `rds-db:connect`.
+   */
+  readonly resourceId: string;
+  /** The database role the tasks log in as (IAM database authentication; see constructs/database-roles.ts). */
+  readonly user: string;
 }
 
 /**
@@ -409,20 +415,25 @@ export abstract class LoadBalancedFargateService extends Construct {
   }
 
   /**
-   * Lets the tasks reach `database`: an ingress rule on the database's security
-   * group from the tasks' (created here, in the service's stack: the database's
-   * stack naming this security group would make the two stacks a cycle), and
-   * kms:Decrypt of the credentials key through Secrets Manager for the
-   * execution role, which reads the secret when a task starts.
+   * Lets the tasks reach `database` as `database.user`: an ingress rule on the
+   * database's security group from the tasks' (created here, in the service's
+   * stack: the database's stack naming this security group would make the two
+   * stacks a cycle), and `rds-db:connect` as that user on that instance for
+   * the task role, which signs the IAM authentication tokens the application
+   * logs in with (runbooks/database-access.md). No password reaches the task.
    */
   public connectToDatabase(database: ServiceDatabase): void {
-    this.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [database.credentialsKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
+    new iam.ManagedPolicy(this, 'DatabaseLoginPolicy', {
+      description: `${this.serviceName}: log in to the database as ${database.user} (IAM authentication)`,
+      roles: [this.taskDefinition.taskRole],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'LogInToTheDatabaseAsItsOwnRole',
+          actions: ['rds-db:connect'],
+          resources: [databaseUserArn(this, database.resourceId, database.user)],
+        }),
+      ],
+    });
     new ec2.CfnSecurityGroupIngress(this, 'DatabaseIngress', {
       groupId: database.securityGroup.securityGroupId,
       sourceSecurityGroupId: this.securityGroup.securityGroupId,

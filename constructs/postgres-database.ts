@@ -203,6 +203,8 @@ export class PostgresDatabase extends Construct {
   public readonly logGroups: PostgresLogGroups;
   /** The master password rotation. */
   public readonly rotation: secretsmanager.SecretRotation;
+  /** The instance's DbiResourceId: what IAM database authentication names it by (`rds-db:connect` on `dbuser:<id>/<role>`). */
+  public readonly resourceId: string;
 
   constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
@@ -266,6 +268,7 @@ export class PostgresDatabase extends Construct {
       cfnInstance.automaticBackupReplicationRetentionPeriod = (replication.retention ?? props.backupRetention).toDays();
     }
     this.secret = this.instance.secret!;
+    this.resourceId = (this.instance.node.defaultChild as rds.CfnDBInstance).attrDbiResourceId;
     // The database outlives a stack deletion (final snapshot); so must its password.
     (this.instance.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
 

@@ -56,7 +56,7 @@ function setup(overrides: Partial<ApiServiceProps> = {}): { stack: Stack; api: A
     minTasks: 2,
     maxTasks: 6,
     storage: STORAGE,
-    database: { securityGroup: databaseSecurityGroup, port: 5433, credentialsKey: new kms.Key(stack, 'DatabaseKey') },
+    database: { securityGroup: databaseSecurityGroup, port: 5433, resourceId: 'db-ABCDEFGHIJKLMNOPQRSTUVWXY0', user: 'bodyscript_api' },
     ...overrides,
   });
   return { stack, api };
@@ -159,7 +159,7 @@ describe('ApiService', () => {
     });
   });
 
-  test('reaches the database on its port, and decrypts its credentials through Secrets Manager only', () => {
+  test('reaches the database on its port and logs in as its own role with IAM authentication, with no credentials to decrypt', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
       FromPort: 5433,
@@ -167,14 +167,24 @@ describe('ApiService', () => {
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiSecurityGroup'), 'GroupId'] },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseKey'), 'Arn'] }, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } },
+          {
+            Sid: 'LogInToTheDatabaseAsItsOwnRole',
+            Action: 'rds-db:connect',
+            Effect: 'Allow',
+            Resource: 'arn:aws:rds-db:us-east-1:111111111111:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY0/bodyscript_api',
+          },
         ]),
       },
-      Roles: [{ Ref: Match.stringLikeRegexp('^ApiTaskDefinitionExecutionRole') }],
+      Roles: [{ Ref: Match.stringLikeRegexp('^ApiTaskDefinitionTaskRole') }],
     });
+    // The execution role starts tasks; it reads no database secret and decrypts nothing of the database.
+    for (const policy of [...Object.values(template.findResources('AWS::IAM::Policy')), ...Object.values(template.findResources('AWS::IAM::ManagedPolicy'))]) {
+      const text = JSON.stringify(policy);
+      if (text.includes('ExecutionRole')) expect(text).not.toMatch(/rds-db|DatabaseKey|secretsmanager\.us-east-1/);
+    }
   });
 
   test('rolls back on its load balancer alarms and its canary, and exposes them as rollbackAlarms', () => {

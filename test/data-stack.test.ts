@@ -4,7 +4,7 @@ import { buildBodyScriptApp } from '../lib/app';
 import { ENVIRONMENT_FILES, type EnvironmentConfigInput, type EnvironmentName, loadConfig } from '../lib/config';
 import { RDS_BACKUP_WINDOW, RDS_MAINTENANCE_WINDOW } from '../lib/config/aws';
 import { stackNames } from '../lib/naming';
-import { resourcesOfType, template, templateJson } from './support/assembly';
+import { resourcesOfType, stacks, template, templateJson } from './support/assembly';
 import { cdkJsonContext } from './support/synthesize';
 
 const STAGING = 'BodyScript-Staging-Data';
@@ -84,6 +84,24 @@ describe('the PostgreSQL database', () => {
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
     });
     template(stack).resourceCountIs('AWS::Serverless::Application', 1);
+  });
+});
+
+describe('the database master secret', () => {
+  test('no task definition or policy in any stack names it, except the function that creates the database roles (its rotation is its own application)', () => {
+    const namers = stacks().flatMap((stack) =>
+      Object.entries(templateJson(stack.id).Resources)
+        .filter(([, resource]) => /IAM|ECS|Lambda/.test(resource.Type) && /DatabaseInstanceSecret|database-master/.test(JSON.stringify(resource)))
+        .map(([id, resource]) => `${stack.id} ${resource.Type} ${id.replace(/[0-9A-F]{8}$/, '')}`),
+    );
+    expect(namers.sort()).toEqual([`${PRODUCTION} AWS::IAM::ManagedPolicy DatabaseRolesHandlerPolicy`, `${STAGING} AWS::IAM::ManagedPolicy DatabaseRolesHandlerPolicy`]);
+  });
+
+  test.each([STAGING, PRODUCTION])('%s: the database roles are created after the instance and its secret attachment, from the secret by ARN', (stack) => {
+    const [[, roles]] = Object.entries(templateJson(stack).Resources).filter(([, r]) => r.Type === 'Custom::DatabaseRoles');
+    expect((roles as { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining(['DatabaseInstanceAA8A5FDE']));
+    expect(JSON.stringify(roles.Properties?.MasterSecretId)).toMatch(/DatabaseInstanceSecretAttachment/);
+    expect(roles.Properties).toMatchObject({ Database: 'bodyscript', Schema: 'bodyscript', Owner: 'bodyscript_migrations' });
   });
 });
 

@@ -29,7 +29,7 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
     });
   });
 
-  test('admits only the rotation function, on the database port only, and nothing from any CIDR', () => {
+  test('admits only the rotation function and the database roles function, on the database port only, and nothing from any CIDR', () => {
     const ingress = Object.values(template('BodyScript-Production-Data').findResources('AWS::EC2::SecurityGroupIngress')) as { Properties: Record<string, unknown> }[];
     expect(ingress.map((rule) => rule.Properties)).toEqual([
       {
@@ -39,6 +39,14 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
         GroupId: { 'Fn::GetAtt': ['DatabaseInstanceSecurityGroupDDFAC9BB', 'GroupId'] },
         IpProtocol: 'tcp',
         SourceSecurityGroupId: { 'Fn::GetAtt': ['DatabaseInstanceRotationSingleUserSecurityGroupB8CEDF21', 'GroupId'] },
+      },
+      {
+        Description: 'Database from the database roles function',
+        FromPort: 5433,
+        ToPort: 5433,
+        GroupId: { 'Fn::GetAtt': ['DatabaseInstanceSecurityGroupDDFAC9BB', 'GroupId'] },
+        IpProtocol: 'tcp',
+        SourceSecurityGroupId: { 'Fn::GetAtt': ['DatabaseRolesSecurityGroup512CCB44', 'GroupId'] },
       },
     ]);
     template('BodyScript-Production-Data').hasResourceProperties('AWS::RDS::DBInstance', { Port: '5433' });

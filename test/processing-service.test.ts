@@ -43,7 +43,7 @@ function setup(overrides: Partial<ProcessingServiceProps> = {}): { stack: Stack;
     minTasks: 1,
     maxTasks: 5,
     storage: STORAGE,
-    database: { securityGroup: new ec2.SecurityGroup(stack, 'DatabaseSecurityGroup', { vpc }), port: 5433, credentialsKey: new kms.Key(stack, 'DatabaseKey') },
+    database: { securityGroup: new ec2.SecurityGroup(stack, 'DatabaseSecurityGroup', { vpc }), port: 5433, resourceId: 'db-ABCDEFGHIJKLMNOPQRSTUVWXY0', user: 'bodyscript_worker' },
     metricsEnvironment: 'test',
     ...overrides,
   });
@@ -87,7 +87,7 @@ describe('ProcessingService', () => {
   });
 
   test('may read uploads, write results, consume its queue, use the data key, publish its own metrics, and what its deployment contract needs; nothing more', () => {
-    const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    const [policy] = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).filter(([id]) => id.startsWith('ProcessingTaskPolicy')).map(([, p]) => p);
     const statements = policy.Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
     expect(statements.map((s) => s.Sid)).toEqual(['ReadUploads', 'WriteResults', 'ConsumeQueue', 'UseDataKey', 'PublishProcessingMetrics', 'HandJobsBack', 'FollowOwnDeployment', 'ProtectOwnTaskWhileBusy']);
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
@@ -99,6 +99,18 @@ describe('ProcessingService', () => {
       Resource: 'arn:aws:ecs:us-east-1:111111111111:task/*',
       Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] } } },
     });
+  });
+
+  test('logs in to the database as the worker role only (IAM authentication), from its own security group', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Sid: 'LogInToTheDatabaseAsItsOwnRole', Action: 'rds-db:connect', Effect: 'Allow', Resource: 'arn:aws:rds-db:us-east-1:111111111111:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY0/bodyscript_worker' },
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^ProcessingTaskDefinitionTaskRole') }],
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5433, ToPort: 5433, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingSecurityGroup'), 'GroupId'] } });
   });
 
   test('is deployed as a worker: ECS rolling updates, circuit breaker with rollback, the longest stop timeout Fargate allows, no CodeDeploy', () => {

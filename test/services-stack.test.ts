@@ -81,13 +81,27 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       });
     });
 
-    test('gets database credentials and the Sentry DSN from Secrets Manager, and the Sentry environment and release', () => {
+    test('logs in to the database as its own role with IAM authentication (no password anywhere), gets the Sentry DSN from Secrets Manager, and the Sentry environment and release', () => {
       const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', `${Service}TaskDefinition`);
       const [container] = taskDefinition.Properties.ContainerDefinitions;
       const secrets = Object.fromEntries((container.Secrets as { Name: string; ValueFrom: unknown }[]).map((s) => [s.Name, JSON.stringify(s.ValueFrom)]));
-      expect(Object.keys(secrets).sort()).toEqual(['DB_HOST', 'DB_NAME', 'DB_PASSWORD', 'DB_PORT', 'DB_USERNAME', 'SENTRY_DSN']);
-      expect(secrets.DB_PASSWORD).toContain(':password::');
-      expect(secrets.DB_PASSWORD).toContain('DatabaseInstanceSecret');
+      expect(Object.keys(secrets)).toEqual(['SENTRY_DSN']);
+      const environment = Object.fromEntries((container.Environment as { Name: string; Value: unknown }[]).map((x) => [x.Name, x.Value]));
+      expect(environment).toMatchObject({
+        DB_PORT: '5433',
+        DB_NAME: 'bodyscript',
+        DB_USERNAME: service === 'api' ? 'bodyscript_api' : 'bodyscript_worker',
+        DB_AUTH: 'iam',
+        DB_REGION: 'us-east-1',
+        DB_SSLMODE: 'verify-full',
+      });
+      expect(JSON.stringify(environment.DB_HOST)).toMatch(/DatabaseInstance.*EndpointAddress/);
+      expect(JSON.stringify(taskDefinition)).not.toMatch(/DatabaseInstanceSecret|database-master/);
+      // Its task role may log in as that role on the primary instance, named by its DbiResourceId.
+      const policies = Object.values(template(stack).findResources('AWS::IAM::ManagedPolicy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(`${Service}TaskDefinitionTaskRole`));
+      const connect = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st: { Action: unknown }) => st.Action === 'rds-db:connect');
+      expect(connect).toHaveLength(1);
+      expect(JSON.stringify(connect[0].Resource)).toMatch(new RegExp(`dbuser:.*DbiResourceId.*/${service === 'api' ? 'bodyscript_api' : 'bodyscript_worker'}`));
       // Referenced by name from config, never created or stored here.
       expect(secrets.SENTRY_DSN).toBe(JSON.stringify(`arn:aws:secretsmanager:us-east-1:${account}:secret:bodyscript/${env}/sentry-dsn`));
       expect(container.Environment).toEqual(
@@ -319,14 +333,14 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(statements[4].Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'BodyScript/Processing' } });
     });
 
-    test('the processing task role has no other policy', () => {
+    test('the processing task role has no other policy than its task policy and its database login', () => {
       const [, taskDefinition] = one(stack, 'AWS::ECS::TaskDefinition', 'ProcessingTaskDefinition');
       const roleId = taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0];
       const attached = [
-        ...Object.values(resources(stack, 'AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId)),
+        ...Object.entries(resources(stack, 'AWS::IAM::Policy')).filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleId)),
         ...Object.entries(resources(stack, 'AWS::IAM::ManagedPolicy')).filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleId)),
       ];
-      expect(attached).toHaveLength(1);
+      expect(attached.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ProcessingDatabaseLoginPolicy/), expect.stringMatching(/^ProcessingTaskPolicy/)]);
       expect(templateJson(stack).Resources[roleId].Properties).not.toHaveProperty('ManagedPolicyArns');
       expect(templateJson(stack).Resources[roleId].Properties).not.toHaveProperty('Policies');
     });

@@ -170,22 +170,26 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       expect(JSON.stringify(backlog.Properties)).toContain('StandbyProcessingQueue');
     });
 
-    test.each(['api', 'processing'] as const)('the %s task definition pulls the us-west-2 ECR replica and reads secrets by name in us-west-2', (service) => {
+    test.each(['api', 'processing'] as const)('the %s task definition pulls the us-west-2 ECR replica, reads its secrets by name in us-west-2 and logs in to the replica as its own role', (service) => {
       const [, definition] = one(stackName, 'AWS::ECS::TaskDefinition', service === 'api' ? 'ApiTaskDefinition' : 'ProcessingTaskDefinition');
       const container = definition.Properties?.ContainerDefinitions[0];
       expect(container.Image).toEqual({ 'Fn::Join': ['', [`${account}.dkr.ecr.us-west-2.`, { Ref: 'AWS::URLSuffix' }, `/bodyscript/${env}/${service}:1.0.0`]] });
       const secrets = Object.fromEntries((container.Secrets as { Name: string; ValueFrom: unknown }[]).map((x) => [x.Name, x.ValueFrom]));
-      const databaseSecret = `arn:aws:secretsmanager:us-west-2:${account}:secret:bodyscript/${env}/database-master`;
-      expect(secrets).toEqual({
-        DB_NAME: `${databaseSecret}:dbname::`,
-        DB_USERNAME: `${databaseSecret}:username::`,
-        DB_PASSWORD: `${databaseSecret}:password::`,
-        SENTRY_DSN: `arn:aws:secretsmanager:us-west-2:${account}:secret:bodyscript/${env}/sentry-dsn`,
-      });
+      expect(secrets).toEqual({ SENTRY_DSN: `arn:aws:secretsmanager:us-west-2:${account}:secret:bodyscript/${env}/sentry-dsn` });
       const environment = Object.fromEntries((container.Environment as { Name: string; Value: unknown }[]).map((x) => [x.Name, x.Value]));
-      // After a failover the database is the promoted replica of this stack, not the host the replicated secret names.
+      // After a failover the database is the promoted replica of this stack; the roles are the primary's (replicated), the token is signed here.
       expect(environment.DB_HOST).toEqual({ 'Fn::GetAtt': ['ReplicaInstance639BE1BF', 'Endpoint.Address'] });
-      expect(environment.DB_PORT).toBe('5433');
+      const user = service === 'api' ? 'bodyscript_api' : 'bodyscript_worker';
+      expect(environment).toMatchObject({ DB_PORT: '5433', DB_NAME: 'bodyscript', DB_USERNAME: user, DB_AUTH: 'iam', DB_REGION: 'us-west-2' });
+      // IAM authentication names the replica by ITS DbiResourceId (kept by a promotion), never the primary's or the instance ARN.
+      const taskRole = definition.Properties?.TaskRoleArn['Fn::GetAtt'][0];
+      const connect = Object.values(template(stackName).findResources('AWS::IAM::ManagedPolicy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: taskRole }]))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: unknown }) => st.Action === 'rds-db:connect');
+      expect(connect.map((st: { Resource: unknown }) => st.Resource)).toEqual([
+        { 'Fn::Join': ['', [`arn:aws:rds-db:us-west-2:${account}:dbuser:`, { 'Fn::GetAtt': ['ReplicaInstance639BE1BF', 'DbiResourceId'] }, `/${user}`]] },
+      ]);
       expect(JSON.stringify(environment.UPLOADS_BUCKET)).toContain('UploadsReplicaBucket');
       expect(container.LogConfiguration.Options['awslogs-region']).toBe('us-west-2');
     });

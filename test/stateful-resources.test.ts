@@ -31,6 +31,8 @@ const DATA_STACK_PINS = (env: 'Staging' | 'Production'): Pin[] => [
   ['DatabaseUpgradeLogsA548C373', 'AWS::Logs::LogGroup', 'Retain'],
   // Each failed backup or copy job's event (BackupJobFailures): the evidence of a day without a recovery point.
   ['BackupJobFailuresEvents9DE335F9', 'AWS::Logs::LogGroup', 'Retain'],
+  ['DatabaseRolesHandlerLogsD10BD090', 'AWS::Logs::LogGroup', 'Retain'],
+  ['DatabaseRolesProviderframeworkonEventLogGroup16FC6CBE', 'AWS::Logs::LogGroup', 'Retain'],
   ['AccessLogsBucket9935880A', 'AWS::S3::Bucket', 'Retain'],
   ['UploadsBucket6E76B673', 'AWS::S3::Bucket', 'Retain'],
   ['ResultsBucket260A22AD', 'AWS::S3::Bucket', 'Retain'],

@@ -10,8 +10,9 @@ import { SUBNET_GROUPS } from '../../constructs/application-vpc';
 import { BackupJobFailures } from '../../constructs/backup-job-failures';
 import { backupVaultLock, DailyBackups, type VaultLockMode } from '../../constructs/daily-backups';
 import { DataBuckets } from '../../constructs/data-buckets';
+import { DatabaseRoles } from '../../constructs/database-roles';
 import { EncryptionKey, type EncryptionKeyProps } from '../../constructs/encryption-key';
-import { PostgresDatabase } from '../../constructs/postgres-database';
+import { POSTGRES_PORT, PostgresDatabase } from '../../constructs/postgres-database';
 import { appOrigins } from '../browser-access';
 import type { EnvironmentConfig } from '../config';
 import {
@@ -82,6 +83,8 @@ export class DataStack extends Stack {
   /** Encrypts the backup vault. */
   public readonly backupKey: EncryptionKey;
   public readonly database: PostgresDatabase;
+  /** The roles the services and the migrations log in as (IAM authentication), created with the master secret. */
+  public readonly databaseRoles: DatabaseRoles;
   /** Uploads, results and the web app (replicated to the standby region), and the regional log buckets. */
   public readonly buckets: DataBuckets;
   public readonly accessLogsBucket: s3.Bucket;
@@ -113,6 +116,19 @@ export class DataStack extends Stack {
     this.backupKey = key('BackupKey', 'backup', 'AWS Backup vault', { backupCopyAccounts });
 
     this.database = this.primaryDatabase(config, props.vpc, props.standbyDatabaseKey);
+    this.databaseRoles = new DatabaseRoles(this, 'DatabaseRoles', {
+      vpc: props.vpc,
+      // Where the rotation function runs too: these subnets reach Secrets Manager (endpoint or NAT); the database subnets have no route out.
+      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.application },
+      databaseSecurityGroup: this.database.instance.connections.securityGroups[0],
+      port: POSTGRES_PORT,
+      masterSecret: this.database.secret,
+      masterSecretKey: this.databaseKey.key,
+      databaseName: config.database.databaseName,
+      logKey: this.logsKey.key,
+      logRetention: config.logs.retentionDays as logs.RetentionDays,
+    });
+    this.databaseRoles.resource.node.addDependency(this.database.instance);
     this.buckets = this.dataBuckets(config);
     ({ accessLogsBucket: this.accessLogsBucket, uploadsBucket: this.uploadsBucket, resultsBucket: this.resultsBucket, frontendBucket: this.frontendBucket } = this.buckets);
 

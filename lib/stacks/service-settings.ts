@@ -219,17 +219,37 @@ export function serviceEnvironment(config: EnvironmentConfig, service: ServiceNa
   };
 }
 
-/** Environment variable of each field of the database master secret. */
-const DATABASE_SECRET_VARIABLES = { host: 'DB_HOST', port: 'DB_PORT', dbname: 'DB_NAME', username: 'DB_USERNAME', password: 'DB_PASSWORD' } as const;
+/** Where and as whom a service's tasks log in to the database. */
+export interface DatabaseLogin {
+  /** Endpoint address of the instance (the primary, or in the standby the replica that a failover promotes). */
+  readonly host: string;
+  readonly port: number;
+  readonly databaseName: string;
+  /** The service's own database role (SERVICE_DATABASE_ROLES). */
+  readonly user: string;
+  /** Region the IAM authentication token is signed for: the instance's. */
+  readonly region: string;
+}
 
-/** The secrets of a service's container: the given fields of the database master secret, then the Sentry DSN. */
-export function serviceSecrets(
-  databaseSecret: secretsmanager.ISecret,
-  sentryDsn: secretsmanager.ISecret,
-  databaseFields: readonly (keyof typeof DATABASE_SECRET_VARIABLES)[],
-): Record<string, ecs.Secret> {
-  const secrets: Record<string, ecs.Secret> = {};
-  for (const field of databaseFields) secrets[DATABASE_SECRET_VARIABLES[field]] = ecs.Secret.fromSecretsManager(databaseSecret, field);
-  secrets.SENTRY_DSN = ecs.Secret.fromSecretsManager(sentryDsn);
-  return secrets;
+/**
+ * The database part of a service's environment: no password anywhere. The
+ * application signs a 15-minute IAM authentication token for DB_USERNAME
+ * with its task role's credentials and sends it as the password, over TLS
+ * (runbooks/database-access.md is the contract).
+ */
+export function databaseEnvironment(login: DatabaseLogin): Record<string, string> {
+  return {
+    DB_HOST: login.host,
+    DB_PORT: String(login.port),
+    DB_NAME: login.databaseName,
+    DB_USERNAME: login.user,
+    DB_AUTH: 'iam',
+    DB_REGION: login.region,
+    DB_SSLMODE: 'verify-full',
+  };
+}
+
+/** The secrets of a service's container: only the Sentry DSN (the database takes an IAM token, not a password). */
+export function serviceSecrets(sentryDsn: secretsmanager.ISecret): Record<string, ecs.Secret> {
+  return { SENTRY_DSN: ecs.Secret.fromSecretsManager(sentryDsn) };
 }

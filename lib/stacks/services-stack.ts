@@ -19,6 +19,7 @@ import { FrontendBucketAccess } from '../../constructs/frontend-bucket-access';
 import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
 import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
+import { SERVICE_DATABASE_ROLES } from '../../constructs/database-roles';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { ProcessingService } from '../../constructs/processing-service';
 import { MAX_DETECTION_TIME } from '../../constructs/rollback-alarms';
@@ -48,7 +49,7 @@ import {
 import type { AlertingStack } from './alerting-stack';
 import type { DataStack } from './data-stack';
 import type { NetworkStack } from './network-stack';
-import { blueGreenDeploymentSettings, ORIGIN_VERIFY_HEADER, serviceEnvironment, serviceSecrets, serviceSettings } from './service-settings';
+import { blueGreenDeploymentSettings, databaseEnvironment, ORIGIN_VERIFY_HEADER, serviceEnvironment, serviceSecrets, serviceSettings } from './service-settings';
 
 export interface ServicesStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -198,17 +199,13 @@ export class ServicesStack extends Stack {
   }
 
   /**
-   * What both services' tasks share: the database credentials and the Sentry
-   * DSN from Secrets Manager, and the load balancer log bucket.
+   * What both services' tasks share: the Sentry DSN from Secrets Manager and
+   * the load balancer log bucket.
    */
   private sharedTaskSettings() {
-    // Imported without its key: the secret's own grant would add the task
-    // execution roles to the database key policy (data stack), a cycle. The
-    // roles decrypt through connectToDatabase() instead.
-    const databaseSecret = secretsmanager.Secret.fromSecretAttributes(this, 'DatabaseSecret', { secretCompleteArn: this.data.database.secret.secretArn });
     const sentryDsn = secretsmanager.Secret.fromSecretNameV2(this, 'SentryDsn', this.config.sentry.dsnSecretName);
     return {
-      secrets: serviceSecrets(databaseSecret, sentryDsn, ['host', 'port', 'dbname', 'username', 'password']),
+      secrets: serviceSecrets(sentryDsn),
       accessLogsBucket: this.dataBucket('LoadBalancerLogsBucket', 'alb-logs'),
     };
   }
@@ -293,10 +290,24 @@ export class ServicesStack extends Stack {
       image: ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, `${title}Repository`, repositoryName(env, service)), config.services[service].imageTag),
       minTasks: config.services[service].minTasks,
       maxTasks: config.services[service].maxTasks,
-      environment: serviceEnvironment(config, service, { uploads: data.uploadsBucket.bucketName, results: data.resultsBucket.bucketName }),
+      environment: {
+        ...serviceEnvironment(config, service, { uploads: data.uploadsBucket.bucketName, results: data.resultsBucket.bucketName }),
+        ...databaseEnvironment({
+          host: data.database.instance.instanceEndpoint.hostname,
+          port: POSTGRES_PORT,
+          databaseName: config.database.databaseName,
+          user: SERVICE_DATABASE_ROLES[service],
+          region: this.region,
+        }),
+      },
       logKey: data.logsKey.key,
       storage: { uploadsObjects: objects('uploads'), resultsObjects: objects('results'), dataKeyArn: data.dataKey.key.keyArn },
-      database: { securityGroup: data.database.instance.connections.securityGroups[0], port: POSTGRES_PORT, credentialsKey: data.databaseKey.key },
+      database: {
+        securityGroup: data.database.instance.connections.securityGroups[0],
+        port: POSTGRES_PORT,
+        resourceId: data.database.resourceId,
+        user: SERVICE_DATABASE_ROLES[service],
+      },
     };
   }
 

@@ -7,12 +7,14 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AlarmTopics } from '../../constructs/alarm-topics';
 import { ApplicationVpc, SUBNET_GROUPS } from '../../constructs/application-vpc';
+import { SERVICE_DATABASE_ROLES } from '../../constructs/database-roles';
 import { EncryptionKey } from '../../constructs/encryption-key';
 import { ApiFailover } from '../../constructs/api-failover';
 import { failoverSetIdentifier } from '../../constructs/failover-record';
@@ -34,7 +36,6 @@ import {
   bucketName,
   clusterName,
   databaseInstanceArn,
-  databaseSecretName,
   ecsServiceName,
   originVerifySecretName,
   partitionOf,
@@ -55,6 +56,7 @@ import {
   processingBacklogPolicy,
   processingTaskStatements,
   serviceEnvironment,
+  databaseEnvironment,
   serviceSecrets,
   serviceSettings,
 } from './service-settings';
@@ -273,18 +275,23 @@ export class StandbyStack extends Stack {
 
     // Secrets of the primary region, read here from their us-west-2 replicas by
     // name (the same name in every region): no reference crosses regions.
-    const databaseSecret = secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecret', databaseSecretName(env));
     const sentryDsn = secretsmanager.Secret.fromSecretNameV2(this, 'SentryDsn', config.sentry.dsnSecretName);
     // The origin-verify replica (same name): the api rule reads it when created; the rotation rewrites the rule.
     const originVerifySecret = secretsmanager.Secret.fromSecretNameV2(this, 'OriginVerifySecret', originVerifySecretName(env));
-    // The replicated secret names the primary's host: after a failover the
-    // database is the promoted replica, whose endpoint this stack knows.
-    const secrets = serviceSecrets(databaseSecret, sentryDsn, ['dbname', 'username', 'password']);
+    const secrets = serviceSecrets(sentryDsn);
     const buckets = standbyData.replicaBuckets;
+    // After a failover the database is the promoted replica: its endpoint, and
+    // the same roles as the primary (physical replication copies them), each
+    // service logging in with an IAM token signed in this region.
     const environmentOf = (service: ServiceName): Record<string, string> => ({
       ...serviceEnvironment(config, service, { uploads: buckets.uploads.bucketName, results: buckets.results.bucketName }),
-      DB_HOST: this.replica.instance.instanceEndpoint.hostname,
-      DB_PORT: String(POSTGRES_PORT),
+      ...databaseEnvironment({
+        host: this.replica.instance.instanceEndpoint.hostname,
+        port: POSTGRES_PORT,
+        databaseName: config.database.databaseName,
+        user: SERVICE_DATABASE_ROLES[service],
+        region: this.region,
+      }),
     });
     // Named literally, as in the primary: a literal name is what the logging checks read.
     const loadBalancerLogsBucket = s3.Bucket.fromBucketName(this, 'LoadBalancerLogsBucket', bucketName(env, 'alb-logs', this.account, this.region));
@@ -376,10 +383,16 @@ export class StandbyStack extends Stack {
       'The worker reads whichever upload a queue message names and writes its result under a key known only at run time (exactly s3:GetObject and s3:PutObject on one bucket each); PutMetricData has no resource-level permission and is limited to the BodyScript/Processing namespace by condition.',
     );
 
-    // The database secret replica and the origin secret replica are encrypted with the standby database key.
-    const database = { securityGroup: this.replica.instance.connections.securityGroups[0], port: POSTGRES_PORT, credentialsKey: standbyData.databaseKey.key };
-    api.connectToDatabase(database);
-    processing.connectToDatabase(database);
+    // IAM authentication names the replica by its own DbiResourceId (immutable: a
+    // promotion keeps it), never the primary's: the standby tasks may log in only here.
+    const database = (service: ServiceName) => ({
+      securityGroup: this.replica.instance.connections.securityGroups[0],
+      port: POSTGRES_PORT,
+      resourceId: (this.replica.instance.node.defaultChild as rds.CfnDBInstance).attrDbiResourceId,
+      user: SERVICE_DATABASE_ROLES[service],
+    });
+    api.connectToDatabase(database('api'));
+    processing.connectToDatabase(database('processing'));
 
     // Scaling as in the primary, inert in the pilot light (bounds 0..0); `dr failover` opens the bounds.
     api.scalableTarget.scaleToTrackMetric('Cpu', {
