@@ -12,6 +12,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
 import { databaseUserArn } from './database-roles';
+import { NO_EGRESS } from './postgres-database';
 import { OriginVerifyRule } from './origin-verify-rule';
 
 /** Target groups check `/health` this often; the product's service level asks for 30 s at most. */
@@ -349,6 +350,12 @@ export abstract class LoadBalancedFargateService extends Construct {
       // Egress is opened to the tasks' port only, when the targets are registered.
       allowAllOutbound: false,
     });
+    // Those rules name the tasks' security group, so CDK writes them as separate
+    // AWS::EC2::SecurityGroupEgress resources and drops its "no traffic" rule
+    // from the group: a group created without egress rules gets EC2's default
+    // allow-all rules, which separate rules never remove. Keep the no-traffic
+    // rule on the group itself (BODYSCRIPT_SECURITY_GROUP_EGRESS_NOT_UNRESTRICTED).
+    (this.loadBalancerSecurityGroup.node.defaultChild as ec2.CfnSecurityGroup).securityGroupEgress = [NO_EGRESS];
     for (const peer of props.productionPeers) {
       this.loadBalancerSecurityGroup.addIngressRule(peer, ec2.Port.tcp(this.productionPort), `production listener from ${peer.uniqueId}`);
     }
@@ -391,9 +398,16 @@ export abstract class LoadBalancedFargateService extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description: `${props.serviceName} tasks`,
-      // Tasks call ECR, Secrets Manager, S3, SQS, the database and Sentry.
-      allowAllOutbound: true,
+      // The database port to the database's group (connectToDatabase) and HTTPS; nothing else.
+      allowAllOutbound: false,
     });
+    // ECR (image pulls go through the task's interface on Fargate), CloudWatch Logs,
+    // Secrets Manager, S3, SQS and Sentry: all HTTPS. Sentry and the public AWS
+    // endpoints reached through NAT have no stable address list, so 443 cannot be
+    // narrowed without an egress proxy; S3 goes through the gateway endpoint,
+    // whose policy admits only this account's buckets. DNS (the VPC resolver) and
+    // the task metadata and credentials endpoints are not filtered by security groups.
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and Sentry');
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       serviceName: props.serviceName,
@@ -433,6 +447,14 @@ export abstract class LoadBalancedFargateService extends Construct {
           resources: [databaseUserArn(this, database.resourceId, database.user)],
         }),
       ],
+    });
+    new ec2.CfnSecurityGroupEgress(this, 'DatabaseEgress', {
+      groupId: this.securityGroup.securityGroupId,
+      destinationSecurityGroupId: database.securityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: database.port,
+      toPort: database.port,
+      description: `${this.serviceName} tasks to the database`,
     });
     new ec2.CfnSecurityGroupIngress(this, 'DatabaseIngress', {
       groupId: database.securityGroup.securityGroupId,

@@ -115,8 +115,10 @@ export class ProcessingService extends Construct {
     this.healthCheckSecurityGroup = new ec2.SecurityGroup(this, 'HealthCheckSecurityGroup', {
       vpc: props.cluster.vpc,
       description: 'Processing health canary: to the internal processing load balancer, S3 and CloudWatch',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    // The canary stores its artifacts in S3 and its metrics in CloudWatch (HTTPS); the load balancer rule is below.
+    this.healthCheckSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to S3 and CloudWatch');
     const stack = Stack.of(this);
     this.worker = new RollingFargateService(this, 'Default', {
       ...props,
@@ -132,6 +134,15 @@ export class ProcessingService extends Construct {
       desiredCount: props.minTasks,
       internetFacing: false,
       productionPeers: [this.healthCheckSecurityGroup],
+    });
+    // A separate rule: the load balancer's group already names this one (ingress), inline rules both ways would be a cycle.
+    new ec2.CfnSecurityGroupEgress(this, 'HealthCheckToLoadBalancer', {
+      groupId: this.healthCheckSecurityGroup.securityGroupId,
+      destinationSecurityGroupId: this.worker.loadBalancerSecurityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: this.worker.productionPort,
+      toPort: this.worker.productionPort,
+      description: 'Processing health canary to the internal processing load balancer',
     });
     this.worker.connectToDatabase(props.database);
 

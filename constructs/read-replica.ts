@@ -8,6 +8,7 @@ import { acknowledge } from '../lib/compliance';
 import {
   acknowledgeEnhancedMonitoringRole,
   createPostgresFoundations,
+  NO_EGRESS,
   type PostgresLogGroups,
   POSTGRES_PORT,
   protectedPostgresInstanceOptions,
@@ -135,6 +136,11 @@ export class PostgresReadReplica extends Construct {
     // next to SourceDBInstanceIdentifier, and KmsKeyId (this region's key) is what encrypts it.
     cfnInstance.addPropertyDeletionOverride('StorageEncrypted');
     for (const group of Object.values(logGroups)) this.instance.node.addDependency(group);
+    // The replica sends nothing through its security group: it answers connections
+    // (security groups are stateful), and replication from the source, backups, log
+    // export and monitoring run on AWS's side. Same logical ID; egress updates in place.
+    const [replicaGroup] = this.instance.connections.securityGroups;
+    (replicaGroup.node.defaultChild as ec2.CfnSecurityGroup).securityGroupEgress = [NO_EGRESS];
 
     acknowledgeEnhancedMonitoringRole(this.instance);
     acknowledge(

@@ -119,6 +119,24 @@ describe('ApiService', () => {
     ]);
   });
 
+  test('its tasks send HTTPS and the database port to the database group only; its load balancer only the tasks\' port (security review M10)', () => {
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const [[, tasks]] = Object.entries(groups).filter(([id]) => id.startsWith('ApiSecurityGroup'));
+    expect(tasks.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: 'HTTPS to AWS APIs and Sentry' }]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiSecurityGroup'), 'GroupId'] },
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 5433,
+      ToPort: 5433,
+    });
+    // A group created without egress rules would get EC2's default allow-all: the load balancer keeps the no-traffic rule, its target rules are separate.
+    const [[, loadBalancer]] = Object.entries(groups).filter(([id]) => id.startsWith('ApiLoadBalancerSecurityGroup'));
+    expect(loadBalancer.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
+    const loadBalancerEgress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).filter((r) => JSON.stringify(r.Properties.GroupId).includes('ApiLoadBalancerSecurityGroup'));
+    expect(loadBalancerEgress.map((r) => [r.Properties.FromPort, JSON.stringify(r.Properties.DestinationSecurityGroupId)])).toEqual([[8000, expect.stringContaining('ApiSecurityGroup')]]);
+  });
+
   test('can be created internal, without a web ACL: CloudFront reaches it through a VPC origin', () => {
     const { stack, api } = setup({ internetFacing: false, webAcl: undefined, loadBalancerSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } });
     api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') });

@@ -113,6 +113,18 @@ describe('ProcessingService', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5433, ToPort: 5433, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingSecurityGroup'), 'GroupId'] } });
   });
 
+  test('its health canary sends HTTPS (S3, CloudWatch) and the production port to its load balancer only', () => {
+    const [[, canary]] = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('ProcessingHealthCheckSecurityGroup'));
+    expect(canary.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: 'HTTPS to S3 and CloudWatch' }]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingHealthCheckSecurityGroup'), 'GroupId'] },
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProcessingLoadBalancerSecurityGroup'), 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 80,
+      ToPort: 80,
+    });
+  });
+
   test('is deployed as a worker: ECS rolling updates, circuit breaker with rollback, the longest stop timeout Fargate allows, no CodeDeploy', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
       DeploymentController: { Type: 'ECS' },

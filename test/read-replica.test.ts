@@ -58,6 +58,12 @@ describe('PostgresReadReplica', () => {
     template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
+  test('sends nothing through its security group (it only answers connections; replication runs on AWS\'s side)', () => {
+    const groups = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => /InstanceSecurityGroup/.test(id));
+    expect(groups).toHaveLength(1);
+    expect(groups[0][1].Properties.SecurityGroupEgress).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
+  });
+
   test('fails when maxAllocatedStorageGiB is not a whole number of GiB RDS accepts', () => {
     expect(() => build({ maxAllocatedStorageGiB: 10 })).toThrow(/maxAllocatedStorageGiB must be a whole number of GiB 20–65536/);
     expect(() => build({ maxAllocatedStorageGiB: 100.5 })).toThrow(/maxAllocatedStorageGiB/);
