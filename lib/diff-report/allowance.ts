@@ -19,8 +19,12 @@ import { CODEOWNERS_LOCATIONS, type CodeOwners, formatOwner, type Owner, ownersO
  *   an allowance is never assumed.
  */
 
-/** The source files of the stacks that hold data; their owners in CODEOWNERS are the people who may allow a dangerous change. */
-export const STATEFUL_CODE_PATHS: readonly string[] = ['lib/stacks/data-stack.ts', 'lib/stacks/standby-data-stack.ts'];
+/**
+ * The source files of the stacks that hold data (the environment's, the standby's,
+ * and the backup account's vault that keeps a copy of every production recovery
+ * point); their owners in CODEOWNERS are the people who may allow a dangerous change.
+ */
+export const STATEFUL_CODE_PATHS: readonly string[] = ['lib/stacks/data-stack.ts', 'lib/stacks/standby-data-stack.ts', 'lib/stacks/backup-vault-stack.ts'];
 
 /** A GitHub API answer the gate cannot decide on: it fails rather than guess. */
 export class GateApiError extends Error {

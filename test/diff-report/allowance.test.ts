@@ -19,6 +19,7 @@ const BASE_CODEOWNERS = [
   '*                                 @bodyscript/platform',
   '/lib/stacks/data-stack.ts         @bodyscript/data-owners @dba-lead',
   '/lib/stacks/standby-data-stack.ts @bodyscript/data-owners',
+  '/lib/stacks/backup-vault-stack.ts @bodyscript/data-owners',
 ].join('\n');
 
 type Review = { id: number; user: { login: string; type?: string } | null; state: string; commit_id: string | null; submitted_at?: string; html_url?: string };

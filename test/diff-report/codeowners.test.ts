@@ -88,6 +88,18 @@ describe("the repository's CODEOWNERS", () => {
     expect(ownersOfPath(p)).toContain('@bodyscript/data-owners');
   });
 
+  test('the backup account\'s vault stack is a stateful code path: a change that weakens it needs a data owner\'s approval', () => {
+    expect(STATEFUL_CODE_PATHS).toEqual(['lib/stacks/data-stack.ts', 'lib/stacks/standby-data-stack.ts', 'lib/stacks/backup-vault-stack.ts']);
+    expect(ownersOfPath('lib/stacks/backup-vault-stack.ts')).toEqual(['@bodyscript/data-owners']);
+  });
+
+  test.each(['constructs/daily-backups.ts', 'constructs/database-roles.ts', 'lambda/database-roles/index.cjs', 'lambda/database-roles/dist/index.js'])(
+    '%s (backups, or who may read and write the database) needs the data owners',
+    (p) => {
+      expect(ownersOfPath(p)).toEqual(['@bodyscript/data-owners']);
+    },
+  );
+
   test('every other path has an owner', () => {
     expect(ownersOfPath('lib/stacks/services-stack.ts')).toEqual(['@bodyscript/platform']);
     expect(ownersOfPath('runbooks/rollback.md')).toEqual(['@bodyscript/platform']);

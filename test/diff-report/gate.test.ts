@@ -119,7 +119,7 @@ describe('checking a commit and publishing the verdict', () => {
   });
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  const CODEOWNERS = '* @bodyscript/platform\n/lib/stacks/data-stack.ts @bodyscript/data-owners\n/lib/stacks/standby-data-stack.ts @bodyscript/data-owners\n';
+  const CODEOWNERS = '* @bodyscript/platform\n/lib/stacks/data-stack.ts @bodyscript/data-owners\n/lib/stacks/standby-data-stack.ts @bodyscript/data-owners\n/lib/stacks/backup-vault-stack.ts @bodyscript/data-owners\n';
 
   function github(reviews: unknown[] = [], comments: unknown[] = []): FakeGitHub {
     return new FakeGitHub()
