@@ -156,6 +156,8 @@ describe('the deploy order of a new account', () => {
     const all = assemblyStacks();
     const pulls = all.filter((s) => s.name === stackNames.services(env) || s.name === stackNames.standby(env)).flatMap(imagePulls);
     expect(pulls.map((p) => `${p.stack}: ${p.repository?.split('/').slice(1).join('/')}`).sort()).toEqual([
+      // The api service and the migrations task (same image).
+      `${stackNames.services(env)}: us-east-1/bodyscript/${env}/api`,
       `${stackNames.services(env)}: us-east-1/bodyscript/${env}/api`,
       `${stackNames.services(env)}: us-east-1/bodyscript/${env}/processing`,
       `${stackNames.standby(env)}: us-west-2/bodyscript/${env}/api`,

@@ -309,6 +309,23 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
     });
   });
 
+  test('the schema migrations run as their owner in a one-off task with the api image (no service), logging in with IAM authentication', () => {
+    const [, definition] = one(stack, 'AWS::ECS::TaskDefinition', 'MigrationsTaskDefinition');
+    expect(definition.Properties.Family).toBe(`bodyscript-${env}-migrations`);
+    const [container] = definition.Properties.ContainerDefinitions;
+    expect(container.Image).toEqual({ 'Fn::Join': ['', [`${account}.dkr.ecr.us-east-1.`, { Ref: 'AWS::URLSuffix' }, `/bodyscript/${env}/api:1.0.0`]] });
+    const environment = Object.fromEntries((container.Environment as { Name: string; Value: unknown }[]).map((x) => [x.Name, x.Value]));
+    expect(environment).toMatchObject({ DB_USERNAME: 'bodyscript_migrations', DB_AUTH: 'iam', DB_NAME: 'bodyscript', DB_REGION: 'us-east-1' });
+    expect(JSON.stringify(definition)).not.toMatch(/DatabaseInstanceSecret|database-master/);
+    const taskRole = definition.Properties.TaskRoleArn['Fn::GetAtt'][0];
+    const connect = Object.values(template(stack).findResources('AWS::IAM::ManagedPolicy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: taskRole }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(connect).toHaveLength(1);
+    expect(JSON.stringify(connect[0].Resource)).toMatch(/dbuser:.*DbiResourceId.*\/bodyscript_migrations/);
+    expect(Object.values(resources(stack, 'AWS::ECS::Service')).filter((s) => JSON.stringify(s).includes('MigrationsTaskDefinition'))).toEqual([]);
+  });
+
   describe('least privilege', () => {
     const policyOf = (prefix: string) => one(stack, 'AWS::IAM::ManagedPolicy', prefix)[1].Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
 

@@ -116,6 +116,7 @@ const SERVICES_STACK_PINS: Pin[] = [
   ['OriginVerifySecret1DED2FB3', 'AWS::SecretsManager::Secret', 'Retain'],
   ['ApiLogsCD139AD4', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingLogsC0D008AC', 'AWS::Logs::LogGroup', 'Retain'],
+  ['MigrationsLogsC23F5A27', 'AWS::Logs::LogGroup', 'Retain'],
   ['EdgeWebAclLogs9AEEB6B6', 'AWS::Logs::LogGroup', 'Retain'],
   ['ApiFailedTasksEvents0FFBCD77', 'AWS::Logs::LogGroup', 'Retain'],
   ['ProcessingFailedTasksEvents308D6142', 'AWS::Logs::LogGroup', 'Retain'],

@@ -19,7 +19,8 @@ import { FrontendBucketAccess } from '../../constructs/frontend-bucket-access';
 import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
 import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
-import { SERVICE_DATABASE_ROLES } from '../../constructs/database-roles';
+import { DatabaseMigrationsTask } from '../../constructs/database-migrations-task';
+import { MIGRATIONS_ROLE, SERVICE_DATABASE_ROLES } from '../../constructs/database-roles';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { ProcessingService } from '../../constructs/processing-service';
 import { MAX_DETECTION_TIME } from '../../constructs/rollback-alarms';
@@ -73,6 +74,8 @@ export class ServicesStack extends Stack {
   public readonly api: ApiService;
   /** The processing worker, fed by the processing queue, with its health endpoint behind an internal load balancer. */
   public readonly processing: ProcessingService;
+  /** The one-off task the schema migrations run in, as the migrations owner. */
+  public readonly migrations: DatabaseMigrationsTask;
   /** Value CloudFront sends in ORIGIN_VERIFY_HEADER to the api load balancer. */
   public readonly originVerify: OriginVerifySecret;
   /** CloudFront, WAF and the security headers. */
@@ -142,6 +145,8 @@ export class ServicesStack extends Stack {
       queue: data.processingQueue,
       metricsEnvironment: env,
     });
+
+    this.migrations = this.databaseMigrations(shared.secrets);
 
     this.edge = this.edgeDistribution(zone, domain && certificate('AppCertificate', domain.appDomainName));
     this.originVerifyRotation = this.rotateOriginVerify();
@@ -309,6 +314,39 @@ export class ServicesStack extends Stack {
         user: SERVICE_DATABASE_ROLES[service],
       },
     };
+  }
+
+  /**
+   * The one-off task the application team runs its schema migrations with, as
+   * the schema's owner (runbooks/database-access.md): the api image at the
+   * release's tag, IAM authentication, no service.
+   */
+  private databaseMigrations(secrets: Record<string, ecs.Secret>): DatabaseMigrationsTask {
+    const { config, data } = this;
+    const env = config.name;
+    return new DatabaseMigrationsTask(this, 'Migrations', {
+      cluster: this.cluster,
+      family: `${resourcePrefix(env)}-migrations`,
+      image: ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, 'MigrationsRepository', repositoryName(env, 'api')), config.services.api.imageTag),
+      database: { securityGroup: data.database.instance.connections.securityGroups[0], port: POSTGRES_PORT, resourceId: data.database.resourceId, user: MIGRATIONS_ROLE },
+      environment: {
+        BODYSCRIPT_ENVIRONMENT: env,
+        SENTRY_ENVIRONMENT: env,
+        SENTRY_RELEASE: config.services.api.imageTag,
+        ...databaseEnvironment({
+          host: data.database.instance.instanceEndpoint.hostname,
+          port: POSTGRES_PORT,
+          databaseName: config.database.databaseName,
+          user: MIGRATIONS_ROLE,
+          region: this.region,
+        }),
+      },
+      secrets: { SENTRY_DSN: secrets.SENTRY_DSN },
+      subnets: { subnetGroupName: SUBNET_GROUPS.application },
+      logGroupName: `/bodyscript/${env}/migrations`,
+      logKey: data.logsKey.key,
+      logRetention: config.logs.retentionDays as logs.RetentionDays,
+    });
   }
 
   /**
