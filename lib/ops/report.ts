@@ -68,6 +68,12 @@ export interface FailoverReport {
   /** The Region switch plan's execution. */
   plan: { arn?: string; executionId?: string; executionState?: string; actualRecoveryTime?: string; steps: PlanStepRecord[] };
   steps: StepRecord[];
+  /**
+   * The SLOs' attainment and budget left when the run ended (issue 14 item 5): read in a
+   * drill from the primary region, where the SLOs live; never in a recovery, which calls
+   * nothing in the failed region.
+   */
+  slo?: { read: boolean; note: string; budgets: { slo: string; state: string; attainmentPercent: number | null; budgetLeftPercent: number | null }[] };
 }
 
 /** `2025-03-01T12:34:56.789Z` → `20250301T123456Z`: sortable and safe in file names. */
@@ -99,6 +105,14 @@ export function renderMarkdown(report: FailoverReport): string {
   lines.push(`Data-loss window: ${report.dataLoss.note}`, '');
   lines.push(`Traffic: ${report.traffic.detail}`, '');
   if (report.endpoints.length > 0) lines.push(`Standby endpoints: ${report.endpoints.map((e) => `\`${e}\``).join(', ')}`, '');
+  if (report.slo) {
+    lines.push(`## Error budgets when the run ended`, '', report.slo.note, '');
+    if (report.slo.budgets.length > 0) {
+      lines.push(`| SLO | state | attainment | budget left |`, `|---|---|---|---|`);
+      for (const b of report.slo.budgets) lines.push(`| ${b.slo} | ${b.state} | ${b.attainmentPercent === null ? '—' : `${b.attainmentPercent}%`} | ${b.budgetLeftPercent === null ? '—' : `${b.budgetLeftPercent}%`} |`);
+      lines.push('');
+    }
+  }
   lines.push(`## Steps`, '', `| # | step | status | elapsed | details |`, `|---|---|---|---|---|`);
   report.steps.forEach((step, i) => {
     const details = [...step.detail, ...(step.error ? [`ERROR: ${step.error}`] : [])].join('<br>').replace(/\|/g, '\\|');

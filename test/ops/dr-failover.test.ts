@@ -1,3 +1,4 @@
+import { BatchGetServiceLevelObjectiveBudgetReportCommand } from '@aws-sdk/client-application-signals';
 import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -191,6 +192,27 @@ describe('ops dr failover', () => {
     expect(h.regionSwitch.standby.calls.find((c) => c.operation === 'StartPlanExecution')?.input).toMatchObject({ mode: 'graceful' });
     expect(JSON.parse(world.marker!).mode).toBe('drill');
     expect(readReport(dir).markdown).toContain('# DR failover report: staging (drill)');
+  });
+
+  test('a drill’s report has the SLOs’ attainment and budget left, read in the primary region where they live; a recovery reads nothing there', async () => {
+    const { h } = ready();
+    h.mocks.primary.applicationSignals.on(BatchGetServiceLevelObjectiveBudgetReportCommand).callsFake((input: { SloIds: string[] }) => ({
+      Reports: input.SloIds.map((Name) => ({ Name, EvaluationType: 'RequestBased', BudgetStatus: 'WARNING', Attainment: 99.93, TotalBudgetRequests: 100, BudgetRequestsRemaining: 30 })),
+      Errors: [],
+    }));
+    const dir = reportDir();
+    expect((await runFailover(h.ctx, { ...EXECUTE, drill: true, reportDir: dir })).exitCode).toBe(ExitCode.OK);
+    const { json, markdown } = readReport(dir);
+    expect(json.slo).toMatchObject({ read: true, budgets: expect.arrayContaining([{ slo: 'bodyscript-staging-api-availability', state: 'warning', attainmentPercent: 99.93, budgetLeftPercent: 30 }]) });
+    expect(json.slo!.budgets).toHaveLength(4);
+    expect(markdown).toContain('## Error budgets when the run ended');
+    expect(markdown).toContain('| bodyscript-staging-web-app-canary | warning | 99.93% | 30% |');
+
+    const recovery = ready();
+    const other = reportDir();
+    expect((await runFailover(recovery.h.ctx, { ...EXECUTE, reportDir: other })).exitCode).toBe(ExitCode.OK);
+    expect(recovery.h.mocks.primary.applicationSignals.calls()).toHaveLength(0);
+    expect(readReport(other).json.slo).toEqual({ read: false, note: 'Not read: a recovery calls nothing in us-east-1, where the SLOs live. After failback: npm run ops -- slo --env staging.', budgets: [] });
   });
 
   test('with a domain, the plan switches the api DNS and the report says traffic moved', async () => {

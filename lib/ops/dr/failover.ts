@@ -11,6 +11,7 @@ import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
 import { formatDuration } from '../progress';
 import { type FailoverReport, type PlanStepRecord, reportBaseName, type StepRecord, writeReport } from '../report';
+import { readBudgets } from '../commands/slo';
 import { type WaitOptions, waitUntil } from '../wait';
 import { describeMarker, type FailedOverMarker, readMarker, writeMarker } from './marker';
 import type { ExecutionEvent, Plan, PlanExecution, PlanStep } from './region-switch-client';
@@ -318,6 +319,7 @@ async function executeFailover(ctx: OpsContext, options: FailoverOptions): Promi
     );
     if (!report.traffic.switched) ctx.progress.warn(`api traffic was NOT moved: ${report.traffic.detail}`);
   }
+  report.slo = await errorBudgetsForReport(ctx, report.mode);
   try {
     const paths = await writeReport(options.reportDir, reportBaseName(ctx.env, started), report);
     ctx.progress.log(`report written: ${paths.markdown} and ${paths.json}`);
@@ -669,4 +671,32 @@ async function trafficStep(ctx: OpsContext, state: RunState, report: FailoverRep
     detail: `the plan's ${PLAN_STEP_NAMES.traffic} step set the Route 53 health checks of ${domain.apiDomainName}: Route 53 answers with the ${ctx.config.standby.region} record`,
   };
   step.detail.push(report.traffic.detail);
+}
+
+/**
+ * What the drill cost the SLOs (issue 14 item 5): a drill reads the budget report in the
+ * primary region, where the SLOs live and which is healthy in a drill; a recovery reads
+ * nothing there (every call of a recovery stays in the recovery region), so its report
+ * says where to read them after failback. A budget that cannot be read is noted, never
+ * a failure of the run.
+ */
+async function errorBudgetsForReport(ctx: OpsContext, mode: FailoverReport['mode']): Promise<NonNullable<FailoverReport['slo']>> {
+  if (mode === 'recovery') {
+    return { read: false, note: `Not read: a recovery calls nothing in ${ctx.config.primary.region}, where the SLOs live. After failback: npm run ops -- slo --env ${ctx.env}.`, budgets: [] };
+  }
+  try {
+    const budgets = await readBudgets(ctx);
+    return {
+      read: true,
+      note: `Read from Application Signals in ${ctx.config.primary.region} when the drill ended (${ctx.config.serviceLevelObjectives.windowDays}-day window).`,
+      budgets: budgets.map((b) => ({
+        slo: b.name,
+        state: b.state,
+        attainmentPercent: b.attainment === undefined ? null : Number(b.attainment.toFixed(3)),
+        budgetLeftPercent: b.budgetLeft === undefined ? null : Number((b.budgetLeft * 100).toFixed(1)),
+      })),
+    };
+  } catch (error) {
+    return { read: false, note: `Could not read the budgets: ${error instanceof Error ? error.message : String(error)}`, budgets: [] };
+  }
 }
