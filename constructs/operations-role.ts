@@ -53,11 +53,19 @@ export interface OperationsRoleProps {
   readonly replicatedBucketNames: readonly string[];
   /** Route 53 hosted zone of the failover records, when a domain is configured. */
   readonly hostedZoneId?: string;
+  /**
+   * Names of the environment's SLOs (lib/service-level-objectives.ts), in the
+   * primary region, whose budget report `ops verify` (run by `ops rollback`)
+   * and the DR drill report read.
+   */
+  readonly serviceLevelObjectiveNames: readonly string[];
 }
 
 /**
  * The role the operator CLI's changing commands (`snapshot`, `rollback`,
- * `dr failover`) run as from the pipeline. Every write is limited to the named
+ * `dr failover`, `dr deploy-check`, `delivery`) run as from the pipeline, with
+ * the reads they make (`rollback` ends with `verify`, which like the drill
+ * report reads the SLOs' budgets). Every write is limited to the named
  * database, replica, deployment groups and services of one environment; reads
  * that AWS does not scope by resource are listed separately.
  */
@@ -68,6 +76,10 @@ export class OperationsRole extends Construct {
     super(scope, id);
     if (props.trustedRoleArns.length === 0) {
       throw new Error(`OperationsRole ${this.node.path}: trustedRoleArns must name at least one role, or nobody can use it`);
+    }
+    if (props.serviceLevelObjectiveNames.length === 0) {
+      // An IAM statement without a resource is refused; and ops verify and the drill report read every SLO.
+      throw new Error(`OperationsRole ${this.node.path}: serviceLevelObjectiveNames must name the environment's SLOs (lib/service-level-objectives.ts), whose budgets ops verify and the DR drill read`);
     }
     const partition = Stack.of(this).partition;
     const rdsArn = (where: OperationsRegion, resource: string) => `arn:${partition}:rds:${where.region}:${where.account}:${resource}`;
@@ -163,6 +175,16 @@ export class OperationsRole extends Construct {
         ),
       }),
       ...rollingServiceStatements(props, partition),
+      new iam.PolicyStatement({
+        // The service authorization reference gives BatchGetServiceLevelObjectiveBudgetReport the
+        // resource type slo (arn:<partition>:application-signals:<region>:<account>:slo/<name>):
+        // the role reads the budgets of this environment's SLOs and of no other.
+        sid: 'ReadTheErrorBudgets',
+        actions: ['application-signals:BatchGetServiceLevelObjectiveBudgetReport'],
+        resources: props.serviceLevelObjectiveNames.map(
+          (name) => `arn:${partition}:application-signals:${props.primaryDatabase.where.region}:${props.primaryDatabase.where.account}:slo/${name}`,
+        ),
+      }),
       new iam.PolicyStatement({
         sid: 'ReadReplicationOfTheDataBuckets',
         actions: ['s3:GetReplicationConfiguration'],

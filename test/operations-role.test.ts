@@ -1,8 +1,13 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { parse } from 'yaml';
 import { OperationsRole } from '../constructs/operations-role';
 import { ENVIRONMENT_FILES, loadConfig } from '../lib/config';
+import { serviceLevelObjectiveName, SLO_KINDS } from '../lib/service-level-objectives';
 import { OperationsStack } from '../lib/stacks/operations-stack';
+import { actionMatches, iamActionOfCommand, OpsSourceGraph } from './ops/aws-actions';
 import { template } from './support/assembly';
 import { testApp } from './support/synthesize';
 
@@ -148,6 +153,108 @@ describe('the operations role of production', () => {
   });
 });
 
+interface PolicyStatementJson {
+  Effect: string;
+  Action: string | string[];
+}
+
+function allowedActions(stack: string): string[] {
+  const policies = Object.values(template(stack).findResources('AWS::IAM::ManagedPolicy')) as { Properties: { PolicyDocument: { Statement: PolicyStatementJson[] } } }[];
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Action));
+}
+
+/**
+ * The `ops` commands the workflows run while they hold the operations role:
+ * each job's steps in order, the role being the last one a
+ * configure-aws-credentials step assumed.
+ */
+function commandsRunAsTheOperationsRole(): Map<string, Set<string>> {
+  const dir = path.join(__dirname, '..', '.github', 'workflows');
+  const commands = new Map<string, Set<string>>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yml'))) {
+    const workflow = parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { jobs?: Record<string, { steps?: { uses?: string; with?: Record<string, unknown>; run?: string }[] }> };
+    for (const [jobName, job] of Object.entries(workflow.jobs ?? {})) {
+      let role = '';
+      for (const step of job.steps ?? []) {
+        if (step.uses?.startsWith('aws-actions/configure-aws-credentials@')) role = String(step.with?.['role-to-assume'] ?? '');
+        if (!role.includes('OPERATIONS_ROLE_ARN') || !step.run) continue;
+        for (const match of step.run.matchAll(/npm run ops -- (dr [a-z-]+|[a-z-]+)/g)) {
+          commands.set(match[1], (commands.get(match[1]) ?? new Set()).add(`${file} job ${jobName}`));
+        }
+      }
+    }
+  }
+  return commands;
+}
+
+describe('what the operator CLI sends while it holds the operations role', () => {
+  const graph = new OpsSourceGraph();
+  const entries = graph.commandEntryPoints();
+  const asOperationsRole = commandsRunAsTheOperationsRole();
+  const actionsOf = (command: string) => {
+    const entry = entries.get(command);
+    if (!entry) throw new Error(`lib/ops/cli.ts runs no function for 'ops ${command}'`);
+    return graph.reach(path.relative(path.join(__dirname, '..'), entry.file), entry.name);
+  };
+
+  test('the workflows run snapshot, rollback, delivery and the DR deploy check and failover as the operations role, each an ops command the CLI knows', () => {
+    expect([...asOperationsRole.keys()].sort()).toEqual(['delivery', 'dr deploy-check', 'dr failover', 'rollback', 'snapshot']);
+    for (const command of asOperationsRole.keys()) expect(entries.has(command)).toBe(true);
+  });
+
+  test.each(['BodyScript-Staging-Operations', 'BodyScript-Production-Operations'])(
+    '%s allows every AWS action those commands can reach, and each SDK command sent is labelled with the action it needs',
+    (stack) => {
+      const allowed = allowedActions(stack);
+      const missing: string[] = [];
+      for (const [command, where] of asOperationsRole) {
+        const reach = actionsOf(command);
+        expect(reach.problems).toEqual([]);
+        for (const use of reach.actions) {
+          // "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
+          if (use.action === 'sts:GetCallerIdentity') continue;
+          if (!allowed.some((pattern) => actionMatches(pattern, use.action))) missing.push(`${use.action} (${use.at}; ops ${command}, run in ${[...where].join(', ')})`);
+        }
+      }
+      expect(missing).toEqual([]);
+    },
+  );
+
+  test("the reach is real: the drill report's budget read and the plan start are found from dr failover, the snapshot from snapshot, verify's reads from rollback", () => {
+    const names = (command: string) => actionsOf(command).actions.map((a) => a.action);
+    expect(names('dr failover')).toEqual(expect.arrayContaining(['application-signals:BatchGetServiceLevelObjectiveBudgetReport', 'arc-region-switch:StartPlanExecution', 'rds:ModifyDBInstance']));
+    expect(names('snapshot')).toEqual(expect.arrayContaining(['rds:CreateDBSnapshot', 'rds:DeleteDBSnapshot']));
+    expect(names('rollback')).toEqual(expect.arrayContaining(['codedeploy:CreateDeployment', 'cloudwatch:DescribeAlarms', 'application-signals:BatchGetServiceLevelObjectiveBudgetReport']));
+    // ops slo itself runs with the lookup role (ReadOnlyAccess), not this one.
+    expect(asOperationsRole.has('slo')).toBe(false);
+  });
+
+  test('an SDK command maps to its IAM action; an unknown client is refused, naming it; wildcards match as IAM does', () => {
+    expect(iamActionOfCommand('@aws-sdk/client-application-signals', 'BatchGetServiceLevelObjectiveBudgetReportCommand')).toBe('application-signals:BatchGetServiceLevelObjectiveBudgetReport');
+    expect(iamActionOfCommand('@aws-sdk/client-s3', 'GetBucketReplicationCommand')).toBe('s3:GetReplicationConfiguration');
+    expect(() => iamActionOfCommand('@aws-sdk/client-kafka', 'ListClustersCommand')).toThrow(/ListClustersCommand from @aws-sdk\/client-kafka: no IAM service prefix known/);
+    expect(actionMatches('cloudwatch:Describe*', 'cloudwatch:DescribeAlarms')).toBe(true);
+    expect(actionMatches('cloudwatch:describealarms', 'cloudwatch:DescribeAlarms')).toBe(true);
+    expect(actionMatches('cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmsForMetric')).toBe(false);
+  });
+
+  test.each(['staging', 'production'] as const)('the %s role reads the budgets of its own four SLOs in the primary region and no other', (env) => {
+    const stack = env === 'staging' ? 'BodyScript-Staging-Operations' : 'BodyScript-Production-Operations';
+    const account = env === 'staging' ? '111111111111' : '222222222222';
+    template(stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ReadTheErrorBudgets',
+            Action: 'application-signals:BatchGetServiceLevelObjectiveBudgetReport',
+            Resource: SLO_KINDS.map((kind) => `arn:aws:application-signals:us-east-1:${account}:slo/${serviceLevelObjectiveName(env, kind)}`),
+          }),
+        ]),
+      },
+    });
+  });
+});
+
 describe('OperationsRole and OperationsStack', () => {
   test('fail when nobody could assume the role', () => {
     const stack = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
@@ -165,8 +272,30 @@ describe('OperationsRole and OperationsStack', () => {
           services: [],
           serviceRegions: [],
           replicatedBucketNames: [],
+          serviceLevelObjectiveNames: ['slo'],
         }),
     ).toThrow(/trustedRoleArns must name at least one role/);
+  });
+
+  test('fail when no SLO is named: ops verify and the drill report read every budget, and a statement without a resource is refused', () => {
+    const stack = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
+    expect(
+      () =>
+        new OperationsRole(stack, 'R', {
+          roleName: 'r',
+          trustedRoleArns: ['arn:aws:iam::111111111111:role/deploy'],
+          primaryDatabase: { identifier: 'db', where: { account: '111111111111', region: 'us-east-1' } },
+          snapshotPrefix: 'p',
+          replica: { identifier: 'db-replica', where: { account: '111111111111', region: 'us-west-2' } },
+          failover: { planArnPattern: 'arn:aws:arc-region-switch::111111111111:plan/p:*', markerArn: 'arn:aws:ssm:us-west-2:111111111111:parameter/m' },
+          deployments: [],
+          cluster: 'c',
+          services: [],
+          serviceRegions: [],
+          replicatedBucketNames: [],
+          serviceLevelObjectiveNames: [],
+        }),
+    ).toThrow(/serviceLevelObjectiveNames must name the environment's SLOs/);
   });
 
   test('a standby in another account is refused by the config, naming the field; the stack refuses it too if handed one', () => {

@@ -21,6 +21,7 @@ import {
   resourcePrefix,
   SERVICE_NAMES,
 } from '../naming';
+import { serviceLevelObjectiveName, SLO_KINDS } from '../service-level-objectives';
 
 export interface OperationsStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -62,6 +63,7 @@ export class OperationsStack extends Stack {
       serviceRegions: [config.primary, config.standby],
       replicatedBucketNames: REPLICATED_BUCKET_PURPOSES.map((purpose) => bucketName(env, purpose, config.primary.account, config.primary.region)),
       hostedZoneId: config.domain?.hostedZoneId,
+      serviceLevelObjectiveNames: SLO_KINDS.map((kind) => serviceLevelObjectiveName(env, kind)),
     });
   }
 }
