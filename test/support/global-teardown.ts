@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { doneMarker, SHARED_SYNTH_PID_ENV, synthLog } from './shared-synth-state';
 import { TEST_ASSEMBLY_ENV, testValidationCacheDir } from './synthesize';
+import { readTimingLog, testTimingLog, TEST_TIMING_ENV, timingSummary } from './test-timing';
 
 /** Stops the shared synth if no test needed it, and removes this run's shared assembly and validation cache. */
 export default function globalTeardown(): void {
@@ -14,9 +15,13 @@ export default function globalTeardown(): void {
       // Already gone.
     }
   }
-  if (dir && process.env.BODYSCRIPT_TEST_TIMING) {
+  const timingLog = testTimingLog();
+  if (dir && timingLog) {
     const marker = doneMarker(dir);
     console.log(fs.existsSync(marker) ? `\nshared assembly synthesized in ${fs.readFileSync(marker, 'utf8').trim()} ms into ${dir}` : '\nshared synth stopped: no test read the assembly');
+    console.log(timingSummary(readTimingLog(timingLog)));
+    // A log beside the assembly goes with it; one the caller named stays (it may gather several runs).
+    if (!process.env[TEST_TIMING_ENV]!.startsWith('/') && !process.env.BODYSCRIPT_KEEP_TEST_ASSEMBLY) fs.rmSync(timingLog, { force: true });
   }
   if (dir && !process.env.BODYSCRIPT_KEEP_TEST_ASSEMBLY) {
     fs.rmSync(testValidationCacheDir(), { recursive: true, force: true });

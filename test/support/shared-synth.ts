@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { synthesizeBodyScript } from './synthesize';
 import { doneMarker } from './shared-synth-state';
+import { cpuMsWithChildren, recordTiming } from './test-timing';
 
 /**
  * The shared synth of a jest run, in a process of its own (started by
@@ -21,5 +22,6 @@ try {
   fs.mkdirSync(outdir, { recursive: true });
   fs.writeFileSync(`${outdir}/synth-error.txt`, String(error instanceof Error ? error.stack : error));
 } finally {
+  recordTiming({ file: '(shared synth)', cpuMs: cpuMsWithChildren(), wallMs: Date.now() - started });
   fs.writeFileSync(doneMarker(outdir), `${Date.now() - started}\n`);
 }

@@ -1,15 +1,36 @@
+import * as path from 'node:path';
+import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
 import { SHARED_CLOUDFORMATION_VALIDATE_GLOBAL, sharedCloudFormationValidate } from './shared-cloudformation-validate';
+import { cpuMsWithChildren, recordTiming } from './test-timing';
 
 /**
  * jest's node environment, plus the worker's shared CloudFormation validator
  * engine (test/support/shared-cloudformation-validate.ts) on each test file's
  * global. The engine is built on first use, so a file that never synthesizes
  * pays nothing.
+ *
+ * With BODYSCRIPT_TEST_TIMING set, it also records each test file's CPU time
+ * (the worker's user + system time from the file's environment to its
+ * teardown, with the processes it ran, such as cfn-guard and CLI synths:
+ * module loading, synths, assertions; not the time spent waiting for the
+ * shared synth, which sleeps) for the global teardown's table
+ * (test/support/test-timing.ts). jest itself reports only wall time, which on
+ * a shared machine says more about the neighbours than about the file.
  */
 export default class BodyScriptTestEnvironment extends TestEnvironment {
-  constructor(...args: ConstructorParameters<typeof TestEnvironment>) {
-    super(...args);
+  private readonly testPath: string;
+  private readonly cpuMsAtStart = cpuMsWithChildren();
+  private readonly wallAtStart = process.hrtime.bigint();
+
+  constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
+    super(config, context);
+    this.testPath = path.relative(config.globalConfig.rootDir, context.testPath);
     Object.defineProperty(this.global, SHARED_CLOUDFORMATION_VALIDATE_GLOBAL, { get: sharedCloudFormationValidate, configurable: true });
+  }
+
+  override async teardown(): Promise<void> {
+    await super.teardown();
+    recordTiming({ file: this.testPath, cpuMs: cpuMsWithChildren() - this.cpuMsAtStart, wallMs: Number((process.hrtime.bigint() - this.wallAtStart) / 1_000_000n) });
   }
 }
