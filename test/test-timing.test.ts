@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cpuMsWithChildren, readTimingLog, recordTiming, TEST_TIMING_ENV, testTimingLog, timingSummary } from './support/test-timing';
-import { TEST_ASSEMBLY_ENV } from './support/synthesize';
+import { TEST_ASSEMBLY_ENV } from './support/shared-synth-state';
 
 /** Runs `body` with the two variables set as given (undefined: unset), then puts them back. */
 function withEnv(values: Record<string, string | undefined>, body: () => void): void {

@@ -9,6 +9,14 @@ import * as fs from 'node:fs';
  * died without finishing is reported instead of waited for.
  */
 export const SHARED_SYNTH_PID_ENV = 'BODYSCRIPT_TEST_SYNTH_PID';
+
+/**
+ * Where the shared test assembly of this jest run lives. The global setup picks
+ * a fresh temporary directory and passes it to the test workers through the
+ * environment, so concurrent jest runs never read each other's templates.
+ * (Here, in a module that loads nothing heavy, so the test environment can read it.)
+ */
+export const TEST_ASSEMBLY_ENV = 'BODYSCRIPT_TEST_ASSEMBLY';
 export const doneMarker = (assemblyDir: string) => `${assemblyDir}.done`;
 export const synthLog = (assemblyDir: string) => `${assemblyDir}.log`;
 

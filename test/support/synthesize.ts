@@ -4,14 +4,10 @@ import { App } from 'aws-cdk-lib';
 import { buildBodyScriptApp } from '../../lib/app';
 import { type ComplianceGate, enableComplianceChecks } from '../../lib/compliance';
 import { loadConfig, type SynthOverrides } from '../../lib/config';
-import { waitForSharedSynth } from './shared-synth-state';
+import { TEST_ASSEMBLY_ENV, waitForSharedSynth } from './shared-synth-state';
 
-/**
- * Where the shared test assembly of this jest run lives. The global setup picks
- * a fresh temporary directory and passes it to the test workers through the
- * environment, so concurrent jest runs never read each other's templates.
- */
-export const TEST_ASSEMBLY_ENV = 'BODYSCRIPT_TEST_ASSEMBLY';
+/** Where the shared test assembly of this jest run lives (test/support/shared-synth-state.ts). */
+export { TEST_ASSEMBLY_ENV };
 
 /** Where this run's shared assembly is (or will be): no waiting. */
 export function testAssemblyPath(): string {

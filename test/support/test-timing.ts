@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { TEST_ASSEMBLY_ENV } from './synthesize';
+import { TEST_ASSEMBLY_ENV } from './shared-synth-state';
 
 /**
  * Where the CPU of a test run goes, per test file and for the shared synth,
