@@ -82,14 +82,6 @@ export function validationPlugins(): string[] {
   return report.pluginReports.map((p) => p.pluginName);
 }
 
-/** The metadata a validation plugin put in its report (cfn-guard: templates, validated, fromCache, ...); throws if it did not report. */
-export function validationPluginMetadata(pluginName: string): Record<string, string> {
-  const report = read<{ pluginReports: { pluginName: string; metadata?: Record<string, string> }[] }>('validation-report.json');
-  const plugin = report.pluginReports.find((p) => p.pluginName === pluginName);
-  if (!plugin) throw new Error(`validation plugin ${pluginName} did not report; reported: ${report.pluginReports.map((p) => p.pluginName).join(', ')}`);
-  return plugin.metadata ?? {};
-}
-
 /** An acknowledgement recorded with Validations.of(x).acknowledge(). */
 export interface Acknowledgement {
   readonly constructPath: string;
