@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { rememberedResult } from './support/test-result-cache';
-import { TEST_VALIDATION_CACHE_ENV } from './support/validation-cache-seed';
+import { rememberedResult, TEST_RESULT_CACHE_ENV, testResultCacheEnabled } from './support/test-result-cache';
 
 /** A computation that counts its runs and answers `answer`. */
 function counted<T>(answer: T) {
@@ -42,21 +41,28 @@ describe('rememberedResult', () => {
     expect(calls.count).toBe(2);
   });
 
-  test(`${TEST_VALIDATION_CACHE_ENV}=cold neither reads nor stores`, async () => {
+  test(`${TEST_RESULT_CACHE_ENV}=off neither reads nor stores`, async () => {
     const dir = directory();
     const { calls, compute } = counted('pass');
     await rememberedResult('proof', ['x'], compute, always, dir);
-    const saved = process.env[TEST_VALIDATION_CACHE_ENV];
-    process.env[TEST_VALIDATION_CACHE_ENV] = 'cold';
+    const saved = process.env[TEST_RESULT_CACHE_ENV];
+    process.env[TEST_RESULT_CACHE_ENV] = 'off';
     try {
       await rememberedResult('proof', ['x'], compute, always, dir);
       await rememberedResult('proof', ['y'], compute, always, dir);
     } finally {
-      if (saved === undefined) delete process.env[TEST_VALIDATION_CACHE_ENV];
-      else process.env[TEST_VALIDATION_CACHE_ENV] = saved;
+      if (saved === undefined) delete process.env[TEST_RESULT_CACHE_ENV];
+      else process.env[TEST_RESULT_CACHE_ENV] = saved;
     }
     expect(calls.count).toBe(3);
     await rememberedResult('proof', ['y'], compute, always, dir);
     expect(calls.count).toBe(4);
+  });
+
+  test('a setting other than on or off is refused, naming the variable and its values', async () => {
+    expect(testResultCacheEnabled(undefined)).toBe(true);
+    expect(testResultCacheEnabled('on')).toBe(true);
+    expect(testResultCacheEnabled('off')).toBe(false);
+    expect(() => testResultCacheEnabled('cold')).toThrow(`${TEST_RESULT_CACHE_ENV}: must be on or off (or unset, which is on), got 'cold'`);
   });
 });

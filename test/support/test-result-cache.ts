@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { DEFAULT_CACHE_DIRECTORY, fingerprint, VerdictCache } from '../../lib/validation/verdict-cache';
-import { TEST_VALIDATION_CACHE_ENV, testValidationCacheSetting } from './validation-cache-seed';
 
 /**
  * Where tests keep results of deterministic external runs (cfn-guard on a
@@ -9,6 +8,16 @@ import { TEST_VALIDATION_CACHE_ENV, testValidationCacheSetting } from './validat
  */
 export const TEST_RESULT_CACHE_DIRECTORY = path.join(path.dirname(DEFAULT_CACHE_DIRECTORY), 'bodyscript-test-results');
 
+/** `BODYSCRIPT_TEST_RESULT_CACHE=off npm test` computes everything, reading and storing nothing. */
+export const TEST_RESULT_CACHE_ENV = 'BODYSCRIPT_TEST_RESULT_CACHE';
+
+/** The setting of BODYSCRIPT_TEST_RESULT_CACHE: unset or `on`, or `off`; anything else is refused, naming the values. */
+export function testResultCacheEnabled(value: string | undefined): boolean {
+  if (value === undefined || value.trim() === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new Error(`${TEST_RESULT_CACHE_ENV}: must be on or off (or unset, which is on), got '${value}'`);
+}
+
 /**
  * The result of `compute()` for these inputs, taken from an earlier run of
  * the suite when one stored it under the same key. The key is the
@@ -16,7 +25,7 @@ export const TEST_RESULT_CACHE_DIRECTORY = path.join(path.dirname(DEFAULT_CACHE_
  * (file bytes, binary bytes, arguments): the same inputs give the same
  * result, so the assertions made on it are the same. Only results that
  * `keep` accepts are stored (a failure is computed again next time, so a
- * fluke is never remembered). With BODYSCRIPT_TEST_VALIDATION_CACHE=cold
+ * fluke is never remembered). With BODYSCRIPT_TEST_RESULT_CACHE=off
  * nothing is read or stored.
  */
 export async function rememberedResult<T>(
@@ -26,7 +35,7 @@ export async function rememberedResult<T>(
   keep: (result: T) => boolean,
   directory = TEST_RESULT_CACHE_DIRECTORY,
 ): Promise<T> {
-  if (testValidationCacheSetting(process.env[TEST_VALIDATION_CACHE_ENV]) === 'cold') return compute();
+  if (!testResultCacheEnabled(process.env[TEST_RESULT_CACHE_ENV])) return compute();
   const cache = new VerdictCache(directory);
   const key = fingerprint(name, ...inputs);
   const stored = cache.read<T>(name, key);
