@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
-import { PLAN_STEP_NAMES, raiseStepName } from '../lib/disaster-recovery';
+import { FAILBACK_STEP_NAMES, PLAN_STEP_NAMES, raiseStepName } from '../lib/disaster-recovery';
 
 /** One ECS service of the application: where it runs in each region. */
 export interface RegionSwitchService {
@@ -66,9 +66,10 @@ export interface RegionSwitchPlanProps {
   /** How long raising the services may take. */
   readonly scaleTimeout: Duration;
   /**
-   * The Route 53 failover pair the plan switches after the services are up.
+   * The Route 53 failover pair the plan switches after the services are up,
+   * and switches back in its failback workflow.
    *
-   * @default - no traffic step: the plan cannot move traffic that no DNS record carries
+   * @default - no traffic step and no failback workflow: the plan cannot move traffic that no DNS record carries
    */
   readonly dns?: RegionSwitchDns;
   /**
@@ -101,6 +102,12 @@ const PLAN_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$/;
  * checks that move traffic. ARC runs it from the recovery region with the
  * data-plane APIs only, and evaluates it every 30 minutes; the evaluation's
  * warnings go to `evaluationWarningsTopic`.
+ *
+ * With a DNS failover pair the plan has a second workflow, the failback: it
+ * activates the primary region with one step that sets the same health checks
+ * the other way round, so that moving the api back is one execution
+ * (`ops dr failback --move-traffic`). Only traffic: the database goes back by
+ * hand first, and the primary's services need no raising.
  *
  * The execution role may do exactly that: promote and modify the one replica,
  * update the recovery region's services, read (never change) the primary's.
@@ -250,6 +257,52 @@ export class RegionSwitchPlan extends Construct {
         },
       });
     }
+    const workflows: arc.CfnPlan.WorkflowProperty[] = [
+      {
+        workflowTargetAction: 'activate',
+        workflowTargetRegion: props.recoveryRegion,
+        workflowDescription: `Fail over to ${props.recoveryRegion}: ${steps.map((s) => s.name).join(' → ')}`,
+        steps,
+      },
+    ];
+    if (props.dns) {
+      // ARC's health checks stay as the last execution set them (the failover leaves the
+      // primary's unhealthy) until an execution that activates the primary region sets
+      // them back, and an execution runs the workflow of its target region: "for a plan
+      // that you configure to have an active/passive approach, you create either one
+      // workflow that can be used to activate either of your Regions, or separate
+      // activation workflows, one for each Region" (ARC developer guide, Region switch
+      // components). A separate one, because the failover's promotion and raising must
+      // not run on the way back. Its step names the same record and record sets as the
+      // failover's, so it sets the same two checks: steps of the two workflows on one
+      // record share each region's check (hashicorp/terraform-provider-aws,
+      // internal/service/arcregionswitch/route53_health_checks_data_source_test.go: an
+      // active/passive plan with one such step per workflow has exactly two checks), and
+      // healthCheckIds() keeps selecting them.
+      workflows.push({
+        workflowTargetAction: 'activate',
+        workflowTargetRegion: props.primaryRegion,
+        workflowDescription: `Fail back to ${props.primaryRegion}: ${FAILBACK_STEP_NAMES.traffic} (traffic only; the database goes back by hand first, npm run ops -- dr failback)`,
+        steps: [
+          {
+            name: FAILBACK_STEP_NAMES.traffic,
+            description: `Move ${props.dns.recordName} back to ${props.primaryRegion}: ARC sets the health checks of its failover records`,
+            executionBlockType: 'Route53HealthCheck',
+            executionBlockConfiguration: {
+              route53HealthCheckConfig: {
+                hostedZoneId: props.dns.hostedZoneId,
+                recordName: props.dns.recordName,
+                recordSets: [
+                  { recordSetIdentifier: props.dns.primarySetIdentifier, region: props.primaryRegion },
+                  { recordSetIdentifier: props.dns.recoverySetIdentifier, region: props.recoveryRegion },
+                ],
+                timeoutMinutes: minutes(props.dnsTimeout ?? DEFAULT_DNS_TIMEOUT),
+              },
+            },
+          },
+        ],
+      });
+    }
 
     const alarms = props.applicationHealthAlarms ?? [];
     this.plan = new arc.CfnPlan(this, 'Resource', {
@@ -263,14 +316,7 @@ export class RegionSwitchPlan extends Construct {
       associatedAlarms: alarms.length
         ? Object.fromEntries(alarms.map((alarm, i) => [`ApplicationHealth${i + 1}`, { alarmType: 'applicationHealth', resourceIdentifier: alarm.alarmArn }]))
         : undefined,
-      workflows: [
-        {
-          workflowTargetAction: 'activate',
-          workflowTargetRegion: props.recoveryRegion,
-          workflowDescription: `Fail over to ${props.recoveryRegion}: ${steps.map((s) => s.name).join(' → ')}`,
-          steps,
-        },
-      ],
+      workflows,
     });
     // ARC checks the role when the plan is created or evaluated: the policy must be attached first.
     this.plan.node.addDependency(policy);
@@ -302,8 +348,9 @@ export class RegionSwitchPlan extends Construct {
   }
 
   /**
-   * The ids of the Route 53 health checks that the plan's traffic step creates
-   * and sets, one per region: each belongs in the `HealthCheckId` of that
+   * The ids of the Route 53 health checks that the plan's traffic steps create
+   * and set (the failover's and the failback's name the same record, so they
+   * share them), one per region: each belongs in the `HealthCheckId` of that
    * region's failover record, in this stack (ARC creates the checks with the
    * plan). ARC's Route53HealthCheck block "creates Amazon Route 53 health
    * checks, which you then attach to Route 53 DNS records" (ARC developer guide,

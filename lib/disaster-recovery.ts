@@ -31,3 +31,19 @@ export const PLAN_STEP_TIMEOUT_MINUTES = {
   /** Route 53 health checks change state within a few of their 30-second intervals. */
   traffic: 10,
 } as const;
+
+/**
+ * The plan's failback workflow (it activates the primary region), only with a
+ * DNS failover pair: its one step sets the same Route 53 health checks as the
+ * failover's traffic step, the other way round. It moves traffic and nothing
+ * else: the database goes back by hand first (`ops dr failback` prints the
+ * steps), and the primary's services run at their own capacity once
+ * `cdk deploy` has reconciled them, so the plan raises nothing there.
+ */
+export const FAILBACK_STEP_NAMES = {
+  /** Route 53: flip the health checks of the api's failover records back to the primary region. */
+  traffic: 'return-traffic',
+} as const;
+
+/** How long the failback's traffic step may take (minutes): the same Route 53 health checks as the failover's. */
+export const FAILBACK_STEP_TIMEOUT_MINUTES = { traffic: PLAN_STEP_TIMEOUT_MINUTES.traffic } as const;

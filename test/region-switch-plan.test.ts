@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { RegionSwitchPlan, type RegionSwitchPlanProps } from '../constructs/region-switch-plan';
+import failoverWorkflowBeforeFailback from './fixtures/region-switch-plan-failover-workflow.json';
 import { testApp } from './support/synthesize';
 
 const PRIMARY_DB = 'arn:aws:rds:us-east-1:111111111111:db:app-postgres';
@@ -38,6 +39,15 @@ function build(overrides: Partial<RegionSwitchPlanProps> = {}, region = 'us-west
     ...overrides,
   });
   return { stack, plan, template: Template.fromStack(stack) };
+}
+
+const DNS = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'api.example.com', primarySetIdentifier: 'api-primary', recoverySetIdentifier: 'api-secondary' };
+
+/** The plan's workflows as CloudFormation receives them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function workflows(template: Template): Array<Record<string, any>> {
+  const [plan] = Object.values(template.findResources('AWS::ARCRegionSwitch::Plan'));
+  return plan.Properties.Workflows;
 }
 
 /** The plan's steps as CloudFormation receives them. */
@@ -120,9 +130,7 @@ describe('RegionSwitchPlan', () => {
   });
 
   test('switches traffic last through the Route 53 health checks of the failover pair, when there is one', () => {
-    const withDns = build({
-      dns: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'api.example.com', primarySetIdentifier: 'api-primary', recoverySetIdentifier: 'api-secondary' },
-    }).template;
+    const withDns = build({ dns: DNS }).template;
     expect(steps(withDns)[2]).toEqual({
       Name: 'switch-traffic',
       Description: expect.any(String),
@@ -146,6 +154,41 @@ describe('RegionSwitchPlan', () => {
         ]),
       },
     });
+  });
+
+  test('keeps the failover workflow exactly as it was before the failback workflow existed', () => {
+    // The fixture is this construct's workflow with these props, captured from main at 83e77b1.
+    expect(workflows(build({ dns: DNS }).template)[0]).toEqual(failoverWorkflowBeforeFailback);
+  });
+
+  test('with a DNS failover pair, has a failback workflow that activates the primary region and only moves the traffic back, on the same records', () => {
+    const all = workflows(build({ dns: DNS }).template);
+    expect(all).toHaveLength(2);
+    expect(all[1]).toEqual({
+      WorkflowTargetAction: 'activate',
+      WorkflowTargetRegion: 'us-east-1',
+      WorkflowDescription: expect.stringMatching(/^Fail back to us-east-1: return-traffic \(traffic only; the database goes back by hand first/),
+      Steps: [
+        {
+          Name: 'return-traffic',
+          Description: 'Move api.example.com back to us-east-1: ARC sets the health checks of its failover records',
+          ExecutionBlockType: 'Route53HealthCheck',
+          // The failover's traffic step's configuration: the same record, so the same two checks.
+          ExecutionBlockConfiguration: all[0].Steps.find((s: { Name: string }) => s.Name === 'switch-traffic').ExecutionBlockConfiguration,
+        },
+      ],
+    });
+  });
+
+  test('has no failback workflow without a DNS failover pair (nothing of it to move back)', () => {
+    expect(workflows(template).map((w) => [w.WorkflowTargetAction, w.WorkflowTargetRegion])).toEqual([['activate', 'us-west-2']]);
+  });
+
+  test('needs no permission for the failback beyond the failover traffic step\'s', () => {
+    const policyOf = (t: Template) => Object.values(t.findResources('AWS::IAM::ManagedPolicy'))[0].Properties.PolicyDocument;
+    const withDns = build({ dns: DNS }).template;
+    const sids = policyOf(withDns).Statement.map((s: { Sid: string }) => s.Sid);
+    expect(sids).toEqual([...policyOf(template).Statement.map((s: { Sid: string }) => s.Sid), 'ReadTheFailoverRecords']);
   });
 
   test('runs as a role only ARC Region switch may assume', () => {
