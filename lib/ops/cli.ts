@@ -37,7 +37,7 @@ export type Command =
   | { readonly name: 'slo'; readonly env: EnvironmentName; readonly deployGate: boolean }
   | { readonly name: 'dr status'; readonly env: EnvironmentName }
   | { readonly name: 'dr failover'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly reportDir: string; readonly drill: boolean; readonly timeoutMinutes?: number }
-  | { readonly name: 'dr failback'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string }
+  | { readonly name: 'dr failback'; readonly env: EnvironmentName; readonly execute: boolean; readonly confirm?: string; readonly moveTraffic: boolean }
   | { readonly name: 'dr deploy-check'; readonly env: EnvironmentName; readonly allowWhileFailedOver: boolean }
   | {
       readonly name: 'preflight';
@@ -75,8 +75,12 @@ Commands:
                                                      run the Region switch plan from the recovery region (graceful with --drill),
                                                      follow it, finish what it cannot, report RTO and data loss; --timeout-minutes
                                                      bounds the whole run (a re-run follows the same execution)
-  dr failback --env E [--execute --confirm E]        print the steps back to the primary region; --execute only clears the
-                                                     failed-over marker, once the primary database is writable again
+  dr failback --env E [--move-traffic] [--execute --confirm E]
+                                                     print the steps back to the primary region; --execute only clears the
+                                                     failed-over marker, once the primary database is writable again;
+                                                     --move-traffic (with a domain) moves the api back by the Region switch
+                                                     plan's failback workflow, run in the primary region (a dry run without
+                                                     --execute; refused while the marker exists or the database is not back)
   dr deploy-check --env E [--allow-while-failed-over --confirm E]
                                                      exit 1 while the environment is failed over (the deploy workflows
                                                      run it before cdk deploy); reads the marker in the standby region
@@ -98,7 +102,7 @@ const COMMAND_FLAGS: Record<Exclude<Command['name'], 'help'>, Record<string, Fla
   slo: { env: 'env', 'deploy-gate': 'boolean' },
   'dr status': { env: 'env' },
   'dr failover': { env: 'env', execute: 'boolean', confirm: 'string', 'report-dir': 'string', drill: 'boolean', 'timeout-minutes': { integer: [10, 600] } },
-  'dr failback': { env: 'env', execute: 'boolean', confirm: 'string' },
+  'dr failback': { env: 'env', execute: 'boolean', confirm: 'string', 'move-traffic': 'boolean' },
   'dr deploy-check': { env: 'env', 'allow-while-failed-over': 'boolean', confirm: 'string' },
 };
 
@@ -239,7 +243,7 @@ export function parseArgs(argv: string[]): Command {
     }
     case 'dr failback': {
       const confirm = values.get('confirm');
-      return { name: command, env, execute, confirm: typeof confirm === 'string' ? confirm : undefined };
+      return { name: command, env, execute, confirm: typeof confirm === 'string' ? confirm : undefined, moveTraffic: values.get('move-traffic') === true };
     }
     case 'preflight': {
       const expectDeployed = values.get('expect-deployed');
@@ -341,7 +345,7 @@ export async function runCli(argv: string[], deps: CliDependencies): Promise<Exi
       case 'dr failover':
         return (await runFailover(ctx, { execute: command.execute, confirm: command.confirm, reportDir: command.reportDir, drill: command.drill, timeoutMinutes: command.timeoutMinutes, intervalSeconds: interval })).exitCode;
       case 'dr failback':
-        return (await runFailback(ctx, { execute: command.execute, confirm: command.confirm })).exitCode;
+        return (await runFailback(ctx, { execute: command.execute, confirm: command.confirm, moveTraffic: command.moveTraffic, intervalSeconds: interval })).exitCode;
       case 'dr deploy-check':
         return (await runDeployCheck(ctx, { allowWhileFailedOver: command.allowWhileFailedOver })).exitCode;
     }

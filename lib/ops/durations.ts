@@ -2,6 +2,7 @@ import type { DurationEstimate } from '../deploy-duration';
 import type { Command } from './cli';
 import { DEFAULT_VERIFY_TIMEOUT_MINUTES } from './commands/verify';
 import { PLAN_STEP_TIMEOUT_MINUTES } from '../disaster-recovery';
+import { FAILBACK_FOLLOW_MINUTES } from './dr/failback';
 import { DEFAULT_SCALE_TIMEOUT_MINUTES, DEFAULT_TARGET_HEALTH_TIMEOUT_MINUTES, PLAN_FOLLOW_MARGIN_MINUTES } from './dr/failover';
 
 /**
@@ -27,6 +28,8 @@ export function opsCommandWorstCase(command: Command): DurationEstimate {
     case 'plan':
       return estimate([{ what: `${command.name}: no AWS call`, minutes: 0.5 }]);
     case 'dr failback':
+      // Only --move-traffic --execute waits: for the plan's failback execution.
+      return estimate(command.moveTraffic && command.execute ? [{ what: "failback: the Region switch plan's traffic step", minutes: FAILBACK_FOLLOW_MINUTES }, calls] : [calls]);
     case 'dr deploy-check':
     case 'task-definitions':
     case 'delivery':

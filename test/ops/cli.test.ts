@@ -42,8 +42,15 @@ describe('ops argument parsing', () => {
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging', '--drill'])).toMatchObject({ drill: true, timeoutMinutes: undefined });
     expect(parseArgs(['dr', 'failover', '--env', 'staging', '--execute', '--confirm', 'staging', '--timeout-minutes', '50'])).toMatchObject({ timeoutMinutes: 50 });
     expect(() => parseArgs(['dr', 'failover', '--env', 'staging', '--timeout-minutes', '5'])).toThrow("--timeout-minutes must be an integer 10–600, got '5'");
-    expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: false, confirm: undefined });
-    expect(parseArgs(['dr', 'failback', '--env', 'production', '--execute', '--confirm', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: true, confirm: 'production' });
+    expect(parseArgs(['dr', 'failback', '--env', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: false, confirm: undefined, moveTraffic: false });
+    expect(parseArgs(['dr', 'failback', '--env', 'production', '--execute', '--confirm', 'production'])).toEqual({ name: 'dr failback', env: 'production', execute: true, confirm: 'production', moveTraffic: false });
+    expect(parseArgs(['dr', 'failback', '--env', 'production', '--move-traffic', '--execute', '--confirm', 'production'])).toEqual({
+      name: 'dr failback',
+      env: 'production',
+      execute: true,
+      confirm: 'production',
+      moveTraffic: true,
+    });
     expect(parseArgs(['delivery', '--env', 'production', '--execute'])).toEqual({ name: 'delivery', env: 'production', execute: true });
     expect(parseArgs(['preflight', '--env', 'staging'])).toEqual({ name: 'preflight', env: 'staging', assemblyDir: 'cdk.out', expectDeployed: undefined, githubProfile: undefined });
     expect(parseArgs(['preflight', '--env', 'production', '--assembly', 'out', '--expect-deployed', 'all', '--github-profile', 'gh'])).toEqual({

@@ -5,6 +5,7 @@ import type {
   PlanExecution,
   PlanStep,
   PlanSummary,
+  PlanWorkflow,
   RegionSwitchApi,
   Route53HealthCheck,
   StartPlanExecutionInput,
@@ -18,7 +19,8 @@ import type { Clock } from '../../lib/ops/progress';
  * CLI's tests. It answers from plans and executions it holds, refuses what ARC
  * refuses (unknown plans and executions, a target region or action the plan
  * has no workflow for, a mode other than graceful/ungraceful, a second
- * execution while one is active), and runs an execution on the test clock:
+ * execution while one is active, and what a test adds to `refusals`), and
+ * runs the workflow of the execution's action and target region on the test clock:
  * top-level steps one after another, the steps of a Parallel block together.
  * A step's `run` callback is its effect on the rest of the (mocked) world,
  * applied when it starts; it may fail the step, as AWS would.
@@ -36,6 +38,8 @@ export interface FakeStepBehaviour {
 interface FakeExecution {
   readonly id: string;
   readonly plan: Plan;
+  /** The workflow ARC runs: the one of the action and target region the execution was started with. */
+  readonly workflow: PlanWorkflow;
   readonly startedAt: number;
   readonly mode: string;
   readonly action: string;
@@ -62,6 +66,8 @@ export class FakeRegionSwitch implements RegionSwitchApi {
   readonly behaviour = new Map<string, FakeStepBehaviour>();
   /** Set to make every call fail as a regional outage would (DNS resolution fails). */
   unreachable = false;
+  /** Operation → the error ARC answers it with (e.g. AccessDeniedException for a role without the permission). */
+  readonly refusals = new Map<string, { readonly name: string; readonly message: string; readonly status?: number }>();
   private readonly executions = new Map<string, FakeExecution>();
   private nextId = 1;
 
@@ -75,6 +81,8 @@ export class FakeRegionSwitch implements RegionSwitchApi {
   private enter(operation: string, input: unknown): void {
     this.calls.push({ operation, input });
     if (this.unreachable) throw Object.assign(new Error(`getaddrinfo ENOTFOUND arc-region-switch.${this.region}.api.aws`), { name: 'NetworkingError', code: 'ENOTFOUND' });
+    const refusal = this.refusals.get(operation);
+    if (refusal) throw error(refusal.name, refusal.message, refusal.status);
   }
 
   addPlan(plan: Plan): void {
@@ -91,7 +99,11 @@ export class FakeRegionSwitch implements RegionSwitchApi {
 
   async listPlansInRegion(): Promise<PlanSummary[]> {
     this.enter('ListPlansInRegion', {});
-    return this.plans.map(({ workflows: _w, executionRole: _r, ...summary }) => summary);
+    // The summary names the plan's active execution, if it has one.
+    return this.plans.map(({ workflows: _w, executionRole: _r, ...summary }) => {
+      const active = [...this.executions.values()].find((e) => e.plan.arn === summary.arn && !terminal(this.state(e).executionState));
+      return active ? { ...summary, activePlanExecution: active.id } : summary;
+    });
   }
 
   async getPlanInRegion(arn: string): Promise<Plan> {
@@ -124,7 +136,7 @@ export class FakeRegionSwitch implements RegionSwitchApi {
       throw error('IllegalStateException', 'the plan already has an active execution');
     }
     const id = `exec${this.nextId++}`;
-    this.executions.set(id, { id, plan, startedAt: this.clock.now(), mode: input.mode, action: input.action, comment: input.comment, outcomes: new Map() });
+    this.executions.set(id, { id, plan, workflow, startedAt: this.clock.now(), mode: input.mode, action: input.action, comment: input.comment, outcomes: new Map() });
     return { executionId: id, planVersion: plan.version, activateRegion: input.targetRegion };
   }
 
@@ -158,7 +170,7 @@ export class FakeRegionSwitch implements RegionSwitchApi {
   /** Where an execution is at the clock's current time. */
   private state(e: FakeExecution): PlanExecution {
     const now = this.clock.now();
-    const workflow = e.plan.workflows.find((w) => w.workflowTargetAction === e.action)!;
+    const workflow = e.workflow;
     const stepStates: StepState[] = [];
     let cursor = e.startedAt;
     let failed = false;

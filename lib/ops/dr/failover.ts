@@ -14,7 +14,8 @@ import { type FailoverReport, type PlanStepRecord, reportBaseName, type StepReco
 import { readBudgets } from '../commands/slo';
 import { type WaitOptions, waitUntil } from '../wait';
 import { describeMarker, type FailedOverMarker, readMarker, writeMarker } from './marker';
-import type { ExecutionEvent, Plan, PlanExecution, PlanStep } from './region-switch-client';
+import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, flattenSteps, getExecution, listExecutionEvents, recordProgress, stoppedDetail } from './plan-execution';
+import type { Plan, PlanExecution } from './region-switch-client';
 import {
   describeReplica,
   describeScalableTargets,
@@ -96,10 +97,6 @@ export const RESUMED_SCALING = { DynamicScalingInSuspended: false, DynamicScalin
 /** While the plan runs: room to scale, but no policy acts before the database is writable. */
 export const SUSPENDED_SCALING = { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true } as const;
 
-/** Execution states: the plan is done and the application recovered. */
-const SUCCEEDED = new Set(['completed', 'completedWithExceptions', 'completedMonitoringApplicationHealth']);
-/** Execution states: the plan stopped and needs a person (ARC pauses on a failed step). */
-const STOPPED = new Set(['failed', 'canceled', 'planExecutionTimedOut', 'pausedByFailedStep', 'pausedByOperator', 'pendingManualApproval']);
 
 export const FAILOVER_STEPS = [
   { name: 'preflight', title: 'Check credentials, the report directory and the Region switch plan' },
@@ -135,11 +132,6 @@ export function checkConfirmation(ctx: OpsContext, options: Pick<FailoverOptions
   if (options.confirm !== ctx.env) {
     throw new OpsError('usage', `--confirm '${options.confirm}' does not match --env '${ctx.env}': type the environment name again to fail over; nothing was done`);
   }
-}
-
-/** The plan's steps flattened in order (a Parallel block, then its steps). */
-export function flattenSteps(steps: readonly PlanStep[]): PlanStep[] {
-  return steps.flatMap((s) => [s, ...flattenSteps(s.steps ?? [])]);
 }
 
 function activateWorkflow(ctx: OpsContext, plan: Plan) {
@@ -450,7 +442,7 @@ async function runPlanStep(ctx: OpsContext, options: FailoverOptions, state: Run
 
   let executionId = state.executionId;
   if (executionId) {
-    const previous = await getExecution(ctx, plan.arn, executionId);
+    const previous = await getExecution(ctx, 'standby', plan.arn, executionId);
     if (previous.executionState === 'failed' || previous.executionState === 'canceled' || previous.executionState === 'planExecutionTimedOut') {
       step.detail.push(`the execution ${executionId} of a previous run ended '${previous.executionState}': starting a new one`);
       executionId = undefined;
@@ -485,64 +477,21 @@ async function runPlanStep(ctx: OpsContext, options: FailoverOptions, state: Run
     timeoutMs: planTimeoutMinutes(ctx) * 60_000,
     intervalMs: (options.intervalSeconds ?? 15) * 1000,
     check: async () => {
-      const current = await getExecution(ctx, plan.arn, id);
-      const events = await awsCall(ctx, 'standby', 'arc-region-switch:ListPlanExecutionEvents', `execution ${id}`, () => api.listPlanExecutionEvents(plan.arn, id));
+      const current = await getExecution(ctx, 'standby', plan.arn, id);
+      const events = await listExecutionEvents(ctx, 'standby', plan.arn, id);
       recordProgress(ctx, state, current, events);
       const running = [...state.planSteps.values()].filter((s) => s.status === 'running');
       const status = `${current.executionState}${running.length ? `: ${running.map((s) => s.name).join(', ')} running` : ''}`;
-      if (STOPPED.has(current.executionState)) {
-        const failedStep = [...state.planSteps.values()].find((s) => s.status === 'failed');
-        const lastError = events.filter((e) => e.error).pop()?.error;
-        return {
-          done: false,
-          status,
-          value: current,
-          failed:
-            `the plan stopped in state '${current.executionState}'${failedStep ? ` at step ${failedStep.name}` : ''}${lastError ? ` (${lastError})` : ''}. ` +
-            `Fix the cause, then resume or skip the step in the ARC console of ${ctx.config.standby.region} (or 'aws arc-region-switch update-plan-execution --region ${ctx.config.standby.region} --action resume'), and run this command again`,
-        };
+      if (EXECUTION_STOPPED.has(current.executionState)) {
+        return { done: false, status, value: current, failed: stoppedDetail(state, current, events, ctx.config.standby.region) };
       }
-      return { done: SUCCEEDED.has(current.executionState), status, value: current };
+      return { done: EXECUTION_SUCCEEDED.has(current.executionState), status, value: current };
     },
   });
   report.plan.executionState = execution?.executionState;
   report.plan.actualRecoveryTime = execution?.actualRecoveryTime;
-  step.detail.push(
-    `execution ${id} ${execution?.executionState ?? 'done'}${execution?.actualRecoveryTime ? ` (ARC recovery time ${execution.actualRecoveryTime})` : ''}: ${[...state.planSteps.values()]
-      .filter((s) => s.executionBlockType !== 'Parallel')
-      .map((s) => `${s.name} ${s.status}${s.elapsedSeconds !== undefined ? ` in ${formatDuration(s.elapsedSeconds * 1000)}` : ''}`)
-      .join(', ')}`,
-  );
+  step.detail.push(`execution ${id} ${execution?.executionState ?? 'done'}${execution?.actualRecoveryTime ? ` (ARC recovery time ${execution.actualRecoveryTime})` : ''}: ${describeSteps(state)}`);
   if (execution?.executionState === 'completedWithExceptions') ctx.progress.warn(`the plan completed with exceptions: read its events in the ARC console`);
-}
-
-async function getExecution(ctx: OpsContext, planArn: string, executionId: string): Promise<PlanExecution> {
-  return awsCall(ctx, 'standby', 'arc-region-switch:GetPlanExecution', `execution ${executionId} of ${planArn}`, () =>
-    ctx.clients.standby.regionSwitch.getPlanExecution(planArn, executionId),
-  );
-}
-
-/** Prints each step's changes and each new event once, with the time elapsed since the command started. */
-function recordProgress(ctx: OpsContext, state: RunState, execution: PlanExecution, events: ExecutionEvent[]): void {
-  for (const s of execution.stepStates) {
-    const record = state.planSteps.get(s.name) ?? { name: s.name, executionBlockType: 'unknown', status: 'notStarted' };
-    if (record.status !== s.status) {
-      const elapsed = s.startTime && s.endTime ? Math.round((s.endTime.getTime() - s.startTime.getTime()) / 1000) : undefined;
-      ctx.progress.log(`plan step ${s.name}: ${s.status}${elapsed !== undefined ? ` after ${formatDuration(elapsed * 1000)}` : ''}`);
-      record.status = s.status;
-    }
-    record.startedAt = s.startTime?.toISOString();
-    record.endedAt = s.endTime?.toISOString();
-    record.elapsedSeconds = s.startTime && s.endTime ? Math.round((s.endTime.getTime() - s.startTime.getTime()) / 1000) : undefined;
-    state.planSteps.set(s.name, record);
-  }
-  for (const e of events) {
-    if (state.seenEvents.has(e.eventId)) continue;
-    state.seenEvents.add(e.eventId);
-    if (e.error || /Failed|PausedByError|Canceled/i.test(e.type)) {
-      ctx.progress.warn(`plan event ${e.type}${e.stepName ? ` (${e.stepName})` : ''}: ${e.error ?? e.description ?? ''}`);
-    }
-  }
 }
 
 /** What the plan cannot guarantee: the primary's Multi-AZ and backup settings may be unreadable in an outage. */
