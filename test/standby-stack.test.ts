@@ -289,14 +289,19 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
   describe('the Region switch plan', () => {
     const plan = () => one(stackName, 'AWS::ARCRegionSwitch::Plan', 'FailoverPlan')[1].Properties!;
 
-    test('fails over from us-east-1 to this region with the configured RTO, active/passive', () => {
+    test('fails over from us-east-1 to this region with the configured RTO, active/passive; with a domain it fails the traffic back too', () => {
+      const domain = loadConfig().environments[env as 'staging' | 'production'].domain;
       expect(plan()).toMatchObject({
         Name: `bodyscript-${env}-failover`,
         RecoveryApproach: 'activePassive',
         PrimaryRegion: 'us-east-1',
         Regions: ['us-east-1', 'us-west-2'],
         RecoveryTimeObjectiveMinutes: 30,
-        Workflows: [expect.objectContaining({ WorkflowTargetAction: 'activate', WorkflowTargetRegion: 'us-west-2' })],
+        Workflows: [
+          expect.objectContaining({ WorkflowTargetAction: 'activate', WorkflowTargetRegion: 'us-west-2' }),
+          // The failback workflow (constructs/region-switch-plan.ts): only the api's DNS, back to us-east-1.
+          ...(domain ? [expect.objectContaining({ WorkflowTargetAction: 'activate', WorkflowTargetRegion: 'us-east-1', Steps: [expect.objectContaining({ Name: 'return-traffic', ExecutionBlockType: 'Route53HealthCheck' })] })] : []),
+        ],
       });
     });
 
