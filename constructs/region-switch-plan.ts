@@ -282,7 +282,8 @@ export class RegionSwitchPlan extends Construct {
       workflows.push({
         workflowTargetAction: 'activate',
         workflowTargetRegion: props.primaryRegion,
-        workflowDescription: `Fail back to ${props.primaryRegion}: ${FAILBACK_STEP_NAMES.traffic} (traffic only; the database goes back by hand first, npm run ops -- dr failback)`,
+        // Prose without the primary's name: a standby template names the primary region only in config-derived ARNs (test/cross-region.test.ts).
+        workflowDescription: `Fail back to the primary region: ${FAILBACK_STEP_NAMES.traffic} (traffic only; the database goes back by hand first, npm run ops -- dr failback)`,
         steps: [
           {
             name: FAILBACK_STEP_NAMES.traffic,

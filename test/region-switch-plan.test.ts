@@ -167,7 +167,7 @@ describe('RegionSwitchPlan', () => {
     expect(all[1]).toEqual({
       WorkflowTargetAction: 'activate',
       WorkflowTargetRegion: 'us-east-1',
-      WorkflowDescription: expect.stringMatching(/^Fail back to us-east-1: return-traffic \(traffic only; the database goes back by hand first/),
+      WorkflowDescription: expect.stringMatching(/^Fail back to the primary region: return-traffic \(traffic only; the database goes back by hand first/),
       Steps: [
         {
           Name: 'return-traffic',
