@@ -51,6 +51,12 @@ export interface DataBucketsProps {
   /** When access, load balancer and CloudFront logs expire. */
   readonly logExpiration: Duration;
   /**
+   * Object Lock default retention of the results bucket (its standby replica
+   * has the same, set by the standby data stack): a result version cannot be
+   * deleted or overwritten for this long except by the break-glass role.
+   */
+  readonly resultsRetention: s3.ObjectLockRetention;
+  /**
    * Origins of the web app (`https://app.example.com`): the uploads bucket
    * answers CORS for presigned PUTs from them, the results bucket for presigned
    * GETs (see lib/browser-access.ts).
@@ -65,6 +71,21 @@ export interface DataBucketsProps {
  */
 export const FRONTEND_BUCKET_POLICY_OWNER =
   "The frontend bucket's policy (TLS only, TLS 1.2 minimum, and CloudFront origin access control for exactly one distribution) is written by FrontendBucketAccess in the Services stack, which owns the distribution; the data stacks are deployed before it and cannot name it without a dependency cycle.";
+
+/**
+ * Why the uploads buckets (primary and standby) have no Object Lock default
+ * retention yet: the browser's presigned PUT would fail.
+ */
+export const UPLOADS_WITHOUT_RETENTION =
+  "Uploads arrive as the browser's presigned PUT, and S3 refuses a PutObject into a bucket with a default retention unless it carries Content-MD5 or an x-amz-checksum-* header; the api does not yet sign a checksum into the URL (lib/browser-access.ts only allows the headers), so a default retention would fail every upload. Versioning and the standby replica keep an overwritten or deleted upload; runbooks/break-glass.md says what the app must change first.";
+
+/** Why the frontend buckets (primary and standby) have no Object Lock default retention. */
+export const FRONTEND_WITHOUT_RETENTION =
+  'The frontend bucket holds the public React bundle, rebuilt from the repository by every deploy; BucketDeployment replaces and prunes its objects on each release, and nothing in it is data a user could lose.';
+
+/** Why the load balancer and CloudFront log buckets have no Object Lock default retention. */
+export const DELIVERED_LOGS_WITHOUT_RETENTION =
+  "Request logs that lifecycle expires, written by Elastic Load Balancing's and CloudFront's own log delivery; neither service's documentation covers delivery into a bucket with a default retention (S3's own server access logging refuses Object Lock), so a retention could silently stop the logs. Versioning keeps an overwritten or deleted log file for the noncurrent-version period.";
 
 /**
  * The buckets of an environment's primary region: uploads and results
@@ -133,10 +154,23 @@ export class DataBuckets extends Construct {
       ...lifecycle,
     }).bucket;
     const accessLogged = { serverAccessLogsBucket: this.accessLogsBucket, ...lifecycle };
-    this.uploadsBucket = new SecureBucket(this, 'UploadsBucket', { bucketName: names.uploads, encryptionKey: props.dataKey, ...replicateTo(standby.bucketNames.uploads, true), ...accessLogged }).bucket;
-    this.resultsBucket = new SecureBucket(this, 'ResultsBucket', { bucketName: names.results, encryptionKey: props.dataKey, ...replicateTo(standby.bucketNames.results, true), ...accessLogged }).bucket;
+    this.uploadsBucket = new SecureBucket(this, 'UploadsBucket', {
+      bucketName: names.uploads,
+      encryptionKey: props.dataKey,
+      withoutDefaultRetentionReason: UPLOADS_WITHOUT_RETENTION,
+      ...replicateTo(standby.bucketNames.uploads, true),
+      ...accessLogged,
+    }).bucket;
+    this.resultsBucket = new SecureBucket(this, 'ResultsBucket', {
+      bucketName: names.results,
+      encryptionKey: props.dataKey,
+      defaultRetention: props.resultsRetention,
+      ...replicateTo(standby.bucketNames.results, true),
+      ...accessLogged,
+    }).bucket;
     this.frontendBucket = new SecureBucket(this, 'FrontendBucket', {
       bucketName: names.frontend,
+      withoutDefaultRetentionReason: FRONTEND_WITHOUT_RETENTION,
       sseS3Reason:
         'The frontend bucket holds the public React bundle that CloudFront serves to every visitor; SSE-S3 encrypts it at rest, and a customer-managed key would protect nothing secret while requiring a key policy that names the distribution.',
       ...replicateTo(standby.bucketNames.frontend, false),
@@ -155,6 +189,7 @@ export class DataBuckets extends Construct {
     const servingLogs = {
       sseS3Reason: 'Load balancer and CloudFront log delivery can only write to buckets encrypted with SSE-S3 (AES-256); the logs hold request metadata, not uploaded content.',
       withoutReplicationReason: "Request logs describe this region's load balancers and distribution and are kept as regional audit records; the standby region keeps its own.",
+      withoutDefaultRetentionReason: DELIVERED_LOGS_WITHOUT_RETENTION,
       ...accessLogged,
     };
     this.loadBalancerLogsBucket = new SecureBucket(this, 'LoadBalancerLogsBucket', { bucketName: names.loadBalancerLogs, ...servingLogs }).bucket;

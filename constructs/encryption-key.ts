@@ -193,13 +193,13 @@ export class EncryptionKey extends Construct {
 
 /**
  * The CloudFormation execution role CDK's bootstrap creates in the stack's
- * account and region: the principal that calls PutKeyPolicy when a stack update
- * changes a key policy.
+ * account and region: the principal that calls PutKeyPolicy (or
+ * PutObjectLockConfiguration on a bucket) when a stack update changes it.
  */
-function cloudFormationExecutionRoleArn(stack: Stack): string {
+export function cloudFormationExecutionRoleArn(stack: Stack): string {
   const synthesizer = stack.synthesizer;
   if (!(synthesizer instanceof DefaultStackSynthesizer)) {
-    throw new Error(`EncryptionKey in ${stack.stackName}: the key policy names CDK's CloudFormation execution role, which only the DefaultStackSynthesizer defines`);
+    throw new Error(`${stack.stackName}: a resource policy here names CDK's CloudFormation execution role, which only the DefaultStackSynthesizer defines`);
   }
   // The synthesizer leaves ${AWS::Partition} for CloudFormation to fill in.
   return Fn.sub(synthesizer.cloudFormationExecutionRoleArn);

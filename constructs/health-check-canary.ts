@@ -191,6 +191,8 @@ export class HealthCheckCanary extends Construct {
       abortIncompleteMultipartUploadAfter: Duration.days(1),
       withoutReplicationReason:
         'Canary run artifacts are short-lived diagnostics (logs and HAR files of health-check requests) that expire within weeks; the canary in the standby region produces its own.',
+      withoutDefaultRetentionReason:
+        'Canary run artifacts are diagnostics that CloudWatch Synthetics writes on every run and lifecycle expires within weeks; they hold no user data, and a lock would only keep screenshots and HAR files of health checks past their use.',
     });
     // SecureBucket never expires current objects (application data must not vanish);
     // canary artifacts are diagnostics and would otherwise pile up every minute.

@@ -1,9 +1,17 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from '../lib/compliance';
+import { acknowledge, MINIMUM_REASON_LENGTH } from '../lib/compliance';
+import { BREAK_GLASS_ROLE_NAME, cloudFormationExecutionRoleArn } from './encryption-key';
+
+/**
+ * Why an access-log bucket has no Object Lock at all, not even without a
+ * default retention (Guard rule BODYSCRIPT_S3_ACCESS_LOG_DESTINATION_WITHOUT_OBJECT_LOCK).
+ */
+export const ACCESS_LOG_DESTINATION_WITHOUT_OBJECT_LOCK =
+  'S3 server access logging does not deliver to a bucket with Object Lock: "S3 buckets that have S3 Object Lock enabled can\'t be used as destination buckets for server access logs. Your destination bucket must not have a default retention period configuration." (S3 User Guide, "Enabling Amazon S3 server access logging"; "Object Lock considerations")';
 
 /**
  * Properties of a SecureBucket.
@@ -92,6 +100,35 @@ export interface SecureBucketProps {
   readonly bucketPolicyOwner?: string;
 
   /**
+   * Object Lock default retention: every new object version cannot be deleted
+   * or overwritten for this long (a DELETE without a version id still only adds
+   * a delete marker). Adding or changing it on an existing bucket is an
+   * in-place update (CloudFormation `ObjectLockConfiguration`: "Update
+   * requires: No interruption"; `ObjectLockEnabled` stays as it was).
+   *
+   * Two consequences the writers of the bucket must live with: S3 refuses a
+   * PutObject without a `Content-MD5` or `x-amz-checksum-*` header ("The
+   * Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any
+   * request to upload an object with a retention period configured using
+   * Amazon S3 Object Lock", PutObject API reference), and in GOVERNANCE mode
+   * only a principal with `s3:BypassGovernanceRetention` can delete a locked
+   * version early: the bucket policy denies it (and changing the bucket's
+   * Object Lock configuration) to everyone but the break-glass role.
+   *
+   * @default - none; the bucket must then have a `withoutDefaultRetentionReason`
+   */
+  readonly defaultRetention?: s3.ObjectLockRetention;
+
+  /**
+   * Why new objects in this bucket get no Object Lock default retention.
+   * Required when `defaultRetention` is not given, so that no bucket is left
+   * without one by omission. Object Lock stays available for legal holds.
+   *
+   * @default - none; the bucket must then have a `defaultRetention`
+   */
+  readonly withoutDefaultRetentionReason?: string;
+
+  /**
    * How the bucket is removed with its stack.
    *
    * @default RemovalPolicy.RETAIN - the bucket and its data outlive the stack
@@ -103,8 +140,10 @@ export interface SecureBucketProps {
  * An S3 bucket that meets BodyScript's baseline for every bucket: versioned,
  * encrypted, all public access blocked, TLS-only (1.2+) bucket policy, object
  * ownership enforced (no ACLs), server access logging, lifecycle rules for
- * noncurrent versions and incomplete uploads, Object Lock available, events
- * published to EventBridge, retained when its stack is deleted.
+ * noncurrent versions and incomplete uploads, events published to EventBridge,
+ * retained when its stack is deleted; Object Lock on (except on the access-log
+ * bucket, where S3 refuses it) with a default retention or a stated reason for
+ * none.
  */
 export class SecureBucket extends Construct {
   /** The bucket. */
@@ -128,6 +167,23 @@ export class SecureBucket extends Construct {
     }
     if (!props.replicationRules?.length && !props.withoutReplicationReason) {
       throw new Error(`SecureBucket ${this.node.path}: give replicationRules, or a withoutReplicationReason saying why the data need not survive a region loss`);
+    }
+
+    if (props.isAccessLogBucket && (props.defaultRetention || props.withoutDefaultRetentionReason !== undefined)) {
+      throw new Error(
+        `SecureBucket ${this.node.path}: an access-log bucket has no Object Lock, so neither defaultRetention nor withoutDefaultRetentionReason applies (${ACCESS_LOG_DESTINATION_WITHOUT_OBJECT_LOCK})`,
+      );
+    }
+    if (props.defaultRetention && props.withoutDefaultRetentionReason !== undefined) {
+      throw new Error(`SecureBucket ${this.node.path}: give a defaultRetention or a withoutDefaultRetentionReason, not both`);
+    }
+    if (!props.isAccessLogBucket && !props.defaultRetention && (props.withoutDefaultRetentionReason ?? '').trim().length < MINIMUM_REASON_LENGTH) {
+      throw new Error(
+        `SecureBucket ${this.node.path}: give a defaultRetention (Object Lock), or a withoutDefaultRetentionReason of at least ${MINIMUM_REASON_LENGTH} characters saying why new objects may be deleted at once`,
+      );
+    }
+    if (props.defaultRetention && props.bucketPolicyOwner) {
+      throw new Error(`SecureBucket ${this.node.path}: a defaultRetention needs the bucket policy written here (it denies bypassing the retention), but bucketPolicyOwner says another stack writes it`);
     }
 
     const lifecycleRules: s3.LifecycleRule[] = [
@@ -161,9 +217,11 @@ export class SecureBucket extends Construct {
       serverAccessLogsPrefix: props.serverAccessLogsBucket ? `${props.bucketName}/` : undefined,
       targetObjectKeyFormat: props.serverAccessLogsBucket ? s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME) : undefined,
       lifecycleRules,
-      // Object Lock (with no default retention) lets an incident responder put
-      // a legal hold on evidence; it can only be turned on when a bucket is created.
-      objectLockEnabled: true,
+      // Object Lock lets an incident responder put a legal hold on evidence even
+      // without a default retention. Turning it off later replaces the bucket
+      // (CloudFormation ObjectLockEnabled is create-only; S3 cannot disable it).
+      objectLockEnabled: props.isAccessLogBucket ? undefined : true,
+      objectLockDefaultRetention: props.defaultRetention,
       replicationRules: props.replicationRules,
       replicationRole: props.replicationRole,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -176,6 +234,8 @@ export class SecureBucket extends Construct {
     (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
+
+    if (props.defaultRetention) this.guardRetention();
 
     if (props.bucketPolicyOwner) {
       acknowledge(
@@ -200,6 +260,41 @@ export class SecureBucket extends Construct {
         ['AwsSolutions-S1', 'NIST.800.53.R5-S3BucketLoggingEnabled', 'HIPAA.Security-S3BucketLoggingEnabled', 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check'],
         'This is the server access log bucket itself; logging it into itself would create an endless loop of log records, and CloudTrail data events cover access to it.',
       );
+      acknowledge(this.bucket, ['cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check'], ACCESS_LOG_DESTINATION_WITHOUT_OBJECT_LOCK);
     }
+  }
+
+  /**
+   * Only the break-glass role may undo the default retention: bypass GOVERNANCE
+   * mode (delete a locked version, shorten or remove its retention) or change
+   * the bucket's Object Lock configuration. CloudFormation's execution role may
+   * still change the configuration, because it applies this template (a
+   * shortened or removed retention is a dangerous change in the diff report).
+   * The break-glass role is named in a condition, not as a principal: it is
+   * created by the organization, not by this app (runbooks/break-glass.md).
+   */
+  private guardRetention(): void {
+    const stack = Stack.of(this);
+    const breakGlassRoleArn = `arn:${stack.partition}:iam::${stack.account}:role/${BREAK_GLASS_ROLE_NAME}`;
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyGovernanceBypassExceptBreakGlass',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:BypassGovernanceRetention'],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': breakGlassRoleArn } },
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyObjectLockChangesExceptBreakGlassAndCloudFormation',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutBucketObjectLockConfiguration'],
+        resources: [this.bucket.bucketArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [breakGlassRoleArn, cloudFormationExecutionRoleArn(stack)] } },
+      }),
+    );
   }
 }

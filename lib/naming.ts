@@ -75,8 +75,14 @@ export function databaseSecretName(env: EnvironmentName): string {
   return `bodyscript/${env}/database-master`;
 }
 
-/** The buckets of an environment, by purpose. */
-export const BUCKET_PURPOSES = ['uploads', 'results', 'frontend', 'access-logs'] as const;
+/**
+ * The buckets of an environment, by purpose. The server access log buckets are
+ * `s3-access-logs`: the first ones (`access-logs`) had Object Lock enabled,
+ * which S3 server access logging refuses and which cannot be turned off, so
+ * they were replaced under a new name (the old ones are retained; see
+ * runbooks/break-glass.md, "Object Lock default retention").
+ */
+export const BUCKET_PURPOSES = ['uploads', 'results', 'frontend', 's3-access-logs'] as const;
 export type BucketPurpose = (typeof BUCKET_PURPOSES)[number];
 
 /**

@@ -75,6 +75,8 @@ describe('environment configuration', () => {
     expect(environments.production.database.backupRetentionDays).toBe(35);
     expect(environments.production.database.multiAz).toBe(true);
     expect(environments.production.backup.retentionDays).toBe(35);
+    expect(environments.staging.storage.resultsRetention).toEqual({ mode: 'GOVERNANCE', days: 7 });
+    expect(environments.production.storage.resultsRetention).toEqual({ mode: 'GOVERNANCE', days: 30 });
     expect(environments.staging.network).toMatchObject({ maxAzs: 2, natGateways: 1 });
     expect(environments.production.network).toMatchObject({ maxAzs: 3, natGateways: 3, interfaceEndpoints: true });
   });
@@ -82,6 +84,18 @@ describe('environment configuration', () => {
   // Each row: what is wrong, the mutation, and the exact line the operator sees.
   const badConfigs: [string, Mutation, string][] = [
     ['backup retention above the RDS maximum', (c) => (c.database.backupRetentionDays = 90), 'production.database.backupRetentionDays: must be an integer 1–35 days, got 90'],
+    [
+      'results locked in compliance mode (no erasure, no failback clean-up)',
+      (c) => (c.storage.resultsRetention.mode = 'COMPLIANCE'),
+      "production.storage.resultsRetention.mode: must be 'GOVERNANCE' (COMPLIANCE would lock each result against everyone, root and break glass included, so neither an erasure request nor the failback clean-up could remove it before the period ends), got 'COMPLIANCE'",
+    ],
+    ['results locked for no day (S3 refuses a retention under a day)', (c) => (c.storage.resultsRetention.days = 0), 'production.storage.resultsRetention.days: must be an integer 1–3650 days, got 0'],
+    ['results without a retention', (c) => delete c.storage.resultsRetention, 'production.storage.resultsRetention: is required (an object)'],
+    [
+      'results locked longer than versions are kept',
+      (c) => (c.storage.resultsRetention.days = 91),
+      'production.storage.resultsRetention.days: must be at most storage.noncurrentVersionExpirationDays (90): a longer lock would keep deleted results past the time versions are kept, got 91',
+    ],
     ['a missing account id', (c) => delete c.primary.account, 'production.primary.account: must be a 12-digit AWS account id, got nothing'],
     ['an account id with letters', (c) => (c.standby.account = '12345678901x'), "production.standby.account: must be a 12-digit AWS account id, got '12345678901x'"],
     ['a region that is not a region', (c) => (c.primary.region = 'useast1'), "production.primary.region: must be an AWS region name such as us-east-1, got 'useast1'"],
@@ -226,6 +240,8 @@ describe('environment configuration', () => {
     ['the smallest VPCs that hold three AZs of subnets', (c) => ((c.network.primaryCidr = '10.20.0.0/17'), (c.network.standbyCidr = '10.20.128.0/17'))],
     ['the smallest VPCs that hold two AZs of subnets', (c) => ((c.network.primaryCidr = '192.168.0.0/18'), (c.network.standbyCidr = '192.168.64.0/18')), 'staging'],
     ['VPCs in 172.16.0.0/12', (c) => ((c.network.primaryCidr = '172.16.0.0/16'), (c.network.standbyCidr = '172.31.0.0/16'))],
+    ['results locked exactly as long as versions are kept', (c) => (c.storage.resultsRetention.days = 90)],
+    ['results locked for a single day', (c) => (c.storage.resultsRetention.days = 1), 'staging'],
     ['production in two AZs with a NAT gateway each', (c) => ((c.network.maxAzs = 2), (c.network.natGateways = 2))],
     ['the smallest burstable class', (c) => (c.database.instanceClass = 't3.micro'), 'staging'],
     ['the largest Graviton4 memory class', (c) => (c.database.instanceClass = 'r8g.48xlarge')],

@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DataBuckets, type DataBucketsProps } from '../constructs/data-buckets';
 import { testApp } from './support/synthesize';
 
@@ -29,6 +30,7 @@ function setup(overrides: Partial<DataBucketsProps> = {}): Stack {
     noncurrentVersionExpiration: Duration.days(30),
     abortIncompleteMultipartUploadAfter: Duration.days(1),
     logExpiration: Duration.days(90),
+    resultsRetention: s3.ObjectLockRetention.governance(Duration.days(7)),
     appOrigins: ['https://app.bodyscript.example'],
     ...overrides,
   });
@@ -47,6 +49,17 @@ describe('DataBuckets', () => {
       CorsRules: [expect.objectContaining({ AllowedOrigins: ['https://app.bodyscript.example'], AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['Range'] })],
     });
     for (const other of ['test-frontend', 'test-access-logs', 'test-alb-logs', 'test-cloudfront-logs']) expect(cors(other)).toBeUndefined();
+  });
+
+  test('only the results bucket gets the Object Lock default retention; the others keep Object Lock without one, the access-log bucket has none', () => {
+    const lock = (name: string) => Object.values(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: name } }))[0].Properties;
+    expect(lock('test-results')).toMatchObject({ ObjectLockEnabled: true, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 7 } } } });
+    for (const name of ['test-uploads', 'test-frontend', 'test-alb-logs', 'test-cloudfront-logs']) {
+      expect(lock(name).ObjectLockEnabled).toBe(true);
+      expect(lock(name).ObjectLockConfiguration).toBeUndefined();
+    }
+    expect(lock('test-access-logs').ObjectLockEnabled).toBeUndefined();
+    expect(lock('test-access-logs').ObjectLockConfiguration).toBeUndefined();
   });
 
   test('fails without an app origin: browsers could not use the presigned URLs', () => {

@@ -108,13 +108,44 @@ describe('the database master secret', () => {
 describe('the buckets', () => {
   const purposes = ['AccessLogsBucket9935880A', 'UploadsBucket6E76B673', 'ResultsBucket260A22AD', 'FrontendBucketA01D232A'];
 
-  test.each(purposes)('%s is versioned, private, ACL-free, Object-Lock capable and publishes events', (logicalId) => {
+  test.each(purposes)('%s is versioned, private, ACL-free and publishes events', (logicalId) => {
     const bucket = templateJson(PRODUCTION).Resources[logicalId].Properties!;
     expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
     expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
-    expect(bucket.ObjectLockEnabled).toBe(true);
     expect(bucket.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+  });
+
+  test.each(['UploadsBucket6E76B673', 'ResultsBucket260A22AD', 'FrontendBucketA01D232A'])('%s has Object Lock enabled (legal holds, and the results default retention)', (logicalId) => {
+    expect(templateJson(PRODUCTION).Resources[logicalId].Properties!.ObjectLockEnabled).toBe(true);
+  });
+
+  test('the access-log bucket has no Object Lock (S3 server access logging refuses it), hence its new name s3-access-logs', () => {
+    for (const [stackName, env, account] of [[PRODUCTION, 'production', '222222222222'], [STAGING, 'staging', '111111111111']]) {
+      const bucket = templateJson(stackName).Resources.AccessLogsBucket9935880A;
+      expect(bucket.Properties!.ObjectLockEnabled).toBeUndefined();
+      expect(bucket.Properties!.ObjectLockConfiguration).toBeUndefined();
+      expect(bucket.Properties!.BucketName).toBe(`bodyscript-${env}-s3-access-logs-${account}-us-east-1`);
+      // The bucket it replaces (Object Lock cannot be switched off) is kept with its logs.
+      expect(bucket.UpdateReplacePolicy).toBe('Retain');
+    }
+  });
+
+  test.each([
+    [PRODUCTION, 'production'],
+    [STAGING, 'staging'],
+  ] as const)('the %s results bucket keeps every new version for storage.resultsRetention.days in governance mode, bypass left to break glass', (stackName, env) => {
+    const days = loadConfig().environments[env].storage.resultsRetention.days;
+    expect(templateJson(stackName).Resources.ResultsBucket260A22AD.Properties!.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: days } },
+    });
+    const policies = resourcesOfType(stackName, 'AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: 'ResultsBucket260A22AD' }));
+    expect(JSON.stringify(policies)).toContain('DenyGovernanceBypassExceptBreakGlass');
+  });
+
+  test.each(['UploadsBucket6E76B673', 'FrontendBucketA01D232A'])('%s has no default retention (SecureBucket withoutDefaultRetentionReason)', (logicalId) => {
+    expect(templateJson(PRODUCTION).Resources[logicalId].Properties!.ObjectLockConfiguration).toBeUndefined();
   });
 
   test('are named for environment, purpose, account and region', () => {

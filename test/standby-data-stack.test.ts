@@ -33,6 +33,25 @@ describe.each(CASES)('%s', (stackName, env, account) => {
     });
   });
 
+  test('the results replica has the primary results bucket\'s Object Lock default retention (config storage.resultsRetention), guarded by its policy; the uploads replica has none', () => {
+    const days = loadConfig().environments[env].storage.resultsRetention.days;
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `bodyscript-${env}-results-${account}-us-west-2`,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: days } } },
+    });
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', { BucketName: `bodyscript-${env}-uploads-${account}-us-west-2`, ObjectLockConfiguration: Match.absent() });
+    const [, policy] = resourcesOfType(stackName, 'AWS::S3::BucketPolicy').find(([id]) => id.startsWith('ResultsReplicaBucket'))!;
+    expect(JSON.stringify(policy.Properties?.PolicyDocument)).toContain('DenyGovernanceBypassExceptBreakGlass');
+  });
+
+  test('the standby access-log bucket has no Object Lock (S3 server access logging refuses it) and its new name', () => {
+    template(stackName).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `bodyscript-${env}-s3-access-logs-${account}-us-west-2`,
+      ObjectLockEnabled: Match.absent(),
+      ObjectLockConfiguration: Match.absent(),
+    });
+  });
+
   test('the uploads and results replicas answer CORS like the primary buckets (the standby api signs their URLs after a failover)', () => {
     const origins = appOrigins(loadConfig().environments[env]);
     template(stackName).hasResourceProperties('AWS::S3::Bucket', {

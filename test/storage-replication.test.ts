@@ -61,7 +61,7 @@ describe.each(CASES)('%s', (stackName, env, account, retentionDays) => {
 
   test('the access-log bucket stays regional', () => {
     template(stackName).hasResourceProperties('AWS::S3::Bucket', {
-      BucketName: `bodyscript-${env}-access-logs-${account}-us-east-1`,
+      BucketName: `bodyscript-${env}-s3-access-logs-${account}-us-east-1`,
       ReplicationConfiguration: Match.absent(),
     });
   });

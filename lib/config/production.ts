@@ -35,6 +35,8 @@ export const production: EnvironmentConfigInput = {
     noncurrentVersionExpirationDays: 90,
     abortIncompleteUploadDays: 1,
     accessLogExpirationDays: 365,
+    // GOVERNANCE only (lib/config/schema.ts OBJECT_LOCK_DEFAULT_RETENTION_MODE); runbooks/break-glass.md, "Object Lock default retention".
+    resultsRetention: { mode: 'GOVERNANCE', days: 30 },
   },
   backup: {
     retentionDays: 35,

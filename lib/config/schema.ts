@@ -295,6 +295,18 @@ const database = z.strictObject({
   credentialRotationDays: integerBetween(1, 365, 'days'),
 });
 
+/**
+ * The only Object Lock mode a bucket's default retention may use. COMPLIANCE
+ * locks every new version for the whole period against every principal, the
+ * root user and the break-glass role included ("it can't be overwritten or
+ * deleted by any user, including the root user", S3 User Guide, "Object Lock
+ * retention modes"): a user's erasure request, a failback clean-up of the
+ * standby replica and a mistaken upload could not be removed before it ends.
+ * GOVERNANCE stops every principal without s3:BypassGovernanceRetention, which
+ * the bucket policy leaves to the break-glass role alone (runbooks/break-glass.md).
+ */
+export const OBJECT_LOCK_DEFAULT_RETENTION_MODE = 'GOVERNANCE';
+
 const storage = z.strictObject({
   /** Old object versions are kept this long, then expire. */
   noncurrentVersionExpirationDays: integerBetween(1, 3650, 'days'),
@@ -302,6 +314,20 @@ const storage = z.strictObject({
   abortIncompleteUploadDays: integerBetween(1, 30, 'days'),
   /** Server access logs are kept this long. */
   accessLogExpirationDays: integerBetween(30, 3650, 'days'),
+  /**
+   * Object Lock default retention of the results buckets (primary and standby
+   * replica): every new result version is protected from deletion and
+   * overwrite for `days` (S3 Object Lock, GOVERNANCE mode only). At most
+   * `noncurrentVersionExpirationDays`, so that the lock never keeps a deleted
+   * result longer than the storage policy says versions are kept.
+   */
+  resultsRetention: z.strictObject({
+    mode: z.custom<typeof OBJECT_LOCK_DEFAULT_RETENTION_MODE>((v) => v === OBJECT_LOCK_DEFAULT_RETENTION_MODE, {
+      error: (issue) =>
+        `must be '${OBJECT_LOCK_DEFAULT_RETENTION_MODE}' (COMPLIANCE would lock each result against everyone, root and break glass included, so neither an erasure request nor the failback clean-up could remove it before the period ends), got ${describeValue(issue.input)}`,
+    }),
+    days: integerBetween(1, 3650, 'days'),
+  }),
 });
 
 const backup = z.strictObject({
@@ -518,6 +544,13 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['database', 'maxAllocatedStorageGiB'],
         message: `must be at least ${minimumCeiling} GiB, 10 % above database.allocatedStorageGiB (${config.database.allocatedStorageGiB}): RDS refuses a lower storage autoscaling ceiling, got ${config.database.maxAllocatedStorageGiB}`,
+      });
+    }
+    if (config.storage.resultsRetention.days > config.storage.noncurrentVersionExpirationDays) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 'resultsRetention', 'days'],
+        message: `must be at most storage.noncurrentVersionExpirationDays (${config.storage.noncurrentVersionExpirationDays}): a longer lock would keep deleted results past the time versions are kept, got ${config.storage.resultsRetention.days}`,
       });
     }
     const backupHours = dailyBackupStartHoursClearOfRds();

@@ -37,6 +37,8 @@ export const staging: EnvironmentConfigInput = {
     noncurrentVersionExpirationDays: 30,
     abortIncompleteUploadDays: 1,
     accessLogExpirationDays: 90,
+    // GOVERNANCE only (lib/config/schema.ts OBJECT_LOCK_DEFAULT_RETENTION_MODE); runbooks/break-glass.md, "Object Lock default retention".
+    resultsRetention: { mode: 'GOVERNANCE', days: 7 },
   },
   backup: {
     retentionDays: 7,

@@ -3,7 +3,7 @@ import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SUBNET_GROUPS } from '../../constructs/application-vpc';
@@ -51,6 +51,15 @@ export interface DataStackProps extends StackProps {
    * only that stack knows: read with a cross-region weak reference.
    */
   readonly standbyDatabaseKey: kms.IKey;
+}
+
+/**
+ * Object Lock default retention of an environment's results buckets (primary
+ * and standby replica), from config `storage.resultsRetention`, whose schema
+ * admits GOVERNANCE mode only (OBJECT_LOCK_DEFAULT_RETENTION_MODE).
+ */
+export function resultsRetention(config: EnvironmentConfig): s3.ObjectLockRetention {
+  return s3.ObjectLockRetention.governance(Duration.days(config.storage.resultsRetention.days));
 }
 
 /**
@@ -217,7 +226,7 @@ export class DataStack extends Stack {
       const replica = (purpose: string) => bucketName(env, purpose, standby.account, standby.region);
       return new DataBuckets(this, 'Default', {
         bucketNames: {
-          accessLogs: named('access-logs'),
+          accessLogs: named('s3-access-logs'),
           uploads: named('uploads'),
           results: named('results'),
           frontend: named('frontend'),
@@ -235,6 +244,7 @@ export class DataStack extends Stack {
         noncurrentVersionExpiration: Duration.days(storage.noncurrentVersionExpirationDays),
         abortIncompleteMultipartUploadAfter: Duration.days(storage.abortIncompleteUploadDays),
         logExpiration: Duration.days(storage.accessLogExpirationDays),
+        resultsRetention: resultsRetention(config),
         appOrigins: appOrigins(config),
       });
   }

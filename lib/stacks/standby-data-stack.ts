@@ -5,13 +5,18 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { backupVaultLock } from '../../constructs/daily-backups';
 import { EncryptionKey } from '../../constructs/encryption-key';
-import { FRONTEND_BUCKET_POLICY_OWNER } from '../../constructs/data-buckets';
+import {
+  DELIVERED_LOGS_WITHOUT_RETENTION,
+  FRONTEND_BUCKET_POLICY_OWNER,
+  FRONTEND_WITHOUT_RETENTION,
+  UPLOADS_WITHOUT_RETENTION,
+} from '../../constructs/data-buckets';
 import { ReplicaRepositoryTemplate } from '../../constructs/replica-repository-template';
 import { SecureBucket } from '../../constructs/secure-bucket';
 import { allowLoadBalancerLogDelivery, createProcessingQueues } from './processing-queues';
 import { appOrigins, resultsCorsRule, uploadsCorsRule } from '../browser-access';
 import type { EnvironmentConfig } from '../config';
-import { backupVaultLockMode } from './data-stack';
+import { backupVaultLockMode, resultsRetention } from './data-stack';
 import {
   backupVaultName,
   bucketName,
@@ -104,7 +109,7 @@ export class StandbyDataStack extends Stack {
       abortIncompleteMultipartUploadAfter: Duration.days(config.storage.abortIncompleteUploadDays),
     };
     this.accessLogsBucket = new SecureBucket(this, 'StandbyAccessLogsBucket', {
-      bucketName: bucketName(env, 'access-logs', account, region),
+      bucketName: bucketName(env, 's3-access-logs', account, region),
       isAccessLogBucket: true,
       sseS3Reason:
         'S3 server access logging can only deliver to buckets encrypted with SSE-S3 (AES-256); the logs hold request metadata, not uploaded content.',
@@ -127,6 +132,11 @@ export class StandbyDataStack extends Stack {
         serverAccessLogsBucket: this.accessLogsBucket,
         withoutReplicationReason: REPLICA_NOT_REPLICATED,
         bucketPolicyOwner: purpose === 'frontend' ? FRONTEND_BUCKET_POLICY_OWNER : undefined,
+        // The same default retention as the primary: replicas keep the retention
+        // their source version had, and after a failover the standby services
+        // write new results here directly.
+        defaultRetention: purpose === 'results' ? resultsRetention(config) : undefined,
+        withoutDefaultRetentionReason: { uploads: UPLOADS_WITHOUT_RETENTION, results: undefined, frontend: FRONTEND_WITHOUT_RETENTION }[purpose],
         ...lifecycle,
       }).bucket;
     this.replicaBuckets = {
@@ -148,6 +158,7 @@ export class StandbyDataStack extends Stack {
       serverAccessLogsBucket: this.accessLogsBucket,
       sseS3Reason: 'Load balancer log delivery can only write to buckets encrypted with SSE-S3 (AES-256); the logs hold request metadata, not uploaded content.',
       withoutReplicationReason: "Request logs describe this region's load balancers and are kept as regional audit records; the primary region keeps its own.",
+      withoutDefaultRetentionReason: DELIVERED_LOGS_WITHOUT_RETENTION,
       ...lifecycle,
     }).bucket;
     this.loadBalancerLogsBucket.addLifecycleRule({ id: 'ExpireLogs', expiration: Duration.days(config.storage.accessLogExpirationDays) });
