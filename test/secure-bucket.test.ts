@@ -98,7 +98,7 @@ describe('SecureBucket', () => {
   test("with a default retention, only the break-glass role and CloudFormation's execution role may change the Object Lock configuration", () => {
     const statement = policyStatements('LockedBucket').find((s) => s.Sid === 'DenyObjectLockChangesExceptBreakGlassAndCloudFormation');
     expect(statement).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutBucketObjectLockConfiguration', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LockedBucket/), 'Arn'] } });
-    const exempt = JSON.stringify(statement.Condition.ArnNotEquals['aws:PrincipalArn']);
+    const exempt = JSON.stringify(statement?.Condition.ArnNotEquals['aws:PrincipalArn']);
     expect(exempt).toContain(':role/BodyScriptBreakGlass');
     expect(exempt).toContain('cfn-exec-role-111111111111-us-east-1');
   });
