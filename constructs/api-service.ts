@@ -41,6 +41,8 @@ export interface ReleaseWatch {
   readonly alarmNamePrefix: string;
   /** Alarm of the service's health-check canary (HealthCheckCanary.failureAlarm). */
   readonly canaryAlarm: cloudwatch.IAlarm;
+  /** Requests the service's health-check canary sends a minute (HealthCheckCanary.requestsPerMinute): the least traffic its load balancer sees. */
+  readonly canaryRequestsPerMinute: number;
   /** Topic told when the composite rollback alarm changes state. */
   readonly alarmTopic: sns.ITopic;
   /**
@@ -151,6 +153,7 @@ export class ApiService extends Construct {
       loadBalancer: this.blueGreen.loadBalancer,
       targetGroups: [this.blueGreen.blueTargetGroup, this.blueGreen.greenTargetGroup],
       canaryAlarms: [watch.canaryAlarm],
+      quietestRequestsPerMinute: watch.canaryRequestsPerMinute,
       failedTasks: watch.failedTasks,
       deploymentWatch: watch.deploymentWatch,
       alarmTopic: watch.alarmTopic,

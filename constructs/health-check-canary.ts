@@ -39,6 +39,12 @@ export const CANARY_FAILED_RUNS_TO_ALARM = 2;
 export const CANARY_SILENCE_PERIOD = Duration.minutes(5);
 export const CANARY_SILENT_PERIODS_TO_ALARM = 2;
 
+/** A run must end before the next one starts. */
+export const CANARY_RUN_TIMEOUT = Duration.seconds(50);
+
+/** Most requests one run may make (each is a Synthetics step, with its own report line). */
+export const CANARY_MAX_REQUESTS_PER_RUN = 10;
+
 /** The product's health-check interval; Route 53's 10-second checks cost three times as much and DNS failover needs no more. */
 const ROUTE53_REQUEST_INTERVAL = Duration.seconds(30);
 
@@ -88,6 +94,15 @@ export interface HealthCheckCanaryProps {
   readonly expectedBodyPattern?: string;
   /** A response slower than this fails the run (at most 20 seconds). */
   readonly maxLatency: Duration;
+  /**
+   * Requests each run makes, one after the other; any one that fails fails the
+   * run. More than one gives the load balancer behind the URL a floor of
+   * requests a minute that its alarms can judge (`requestsPerMinute`): at one
+   * request a minute a slow cold request and a slow release look the same.
+   *
+   * @default 1
+   */
+  readonly requestsPerRun?: number;
   /**
    * VPC to run in, for targets that are only reachable inside it (internal load balancers).
    *
@@ -146,14 +161,17 @@ export interface HealthCheckCanaryProps {
 }
 
 /**
- * A CloudWatch Synthetics canary that requests one URL every minute and fails
- * when the status, the body or the latency is not what the service promises,
+ * A CloudWatch Synthetics canary that requests one URL every minute (one or a
+ * few times a run) and fails when the status, the body or the latency of any
+ * of those requests is not what the service promises,
  * with its own alarm (two failed runs in a row: detection within two minutes)
  * and, where a domain exists, a Route 53 health check of the same target.
  */
 export class HealthCheckCanary extends Construct {
   /** The canary. */
   public readonly canary: synthetics.Canary;
+  /** Requests the canary sends to its URL every minute: the least traffic its target ever sees. */
+  public readonly requestsPerMinute: number;
   /** Where the canary writes its run artifacts: encrypted, expiring. */
   public readonly artifactsBucket: SecureBucket;
   /** In ALARM after CANARY_FAILED_RUNS_TO_ALARM failed runs in a row, and while the canary stays silent after failing. */
@@ -175,6 +193,7 @@ export class HealthCheckCanary extends Construct {
       throw new Error(`HealthCheckCanary ${this.node.path}: the stack needs an explicit env (account and region) to name the artifacts bucket`);
     }
     const retention = props.artifactsRetention ?? Duration.days(30);
+    this.requestsPerMinute = ((props.requestsPerRun ?? 1) * 60) / CANARY_INTERVAL.toSeconds();
 
     const bucketName = canaryArtifactsBucketName(props.canaryName, stack.account, stack.region);
     const accessLogsBucketName = physicalBucketName(this, props.accessLogsBucket);
@@ -260,12 +279,13 @@ export class HealthCheckCanary extends Construct {
       test: synthetics.Test.custom({ code: synthetics.Code.fromInline(CANARY_SCRIPT), handler: 'index.handler' }),
       schedule: synthetics.Schedule.rate(CANARY_INTERVAL),
       // A run must end before the next one starts.
-      timeout: Duration.seconds(50),
+      timeout: CANARY_RUN_TIMEOUT,
       environmentVariables: {
         TARGET_URL: props.url,
         EXPECTED_STATUS: String(props.expectedStatus ?? 200),
         BODY_PATTERN: props.expectedBodyPattern ?? '',
         MAX_LATENCY_MS: String(props.maxLatency.toMilliseconds()),
+        REQUESTS_PER_RUN: String(props.requestsPerRun ?? 1),
       },
       // Immutable: the managed policy above is complete; grants must not add an inline policy.
       role: role.withoutPolicyUpdates(),
@@ -407,6 +427,16 @@ function validate(scope: Construct, props: HealthCheckCanaryProps): void {
   const latencyMs = props.maxLatency.toMilliseconds();
   if (latencyMs <= 0 || latencyMs > 20_000) {
     throw new Error(`${where}: maxLatency must be more than 0 and at most 20 seconds, got ${latencyMs} ms`);
+  }
+  const requests = props.requestsPerRun ?? 1;
+  if (!Number.isInteger(requests) || requests < 1 || requests > CANARY_MAX_REQUESTS_PER_RUN) {
+    throw new Error(`${where}: requestsPerRun must be a whole number from 1 to ${CANARY_MAX_REQUESTS_PER_RUN}, got ${requests}`);
+  }
+  if (requests * latencyMs > CANARY_RUN_TIMEOUT.toMilliseconds()) {
+    // A run whose every request takes just under maxLatency passes; it must also end within the run's timeout.
+    throw new Error(
+      `${where}: requestsPerRun × maxLatency must fit in the run's ${CANARY_RUN_TIMEOUT.toSeconds()} s timeout, got ${requests} × ${latencyMs} ms = ${requests * latencyMs} ms`,
+    );
   }
   if (!props.vpc && (props.vpcSubnets || props.securityGroups)) {
     throw new Error(`${where}: vpcSubnets and securityGroups need a vpc`);

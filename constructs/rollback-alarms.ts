@@ -8,7 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
-import { LOW_TRAFFIC_RULE, lowTrafficCondition } from '../lib/low-traffic';
+import { BAD_REQUEST_FLOOR_RULE, badRequestsAtLeast, MIN_BAD_REQUESTS_PER_MINUTE } from '../lib/low-traffic';
 
 /**
  * A release that fails every request (crashes, hangs, answers 5xx or slowly)
@@ -111,6 +111,17 @@ export interface RollbackAlarmsProps {
    * @default 'users'
    */
   readonly traffic?: LoadBalancerTraffic;
+  /**
+   * The fewest requests a minute that reach the load balancer: its health-check
+   * canary's (HealthCheckCanary.requestsPerMinute), when no user calls. Required
+   * for 'users' traffic and at least MIN_BAD_REQUESTS_PER_MINUTE: the latency
+   * alarm counts a minute only with that many slow responses in it (one slow
+   * cold request is no trend), so a release that slows every request is seen at
+   * night only if that many requests arrive every minute.
+   *
+   * @default - none; refused for 'users' traffic
+   */
+  readonly quietestRequestsPerMinute?: number;
   /**
    * Alarms of the health-check canaries of this service (see HealthCheckCanary.failureAlarm).
    *
@@ -226,6 +237,15 @@ export class RollbackAlarms extends Construct {
     if (traffic === 'health-checks' && (props.maxP99Latency !== undefined || props.max5xxRatePercent !== undefined)) {
       throw new Error(`${where}: maxP99Latency and max5xxRatePercent apply to 'users' traffic only; a load balancer that only serves health checks has no 5xx rate or latency to watch`);
     }
+    if (traffic === 'users') {
+      const quietest = props.quietestRequestsPerMinute;
+      if (quietest === undefined || !(quietest >= MIN_BAD_REQUESTS_PER_MINUTE)) {
+        throw new Error(
+          `${where}: quietestRequestsPerMinute must be at least ${MIN_BAD_REQUESTS_PER_MINUTE} (the health-check canary's requests a minute, HealthCheckCanary.requestsPerRun), got ${quietest}: ` +
+            `the latency alarm counts a minute only with ${MIN_BAD_REQUESTS_PER_MINUTE} slow responses, so with fewer requests a release that slows every one of them would never roll back at night`,
+        );
+      }
+    }
     if (props.worker) validateWorker(where, props.worker);
 
     const name = (suffix: string) => `${props.alarmNamePrefix}${suffix}`;
@@ -269,15 +289,17 @@ export class RollbackAlarms extends Construct {
       fast.push({ alarm: this.serverErrorRate, detects: ['crash', 'hang', 'errors'], worstCaseDetection: detection(this.serverErrorRate) });
 
       // The p99 as a share: more than 1 % of responses slower than the objective is p99 above it,
-      // and the share comes with its count (SampleCount of the same metric), so a minute with
-      // one slow request among a few does not count (lib/low-traffic.ts, review R14).
+      // and the share comes with its count (SampleCount of the same metric). A minute counts
+      // only with at least MIN_BAD_REQUESTS_PER_MINUTE slow responses, whatever the traffic (review
+      // R14: at one request a minute, one slow cold request in each of two minutes rolled back);
+      // the canary's own requests (quietestRequestsPerMinute) keep a slow release countable.
       const objective = maxLatency.toMilliseconds() / 1000;
       this.latency = new cloudwatch.Alarm(this, 'Latency', {
         alarmName: name('LatencyP99'),
         alarmDescription: describeAlarm({
           what:
             `More than 1 % of the responses of the service's targets were slower than ${maxLatency.toMilliseconds()} ms, the API's latency objective (its p99 above it), for two minutes in a row. ` +
-            LOW_TRAFFIC_RULE,
+            BAD_REQUEST_FLOOR_RULE,
           action: 'During a deployment CodeDeploy rolls the release back; otherwise check database CPU and slow queries in Performance Insights.',
           missingData: missingData(
             cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -286,7 +308,7 @@ export class RollbackAlarms extends Construct {
           runbook,
         }),
         metric: new cloudwatch.MathExpression({
-          expression: `IF(${lowTrafficCondition('answered', '(100 - fast)')}, 100 - fast, 0)`,
+          expression: `IF(${badRequestsAtLeast('answered', '(100 - fast)')}, 100 - fast, 0)`,
           usingMetrics: {
             answered: lb.targetResponseTime({ period: MINUTE, statistic: cloudwatch.Stats.SAMPLE_COUNT }),
             fast: lb.targetResponseTime({ period: MINUTE, statistic: cloudwatch.Stats.percentileRank(objective) }),

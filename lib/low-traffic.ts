@@ -27,5 +27,21 @@ export function lowTrafficCondition(requests: string, badPercent: string): strin
   return `(${badPercent} >= 100 || ${requests} * ${badPercent} / 100 >= ${MIN_BAD_REQUESTS_PER_MINUTE})`;
 }
 
+/**
+ * The condition "at least MIN_BAD_REQUESTS_PER_MINUTE bad requests", with no
+ * "or only bad ones": for an alarm whose load balancer never sees fewer than
+ * that many requests a minute (a canary that sends them), so that a release
+ * that fails every request still counts while one bad request never does.
+ * The count is rebuilt from a share, which is rarely exact in floating point
+ * (3 slow of 7 requests: 7 × 42.857…% / 100 = 2.9999…): counts are whole
+ * numbers, so half a request below the floor is the floor.
+ */
+export function badRequestsAtLeast(requests: string, badPercent: string): string {
+  return `${requests} * ${badPercent} / 100 >= ${MIN_BAD_REQUESTS_PER_MINUTE - 0.5}`;
+}
+
+/** The rule of badRequestsAtLeast in one sentence, for alarm descriptions. */
+export const BAD_REQUEST_FLOOR_RULE = `A minute counts only with at least ${MIN_BAD_REQUESTS_PER_MINUTE} such requests in it: one slow cold request is no trend, and the health-check canary sends at least ${MIN_BAD_REQUESTS_PER_MINUTE} requests a minute, so a release that slows every request still counts at night.`;
+
 /** The rule in one sentence, for alarm descriptions. */
 export const LOW_TRAFFIC_RULE = `A minute counts only with at least ${MIN_BAD_REQUESTS_PER_MINUTE} bad requests in it, or with nothing but bad ones: one among a few at night's canary traffic is no trend.`;

@@ -66,7 +66,7 @@ describe('ApiService', () => {
   let template: Template;
   beforeAll(() => {
     const { stack, api } = setup();
-    api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') });
+    api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), canaryRequestsPerMinute: 3, alarmTopic: new sns.Topic(stack, 'Topic') });
     template = Template.fromStack(stack);
   });
 
@@ -139,7 +139,7 @@ describe('ApiService', () => {
 
   test('can be created internal, without a web ACL: CloudFront reaches it through a VPC origin', () => {
     const { stack, api } = setup({ internetFacing: false, webAcl: undefined, loadBalancerSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } });
-    api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') });
+    api.watchReleases({ alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), canaryRequestsPerMinute: 3, alarmTopic: new sns.Topic(stack, 'Topic') });
     const internal = Template.fromStack(stack);
     internal.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
     internal.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
@@ -216,7 +216,7 @@ describe('ApiService', () => {
   test('fails when its rollback alarms are read before watchReleases(), or it is watched twice', () => {
     const { stack, api } = setup();
     expect(() => api.rollbackAlarms).toThrow(/call watchReleases\(\) first/);
-    const watch = { alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') };
+    const watch = { alarmNamePrefix: 'Test-api-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-api-Canary'), canaryRequestsPerMinute: 3, alarmTopic: new sns.Topic(stack, 'Topic') };
     api.watchReleases(watch);
     expect(() => api.watchReleases(watch)).toThrow(/watchReleases\(\) may be called once/);
   });

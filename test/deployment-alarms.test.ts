@@ -1,8 +1,9 @@
 import { CANARY_INTERVAL } from '../constructs/health-check-canary';
 import { MAX_CRASH_LOOP_DETECTION_TIME, MAX_DETECTION_TIME, WORKER_MIN_JOBS_PER_HOUR } from '../constructs/rollback-alarms';
 import { loadConfig } from '../lib/config';
+import { MIN_BAD_REQUESTS_PER_MINUTE } from '../lib/low-traffic';
 import { ENVIRONMENT_NAMES, TRAFFIC_SHIFT_MINUTES } from '../lib/config/schema';
-import { stackNames } from '../lib/naming';
+import { canaryName, stackNames } from '../lib/naming';
 import { type Behaviour, firstAlarm, readAlarms, type ServiceWorld, simulate, type TemplateAlarm } from './support/alarm-simulation';
 import { templateJson } from './support/assembly';
 
@@ -14,11 +15,21 @@ import { templateJson } from './support/assembly';
  * on the documented CloudWatch evaluation rules of test/support/cloudwatch-model.ts).
  *
  * Real traffic is the quietest an environment gets: no user at all, only the
- * services' health-check canaries (one request per CANARY_INTERVAL) and, for the
+ * services' health-check canaries (their requests per run, one run per
+ * CANARY_INTERVAL, read from the template) and, for the
  * worker, the fewest jobs it finishes while videos wait (minTasks × 2 an hour).
  */
 const config = loadConfig({});
-const CANARY_REQUESTS_PER_MINUTE = 60 / CANARY_INTERVAL.toSeconds();
+const CANARY_RUNS_PER_MINUTE = 60 / CANARY_INTERVAL.toSeconds();
+
+/** Requests a minute the service's health-check canary sends, from the Services template (its REQUESTS_PER_RUN × runs a minute). */
+function canaryRequestsPerMinute(env: (typeof ENVIRONMENT_NAMES)[number], service: 'api' | 'processing'): number {
+  const resources = templateJson(`${stackNames.application(env)}-Services`).Resources;
+  const canaries = Object.values(resources).filter((r) => r.Type === 'AWS::Synthetics::Canary' && r.Properties?.Name === canaryName(env, service));
+  if (canaries.length !== 1) throw new Error(`no canary ${canaryName(env, service)} in the Services template of ${env}`);
+  const variables = (canaries[0].Properties!.RunConfig as { EnvironmentVariables: Record<string, string> }).EnvironmentVariables;
+  return Number(variables.REQUESTS_PER_RUN) * CANARY_RUNS_PER_MINUTE;
+}
 /** ALB and most AWS metrics arrive about a minute after the minute they describe. */
 const DELAY = 1;
 
@@ -31,6 +42,8 @@ interface WorldOptions {
   readonly jobsPerHour?: number;
   /** Minutes (from 0) in which one canary run fails although the release is healthy. */
   readonly flakyCanaryMinutes?: number[];
+  /** Responses a minute slower than the latency objective although the release is healthy (cold requests); all are slow in a 'slow' release. */
+  readonly coldRequestsPerMinute?: number;
 }
 
 /** The service before minute 0 is healthy; from minute 0 the release does what the scenario says. */
@@ -57,13 +70,20 @@ function world(scenario: Scenario, options: WorldOptions): ServiceWorld {
     canaryRuns: (minute) => {
       const b = behaviour(minute);
       const flaky = options.flakyCanaryMinutes?.includes(minute) ?? false;
-      return Array.from({ length: CANARY_REQUESTS_PER_MINUTE }, () => !flaky && (b === 'healthy' || b === 'slow'));
+      return Array.from({ length: CANARY_RUNS_PER_MINUTE }, () => !flaky && (b === 'healthy' || b === 'slow'));
     },
     jobs: (minute) => {
       if (!jobEvery || minute % jobEvery !== 0) return { processed: 0, failed: 0 };
       return after(minute) && scenario === 'failing-jobs' ? { processed: 0, failed: 1 } : { processed: 1, failed: 0 };
     },
     queue: () => ({ visible: 0, deleted: 0, runningTasks: options.minTasks }),
+    metrics: options.coldRequestsPerMinute
+      ? {
+          // A healthy release whose first responses of every minute are cold: slower than the objective (1.5 s), the rest 50 ms.
+          'AWS/ApplicationELB/TargetResponseTime': (minute) =>
+            Array.from({ length: options.requestsPerMinute }, (_, i) => (behaviour(minute) === 'slow' || i < options.coldRequestsPerMinute! ? 1.5 : 0.05)),
+        }
+      : undefined,
   };
 }
 
@@ -114,7 +134,7 @@ describe.each(ENVIRONMENT_NAMES)('deployment alarms of %s', (env) => {
   const environment = config.environments[env];
   const watchMinutes = TRAFFIC_SHIFT_MINUTES[environment.deployment.strategy] + environment.deployment.terminationWaitMinutes;
   const options = (service: Service): WorldOptions => ({
-    requestsPerMinute: CANARY_REQUESTS_PER_MINUTE,
+    requestsPerMinute: canaryRequestsPerMinute(env, serviceKey(service)),
     minTasks: environment.services[serviceKey(service)].minTasks,
     jobsPerHour: service === 'Processing' ? environment.services.processing.minTasks * WORKER_MIN_JOBS_PER_HOUR : undefined,
   });
@@ -182,6 +202,16 @@ describe.each(ENVIRONMENT_NAMES)('deployment alarms of %s', (env) => {
       const healthy = world('healthy', { ...options(service), ...overrides });
       for (const alarm of watched) expect({ alarm: alarm.name, fired: firesAt(alarm, healthy, 360, delay) }).toEqual({ alarm: alarm.name, fired: undefined });
     }
+  });
+
+  test("the api's canary sends enough requests a minute that a release slowing every one of them counts for the latency alarm (review R14)", () => {
+    expect(canaryRequestsPerMinute(env, 'api')).toBeGreaterThanOrEqual(MIN_BAD_REQUESTS_PER_MINUTE);
+  });
+
+  test.each([1, 2])('a healthy api release never rolls back at the quietest real traffic when %i of its responses every minute are cold and slow (review R14)', (cold) => {
+    const { watched } = groups.find((g) => g.service === 'Api')!;
+    const coldStarts = world('healthy', { ...options('Api'), coldRequestsPerMinute: cold });
+    for (const alarm of watched) expect({ alarm: alarm.name, fired: firesAt(alarm, coldStarts, 360) }).toEqual({ alarm: alarm.name, fired: undefined });
   });
 
   test('a newest datapoint two minutes late does not hide a crash (no FILL)', () => {

@@ -51,6 +51,7 @@ describe('HealthCheckCanary', () => {
       url: 'https://app.bodyscript.example/api/health',
       expectedBodyPattern: '"status":\\s*"ok"',
       maxLatency: Duration.millis(500),
+      requestsPerRun: 3,
       alarmName: 'BodyScript-Staging-Canary-api',
       alarmTopic: topic,
       encryptionKey: key,
@@ -91,13 +92,17 @@ describe('HealthCheckCanary', () => {
           EXPECTED_STATUS: '200',
           BODY_PATTERN: '"status":\\s*"ok"',
           MAX_LATENCY_MS: '500',
+          REQUESTS_PER_RUN: '3',
         },
       },
     });
     template.hasResourceProperties('AWS::Synthetics::Canary', {
       Name: 'bs-stg-processing',
-      RunConfig: { EnvironmentVariables: { EXPECTED_STATUS: '204', BODY_PATTERN: '', MAX_LATENCY_MS: '2000' } },
+      RunConfig: { EnvironmentVariables: { EXPECTED_STATUS: '204', BODY_PATTERN: '', MAX_LATENCY_MS: '2000', REQUESTS_PER_RUN: '1' } },
     });
+    // The least traffic each target sees: what the rollback alarms' low-traffic floor is checked against.
+    expect(publicCanary.requestsPerMinute).toBe(3);
+    expect(internalCanary.requestsPerMinute).toBe(1);
   });
 
   describe('the script (constructs/health-check-canary-script.cjs), run against a local server', () => {
@@ -143,6 +148,25 @@ describe('HealthCheckCanary', () => {
       Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 0 });
       await expect(runCanary()).resolves.toBeUndefined();
       expect(requests.map((r) => [r.method, r.url, r.headers['user-agent']])).toEqual([['GET', '/health?deep=1', 'test-canary']]);
+    });
+    test('makes REQUESTS_PER_RUN requests one after the other, and one missing means one', async () => {
+      Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 0 });
+      await expect(runCanary({ REQUESTS_PER_RUN: '3' })).resolves.toBeUndefined();
+      expect(requests.map((r) => r.url)).toEqual(['/health?deep=1', '/health?deep=1', '/health?deep=1']);
+      requests.length = 0;
+      delete process.env.REQUESTS_PER_RUN;
+      await expect(runCanary()).resolves.toBeUndefined();
+      expect(requests).toHaveLength(1);
+    });
+    test('ends the run at the first failed request of several', async () => {
+      Object.assign(answer, { status: 503, body: '{"status": "ok"}', delayMs: 0 });
+      await expect(runCanary({ REQUESTS_PER_RUN: '3' })).rejects.toThrow('expected status 200, got 503');
+      expect(requests).toHaveLength(1);
+    });
+    test('refuses a REQUESTS_PER_RUN that is not a whole number of at least 1, requesting nothing', async () => {
+      await expect(runCanary({ REQUESTS_PER_RUN: '0' })).rejects.toThrow('REQUESTS_PER_RUN must be a whole number of at least 1, got 0');
+      await expect(runCanary({ REQUESTS_PER_RUN: 'two' })).rejects.toThrow(/REQUESTS_PER_RUN must be a whole number/);
+      expect(requests).toHaveLength(0);
     });
     test('passes an answer that takes exactly the latency budget', async () => {
       Object.assign(answer, { status: 200, body: '{"status": "ok"}', delayMs: 300 });
@@ -277,6 +301,10 @@ describe('HealthCheckCanary', () => {
       ['the body pattern does not compile', { expectedBodyPattern: '(' }, /expectedBodyPattern must be a valid regular expression/],
       ['the latency budget is zero', { maxLatency: Duration.millis(0) }, /maxLatency must be more than 0 and at most 20 seconds, got 0 ms/],
       ['the latency budget exceeds the run', { maxLatency: Duration.seconds(30) }, /maxLatency must be more than 0 and at most 20 seconds/],
+      ['no request is made a run', { requestsPerRun: 0 }, /requestsPerRun must be a whole number from 1 to 10, got 0/],
+      ['a run makes more requests than allowed', { requestsPerRun: 11 }, /requestsPerRun must be a whole number from 1 to 10, got 11/],
+      ['requests per run are not whole', { requestsPerRun: 2.5 }, /requestsPerRun must be a whole number from 1 to 10, got 2.5/],
+      ['slow but passing requests would outlast the run', { requestsPerRun: 3, maxLatency: Duration.seconds(20) }, /requestsPerRun × maxLatency must fit in the run's 50 s timeout, got 3 × 20000 ms = 60000 ms/],
       ['the Route 53 path is relative', { route53HealthCheck: { fqdn: 'api.example.com', resourcePath: 'health' } }, /route53HealthCheck.resourcePath must start with '\/'/],
     ])('%s', (_name, overrides, error) => {
       const f = fixtures();

@@ -54,7 +54,7 @@ describe('ProcessingService', () => {
   let template: Template;
   beforeAll(() => {
     const { stack, processing } = setup();
-    processing.watchReleases({ alarmNamePrefix: 'Test-processing-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-processing-Canary'), alarmTopic: new sns.Topic(stack, 'Topic') });
+    processing.watchReleases({ alarmNamePrefix: 'Test-processing-', canaryAlarm: cloudwatch.Alarm.fromAlarmName(stack, 'Canary', 'Test-processing-Canary'), canaryRequestsPerMinute: 1, alarmTopic: new sns.Topic(stack, 'Topic') });
     template = Template.fromStack(stack);
   });
 

@@ -52,6 +52,7 @@ describe('RollbackAlarms', () => {
       loadBalancer: f.loadBalancer,
       targetGroups: [f.blue, f.green],
       canaryAlarms: [f.canaryAlarm],
+      quietestRequestsPerMinute: 3,
       failedTasks: f.failedTasks,
       alarmTopic: f.topic,
     });
@@ -91,13 +92,13 @@ describe('RollbackAlarms', () => {
     for (const a of alarms()) for (const q of a.Properties.Metrics ?? []) expect(q.Expression ?? '').not.toMatch(/FILL\(/);
   });
 
-  test('p99 latency is the share of responses of the whole load balancer slower than the objective, weighed by their count (review R14)', () => {
+  test('p99 latency is the share of responses of the whole load balancer slower than the objective, counted only from 3 slow responses a minute (review R14)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'BodyScript-Staging-api-LatencyP99',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanThreshold',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF(((100 - fast) >= 100 || answered * (100 - fast) / 100 >= 3), 100 - fast, 0)', ReturnData: true }),
+        Match.objectLike({ Expression: 'IF(answered * (100 - fast) / 100 >= 2.5, 100 - fast, 0)', ReturnData: true }),
         Match.objectLike({ Id: 'answered', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'TargetResponseTime', Dimensions: [Match.objectLike({ Name: 'LoadBalancer' })] }), Period: 60, Stat: 'SampleCount' }) }),
         Match.objectLike({ Id: 'fast', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'TargetResponseTime' }), Period: 60, Stat: 'PR(:0.5)' }) }),
       ]),
@@ -117,14 +118,19 @@ describe('RollbackAlarms', () => {
     });
     const fires = (w: ServiceWorld) => firstAlarm(simulate(latency(), w, { publicationDelayMinutes: 1, from: 0, to: 120 }));
 
-    test.each([2, 10, 50, 99])('one slow (cold) request in every minute at %i requests a minute never fires: p99 would have been that request', (requests) => {
+    test.each([1, 2, 3, 10, 50, 99])('one slow (cold) request in every minute at %i requests a minute never fires: p99 would have been that request', (requests) => {
       expect(fires(world(requests, () => 1))).toBeUndefined();
-      if (requests > 2) expect(fires(world(requests, () => 2))).toBeUndefined();
+      if (requests >= 2) expect(fires(world(requests, () => 2))).toBeUndefined();
     });
 
-    test('a release that slows every request down fires within two minutes and the publication delay, even at one request a minute', () => {
-      expect(fires(world(1, (m) => (m >= 0 ? 1 : 0)))).toBeLessThanOrEqual(3);
+    test('a release that slows every request down fires within two minutes and the publication delay at the quietest traffic it accepts (3 canary requests a minute)', () => {
+      expect(fires(world(3, (m) => (m >= 0 ? 3 : 0)))).toBeLessThanOrEqual(3);
       expect(fires(world(60, (m) => (m >= 0 ? 60 : 0)))).toBeLessThanOrEqual(3);
+    });
+
+    test('3 slow of 9 requests counts: the share times the count is 2.999… in floating point, and counts are whole', () => {
+      expect((9 * (100 - (100 * 6) / 9)) / 100).toBeLessThan(3);
+      expect(fires(world(9, (m) => (m >= 0 ? 3 : 0)))).toBeLessThanOrEqual(3);
     });
 
     test('at volume it is the p99: 2 % slow at 1000 requests a minute fires, 0.5 % does not', () => {
@@ -247,6 +253,7 @@ describe('RollbackAlarms', () => {
       alarmNamePrefix: 'BodyScript-Staging-api-',
       loadBalancer: f.loadBalancer,
       targetGroups: [f.blue, f.green],
+      quietestRequestsPerMinute: 3,
       ...overrides,
     });
 
@@ -274,6 +281,12 @@ describe('RollbackAlarms', () => {
       ['the 5xx rate is not a percentage', { max5xxRatePercent: 150 }, /max5xxRatePercent must be more than 0 and at most 100 \(percent\), got 150/],
       ['the latency budget is zero', { maxP99Latency: Duration.millis(0) }, /maxP99Latency must be more than 0/],
       ['a 5xx rate is asked of a load balancer that only serves health checks', { traffic: 'health-checks', max5xxRatePercent: 5 }, /apply to 'users' traffic only/],
+      ['users traffic states no quietest request rate', { quietestRequestsPerMinute: undefined }, /quietestRequestsPerMinute must be at least 3 .*got undefined/],
+      [
+        'the canary sends fewer requests a minute than a slow minute needs (one a minute: a slow release would never roll back)',
+        { quietestRequestsPerMinute: 1 },
+        /quietestRequestsPerMinute must be at least 3 \(the health-check canary's requests a minute, HealthCheckCanary.requestsPerRun\), got 1/,
+      ],
     ])('%s', (_name, overrides, error) => {
       const f = fixtures();
       expect(() => new RollbackAlarms(f.stack, 'R', props(f, overrides))).toThrow(error);

@@ -16,7 +16,7 @@ import { EdgeDistribution } from '../../constructs/edge-distribution';
 import { FailedTasks } from '../../constructs/failed-tasks';
 import { regionalRecordName } from '../../constructs/failover-record';
 import { FrontendBucketAccess } from '../../constructs/frontend-bucket-access';
-import { HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
+import { CANARY_INTERVAL, HealthCheckCanary, type HealthCheckCanaryProps } from '../../constructs/health-check-canary';
 import { OriginVerifyRotation } from '../../constructs/origin-verify-rotation';
 import { OriginVerifySecret } from '../../constructs/origin-verify-secret';
 import { DatabaseMigrationsTask } from '../../constructs/database-migrations-task';
@@ -29,6 +29,7 @@ import { presignedUrlOrigins } from '../browser-access';
 import { acknowledge } from '../compliance';
 import type { EnvironmentConfig } from '../config';
 import { TRAFFIC_SHIFT_MINUTES } from '../config/schema';
+import { MIN_BAD_REQUESTS_PER_MINUTE } from '../low-traffic';
 import {
   alarmName,
   alarmNamePrefix,
@@ -175,6 +176,7 @@ export class ServicesStack extends Stack {
       watched.watchReleases({
         alarmNamePrefix: `${alarmNamePrefix(env)}${service}-`,
         canaryAlarm: this.canaries[service].failureAlarm,
+        canaryRequestsPerMinute: this.canaries[service].requestsPerMinute,
         alarmTopic: topics.warning,
         failedTasks: this.failedTasks[service].metric,
         deploymentWatch: deploymentWatch[service],
@@ -389,6 +391,9 @@ export class ServicesStack extends Stack {
       api: new HealthCheckCanary(this, 'ApiCanary', {
         ...common('api'),
         url: `${appUrl}/api/health`,
+        // Enough requests a minute for the latency rollback alarm to tell a slow release
+        // from one slow cold request, which it ignores (lib/low-traffic.ts, review R14).
+        requestsPerRun: Math.ceil(MIN_BAD_REQUESTS_PER_MINUTE / (60 / CANARY_INTERVAL.toSeconds())),
         expectedBodyPattern: '"status"\\s*:\\s*"ok"',
         route53HealthCheck: domain ? { fqdn: domain.appDomainName, resourcePath: '/api/health' } : undefined,
       }),
