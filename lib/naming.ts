@@ -202,6 +202,15 @@ export function alarmTopicName(env: EnvironmentName, severity: 'critical' | 'war
   return `${resourcePrefix(env)}-${severity}`;
 }
 
+/**
+ * The standby's dashboard, `BodyScript-<Env>-Standby` (the environment after a
+ * failover, graphed from the standby region). CloudWatch dashboards are global
+ * to the account, so it differs from the primary's `BodyScript-<Env>`.
+ */
+export function standbyDashboardName(env: EnvironmentName): string {
+  return `BodyScript-${environmentTitle(env)}-Standby`;
+}
+
 /** CloudWatch Synthetics canary names: at most 21 characters of [0-9a-z_-]. */
 export function canaryName(env: EnvironmentName, target: 'frontend' | 'api' | 'processing' | string): string {
   const shortEnv = env === 'production' ? 'prod' : 'stg';

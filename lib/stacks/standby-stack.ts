@@ -20,6 +20,7 @@ import { ApiFailover } from '../../constructs/api-failover';
 import { failoverSetIdentifier } from '../../constructs/failover-record';
 import { PilotLightService } from '../../constructs/pilot-light-service';
 import { StandbyAlarms } from '../../constructs/standby-alarms';
+import { StandbyDashboard } from '../../constructs/standby-dashboard';
 import { POSTGRES_PORT } from '../../constructs/postgres-database';
 import { PostgresReadReplica } from '../../constructs/read-replica';
 import { RegionSwitchPlan } from '../../constructs/region-switch-plan';
@@ -45,6 +46,7 @@ import {
   resourcePrefix,
   SERVICE_NAMES,
   type ServiceName,
+  standbyDashboardName,
   standbyKeyAlias,
 } from '../naming';
 import {
@@ -91,6 +93,8 @@ export class StandbyStack extends Stack {
   public readonly replica: PostgresReadReplica;
   /** The replica's lag and the raised services' 5xx and unhealthy targets, to the standby's own topics. */
   public readonly alarms: StandbyAlarms;
+  /** `BodyScript-<Env>-Standby`: the recovered environment, graphed from this region. */
+  public readonly dashboard: StandbyDashboard;
   /** The ECS cluster, named like the primary's. */
   public readonly cluster: ecs.Cluster;
   /** The pilot-light api and processing services (zero tasks until `ops dr failover`). */
@@ -198,6 +202,25 @@ export class StandbyStack extends Stack {
     // The replica is named literally: without this the lag and free-storage alarms (missing data breaching) would page while the replica is still being created.
     this.alarms.replicaLag.node.addDependency(this.replica);
     this.alarms.replicaFreeStorage.node.addDependency(this.replica);
+    // What on-call watches after a failover, graphed from this region (the primary's dashboard graphs us-east-1).
+    this.dashboard = new StandbyDashboard(this, 'Dashboard', {
+      dashboardName: standbyDashboardName(env),
+      environment: env,
+      clusterName: clusterName(env),
+      api: { serviceName: ecsServiceName(env, 'api'), loadBalancer: this.services.api.loadBalancer, targetGroup: this.services.api.targetGroup },
+      processing: { serviceName: ecsServiceName(env, 'processing'), loadBalancer: this.services.processing.loadBalancer, targetGroup: this.services.processing.targetGroup },
+      databaseInstanceIdentifier: replicaInstanceIdentifier(env),
+      queue: standbyData.processingQueue,
+      deadLetterQueue: standbyData.processingDeadLetterQueue,
+      processingMetrics: { namespace: PROCESSING_METRICS_NAMESPACE, environment: env },
+      alarms: [
+        this.alarms.replicaLag,
+        this.alarms.replicaFreeStorage,
+        this.alarms.replicaStorageNotGrowing,
+        ...this.alarms.serviceAlarms,
+        ...[this.alarms.deadLetterQueueNotEmpty, this.alarms.queueBehind, this.alarms.apiWebAclBlockedSurge].filter((a) => a !== undefined),
+      ],
+    });
     this.regionSwitchPlan = this.failoverPlan(config);
     if (config.domain) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: config.domain.hostedZoneId, zoneName: config.domain.hostedZoneName });
