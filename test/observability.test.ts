@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../lib/config/schema';
-import { alarmNamePrefix, environmentTitle, replicaInstanceIdentifier, serviceHealthAlarmName, stackNames } from '../lib/naming';
+import { alarmNamePrefix, environmentTitle, replicaInstanceIdentifier, serviceHealthAlarmName, stackNames, standbyDashboardName } from '../lib/naming';
 import { stacks, templateJson } from './support/assembly';
 
 /**
@@ -89,9 +89,12 @@ describe('alarms', () => {
 });
 
 describe('dashboards', () => {
-  test.each(ENVIRONMENT_NAMES)('%s has one dashboard, in its top stack', (env) => {
+  test.each(ENVIRONMENT_NAMES)('%s has two dashboards: the environment in its top stack, and the standby after a failover in the standby stack', (env) => {
     const dashboards = all().flatMap((s) => Object.values(s.resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard').map((r) => ({ stack: s.name, name: r.Properties?.DashboardName })));
-    expect(dashboards.filter((d) => environmentOf(d.stack) === env)).toEqual([{ stack: stackNames.application(env), name: `BodyScript-${environmentTitle(env)}` }]);
+    expect(dashboards.filter((d) => environmentOf(d.stack) === env).sort((a, b) => a.stack.localeCompare(b.stack))).toEqual([
+      { stack: stackNames.application(env), name: `BodyScript-${environmentTitle(env)}` },
+      { stack: `${stackNames.application(env)}-Standby`, name: standbyDashboardName(env) },
+    ]);
   });
 
   test.each(ENVIRONMENT_NAMES)('%s shows the standby read replica lag beside the primary database', (env) => {
