@@ -112,7 +112,7 @@ export class EncryptionKey extends Construct {
       }),
     );
 
-    const breakGlassRoleArn = `arn:${stack.partition}:iam::${stack.account}:role/${props.breakGlassRoleName ?? BREAK_GLASS_ROLE_NAME}`;
+    const breakGlassRoleArn = breakGlassRoleArnIn(stack, props.breakGlassRoleName);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyKeyDestructionExceptBreakGlass',
@@ -189,6 +189,11 @@ export class EncryptionKey extends Construct {
       );
     }
   }
+}
+
+/** The break-glass role of the stack's account: created by the organization, not by this app (runbooks/break-glass.md). */
+export function breakGlassRoleArnIn(stack: Stack, roleName: string = BREAK_GLASS_ROLE_NAME): string {
+  return `arn:${stack.partition}:iam::${stack.account}:role/${roleName}`;
 }
 
 /**

@@ -243,18 +243,7 @@ export class RegionSwitchPlan extends Construct {
       steps.push({
         name: PLAN_STEP_NAMES.traffic,
         description: `Move ${props.dns.recordName} to ${props.recoveryRegion}: ARC sets the health checks of its failover records`,
-        executionBlockType: 'Route53HealthCheck',
-        executionBlockConfiguration: {
-          route53HealthCheckConfig: {
-            hostedZoneId: props.dns.hostedZoneId,
-            recordName: props.dns.recordName,
-            recordSets: [
-              { recordSetIdentifier: props.dns.primarySetIdentifier, region: props.primaryRegion },
-              { recordSetIdentifier: props.dns.recoverySetIdentifier, region: props.recoveryRegion },
-            ],
-            timeoutMinutes: minutes(props.dnsTimeout ?? DEFAULT_DNS_TIMEOUT),
-          },
-        },
+        ...route53HealthCheckBlock(props, props.dns),
       });
     }
     const workflows: arc.CfnPlan.WorkflowProperty[] = [
@@ -288,18 +277,7 @@ export class RegionSwitchPlan extends Construct {
           {
             name: FAILBACK_STEP_NAMES.traffic,
             description: `Move ${props.dns.recordName} back to ${props.primaryRegion}: ARC sets the health checks of its failover records`,
-            executionBlockType: 'Route53HealthCheck',
-            executionBlockConfiguration: {
-              route53HealthCheckConfig: {
-                hostedZoneId: props.dns.hostedZoneId,
-                recordName: props.dns.recordName,
-                recordSets: [
-                  { recordSetIdentifier: props.dns.primarySetIdentifier, region: props.primaryRegion },
-                  { recordSetIdentifier: props.dns.recoverySetIdentifier, region: props.recoveryRegion },
-                ],
-                timeoutMinutes: minutes(props.dnsTimeout ?? DEFAULT_DNS_TIMEOUT),
-              },
-            },
+            ...route53HealthCheckBlock(props, props.dns),
           },
         ],
       });
@@ -442,4 +420,27 @@ function validate(where: string, stack: Stack, props: RegionSwitchPlanProps): vo
       throw new Error(`${where}: dns.primarySetIdentifier and dns.recoverySetIdentifier must differ (one record per region), got '${props.dns.primarySetIdentifier}' for both`);
     }
   }
+}
+
+/**
+ * The step that sets ARC's Route 53 health checks of the api's failover pair. The
+ * failover and the failback workflows must name the same record and record sets,
+ * because that is what makes them share each region's check (see the failback
+ * workflow's comment), so both build it here.
+ */
+function route53HealthCheckBlock(props: RegionSwitchPlanProps, dns: RegionSwitchDns): Pick<arc.CfnPlan.StepProperty, 'executionBlockType' | 'executionBlockConfiguration'> {
+  return {
+    executionBlockType: 'Route53HealthCheck',
+    executionBlockConfiguration: {
+      route53HealthCheckConfig: {
+        hostedZoneId: dns.hostedZoneId,
+        recordName: dns.recordName,
+        recordSets: [
+          { recordSetIdentifier: dns.primarySetIdentifier, region: props.primaryRegion },
+          { recordSetIdentifier: dns.recoverySetIdentifier, region: props.recoveryRegion },
+        ],
+        timeoutMinutes: (props.dnsTimeout ?? DEFAULT_DNS_TIMEOUT).toMinutes(),
+      },
+    },
+  };
 }

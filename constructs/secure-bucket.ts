@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, MINIMUM_REASON_LENGTH } from '../lib/compliance';
-import { BREAK_GLASS_ROLE_NAME, cloudFormationExecutionRoleArn } from './encryption-key';
+import { breakGlassRoleArnIn, cloudFormationExecutionRoleArn } from './encryption-key';
 
 /**
  * Why an access-log bucket has no Object Lock at all, not even without a
@@ -275,7 +275,7 @@ export class SecureBucket extends Construct {
    */
   private guardRetention(): void {
     const stack = Stack.of(this);
-    const breakGlassRoleArn = `arn:${stack.partition}:iam::${stack.account}:role/${BREAK_GLASS_ROLE_NAME}`;
+    const breakGlassRoleArn = breakGlassRoleArnIn(stack);
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyGovernanceBypassExceptBreakGlass',

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { parse } from 'yaml';
-import { OperationsRole } from '../constructs/operations-role';
+import { OperationsRole, type OperationsRoleProps } from '../constructs/operations-role';
 import { ENVIRONMENT_FILES, loadConfig } from '../lib/config';
 import { serviceLevelObjectiveName, SLO_KINDS } from '../lib/service-level-objectives';
 import { OperationsStack } from '../lib/stacks/operations-stack';
@@ -255,25 +255,28 @@ describe('what the operator CLI sends while it holds the operations role', () =>
   });
 });
 
+/** Props that build a role; each refusal test breaks one of them. */
+const MINIMAL_PROPS: OperationsRoleProps = {
+  roleName: 'r',
+  trustedRoleArns: ['arn:aws:iam::111111111111:role/deploy'],
+  primaryDatabase: { identifier: 'db', where: { account: '111111111111', region: 'us-east-1' } },
+  snapshotPrefix: 'p',
+  replica: { identifier: 'db-replica', where: { account: '111111111111', region: 'us-west-2' } },
+  failover: { planArnPattern: 'arn:aws:arc-region-switch::111111111111:plan/p:*', markerArn: 'arn:aws:ssm:us-west-2:111111111111:parameter/m' },
+  deployments: [],
+  cluster: 'c',
+  services: [],
+  serviceRegions: [],
+  replicatedBucketNames: [],
+  serviceLevelObjectiveNames: ['slo'],
+};
+
 describe('OperationsRole and OperationsStack', () => {
   test('fail when nobody could assume the role', () => {
     const stack = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
     expect(
       () =>
-        new OperationsRole(stack, 'R', {
-          roleName: 'r',
-          trustedRoleArns: [],
-          primaryDatabase: { identifier: 'db', where: { account: '111111111111', region: 'us-east-1' } },
-          snapshotPrefix: 'p',
-          replica: { identifier: 'db-replica', where: { account: '111111111111', region: 'us-west-2' } },
-          failover: { planArnPattern: 'arn:aws:arc-region-switch::111111111111:plan/p:*', markerArn: 'arn:aws:ssm:us-west-2:111111111111:parameter/m' },
-          deployments: [],
-          cluster: 'c',
-          services: [],
-          serviceRegions: [],
-          replicatedBucketNames: [],
-          serviceLevelObjectiveNames: ['slo'],
-        }),
+        new OperationsRole(stack, 'R', { ...MINIMAL_PROPS, trustedRoleArns: [] }),
     ).toThrow(/trustedRoleArns must name at least one role/);
   });
 
@@ -281,20 +284,7 @@ describe('OperationsRole and OperationsStack', () => {
     const stack = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
     expect(
       () =>
-        new OperationsRole(stack, 'R', {
-          roleName: 'r',
-          trustedRoleArns: ['arn:aws:iam::111111111111:role/deploy'],
-          primaryDatabase: { identifier: 'db', where: { account: '111111111111', region: 'us-east-1' } },
-          snapshotPrefix: 'p',
-          replica: { identifier: 'db-replica', where: { account: '111111111111', region: 'us-west-2' } },
-          failover: { planArnPattern: 'arn:aws:arc-region-switch::111111111111:plan/p:*', markerArn: 'arn:aws:ssm:us-west-2:111111111111:parameter/m' },
-          deployments: [],
-          cluster: 'c',
-          services: [],
-          serviceRegions: [],
-          replicatedBucketNames: [],
-          serviceLevelObjectiveNames: [],
-        }),
+        new OperationsRole(stack, 'R', { ...MINIMAL_PROPS, serviceLevelObjectiveNames: [] }),
     ).toThrow(/serviceLevelObjectiveNames must name the environment's SLOs/);
   });
 

@@ -19,6 +19,8 @@ describe('ops dr failback', () => {
     expect(text).toContain('--source-db-instance-identifier arn:aws:rds:us-west-2:222222222222:db:bodyscript-production-postgres-replica');
     expect(text).toContain('npm run ops -- dr failback --env production --execute --confirm production');
     expect(text).toContain('--min-capacity 0 --max-capacity 0');
+    // The replica back in us-east-1 goes into the environment's VPC: without a subnet group RDS uses the default VPC.
+    expect(text).toMatch(/--db-instance-identifier bodyscript-production-postgres --source-db-instance-identifier [^;]* --db-subnet-group-name <the BodyScript-Production-Data stack's database subnet group> --vpc-security-group-ids /);
     expect(text).toContain('bodyscript-production-uploads-222222222222-us-west-2');
     // Ordered: replication back, promotion back, the marker cleared, the primary deployed, the standby rebuilt.
     const order = ['Re-establish replication', 'Promote the replica in us-east-1', 'Clear the failed-over marker', 'Bring the primary back', 'Recreate the standby replica'].map((s) =>

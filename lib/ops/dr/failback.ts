@@ -8,8 +8,8 @@ import { checkIdentity } from '../identity';
 import { waitUntil } from '../wait';
 import { PLAN_FOLLOW_MARGIN_MINUTES } from './failover';
 import { deleteMarker, describeMarker, readMarker } from './marker';
-import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, type ExecutionProgress, flattenSteps, getExecution, listExecutionEvents, recordProgress, stoppedDetail } from './plan-execution';
-import type { Plan, PlanExecution, PlanSummary, PlanWorkflow, Route53HealthCheck } from './region-switch-client';
+import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, type ExecutionProgress, flattenSteps, getExecution, listExecutionEvents, planInRegion, recordProgress, stoppedDetail } from './plan-execution';
+import type { Plan, PlanExecution, PlanWorkflow, Route53HealthCheck } from './region-switch-client';
 import { REPLICATED_BUCKET_PURPOSES } from './status';
 
 /**
@@ -38,7 +38,7 @@ export function failbackSteps(ctx: OpsContext): string[] {
     `Confirm ${p.region} is healthy again (AWS Health Dashboard) and agree a maintenance window: failback needs a short write freeze. Until then the standby in ${s.region} stays the live environment.`,
     `Keep the old primary ${primaryDb} in ${p.region} untouched (deletion protection stays on): it holds the writes that never replicated. Rename it out of the way: aws rds modify-db-instance --region ${p.region} --db-instance-identifier ${primaryDb} --new-db-instance-identifier ${primaryDb}-pre-failback --apply-immediately`,
     `Take a manual snapshot of the promoted database: aws rds create-db-snapshot --region ${s.region} --db-instance-identifier ${promoted} --db-snapshot-identifier ${promoted}-failback-<date>`,
-    `Re-establish replication towards the primary region: create a cross-region read replica of ${promoted} in ${p.region} named ${primaryDb} (aws rds create-db-instance-read-replica --region ${p.region} --db-instance-identifier ${primaryDb} --source-db-instance-identifier arn:aws:rds:${s.region}:${s.account}:db:${promoted} --kms-key-id <alias/bodyscript-${env}/database in ${p.region}>), and wait until its ReplicaLag is near 0.`,
+    `Re-establish replication towards the primary region: create a cross-region read replica of ${promoted} in ${p.region} named ${primaryDb} (aws rds create-db-instance-read-replica --region ${p.region} --db-instance-identifier ${primaryDb} --source-db-instance-identifier arn:aws:rds:${s.region}:${s.account}:db:${promoted} --kms-key-id <alias/bodyscript-${env}/database in ${p.region}> --db-subnet-group-name <the ${stackNames.data(env)} stack's database subnet group> --vpc-security-group-ids <its database security group> --db-parameter-group-name <its parameter group> --db-instance-class db.${config.database.instanceClass}${config.database.multiAz ? ' --multi-az' : ''} --max-allocated-storage ${config.database.maxAllocatedStorageGiB} --deletion-protection; without the subnet group and security group RDS puts the replica in the default VPC, where nothing of ${env} reaches it), and wait until its ReplicaLag is near 0.`,
     `Copy back the objects written during the failover: for ${REPLICATED_BUCKET_PURPOSES.filter((x) => x !== 'frontend')
       .map((x) => bucketName(env, x, s.account, s.region))
       .join(', ')} run S3 Batch Replication (or aws s3 sync) into the matching ${p.region} buckets, and check OperationsFailedReplication is 0.`,
@@ -183,8 +183,7 @@ async function moveTrafficBack(ctx: OpsContext, options: FailbackOptions): Promi
   ctx.progress.log(`marker: ${describeMarker(marker)} (${failedOverMarkerName(env)} absent in ${s})`);
   await assertWritablePrimary(ctx, 'traffic stays on the standby; nothing was started');
 
-  const summary = await planSummary(ctx);
-  const plan = await awsCall(ctx, 'primary', 'arc-region-switch:GetPlanInRegion', `Region switch plan ${summary.arn}`, () => ctx.clients.primary.regionSwitch.getPlanInRegion(summary.arn));
+  const { summary, plan } = await planInRegion(ctx, 'primary');
   const workflow = failbackWorkflow(ctx, plan);
   if (!workflow) {
     throw new OpsError(
@@ -267,18 +266,6 @@ async function moveTrafficBack(ctx: OpsContext, options: FailbackOptions): Promi
   }
   ctx.progress.log(`${domain.apiDomainName} is back on ${p}: ${describeChecks(ctx, after)}. Next: dig ${domain.apiDomainName}; npm run ops -- dr status --env ${env}; return the standby to pilot light (npm run ops -- dr failback --env ${env}, the steps after this one)`);
   return ExitCode.OK;
-}
-
-/** The plan as the primary region's data plane lists it (ListPlansInRegion, which names its active execution). */
-async function planSummary(ctx: OpsContext): Promise<PlanSummary> {
-  const name = regionSwitchPlanName(ctx.env);
-  const region = ctx.config.primary.region;
-  const plans = await awsCall(ctx, 'primary', 'arc-region-switch:ListPlansInRegion', `Region switch plans in ${region}`, () => ctx.clients.primary.regionSwitch.listPlansInRegion());
-  const summary = plans.find((x) => x.name === name);
-  if (!summary) {
-    throw new OpsError('not-found', `missing resource: no Region switch plan named ${name} in ${region} (account ${ctx.config.primary.account}): is ${stackNames.standby(ctx.env)} deployed?`);
-  }
-  return summary;
 }
 
 /** ARC's health checks of the api record, by the region whose record carries each. */

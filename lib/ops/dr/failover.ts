@@ -14,7 +14,7 @@ import { type FailoverReport, type PlanStepRecord, reportBaseName, type StepReco
 import { readBudgets } from '../commands/slo';
 import { type WaitOptions, waitUntil } from '../wait';
 import { describeMarker, type FailedOverMarker, readMarker, writeMarker } from './marker';
-import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, flattenSteps, getExecution, listExecutionEvents, recordProgress, stoppedDetail } from './plan-execution';
+import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, flattenSteps, getExecution, listExecutionEvents, planInRegion, recordProgress, stoppedDetail } from './plan-execution';
 import type { Plan, PlanExecution } from './region-switch-client';
 import {
   describeReplica,
@@ -162,14 +162,8 @@ async function boundedWait<T>(ctx: OpsContext, state: RunState, options: Failove
 
 /** Finds the environment's plan in the recovery region (data plane: ListPlansInRegion, GetPlanInRegion). */
 export async function findPlan(ctx: OpsContext): Promise<Plan> {
-  const name = regionSwitchPlanName(ctx.env);
   const region = ctx.config.standby.region;
-  const plans = await awsCall(ctx, 'standby', 'arc-region-switch:ListPlansInRegion', `Region switch plans in ${region}`, () => ctx.clients.standby.regionSwitch.listPlansInRegion());
-  const summary = plans.find((p) => p.name === name);
-  if (!summary) {
-    throw new OpsError('not-found', `missing resource: no Region switch plan named ${name} in ${region} (account ${ctx.config.standby.account}): is ${stackNames.standby(ctx.env)} deployed?`);
-  }
-  const plan = await awsCall(ctx, 'standby', 'arc-region-switch:GetPlanInRegion', `Region switch plan ${summary.arn}`, () => ctx.clients.standby.regionSwitch.getPlanInRegion(summary.arn));
+  const { plan } = await planInRegion(ctx, 'standby');
   if (!activateWorkflow(ctx, plan)) {
     throw new OpsError('unhealthy', `Region switch plan ${plan.arn} has no workflow that activates ${region}: deploy ${stackNames.standby(ctx.env)} again`);
   }

@@ -1,7 +1,9 @@
 import type { PlanStepRecord } from '../report';
 import { awsCall, type OpsContext, type Side } from '../context';
 import { formatDuration } from '../progress';
-import type { ExecutionEvent, PlanExecution, PlanStep } from './region-switch-client';
+import { regionSwitchPlanName, stackNames } from '../../naming';
+import { OpsError } from '../aws-errors';
+import type { ExecutionEvent, Plan, PlanExecution, PlanStep, PlanSummary } from './region-switch-client';
 
 /**
  * Following an execution of a Region switch plan, shared by `dr failover`
@@ -25,6 +27,22 @@ export function flattenSteps(steps: readonly PlanStep[]): PlanStep[] {
 export interface ExecutionProgress {
   readonly planSteps: Map<string, PlanStepRecord>;
   readonly seenEvents: Set<string>;
+}
+
+/**
+ * The environment's plan as one region's data plane lists it (ListPlansInRegion,
+ * whose summary names the active execution) and describes it (GetPlanInRegion).
+ */
+export async function planInRegion(ctx: OpsContext, side: Side): Promise<{ summary: PlanSummary; plan: Plan }> {
+  const name = regionSwitchPlanName(ctx.env);
+  const { region, account } = ctx.config[side];
+  const plans = await awsCall(ctx, side, 'arc-region-switch:ListPlansInRegion', `Region switch plans in ${region}`, () => ctx.clients[side].regionSwitch.listPlansInRegion());
+  const summary = plans.find((x) => x.name === name);
+  if (!summary) {
+    throw new OpsError('not-found', `missing resource: no Region switch plan named ${name} in ${region} (account ${account}): is ${stackNames.standby(ctx.env)} deployed?`);
+  }
+  const plan = await awsCall(ctx, side, 'arc-region-switch:GetPlanInRegion', `Region switch plan ${summary.arn}`, () => ctx.clients[side].regionSwitch.getPlanInRegion(summary.arn));
+  return { summary, plan };
 }
 
 export async function getExecution(ctx: OpsContext, side: Side, planArn: string, executionId: string): Promise<PlanExecution> {
