@@ -69,8 +69,8 @@ Commands:
   slo         --env E [--deploy-gate]                each SLO's attainment and error budget left (Application Signals budget report);
                                                      exit 1 when a budget is exhausted, 4 when one cannot be read; --deploy-gate
                                                      decides a production deploy, honouring a code owner's override (ERROR_BUDGET_OVERRIDE)
-  dr status   --env E                                Region switch plan and its evaluation, failed-over marker, replica lag,
-                                                     bucket replication, standby readiness
+  dr status   --env E                                Region switch plan, its evaluation and its failover/failback workflows,
+                                                     failed-over marker, replica lag, bucket replication, standby readiness
   dr failover --env E [--execute --confirm E] [--drill] [--report-dir DIR] [--timeout-minutes N]
                                                      run the Region switch plan from the recovery region (graceful with --drill),
                                                      follow it, finish what it cannot, report RTO and data loss; --timeout-minutes

@@ -9,7 +9,8 @@ import { waitUntil } from '../wait';
 import { PLAN_FOLLOW_MARGIN_MINUTES } from './failover';
 import { deleteMarker, describeMarker, readMarker } from './marker';
 import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, type ExecutionProgress, flattenSteps, getExecution, listExecutionEvents, planInRegion, recordProgress, stoppedDetail } from './plan-execution';
-import type { Plan, PlanExecution, PlanWorkflow, Route53HealthCheck } from './region-switch-client';
+import { failbackWorkflow } from './plan-workflows';
+import type { Plan, PlanExecution, Route53HealthCheck } from './region-switch-client';
 import { REPLICATED_BUCKET_PURPOSES } from './status';
 
 /**
@@ -123,11 +124,6 @@ async function assertWritablePrimary(ctx: OpsContext, consequence: string): Prom
     );
   }
   ctx.progress.log(`${id} in ${ctx.config.primary.region}: available, a writable primary`);
-}
-
-/** The failback workflow: the one that activates the primary region. */
-export function failbackWorkflow(ctx: OpsContext, plan: Plan): PlanWorkflow | undefined {
-  return plan.workflows.find((w) => w.workflowTargetAction === 'activate' && w.workflowTargetRegion === ctx.config.primary.region);
 }
 
 /**

@@ -15,6 +15,7 @@ import { readBudgets } from '../commands/slo';
 import { type WaitOptions, waitUntil } from '../wait';
 import { describeMarker, type FailedOverMarker, readMarker, writeMarker } from './marker';
 import { describeSteps, EXECUTION_STOPPED, EXECUTION_SUCCEEDED, flattenSteps, getExecution, listExecutionEvents, planInRegion, recordProgress, stoppedDetail } from './plan-execution';
+import { failoverWorkflow } from './plan-workflows';
 import type { Plan, PlanExecution } from './region-switch-client';
 import {
   describeReplica,
@@ -134,10 +135,6 @@ export function checkConfirmation(ctx: OpsContext, options: Pick<FailoverOptions
   }
 }
 
-function activateWorkflow(ctx: OpsContext, plan: Plan) {
-  return plan.workflows.find((w) => w.workflowTargetAction === 'activate' && (w.workflowTargetRegion ?? ctx.config.standby.region) === ctx.config.standby.region);
-}
-
 function planTimeoutMinutes(ctx: OpsContext): number {
   const t = PLAN_STEP_TIMEOUT_MINUTES;
   return t.promote + t.raise + (ctx.config.domain ? t.traffic : 0) + PLAN_FOLLOW_MARGIN_MINUTES;
@@ -164,7 +161,7 @@ async function boundedWait<T>(ctx: OpsContext, state: RunState, options: Failove
 export async function findPlan(ctx: OpsContext): Promise<Plan> {
   const region = ctx.config.standby.region;
   const { plan } = await planInRegion(ctx, 'standby');
-  if (!activateWorkflow(ctx, plan)) {
+  if (!failoverWorkflow(ctx, plan)) {
     throw new OpsError('unhealthy', `Region switch plan ${plan.arn} has no workflow that activates ${region}: deploy ${stackNames.standby(ctx.env)} again`);
   }
   return plan;
@@ -180,7 +177,7 @@ function printPlan(ctx: OpsContext, options: FailoverOptions, plan?: Plan): void
     ctx.progress.plain(`  3. open-scaling: RegisterScalableTarget ${scalableResourceId(ctx, service)} max ${config.services[service].maxTasks}, scaling suspended`);
   }
   ctx.progress.plain(`  4. mark-failed-over: SSM parameter /bodyscript/${env}/dr/failed-over in ${config.standby.region}`);
-  const workflow = plan && activateWorkflow(ctx, plan);
+  const workflow = plan && failoverWorkflow(ctx, plan);
   const steps = workflow ? flattenSteps(workflow.steps).filter((s) => s.executionBlockType !== 'Parallel') : [];
   ctx.progress.plain(
     `  5. run-plan: StartPlanExecution ${plan?.arn ?? regionSwitchPlanName(env)} activate ${config.standby.region}, mode ${mode}${steps.length ? `: ${steps.map((s) => `${s.name} (${s.executionBlockType})`).join(' → ')}` : ''} (≤ ${planTimeoutMinutes(ctx)} min)`,
@@ -431,7 +428,7 @@ async function markStep(ctx: OpsContext, options: FailoverOptions, state: RunSta
 async function runPlanStep(ctx: OpsContext, options: FailoverOptions, state: RunState, report: FailoverReport, step: StepRecord): Promise<void> {
   const plan = state.plan!;
   const api = ctx.clients.standby.regionSwitch;
-  const workflow = activateWorkflow(ctx, plan)!;
+  const workflow = failoverWorkflow(ctx, plan)!;
   for (const s of flattenSteps(workflow.steps)) state.planSteps.set(s.name, { name: s.name, executionBlockType: s.executionBlockType, status: 'notStarted' });
 
   let executionId = state.executionId;

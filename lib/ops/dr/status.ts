@@ -1,14 +1,16 @@
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetBucketReplicationCommand } from '@aws-sdk/client-s3';
-import { bucketName, REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID, replicaInstanceIdentifier } from '../../naming';
+import { bucketName, REPLICATED_BUCKET_PURPOSES, REPLICATION_RULE_ID, replicaInstanceIdentifier, stackNames } from '../../naming';
 import { OpsError } from '../aws-errors';
 import { awsCall, type OpsContext } from '../context';
 import { ExitCode } from '../exit-codes';
 import { checkIdentity } from '../identity';
 import { latestMetric, metricPoints } from '../metrics';
 import { formatDuration } from '../progress';
-import { findPlan } from './failover';
 import { describeMarker, readMarker } from './marker';
+import { planInRegion } from './plan-execution';
+import { describeStepShapes, expectedFailbackSteps, expectedFailoverSteps, failbackWorkflow, failoverWorkflow, type StepShape } from './plan-workflows';
+import type { Plan, PlanWorkflow } from './region-switch-client';
 import {
   describeReplica,
   describeScalableTargets,
@@ -25,8 +27,11 @@ import {
  * `ops dr status`: could we fail over right now, and how much data would we lose?
  *
  * Read-only. A missing standby resource is a finding of this report (shown as
- * FAIL, exit 1), not an abort; access-denied and credential errors still abort
- * with exit 4, because then we know nothing.
+ * FAIL, exit 1), not an abort, and so is a region that does not answer: in a
+ * us-east-1 outage the checks read there (bucket replication, the api's
+ * records in Route 53's control plane) fail and the rest, read in the
+ * recovery region, is still reported. Access-denied and credential errors
+ * still abort with exit 4, because then we know nothing.
  */
 
 /** Above this replica lag a failover would lose more than five minutes of writes: reported as a failure. */
@@ -52,12 +57,12 @@ export interface DrStatusResult {
   readonly checks: DrCheck[];
 }
 
-/** Runs a check; a missing resource becomes a failed check so the report still covers everything else. */
+/** Runs a check; a missing resource or an unreachable region becomes a failed check so the report still covers everything else. */
 async function guarded(area: DrCheck['area'], name: string, fn: () => Promise<DrCheck[]>): Promise<DrCheck[]> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof OpsError && error.kind === 'not-found') return [{ area, name, ok: false, detail: error.message }];
+    if (error instanceof OpsError && (error.kind === 'not-found' || error.kind === 'network')) return [{ area, name, ok: false, detail: error.message }];
     throw error;
   }
 }
@@ -189,13 +194,25 @@ export async function checkStandbyServices(ctx: OpsContext): Promise<DrCheck[]> 
   });
 }
 
-/** The Region switch plan exists in the recovery region and ARC's last evaluation found nothing to fix; the environment is not failed over. */
-export async function checkFailoverPlan(ctx: OpsContext): Promise<DrCheck[]> {
+/**
+ * The environment is not failed over; the Region switch plan exists in the
+ * recovery region, ARC's last evaluation found nothing to fix, and it has the
+ * workflows the DR commands run (`checkPlanWorkflows`). The plan is read once,
+ * with ARC's data-plane calls of the recovery region (ListPlansInRegion,
+ * GetPlanInRegion), the region that answers in the outage a failover is for:
+ * GetPlan, the control-plane read, is no data-plane operation ("Get a plan ...
+ * Data plane API: No", ARC developer guide, Region switch API operations) and
+ * the SDKs send it to the control plane in us-east-1 whatever region the
+ * client is in. Returned for the checks that need it; undefined when missing.
+ */
+export async function checkFailoverPlan(ctx: OpsContext): Promise<{ checks: DrCheck[]; plan?: Plan }> {
   const marker = await readMarker(ctx);
   const checks: DrCheck[] = [{ area: 'plan', name: 'failed-over marker', ok: !marker.present, detail: describeMarker(marker) }];
+  const read: { plan?: Plan } = {};
   checks.push(
     ...(await guarded('plan', `Region switch plan in ${ctx.config.standby.region}`, async () => {
-      const plan = await findPlan(ctx);
+      const { plan } = await planInRegion(ctx, 'standby');
+      read.plan = plan;
       const evaluation = await awsCall(ctx, 'standby', 'arc-region-switch:GetPlanEvaluationStatus', `Region switch plan ${plan.arn}`, () =>
         ctx.clients.standby.regionSwitch.getPlanEvaluationStatus(plan.arn),
       );
@@ -210,10 +227,55 @@ export async function checkFailoverPlan(ctx: OpsContext): Promise<DrCheck[]> {
           ok: (state === 'passed' || state === 'pendingEvaluation') && warnings.length === 0,
           detail: `${state}${evaluation.lastEvaluationTime ? ` at ${evaluation.lastEvaluationTime.toISOString()}` : ''}${warnings.map((w) => `; ${w.stepName ? `${w.stepName}: ` : ''}${w.warningMessage ?? ''}`).join('')}`,
         },
+        ...checkPlanWorkflows(ctx, plan),
       ];
     })),
   );
-  return checks;
+  return { checks, plan: read.plan };
+}
+
+/**
+ * The workflows a drill runs, each found the way its command finds it and
+ * holding the steps the standby stack deploys: the failover (activates the
+ * recovery region: `dr failover`) always; the failback (activates the primary
+ * region, traffic only: `dr failback --move-traffic`) with a domain, and none
+ * without one. A plan deployed by an older standby stack, or changed by hand,
+ * fails here in calm times rather than when ARC refuses to start it.
+ */
+export function checkPlanWorkflows(ctx: OpsContext, plan: Plan): DrCheck[] {
+  const { env, config } = ctx;
+  const deploy = `deploy ${stackNames.standby(env)} (refused while failed over) to restore the plan`;
+  const failover = workflowCheck(
+    `plan ${plan.name} failover workflow (activate ${config.standby.region})`,
+    failoverWorkflow(ctx, plan),
+    expectedFailoverSteps(ctx),
+    `no workflow activates ${config.standby.region}: ARC cannot start the failover (dr failover, the drills); ${deploy}`,
+    deploy,
+  );
+  const name = `plan ${plan.name} failback workflow (activate ${config.primary.region})`;
+  const expected = expectedFailbackSteps(ctx);
+  const workflow = failbackWorkflow(ctx, plan);
+  if (!expected) {
+    return [
+      failover,
+      workflow
+        ? { area: 'plan', name, ok: false, detail: `unexpected: ${env} has no domain, so its standby stack deploys no failback workflow, but the plan has one (${describeStepShapes(workflow.steps)}): the plan is not the one ${stackNames.standby(env)} deploys; ${deploy}` }
+        : { area: 'plan', name, ok: true, detail: `none, as deployed without a domain: the api's traffic never leaves CloudFront's ${config.primary.region} origin (runbooks/disaster-recovery.md, "Api failover without a domain")` },
+    ];
+  }
+  return [
+    failover,
+    workflowCheck(name, workflow, expected, `no workflow activates ${config.primary.region}: dr failback --move-traffic cannot move ${config.domain!.apiDomainName} back after a failover; ${deploy}`, deploy),
+  ];
+}
+
+function workflowCheck(name: string, workflow: PlanWorkflow | undefined, expected: readonly StepShape[], missing: string, fix: string): DrCheck {
+  if (!workflow) return { area: 'plan', name, ok: false, detail: `missing: ${missing}` };
+  const actual = describeStepShapes(workflow.steps);
+  const wanted = describeStepShapes(expected);
+  return actual === wanted
+    ? { area: 'plan', name, ok: true, detail: actual }
+    : { area: 'plan', name, ok: false, detail: `steps ${actual}, but the standby stack deploys ${wanted} (constructs/region-switch-plan.ts); ${fix}` };
 }
 
 /**
@@ -224,12 +286,11 @@ export async function checkFailoverPlan(ctx: OpsContext): Promise<DrCheck[]> {
  * step would move nothing, or move it the wrong way. Route 53's records are read
  * from its control plane (us-east-1): a readiness check of calm times.
  */
-export async function checkTrafficHealthChecks(ctx: OpsContext): Promise<DrCheck[]> {
+export async function checkTrafficHealthChecks(ctx: OpsContext, plan: Plan): Promise<DrCheck[]> {
   const domain = ctx.config.domain;
   if (!domain) return [];
   const name = `failover records of ${domain.apiDomainName}`;
   return guarded('plan', name, async () => {
-    const plan = await findPlan(ctx);
     const arcChecks = await awsCall(ctx, 'standby', 'arc-region-switch:ListRoute53HealthChecksInRegion', `Region switch plan ${plan.arn}`, () =>
       ctx.clients.standby.regionSwitch.listRoute53HealthChecksInRegion(plan.arn, { hostedZoneId: domain.hostedZoneId, recordName: domain.apiDomainName }),
     );
@@ -265,7 +326,15 @@ export async function checkTrafficHealthChecks(ctx: OpsContext): Promise<DrCheck
 export async function runDrStatus(ctx: OpsContext): Promise<DrStatusResult> {
   await checkIdentity(ctx, 'standby');
   ctx.progress.log(`DR status of ${ctx.env}: primary ${ctx.config.primary.region}, standby ${ctx.config.standby.region}`);
-  const checks = [...(await checkFailoverPlan(ctx)), ...(await checkTrafficHealthChecks(ctx)), ...(await checkReplica(ctx)), ...(await checkBucketReplication(ctx)), ...(await checkStandbyServices(ctx))];
+  const plan = await checkFailoverPlan(ctx);
+  const checks = [
+    ...plan.checks,
+    // Without the plan there are no ARC health checks to compare the records with: its own line says why.
+    ...(plan.plan ? await checkTrafficHealthChecks(ctx, plan.plan) : []),
+    ...(await checkReplica(ctx)),
+    ...(await checkBucketReplication(ctx)),
+    ...(await checkStandbyServices(ctx)),
+  ];
   for (const area of ['plan', 'database', 'storage', 'standby'] as const) {
     ctx.progress.plain(`${area}:`);
     for (const c of checks.filter((x) => x.area === area)) ctx.progress.plain(`  ${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
