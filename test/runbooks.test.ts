@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
-import { githubDeployRoleName, operationsRoleName, repositoryName, SERVICE_NAMES } from '../lib/naming';
+import { bucketName, githubDeployRoleName, operationsRoleName, repositoryName, SERVICE_NAMES } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { BURN_RATE_ALERTS, budgetConsumedAtFiring, detectionMinutes, serviceLevelObjectiveName, SLO_KINDS } from '../lib/service-level-objectives';
 import { stacks, templateJson } from './support/assembly';
@@ -204,6 +204,39 @@ describe('runbooks/new-environment.md', () => {
     expect(create?.text).toContain(`--name ${env.sentry.dsnSecretName}`);
     expect(create?.text).toContain(`--add-replica-regions Region=${env.standby.region}`);
     expect(create?.text).toContain(`--region ${env.primary.region}`);
+  });
+});
+
+describe('runbooks/worker-contract.md', () => {
+  const config = loadConfig();
+  /** The results buckets a worker writes: each environment's, and its us-west-2 replica that the standby's worker writes after a failover. */
+  const resultsBuckets = ENVIRONMENT_NAMES.flatMap((env) =>
+    (['primary', 'standby'] as const).map((side) => bucketName(env, 'results', config.environments[env][side].account, config.environments[env][side].region)),
+  );
+  const text = read('worker-contract.md').replace(/\s+/g, ' ');
+
+  test('the premise holds: every results bucket has an Object Lock default retention, as synthesized', () => {
+    const retention = new Map<string, unknown>();
+    for (const stack of stacks()) {
+      for (const r of Object.values(templateJson(stack.id).Resources)) {
+        if (r.Type === 'AWS::S3::Bucket' && typeof r.Properties?.BucketName === 'string') {
+          retention.set(r.Properties.BucketName, (r.Properties.ObjectLockConfiguration as { Rule?: { DefaultRetention?: { Mode?: string } } } | undefined)?.Rule?.DefaultRetention?.Mode);
+        }
+      }
+    }
+    expect(resultsBuckets.map((b) => [b, retention.get(b)])).toEqual(resultsBuckets.map((b) => [b, 'GOVERNANCE']));
+  });
+
+  test('so it says every write to the results bucket carries a checksum, quotes S3 on why, and states the configured retention', () => {
+    expect(text).toContain(
+      '**Every write to the results bucket carries a checksum: a `Content-MD5` or an `x-amz-checksum-<algorithm>` header on every `PutObject` and on every `UploadPart` of a multipart upload.**',
+    );
+    expect(text).toContain(
+      '"The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request to upload an object with a retention period configured using Amazon S3 Object Lock"',
+    );
+    expect(text).toContain("ChecksumAlgorithm='CRC32'");
+    const days = (env: 'production' | 'staging') => config.environments[env].storage.resultsRetention.days;
+    expect(text).toContain(`${days('production')} days in production, ${days('staging')} in staging`);
   });
 });
 
