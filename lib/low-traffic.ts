@@ -14,17 +14,42 @@
  * quietest traffic (one canary request a minute, test/deployment-alarms.test.ts);
  * with a single request a minute nothing tells one cold request from a slow
  * release. At volume the rule changes nothing: 5 % of 60 requests is already 3.
+ * The SLO burn-rate alerts apply it to their short window instead of a minute
+ * (at least `minimumBadEvents` failed events, never fewer than
+ * MIN_BAD_REQUESTS_PER_MINUTE). test/low-traffic.test.ts runs every such
+ * alarm of every synthesized template against it.
  */
 
 /** A minute counts for a rate or percentile alarm only with at least this many bad requests in it (or only bad ones). */
 export const MIN_BAD_REQUESTS_PER_MINUTE = 3;
 
 /**
+ * The floor when the count of bad requests is rebuilt from a share
+ * (`requests * badPercent / 100`), which is rarely exact in floating point:
+ * 3 of 9 requests published as 3 / 9 × 100 = 33.33…% makes 9 × 33.33… / 100
+ * = 2.9999…, and a service may round the share it publishes. Counts are whole
+ * numbers, so half a request below the floor is the floor; 2 bad requests
+ * never reach it.
+ */
+const FLOOR_FROM_SHARE = MIN_BAD_REQUESTS_PER_MINUTE - 0.5;
+
+/**
  * The metric-math condition of the rule for a minute with `requests` requests
- * of which `badPercent` percent were bad (both expressions of one alarm).
+ * of which `badPercent` percent were bad, when only the share is published
+ * (CloudFront's 5xxErrorRate). "Only bad ones" is `badPercent >= 100`: a share
+ * of n bad of n requests is exactly 100 in floating point, and with fewer than
+ * MIN_BAD_REQUESTS_PER_MINUTE bad requests any other share is at most 2/3.
  */
 export function lowTrafficCondition(requests: string, badPercent: string): string {
-  return `(${badPercent} >= 100 || ${requests} * ${badPercent} / 100 >= ${MIN_BAD_REQUESTS_PER_MINUTE})`;
+  return `(${badPercent} >= 100 || ${requests} * ${badPercent} / 100 >= ${FLOOR_FROM_SHARE})`;
+}
+
+/**
+ * The same rule for an alarm that has the count of bad requests itself (the
+ * load balancer's 5xx counts): whole numbers, compared with no slack.
+ */
+export function lowTrafficConditionOnCount(badRequests: string, badPercent: string): string {
+  return `(${badPercent} >= 100 || ${badRequests} >= ${MIN_BAD_REQUESTS_PER_MINUTE})`;
 }
 
 /**
@@ -32,12 +57,10 @@ export function lowTrafficCondition(requests: string, badPercent: string): strin
  * "or only bad ones": for an alarm whose load balancer never sees fewer than
  * that many requests a minute (a canary that sends them), so that a release
  * that fails every request still counts while one bad request never does.
- * The count is rebuilt from a share, which is rarely exact in floating point
- * (3 slow of 7 requests: 7 × 42.857…% / 100 = 2.9999…): counts are whole
- * numbers, so half a request below the floor is the floor.
+ * The count is rebuilt from a share, with the slack of FLOOR_FROM_SHARE.
  */
 export function badRequestsAtLeast(requests: string, badPercent: string): string {
-  return `${requests} * ${badPercent} / 100 >= ${MIN_BAD_REQUESTS_PER_MINUTE - 0.5}`;
+  return `${requests} * ${badPercent} / 100 >= ${FLOOR_FROM_SHARE}`;
 }
 
 /** The rule of badRequestsAtLeast in one sentence, for alarm descriptions. */

@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { EnvironmentMonitoring, type EnvironmentMonitoringProps, QUEUE_AGE_CRITICAL, QUEUE_AGE_WARNING } from '../constructs/environment-monitoring';
-import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
+import { alarmDatapoint, firstAlarm, readAlarms, type ServiceWorld, simulate, trafficWorld } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 const env = { account: '111111111111', region: 'us-east-1' };
@@ -150,7 +150,7 @@ describe('EnvironmentMonitoring', () => {
       DatapointsToAlarm: 3,
       AlarmActions: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Critical') }],
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF((rate >= 100 || requests * rate / 100 >= 3), rate, 0)', ReturnData: true }),
+        Match.objectLike({ Expression: 'IF((rate >= 100 || requests * rate / 100 >= 2.5), rate, 0)', ReturnData: true }),
         Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Requests' }), Stat: 'Sum', Period: 60 }) }),
         Match.objectLike({ Id: 'rate', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5xxErrorRate' }), Stat: 'Average', Period: 60 }) }),
       ]),
@@ -164,7 +164,7 @@ describe('EnvironmentMonitoring', () => {
     /** CloudFront at `requests` a minute, of which `failed(minute)` get a 5xx. */
     const edge = (requests: number, failed: (minute: number) => number): ServiceWorld['metrics'] => ({
       'AWS/CloudFront/Requests': () => [requests],
-      'AWS/CloudFront/5xxErrorRate': (m) => [(100 * failed(m)) / requests],
+      'AWS/CloudFront/5xxErrorRate': (m) => [(failed(m) / requests) * 100],
     });
 
     test('the CloudFront 5xx rate: one failed canary request a minute out of two does not page; an outage does, at night too', () => {
@@ -172,6 +172,27 @@ describe('EnvironmentMonitoring', () => {
       expect(fires('BodyScript-Staging-Edge-5xxRate', edge(2, (m) => (m >= 0 ? 2 : 0)))).toBeLessThanOrEqual(4);
       expect(fires('BodyScript-Staging-Edge-5xxRate', edge(600, (m) => (m >= 0 ? 60 : 0)))).toBeLessThanOrEqual(4);
       expect(fires('BodyScript-Staging-Edge-5xxRate', edge(600, () => 20))).toBeUndefined();
+    });
+
+    // How CloudFront computes the share it publishes is not documented: every order of the arithmetic, and a rounded share.
+    test.each<[string, (bad: number, requests: number) => number]>([
+      ['bad / requests × 100', (bad, requests) => (bad / requests) * 100],
+      ['100 × bad / requests', (bad, requests) => (100 * bad) / requests],
+      ['100 − 100 × good / requests', (bad, requests) => 100 - (100 * (requests - bad)) / requests],
+      ['rounded to two decimals', (bad, requests) => Math.round((bad / requests) * 10000) / 100],
+    ])('a minute with 3 failed requests counts at any traffic and one with 2 never, the share published as %s (the count is rebuilt from it)', (_form, share) => {
+      const edge5xx = alarm('BodyScript-Staging-Edge-5xxRate');
+      const minute = (bad: number, requests: number) => alarmDatapoint(edge5xx, trafficWorld({ requests: () => requests, bad: () => bad, share }), 0);
+      const requests = Array.from({ length: 298 }, (_, i) => i + 3);
+      expect(requests.filter((n) => minute(3, n) !== share(3, n))).toEqual([]);
+      expect(requests.filter((n) => minute(2, n) !== 0)).toEqual([]);
+      // Nothing but failed requests counts at one or two a minute; one failed of two does not.
+      expect([minute(1, 1), minute(2, 2), minute(1, 2)]).toEqual([100, 100, 0]);
+    });
+
+    test('3 failed of 9 requests rebuilds to 2.999… from a share of 33.33…%: the rule allows half a request of slack, as counts are whole', () => {
+      expect((9 * ((3 / 9) * 100)) / 100).toBeLessThan(3);
+      expect(fires('BodyScript-Staging-Edge-5xxRate', edge(9, (m) => (m >= 0 ? 3 : 0)))).toBeLessThanOrEqual(4);
     });
 
     test('origin latency warns after 15 slow minutes, not on one slow period', () => {

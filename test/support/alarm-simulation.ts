@@ -173,6 +173,45 @@ export function samplesOf(metric: NonNullable<AlarmQuery['metric']>, world: Serv
   throw new Error(`alarm-simulation: no model of ${metric.namespace} ${metric.metricName}`);
 }
 
+/** What reaches a service minute by minute in trafficWorld: requests, and how many of them fail. */
+export interface Traffic {
+  /** Requests that minute. */
+  readonly requests: (minute: number) => number;
+  /** Of those, requests a target answers with a 5xx and slower than any latency objective (1.5 s); the rest take 50 ms. */
+  readonly bad: (minute: number) => number;
+  /**
+   * The share CloudFront publishes as 5xxErrorRate, in percent (how it rounds is not documented).
+   *
+   * @default bad / requests × 100
+   */
+  readonly share?: (bad: number, requests: number) => number;
+}
+
+/**
+ * A load balancer (and a CloudFront distribution in front of it) with healthy
+ * targets, whose requests fail as `traffic` says: what the rate and percentile
+ * alarms on user traffic read. Nothing is published in a minute without requests.
+ */
+export function trafficWorld(traffic: Traffic): ServiceWorld {
+  const share = traffic.share ?? ((bad: number, requests: number) => (bad / requests) * 100);
+  const flowing = (m: number) => traffic.requests(m) > 0;
+  return {
+    requestsPerMinute: 0,
+    behaviour: () => 'healthy',
+    targets: () => ({ blue: { healthy: 2, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }),
+    failedTasks: () => 0,
+    canaryRuns: () => [],
+    metrics: {
+      'AWS/ApplicationELB/RequestCount': (m) => (flowing(m) ? [traffic.requests(m)] : undefined),
+      'AWS/ApplicationELB/HTTPCode_Target_5XX_Count': (m) => (traffic.bad(m) > 0 ? [traffic.bad(m)] : undefined),
+      'AWS/ApplicationELB/HTTPCode_ELB_5XX_Count': () => undefined,
+      'AWS/ApplicationELB/TargetResponseTime': (m) => (flowing(m) ? Array.from({ length: traffic.requests(m) }, (_, i) => (i < traffic.bad(m) ? 1.5 : 0.05)) : undefined),
+      'AWS/CloudFront/Requests': (m) => (flowing(m) ? [traffic.requests(m)] : undefined),
+      'AWS/CloudFront/5xxErrorRate': (m) => (flowing(m) ? [share(traffic.bad(m), traffic.requests(m))] : undefined),
+    },
+  };
+}
+
 /** How the simulation reads the metrics. */
 export interface SimulationOptions {
   /** Minutes after which a minute's datapoint is available (ALB and most AWS metrics arrive about a minute late). */
@@ -217,18 +256,7 @@ export function simulate(alarm: TemplateAlarm, world: ServiceWorld, options: Sim
       }
       series[query.id] = s;
     }
-    const output = alarm.queries.find((q) => q.returnData)!;
-    let result: Series;
-    if (output.expression) {
-      // Expressions may reference other expressions: evaluate them in order.
-      for (const q of alarm.queries.filter((x) => x.expression)) {
-        const value = evaluateExpression(q.expression!, { series, range: periods });
-        series[q.id] = value instanceof Map ? value : new Map(periods.map((p) => [p, value]));
-      }
-      result = series[output.id];
-    } else {
-      result = series[output.id];
-    }
+    const result = outputSeries(alarm, series, periods);
     state = evaluateAlarm(
       periods.map((p) => result.get(p)),
       alarm.rule,
@@ -237,6 +265,42 @@ export function simulate(alarm: TemplateAlarm, world: ServiceWorld, options: Sim
     if (now >= options.from) states.set(now, state);
   }
   return states;
+}
+
+/**
+ * The series the alarm compares, from the series of its metric queries: its
+ * expressions are evaluated once the ids they read exist (an expression may
+ * read another listed after it, as CDK lists a nested expression's inputs).
+ */
+function outputSeries(alarm: TemplateAlarm, series: Record<string, Series>, periods: number[]): Series {
+  const output = alarm.queries.find((q) => q.returnData)!;
+  let pending = alarm.queries.filter((q) => q.expression);
+  while (pending.length) {
+    const ready = pending.filter((q) => (q.expression!.match(/\b[a-z][A-Za-z0-9_]*\b/g) ?? []).every((id) => id in series));
+    if (!ready.length) throw new Error(`alarm-simulation: ${alarm.name}: expressions ${pending.map((q) => q.id).join(', ')} read ids no query defines`);
+    for (const q of ready) {
+      const value = evaluateExpression(q.expression!, { series, range: periods });
+      series[q.id] = value instanceof Map ? value : new Map(periods.map((p) => [p, value]));
+    }
+    pending = pending.filter((q) => !ready.includes(q));
+  }
+  return series[output.id];
+}
+
+/**
+ * The datapoint the alarm compares for one period (`period` counted in the
+ * alarm's periods from minute 0), with everything of that period published:
+ * what a minute counts as, or undefined when it has no datapoint.
+ */
+export function alarmDatapoint(alarm: TemplateAlarm, world: ServiceWorld, period: number): number | undefined {
+  const periodMinutes = alarm.period / 60;
+  const series: Record<string, Series> = {};
+  for (const query of alarm.queries.filter((q) => q.metric)) {
+    const values = Array.from({ length: periodMinutes }, (_, i) => period * periodMinutes + i).flatMap((m) => samplesOf(query.metric!, world, m) ?? []);
+    const v = statistic(values, query.metric!.stat);
+    series[query.id] = v === undefined ? new Map() : new Map([[period, v]]);
+  }
+  return outputSeries(alarm, series, [period]).get(period);
 }
 
 /** The first minute at which the alarm is in ALARM, or undefined. */
