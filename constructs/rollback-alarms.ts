@@ -8,7 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
-import { BAD_REQUEST_FLOOR_RULE, badRequestsAtLeast, MIN_BAD_REQUESTS_PER_MINUTE } from '../lib/low-traffic';
+import { BAD_REQUEST_FLOOR_RULE, badRequestsAtLeast, LOW_TRAFFIC_RULE, lowTrafficConditionOnCount, MIN_BAD_REQUESTS_PER_MINUTE } from '../lib/low-traffic';
 
 /**
  * A release that fails every request (crashes, hangs, answers 5xx or slowly)
@@ -185,7 +185,9 @@ export interface RollbackAlarmsProps {
  * - On the load balancer, as users see it: the 5xx rate counting the
  *   load balancer's own 502/503/504 over requests including those that found
  *   no target; no healthy target while requests arrive; p99 latency; an
- *   unhealthy target in either colour. A worker whose load balancer only
+ *   unhealthy target in either colour. The 5xx rate and the latency judge a
+ *   minute only with at least 3 bad requests in it (the 5xx rate also when
+ *   every request failed; lib/low-traffic.ts). A worker whose load balancer only
  *   serves its health endpoint keeps the last two.
  * - Tasks that crash or cannot start, from ECS task state changes.
  * - The service's health-check canaries.
@@ -258,29 +260,21 @@ export class RollbackAlarms extends Construct {
     if (traffic === 'users') {
       // The users' view is the whole load balancer: blue and green share it, and the
       // load balancer's own 502/503/504 (a crashed, hung or missing target) exist only
-      // per load balancer. RequestCount counts only requests that found a target, so
-      // the 503s of "no target" are added to the denominator as well.
+      // per load balancer (usersServerErrorRate). A minute counts by the low-traffic
+      // rule: one 5xx among the canary's requests at night is no failed release, a
+      // release that fails every request is one at any traffic.
       this.serverErrorRate = new cloudwatch.Alarm(this, 'ServerErrorRate', {
         alarmName: name('5xxRate'),
         alarmDescription: describeAlarm({
-          what: `More than ${max5xx}% of requests got a 5xx, from the service's targets or from the load balancer itself (502/503/504: a crashed, hung or missing target), for two minutes in a row.`,
+          what: `More than ${max5xx}% of requests got a 5xx, from the service's targets or from the load balancer itself (502/503/504: a crashed, hung or missing target), for two minutes in a row. ${LOW_TRAFFIC_RULE}`,
           action: "During a deployment CodeDeploy rolls the release back; otherwise look at the service's error logs and Sentry for the failing endpoint, and at its task count.",
           missingData: missingData(
             cloudwatch.TreatMissingData.NOT_BREACHING,
-            'The load balancer publishes these counts only for minutes with requests; a minute without requests is no evidence against the release, and the canary sends one every minute.',
+            'The load balancer publishes these counts only for minutes with requests; a minute without requests is no evidence against the release, and the canary sends requests every minute.',
           ),
           runbook,
         }),
-        metric: new cloudwatch.MathExpression({
-          expression: '100 * (target5xx + elb5xx) / (requests + elb5xx)',
-          usingMetrics: {
-            requests: lb.requestCount(sum),
-            target5xx: lb.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum),
-            elb5xx: lb.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
-          },
-          period: MINUTE,
-          label: '5xx answers, targets and load balancer (%)',
-        }),
+        metric: usersServerErrorRate(props.loadBalancer),
         threshold: max5xx,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -512,6 +506,41 @@ export class RollbackAlarms extends Construct {
       );
     }
   }
+}
+
+/**
+ * The share of requests (percent) a load balancer's users got a 5xx for,
+ * minute by minute: the targets' 5xx and the load balancer's own 502/503/504
+ * over the requests, to which the load balancer's 5xx are added because
+ * RequestCount counts only requests that found a target. A minute counts only
+ * by the low-traffic rule (lib/low-traffic.ts), on the 5xx count itself; any
+ * other minute reads 0. Every input is published only when nonzero or while
+ * requests flow, and CloudWatch reads a missing one as 0 beside the others, so
+ * a minute with requests and no 5xx is 0 and a minute without requests has no
+ * datapoint.
+ */
+export function usersServerErrorRate(loadBalancer: elbv2.IApplicationLoadBalancer): cloudwatch.MathExpression {
+  const lb = loadBalancer.metrics;
+  const sum = { period: MINUTE, statistic: cloudwatch.Stats.SUM };
+  const elb5xx = lb.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum);
+  const bad = new cloudwatch.MathExpression({
+    expression: 'target5xx + elb5xx',
+    usingMetrics: { target5xx: lb.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum), elb5xx },
+    period: MINUTE,
+    label: '5xx answers, targets and load balancer (count)',
+  });
+  const rate = new cloudwatch.MathExpression({
+    expression: '100 * bad / (requests + elb5xx)',
+    usingMetrics: { bad, requests: lb.requestCount(sum), elb5xx },
+    period: MINUTE,
+    label: '5xx answers, targets and load balancer (%)',
+  });
+  return new cloudwatch.MathExpression({
+    expression: `IF(${lowTrafficConditionOnCount('bad', 'rate')}, rate, 0)`,
+    usingMetrics: { bad, rate },
+    period: MINUTE,
+    label: `5xx answers (%), minutes with at least ${MIN_BAD_REQUESTS_PER_MINUTE} or only 5xx`,
+  });
 }
 
 function validateWorker(where: string, worker: WorkerSignals): void {

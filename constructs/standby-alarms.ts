@@ -1,12 +1,14 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { HttpCodeElb, HttpCodeTarget, type IApplicationLoadBalancer, type IApplicationTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { HttpCodeElb, type IApplicationLoadBalancer, type IApplicationTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
+import { LOW_TRAFFIC_RULE } from '../lib/low-traffic';
 import { freeStorageAlarmProps, REPLICA_LAG_ALARM_SECONDS, replicaLagAlarmProps } from './data-alarms';
+import { usersServerErrorRate } from './rollback-alarms';
 import { blockedRequestsSurgeAlarmProps } from './web-acl-alarms';
 
 export { REPLICA_LAG_ALARM_SECONDS };
@@ -92,7 +94,8 @@ export interface StandbyAlarmsProps {
  * ReplicaLag when replication breaks), its free storage against its own
  * autoscaling (as the primary's: a routine autoscale never pages), and per pilot-light service the 5xx
  * rate as users see it (target and load balancer 5xx over requests, including
- * those that found no target), requests arriving with no healthy target, and
+ * those that found no target, a minute counting by the low-traffic rule of
+ * lib/low-traffic.ts), requests arriving with no healthy target, and
  * unhealthy targets. The service alarms are silent at zero tasks: no requests
  * and no targets publish no data, which is not breaching. No rollback: there
  * is no CodeDeploy in the standby. Every alarm pages the standby's own
@@ -159,22 +162,14 @@ export class StandbyAlarms extends Construct {
           new cloudwatch.Alarm(this, `${title}5xxRate`, {
             alarmName: `${props.alarmNamePrefix}${service}-5xxRate`,
             alarmDescription: describeAlarm({
-              what: `More than ${STANDBY_MAX_5XX_PERCENT}% of requests to the standby ${service} in ${region} got a 5xx, from its targets or from the load balancer (no target, or a crashed one), for 5 minutes.`,
+              what: `More than ${STANDBY_MAX_5XX_PERCENT}% of requests to the standby ${service} in ${region} got a 5xx, from its targets or from the load balancer (no target, or a crashed one), for 5 minutes. ${LOW_TRAFFIC_RULE}`,
               action: `It only has traffic after a failover: check the service's tasks and logs in ${region} and the promoted database.`,
               missingData: quiet,
               runbook: props.runbook,
             }),
-            // RequestCount counts only requests that found a target: the 503s of "no target" join the denominator.
-            metric: new cloudwatch.MathExpression({
-              expression: '100 * (target5xx + elb5xx) / (requests + elb5xx)',
-              usingMetrics: {
-                requests: loadBalancer.metrics.requestCount(sum),
-                target5xx: loadBalancer.metrics.httpCodeTarget(HttpCodeTarget.TARGET_5XX_COUNT, sum),
-                elb5xx: loadBalancer.metrics.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, sum),
-              },
-              period: minute,
-              label: '5xx answers, targets and load balancer (%)',
-            }),
+            // As the primary's: target and load balancer 5xx over the requests including those that found no target,
+            // a minute counting by the low-traffic rule (after a failover at night, the canary is most of the traffic).
+            metric: usersServerErrorRate(loadBalancer),
             threshold: STANDBY_MAX_5XX_PERCENT,
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluationPeriods: 5,

@@ -44,6 +44,8 @@ interface WorldOptions {
   readonly flakyCanaryMinutes?: number[];
   /** Responses a minute slower than the latency objective although the release is healthy (cold requests); all are slow in a 'slow' release. */
   readonly coldRequestsPerMinute?: number;
+  /** Requests a minute a healthy release answers with a 5xx (a dropped connection, one bad input); all of them in an 'errors' release. */
+  readonly serverErrorsPerMinute?: number;
 }
 
 /** The service before minute 0 is healthy; from minute 0 the release does what the scenario says. */
@@ -77,13 +79,21 @@ function world(scenario: Scenario, options: WorldOptions): ServiceWorld {
       return after(minute) && scenario === 'failing-jobs' ? { processed: 0, failed: 1 } : { processed: 1, failed: 0 };
     },
     queue: () => ({ visible: 0, deleted: 0, runningTasks: options.minTasks }),
-    metrics: options.coldRequestsPerMinute
-      ? {
-          // A healthy release whose first responses of every minute are cold: slower than the objective (1.5 s), the rest 50 ms.
-          'AWS/ApplicationELB/TargetResponseTime': (minute) =>
-            Array.from({ length: options.requestsPerMinute }, (_, i) => (behaviour(minute) === 'slow' || i < options.coldRequestsPerMinute! ? 1.5 : 0.05)),
-        }
-      : undefined,
+    metrics: {
+      ...(options.coldRequestsPerMinute
+        ? {
+            // A healthy release whose first responses of every minute are cold: slower than the objective (1.5 s), the rest 50 ms.
+            'AWS/ApplicationELB/TargetResponseTime': (minute: number) =>
+              Array.from({ length: options.requestsPerMinute }, (_, i) => (behaviour(minute) === 'slow' || i < options.coldRequestsPerMinute! ? 1.5 : 0.05)),
+          }
+        : {}),
+      ...(options.serverErrorsPerMinute
+        ? {
+            // A healthy release that answers a few requests of every minute with a 5xx.
+            'AWS/ApplicationELB/HTTPCode_Target_5XX_Count': (minute: number) => [behaviour(minute) === 'errors' ? options.requestsPerMinute : options.serverErrorsPerMinute!],
+          }
+        : {}),
+    },
   };
 }
 
@@ -212,6 +222,13 @@ describe.each(ENVIRONMENT_NAMES)('deployment alarms of %s', (env) => {
     const { watched } = groups.find((g) => g.service === 'Api')!;
     const coldStarts = world('healthy', { ...options('Api'), coldRequestsPerMinute: cold });
     for (const alarm of watched) expect({ alarm: alarm.name, fired: firesAt(alarm, coldStarts, 360) }).toEqual({ alarm: alarm.name, fired: undefined });
+  });
+
+  test.each([1, 2])('a healthy api release never rolls back at the quietest real traffic when %i of its requests every minute get a 5xx (the low-traffic rule)', (errors) => {
+    const { watched } = groups.find((g) => g.service === 'Api')!;
+    const fewErrors = world('healthy', { ...options('Api'), serverErrorsPerMinute: errors });
+    expect(fewErrors.metrics?.['AWS/ApplicationELB/HTTPCode_Target_5XX_Count']?.(0)).toEqual([errors]);
+    for (const alarm of watched) expect({ alarm: alarm.name, fired: firesAt(alarm, fewErrors, 360) }).toEqual({ alarm: alarm.name, fired: undefined });
   });
 
   test('a newest datapoint two minutes late does not hide a crash (no FILL)', () => {

@@ -7,7 +7,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { CODEDEPLOY_MAX_ALARMS, detectionTimeSeconds, RollbackAlarms, type RollbackAlarmsProps, type WorkerSignals } from '../constructs/rollback-alarms';
 import { statedMissingData } from '../lib/alarm-description';
-import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
+import { LOW_TRAFFIC_RULE } from '../lib/low-traffic';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate, trafficWorld } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 function fixtures() {
@@ -72,19 +73,56 @@ describe('RollbackAlarms', () => {
   const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm')) as AlarmResource[];
   const alarm = (name: string) => alarms().find((a) => a.Properties.AlarmName === name)!;
 
-  test('the 5xx rate counts the load balancer’s own 5xx and the requests that found no target, per load balancer, with no FILL', () => {
+  test('the 5xx rate counts the load balancer’s own 5xx and the requests that found no target, per load balancer, a minute by the low-traffic rule, with no FILL', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'BodyScript-Staging-api-5xxRate',
+      AlarmDescription: Match.stringLikeRegexp(LOW_TRAFFIC_RULE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
       Threshold: 5,
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 2,
       DatapointsToAlarm: 2,
       TreatMissingData: 'notBreaching',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: '100 * (target5xx + elb5xx) / (requests + elb5xx)', ReturnData: true }),
-        Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'RequestCount', Dimensions: [Match.objectLike({ Name: 'LoadBalancer' })] }) }) }),
+        Match.objectLike({ Expression: 'IF((rate >= 100 || bad >= 3), rate, 0)', ReturnData: true }),
+        Match.objectLike({ Id: 'bad', Expression: 'target5xx + elb5xx', ReturnData: false }),
         Match.objectLike({ Id: 'elb5xx', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'HTTPCode_ELB_5XX_Count', Dimensions: [Match.objectLike({ Name: 'LoadBalancer' })] }), Period: 60, Stat: 'Sum' }) }),
+        Match.objectLike({ Id: 'rate', Expression: '100 * bad / (requests + elb5xx)', ReturnData: false }),
+        Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'RequestCount', Dimensions: [Match.objectLike({ Name: 'LoadBalancer' })] }) }) }),
       ]),
+    });
+  });
+
+  describe('the 5xx rate at low and high traffic (the CloudWatch evaluation model, test/support)', () => {
+    const serverErrors = () => readAlarms('Test', template.toJSON().Resources).find((a) => a.name === 'BodyScript-Staging-api-5xxRate')!;
+    const fires = (w: ServiceWorld) => firstAlarm(simulate(serverErrors(), w, { publicationDelayMinutes: 1, from: 0, to: 240 }));
+    /** `requests` a minute, of which `bad(minute)` get a 5xx from a target. */
+    const traffic = (requests: number, bad: (minute: number) => number) => trafficWorld({ requests: () => requests, bad });
+
+    test.each([2, 3, 4, 10, 30])('one 5xx (or two) in every minute at %i requests a minute never fires: the canary’s few requests at night are no trend', (requests) => {
+      expect(fires(traffic(requests, () => 1))).toBeUndefined();
+      if (requests > 2) expect(fires(traffic(requests, () => 2))).toBeUndefined();
+    });
+
+    test('every request failing fires within two minutes and the publication delay at one request a minute: from the targets, or from the load balancer with no target', () => {
+      expect(fires(traffic(1, (m) => (m >= 0 ? 1 : 0)))).toBeLessThanOrEqual(3);
+      const noTarget: ServiceWorld = {
+        requestsPerMinute: 1,
+        behaviour: () => 'healthy',
+        targets: (m) => (m >= 0 ? { blue: { healthy: 0, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } } : { blue: { healthy: 2, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }),
+        failedTasks: () => 0,
+        canaryRuns: () => [],
+      };
+      expect(fires(noTarget)).toBeLessThanOrEqual(3);
+    });
+
+    test('at the floor of 3 a share above the threshold fires (3 of 59 is 5.08 %); 3 of 60 is exactly 5 %, not more than it', () => {
+      expect(fires(traffic(59, (m) => (m >= 0 ? 3 : 0)))).toBeLessThanOrEqual(3);
+      expect(fires(traffic(60, (m) => (m >= 0 ? 3 : 0)))).toBeUndefined();
+    });
+
+    test('at volume it is the rate: 10 % of 1000 requests a minute fires, 4 % does not', () => {
+      expect(fires(traffic(1000, (m) => (m >= 0 ? 100 : 0)))).toBeLessThanOrEqual(3);
+      expect(fires(traffic(1000, () => 40))).toBeUndefined();
     });
   });
 

@@ -6,7 +6,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { FREE_STORAGE_PAGE_SHARE, RDS_AUTOSCALING_FREE_SHARE } from '../constructs/data-alarms';
 import { REPLICA_LAG_ALARM_SECONDS, StandbyAlarms } from '../constructs/standby-alarms';
-import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
+import { LOW_TRAFFIC_RULE } from '../lib/low-traffic';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate, trafficWorld } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 describe('StandbyAlarms', () => {
@@ -90,12 +91,23 @@ describe('StandbyAlarms', () => {
       EvaluationPeriods: 5,
       DatapointsToAlarm: 5,
       TreatMissingData: 'notBreaching',
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * (target5xx + elb5xx) / (requests + elb5xx)' })]),
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF((rate >= 100 || bad >= 3), rate, 0)', ReturnData: true }), Match.objectLike({ Id: 'rate', Expression: '100 * bad / (requests + elb5xx)' })]),
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Test-Standby-api-NoHealthyTargetForRequests', TreatMissingData: 'notBreaching' });
     for (const service of ['api', 'processing']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `Test-Standby-${service}-UnhealthyHosts`, MetricName: 'UnHealthyHostCount', Statistic: 'Minimum', TreatMissingData: 'notBreaching' });
     }
+  });
+
+  test('the api 5xx rate counts a minute by the low-traffic rule: one 5xx of the 2 requests a minute after a failover at night never pages, every request failing at one a minute does (the CloudWatch evaluation model)', () => {
+    const rate = readAlarms('Standby', template.toJSON().Resources).find((a) => a.name === 'Test-Standby-api-5xxRate')!;
+    const fires = (requests: number, bad: (m: number) => number) => firstAlarm(simulate(rate, trafficWorld({ requests: () => requests, bad }), { publicationDelayMinutes: 1, from: 0, to: 240 }));
+    expect(fires(2, () => 1)).toBeUndefined();
+    expect(fires(10, () => 2)).toBeUndefined();
+    expect(fires(1, (m) => (m >= 0 ? 1 : 0))).toBeLessThanOrEqual(6);
+    expect(fires(59, (m) => (m >= 0 ? 3 : 0))).toBeLessThanOrEqual(6);
+    const description = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'Test-Standby-api-5xxRate' } }))[0].Properties.AlarmDescription as string;
+    expect(description).toContain(LOW_TRAFFIC_RULE);
   });
 
   test('the worker, whose load balancer only serves health checks, has no request-based alarm', () => {

@@ -13,6 +13,7 @@ import { EncryptionKey } from '../../constructs/encryption-key';
 import { FaultExperiment } from '../../constructs/fault-experiment';
 import type { RollbackAlarms } from '../../constructs/rollback-alarms';
 import type { EnvironmentConfig } from '../config';
+import { LOW_TRAFFIC_RULE } from '../low-traffic';
 import { alarmName, clusterName, databaseInstanceArn, ecsServiceName, environmentTitle, keyAlias, partitionOf } from '../naming';
 
 /**
@@ -179,7 +180,7 @@ export class FaultInjectionStack extends Stack {
       this.databaseFailoverErrorsAlarm = new cloudwatch.Alarm(this, 'DatabaseFailoverErrorsAlarm', {
         alarmName: alarmName(env, 'GameDay', 'DatabaseFailover-ErrorsBeyondFailover'),
         alarmDescription: describeAlarm({
-          what: `The api answered errors (its 5xx-rate alarm's measure) in more than ${DATABASE_FAILOVER_TOLERATED_ERROR_MINUTES} of the last 5 minutes: longer than the minute a Multi-AZ failover drops connections. It stops the DatabaseFailover game day.`,
+          what: `The api answered errors (its 5xx-rate alarm's measure) in more than ${DATABASE_FAILOVER_TOLERATED_ERROR_MINUTES} of the last 5 minutes: longer than the minute a Multi-AZ failover drops connections. It stops the DatabaseFailover game day. ${LOW_TRAFFIC_RULE}`,
           action: 'Check that the api reconnects to the database.',
           missingData: missingData(cloudwatch.TreatMissingData.NOT_BREACHING, 'No requests is not an error: the canaries watch silence.'),
           runbook: 'runbooks/disaster-recovery.md',
