@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { describeAlarm, MAX_ALARM_DESCRIPTION_LENGTH, missingData } from '../lib/alarm-description';
 import { acknowledge } from '../lib/compliance';
 import type { EnvironmentName, ServiceLevelObjectivesConfig } from '../lib/config';
+import { MIN_BAD_REQUESTS_PER_MINUTE } from '../lib/low-traffic';
 import { alarmName } from '../lib/naming';
 import {
   BURN_RATE_ALERTS,
@@ -84,7 +85,8 @@ export interface ServiceLevelObjective {
  * rate for every look-back window of the SRE workbook's multiwindow,
  * multi-burn-rate alerts. Each alert is a composite of three metric alarms: the
  * long window's burn rate, the short window's burn rate, and at least
- * `minimumBadEvents` failed events in the short window (the low-traffic rule).
+ * `minimumBadEvents` failed events in the short window (the low-traffic rule of
+ * lib/low-traffic.ts, so never fewer than MIN_BAD_REQUESTS_PER_MINUTE).
  * Pages go to the critical topic, tickets to the warning topic. `widgets` is a
  * dashboard section per SLO: attainment, budget remaining, burn rates.
  *
@@ -112,6 +114,10 @@ export class ServiceLevelObjectives extends Construct {
     }
     if (!(o.windowDays * 24 * 60 > Math.max(...BURN_RATE_WINDOWS_MINUTES))) {
       throw new Error(`${where}: objectives.windowDays must be longer than the longest burn-rate window (${Math.max(...BURN_RATE_WINDOWS_MINUTES) / 1440} days), got ${o.windowDays}`);
+    }
+    // The low-traffic rule of every alarm on user traffic, over the short window: one failed request among the canaries' few at night pages nobody.
+    if (!(o.minimumBadEvents >= MIN_BAD_REQUESTS_PER_MINUTE)) {
+      throw new Error(`${where}: objectives.minimumBadEvents must be at least ${MIN_BAD_REQUESTS_PER_MINUTE} (the low-traffic rule, lib/low-traffic.ts: one or two failures among a few requests at night are no trend), got ${o.minimumBadEvents}`);
     }
     const runbook = props.runbook ?? 'runbooks/slo.md';
     const env = props.environment;

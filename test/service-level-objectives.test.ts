@@ -209,4 +209,9 @@ describe('ServiceLevelObjectives', () => {
     expect(() => setup({}, { apiAvailability: { goal: 99.9 } })).toThrow(/objectives\.apiAvailability\.goal must be a fraction strictly between 0 and 1, got 99\.9/);
     expect(() => setup({}, { windowDays: 3 })).toThrow(/objectives\.windowDays must be longer than the longest burn-rate window \(3 days\), got 3/);
   });
+
+  test('fails on fewer minimum failures than the low-traffic rule of every alarm on user traffic (3): one failed canary request at night would page', () => {
+    expect(() => setup({}, { minimumBadEvents: 2 })).toThrow(/objectives\.minimumBadEvents must be at least 3 \(the low-traffic rule, lib\/low-traffic\.ts: .*\), got 2/);
+    expect(() => setup({}, { minimumBadEvents: 3 })).not.toThrow();
+  });
 });
