@@ -240,6 +240,17 @@ describe('runbooks/worker-contract.md', () => {
   });
 });
 
+describe('runbooks/disaster-recovery.md', () => {
+  test('names every Region switch call the CLI signs by hand, and only those (the operator must know which calls bypass the SDK)', () => {
+    const client = fs.readFileSync(path.join(ROOT, 'lib/ops/dr/region-switch-client.ts'), 'utf8');
+    const signed = [...client.matchAll(/this\.call<.*?>\('([A-Za-z0-9]+)'/g)].map((m) => m[1]).sort();
+    expect(signed.length).toBeGreaterThan(5);
+    const listed = /so those few calls \(([^)]*)\) are \*\*signed by hand\*\*/.exec(read('disaster-recovery.md').replace(/\s+/g, ' '));
+    expect(listed).not.toBeNull();
+    expect(listed![1].split(',').map((c) => c.trim()).sort()).toEqual([...new Set(signed)]);
+  });
+});
+
 describe.each(runbooks)('runbooks/%s', (file) => {
   test('every `npm run <script>` exists in package.json', () => {
     const missing = lines(file).flatMap(({ line, text }) =>
