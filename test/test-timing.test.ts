@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuMsWithChildren, readTimingLog, recordTiming, TEST_TIMING_ENV, testTimingLog, timingSummary } from './support/test-timing';
+import { childState, type ChildState, type CpuProbe, cpuMsWithChildren, FileCpuMeter, readTimingLog, recordTiming, TEST_TIMING_ENV, testTimingLog, timingSummary } from './support/test-timing';
 import { TEST_ASSEMBLY_ENV } from './support/shared-synth-state';
 
 /** Runs `body` with the two variables set as given (undefined: unset), then puts them back. */
@@ -84,4 +85,70 @@ describe('timingSummary', () => {
 test('cpuMsWithChildren counts at least this process’s own CPU time', () => {
   const own = process.cpuUsage();
   expect(cpuMsWithChildren()).toBeGreaterThanOrEqual(Math.floor((own.user + own.system) / 1000));
+});
+
+describe('childState', () => {
+  /** A /proc/<pid>/stat line of a process whose parent is `ppid` (its command name may hold spaces and parentheses). */
+  const stat = (ppid: number) => () => `4242 (node (shared synth)) S ${ppid} 4242 4242 0 -1 4194304`;
+
+  test('reads the parent from /proc/<pid>/stat: this process’s child, another’s, or gone', () => {
+    expect(childState(4242, 100, stat(100))).toBe('unreaped-child');
+    expect(childState(4242, 100, stat(101))).toBe('not-a-child');
+    expect(
+      childState(4242, 100, () => {
+        throw new Error('ENOENT');
+      }),
+    ).toBe('gone');
+    expect(childState(Number(undefined), 100, stat(100))).toBe('gone');
+    expect(childState(0, 100, stat(100))).toBe('gone');
+  });
+
+  test('this process is no child of its own, and a process it started is its child until it is reaped', async () => {
+    expect(childState(process.pid)).toBe('not-a-child');
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    expect(childState(child.pid!)).toBe('unreaped-child');
+    child.kill();
+    await exited;
+    expect(childState(child.pid!)).toBe('gone');
+  });
+});
+
+describe('FileCpuMeter', () => {
+  /** A probe whose readings are set by the test: CPU so far and the shared synth's state, in turn. */
+  function probe(cpu: number[], states: ChildState[], synthRecord: { cpuMs?: number } = { cpuMs: 30000 }): CpuProbe {
+    return { cpuMsWithChildren: () => cpu.shift()!, sharedSynthState: () => states.shift()!, sharedSynthCpuMs: () => synthRecord.cpuMs };
+  }
+
+  test('takes off the shared synth’s recorded CPU when this process reaped the synth during the file (a file run in band)', () => {
+    expect(new FileCpuMeter(probe([1000, 33500], ['unreaped-child', 'gone'])).cpuMs()).toBe(2500);
+  });
+
+  test('counts everything else: the synth another process reaps (a jest worker’s file), one still unreaped, one reaped before the file', () => {
+    expect(new FileCpuMeter(probe([1000, 3500], ['not-a-child', 'gone'])).cpuMs()).toBe(2500);
+    expect(new FileCpuMeter(probe([1000, 3500], ['unreaped-child', 'unreaped-child'])).cpuMs()).toBe(2500);
+    expect(new FileCpuMeter(probe([1000, 3500], ['gone', 'gone'])).cpuMs()).toBe(2500);
+  });
+
+  test('a synth that left no record (it died) takes nothing off', () => {
+    expect(new FileCpuMeter(probe([1000, 3500], ['unreaped-child', 'gone'], {})).cpuMs()).toBe(2500);
+  });
+
+  test('on the real process: reaping a child adds its CPU to this process’s, and the meter takes the child’s record off', async () => {
+    // The child stands in for the shared synth: it works until it has used 600 ms of CPU (not of wall time), then prints its own record.
+    const burn = "const c=require('node:crypto');let h='x';while(process.cpuUsage().user+process.cpuUsage().system<600000)h=c.createHash('sha256').update(h).digest('hex');process.stdout.write(String((process.cpuUsage().user+process.cpuUsage().system)/1000))";
+    const child = spawn(process.execPath, ['-e', burn], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const before = cpuMsWithChildren();
+    const meter = new FileCpuMeter({ cpuMsWithChildren, sharedSynthState: () => childState(child.pid!), sharedSynthCpuMs: () => Number(printed) });
+    await exited;
+    const childCpuMs = Number(printed);
+    expect(childCpuMs).toBeGreaterThanOrEqual(600);
+    // Without the correction the file would carry the child's CPU (kernel ticks of 10 ms, so within a few ticks of its own count) ...
+    expect(cpuMsWithChildren() - before).toBeGreaterThan(childCpuMs / 2);
+    // ... with it, only this process's own waiting, a small part of it.
+    expect(meter.cpuMs()).toBeLessThan(childCpuMs / 2);
+  });
 });

@@ -17,11 +17,13 @@ export default function globalSetup(): void {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-test-assembly-'));
   process.env[TEST_ASSEMBLY_ENV] = outdir;
   const log = fs.openSync(synthLog(outdir), 'w');
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'shared-synth.ts'), outdir], {
+  // node loads tsx itself (not tsx's CLI, which runs the script in a second node): the process jest reaps is the one that
+  // records its CPU, so a file run in band can take exactly that record off its own (test-timing.ts, FileCpuMeter).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'shared-synth.ts'), outdir], {
     cwd: path.join(__dirname, '..', '..'),
     env: { ...process.env, [TEST_ASSEMBLY_ENV]: outdir },
     stdio: ['ignore', log, log],
-    // Its own process group, so the teardown can stop it with everything it started (tsx's node, cfn-guard).
+    // Its own process group, so the teardown can stop it with everything it started (cfn-guard).
     detached: true,
   });
   fs.closeSync(log);

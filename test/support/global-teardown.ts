@@ -9,7 +9,7 @@ export default function globalTeardown(): void {
   const pid = Number(process.env[SHARED_SYNTH_PID_ENV]);
   if (dir && !fs.existsSync(doneMarker(dir)) && Number.isInteger(pid) && pid > 0) {
     try {
-      // The synth's process group (global-setup.ts starts it detached): tsx, its node and any cfn-guard.
+      // The synth's process group (global-setup.ts starts it detached): its node and any cfn-guard.
       process.kill(-pid, 'SIGTERM');
     } catch {
       // Already gone.

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { synthesizeBodyScript } from './synthesize';
 import { doneMarker } from './shared-synth-state';
-import { cpuMsWithChildren, recordTiming } from './test-timing';
+import { cpuMsWithChildren, recordTiming, SHARED_SYNTH_RECORD } from './test-timing';
 
 /**
  * The shared synth of a jest run, in a process of its own (started by
@@ -22,6 +22,6 @@ try {
   fs.mkdirSync(outdir, { recursive: true });
   fs.writeFileSync(`${outdir}/synth-error.txt`, String(error instanceof Error ? error.stack : error));
 } finally {
-  recordTiming({ file: '(shared synth)', cpuMs: cpuMsWithChildren(), wallMs: Date.now() - started });
+  recordTiming({ file: SHARED_SYNTH_RECORD, cpuMs: cpuMsWithChildren(), wallMs: Date.now() - started });
   fs.writeFileSync(doneMarker(outdir), `${Date.now() - started}\n`);
 }

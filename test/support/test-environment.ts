@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
 import { SHARED_CLOUDFORMATION_VALIDATE_GLOBAL, sharedCloudFormationValidate } from './shared-cloudformation-validate';
-import { cpuMsWithChildren, recordTiming } from './test-timing';
+import { FileCpuMeter, recordTiming } from './test-timing';
 
 /**
  * jest's node environment, plus the worker's shared CloudFormation validator
@@ -14,13 +14,15 @@ import { cpuMsWithChildren, recordTiming } from './test-timing';
  * (the worker's user + system time from the file's environment to its
  * teardown, with the processes it ran, such as cfn-guard and CLI synths:
  * module loading, synths, assertions; not the time spent waiting for the
- * shared synth, which sleeps) for the global teardown's table
- * (test/support/test-timing.ts). jest itself reports only wall time, which on
- * a shared machine says more about the neighbours than about the file.
+ * shared synth, which sleeps; nor the shared synth's own CPU when the file
+ * runs in band in the process that reaps the synth: FileCpuMeter) for the
+ * global teardown's table (test/support/test-timing.ts). jest itself reports
+ * only wall time, which on a shared machine says more about the neighbours
+ * than about the file.
  */
 export default class BodyScriptTestEnvironment extends TestEnvironment {
   private readonly testPath: string;
-  private readonly cpuMsAtStart = cpuMsWithChildren();
+  private readonly cpu = new FileCpuMeter();
   private readonly wallAtStart = process.hrtime.bigint();
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
@@ -31,6 +33,6 @@ export default class BodyScriptTestEnvironment extends TestEnvironment {
 
   override async teardown(): Promise<void> {
     await super.teardown();
-    recordTiming({ file: this.testPath, cpuMs: cpuMsWithChildren() - this.cpuMsAtStart, wallMs: Number((process.hrtime.bigint() - this.wallAtStart) / 1_000_000n) });
+    recordTiming({ file: this.testPath, cpuMs: this.cpu.cpuMs(), wallMs: Number((process.hrtime.bigint() - this.wallAtStart) / 1_000_000n) });
   }
 }

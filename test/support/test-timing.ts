@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { TEST_ASSEMBLY_ENV } from './shared-synth-state';
+import { SHARED_SYNTH_PID_ENV, TEST_ASSEMBLY_ENV } from './shared-synth-state';
 
 /**
  * Where the CPU of a test run goes, per test file and for the shared synth,
@@ -9,6 +9,9 @@ import { TEST_ASSEMBLY_ENV } from './shared-synth-state';
  * Measured, never asserted: no test depends on these numbers.
  */
 export const TEST_TIMING_ENV = 'BODYSCRIPT_TEST_TIMING';
+
+/** The `file` of the shared synth's record. */
+export const SHARED_SYNTH_RECORD = '(shared synth)';
 
 export interface TimingRecord {
   /** The test file (relative to the project), or '(shared synth)'. */
@@ -50,10 +53,74 @@ export function cpuMsWithChildren(): number {
   }
 }
 
+/** How a process stands to this one: its child not yet reaped (running or a zombie), another process's, or gone (reaped, or none). */
+export type ChildState = 'unreaped-child' | 'not-a-child' | 'gone';
+
+/** `pid`'s state towards `parent`, from /proc/<pid>/stat (field 4 is the parent's id); without /proc, 'gone'. */
+export function childState(pid: number, parent: number = process.pid, readStat: (pid: number) => string = (p) => fs.readFileSync(`/proc/${p}/stat`, 'utf8')): ChildState {
+  if (!Number.isInteger(pid) || pid <= 0) return 'gone';
+  let stat: string;
+  try {
+    stat = readStat(pid);
+  } catch {
+    return 'gone';
+  }
+  const parentId = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return parentId === parent ? 'unreaped-child' : 'not-a-child';
+}
+
+/** What a FileCpuMeter reads: this process's CPU with its reaped children's, the shared synth's state and its recorded CPU. */
+export interface CpuProbe {
+  cpuMsWithChildren(): number;
+  sharedSynthState(): ChildState;
+  /** The shared synth's own record (with its cfn-guard runs), once it has written it. */
+  sharedSynthCpuMs(): number | undefined;
+}
+
+/** The probe of this process: /proc, the shared synth's process id from the global setup, and this run's timing log. */
+export const PROCESS_CPU_PROBE: CpuProbe = {
+  cpuMsWithChildren,
+  sharedSynthState: () => childState(Number(process.env[SHARED_SYNTH_PID_ENV])),
+  sharedSynthCpuMs: () => {
+    const log = testTimingLog();
+    return log ? readTimingLog(log).find((r) => r.file === SHARED_SYNTH_RECORD)?.cpuMs : undefined;
+  },
+};
+
+/**
+ * One test file's CPU: this process's user + system time and that of the
+ * children it reaped, from construction to cpuMs(), less the shared synth's.
+ *
+ * Why less: Linux adds a child's CPU (with that of the children it reaped, its
+ * cfn-guard runs) to its parent's cutime/cstime when the parent reaps it. In
+ * jest workers the shared synth is a child of jest's main process, not of the
+ * worker; but `npx jest test/one.test.ts` runs the file in band, in the main
+ * process that started the synth (global-setup.ts), and the synth's CPU,
+ * recorded on its own line, landed in the file's record as well. So when the
+ * synth was this process's unreaped child at the start and is gone at the end,
+ * this process reaped it in between, and its record is taken off.
+ */
+export class FileCpuMeter {
+  private readonly cpuMsAtStart: number;
+  private readonly sharedSynthToReap: boolean;
+
+  constructor(private readonly probe: CpuProbe = PROCESS_CPU_PROBE) {
+    this.sharedSynthToReap = probe.sharedSynthState() === 'unreaped-child';
+    this.cpuMsAtStart = probe.cpuMsWithChildren();
+  }
+
+  /** The CPU milliseconds since construction, without the shared synth's if this process reaped it meanwhile. */
+  public cpuMs(): number {
+    const total = this.probe.cpuMsWithChildren() - this.cpuMsAtStart;
+    const reapedSharedSynth = this.sharedSynthToReap && this.probe.sharedSynthState() === 'gone';
+    return reapedSharedSynth ? Math.max(0, total - (this.probe.sharedSynthCpuMs() ?? 0)) : total;
+  }
+}
+
 /** The table the global teardown prints: total CPU, the shared synth, and the files that cost most. */
 export function timingSummary(records: readonly TimingRecord[], top = 20): string {
-  const files = records.filter((r) => r.file !== '(shared synth)').sort((a, b) => b.cpuMs - a.cpuMs);
-  const synth = records.find((r) => r.file === '(shared synth)');
+  const files = records.filter((r) => r.file !== SHARED_SYNTH_RECORD).sort((a, b) => b.cpuMs - a.cpuMs);
+  const synth = records.find((r) => r.file === SHARED_SYNTH_RECORD);
   const seconds = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
   const total = files.reduce((sum, r) => sum + r.cpuMs, 0);
   return [
