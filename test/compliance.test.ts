@@ -126,20 +126,27 @@ interface CliResult {
   readonly rules: string[];
   /** What the run left in its own temporary directory (TMPDIR) that the app wrote: names starting with `bodyscript-`. */
   readonly leftInTemp: string[];
+  /** The synthesized GateTest template, as the CLI wrote it. */
+  readonly template: string | undefined;
 }
 
-/** Runs the real CDK CLI on test/fixtures/compliance-gate-app.ts with `-c violate=<gate>`. */
-function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
+/**
+ * Runs the real CDK CLI on test/fixtures/compliance-gate-app.ts with `-c violate=<gate>`, and with
+ * `validationCache`, the validation cache that this file's CLI runs share (the fixture says why).
+ */
+function cdk(command: 'synth' | 'deploy', violate: string, validationCache: string): Promise<CliResult> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-${violate}-`));
   // A relative --output, as the CLI's default `cdk.out` is: the templates then reach the gates by relative paths.
   // Its own TMPDIR, so that what the app leaves there is this run's and no one else's.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bodyscript-gate-tmp-${violate}-`));
-  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'node --import tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '--output', path.relative(ROOT, outdir)];
+  const args = [command, ...(command === 'deploy' ? ['GateTest', '--require-approval', 'never'] : ['--quiet']), '--no-notices', '--app', 'node --import tsx test/fixtures/compliance-gate-app.ts', '-c', `violate=${violate}`, '-c', `validationCache=${validationCache}`, '--output', path.relative(ROOT, outdir)];
   return new Promise((resolve) => {
     execFile(path.join(ROOT, 'node_modules', '.bin', 'cdk'), args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TMPDIR: tmp } }, (error, stdout, stderr) => {
       const reportFile = path.join(outdir, 'validation-report.json');
       const report = fs.existsSync(reportFile) ? (JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[] }) : { pluginReports: [] };
       const leftInTemp = fs.readdirSync(tmp).filter((name) => name.startsWith('bodyscript-'));
+      const templateFile = path.join(outdir, 'GateTest.template.json');
+      const template = fs.existsSync(templateFile) ? fs.readFileSync(templateFile, 'utf8') : undefined;
       fs.rmSync(outdir, { recursive: true, force: true });
       fs.rmSync(tmp, { recursive: true, force: true });
       resolve({
@@ -148,6 +155,7 @@ function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
         conclusions: Object.fromEntries(report.pluginReports.map((p) => [p.pluginName, p.conclusion])),
         rules: report.pluginReports.flatMap((p) => p.violations.map((v) => v.ruleName)),
         leftInTemp,
+        template,
       });
     });
   });
@@ -157,33 +165,49 @@ function cdk(command: 'synth' | 'deploy', violate: string): Promise<CliResult> {
 const failing = (result: CliResult) => Object.entries(result.conclusions).filter(([, c]) => c === 'failure').map(([name]) => name);
 
 describe('each gate alone stops `cdk synth` (the real CLI on a one-stack app)', () => {
-  // Each run breaks one gate's rule and acknowledges what the other gates find
-  // on the same construct, so a gate's test passes only on that gate's own
-  // verdict. Two CLI runs at a time (the CLI and the app are one process each).
+  // The app breaks one rule of each gate, and each run acknowledges every finding
+  // but those of the gate under test, so a gate's test passes only on that
+  // gate's own verdict. Every run synthesizes the same template: the first
+  // validates it with every gate, the others take cfn-guard's and the
+  // CloudFormation validator's findings from the validation cache they share
+  // (test/fixtures/compliance-gate-app.ts), and each applies its own
+  // acknowledgements. After the first, two CLI runs at a time (the CLI and the
+  // app are one process each).
   const cases = {
     'cdk-nag': { violate: 'cdk-nag', plugin: 'AwsSolutions', rule: 'AwsSolutions-SQS3', constructPath: 'GateTest/Queue/Resource' },
     'cfn-guard, Control Tower rules': { violate: 'control-tower', plugin: CONTROL_TOWER_PLUGIN_NAME, rule: 'cloudwatch_log_group_retention_period_check', constructPath: 'GateTest/ShortLivedLogs/Resource' },
     'cfn-guard, project rules': { violate: 'project-rules', plugin: PROJECT_RULES_PLUGIN_NAME, rule: 'BODYSCRIPT_LOG_GROUP_RETENTION_STATED', constructPath: 'GateTest/EverlastingLogs/Resource' },
     "aws-cdk-lib's CloudFormation validator": { violate: 'cloudformation-error', plugin: 'CloudFormation Validate', rule: 'F3002', constructPath: 'GateTest/Parameter/Resource' },
     // A gate that throws: aws-cdk-lib reports a plugin failure without findings, which the CLI reads as success.
-    'a cfn-guard gate that cannot read its rules': { violate: 'gate-did-not-run', plugin: 'unreadable-guard-rules', rule: GATE_DID_NOT_RUN_RULE, constructPath: 'GateTest' },
+    'a cfn-guard gate that cannot read its rules': { violate: 'gate-did-not-run', plugin: 'fixture-guard-rules', rule: GATE_DID_NOT_RUN_RULE, constructPath: 'GateTest' },
   };
   const results = new Map<string, CliResult>();
   let deploy: CliResult;
+  let validationCache: string;
 
   beforeAll(async () => {
+    validationCache = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-gate-validation-cache-'));
     const runs: [string, () => Promise<CliResult>][] = [
-      ...Object.entries(cases).map(([name, c]): [string, () => Promise<CliResult>] => [name, () => cdk('synth', c.violate)]),
-      ['deploy', () => cdk('deploy', 'control-tower')],
+      ...Object.entries(cases).map(([name, c]): [string, () => Promise<CliResult>] => [name, () => cdk('synth', c.violate, validationCache)]),
+      ['deploy', () => cdk('deploy', 'control-tower', validationCache)],
     ];
-    const queue = [...runs];
+    const [first, ...rest] = runs;
+    results.set(first[0], await first[1]());
     await Promise.all(
       [0, 1].map(async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) results.set(next[0], await next[1]());
+        for (let next = rest.shift(); next; next = rest.shift()) results.set(next[0], await next[1]());
       }),
     );
     deploy = results.get('deploy')!;
   }, 600_000);
+
+  afterAll(() => fs.rmSync(validationCache, { recursive: true, force: true }));
+
+  test('every run synthesizes one and the same template: the cases differ only in what they acknowledge (and one rule file)', () => {
+    const first = results.get('cdk-nag')!.template;
+    expect(first).toContain('"AWS::SSM::Parameter"');
+    expect(Object.fromEntries([...results].map(([name, r]) => [name, r.template === first]))).toEqual(Object.fromEntries([...results.keys()].map((name) => [name, true])));
+  });
 
   test.each(Object.entries(cases))('%s: non-zero exit, naming the rule and the construct path', (name, c) => {
     const result = results.get(name)!;
