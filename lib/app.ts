@@ -42,9 +42,26 @@ export interface EnvironmentStacks {
 }
 
 export interface BodyScriptStacks {
-  readonly environments: Readonly<Record<EnvironmentName, EnvironmentStacks>>;
+  /** The stacks of each environment built (every environment unless BuildBodyScriptAppOptions.environments says otherwise). */
+  readonly environments: Readonly<Partial<Record<EnvironmentName, EnvironmentStacks>>>;
   /** The GitHub OIDC provider and deploy roles (one stack for all environments). */
   readonly github: GitHubStack;
+}
+
+/**
+ * What buildBodyScriptApp builds.
+ */
+export interface BuildBodyScriptAppOptions {
+  /**
+   * The environments whose stacks are built, besides BodyScript-GitHub (which
+   * always is, from every environment's configuration). An environment's stacks
+   * are built from its own configuration and the project's only, so they are
+   * the same whether the other environment is built or not: a test of a change
+   * to one environment's configuration builds only that one (test/config.test.ts).
+   *
+   * @default - every environment (ENVIRONMENT_NAMES)
+   */
+  readonly environments?: readonly EnvironmentName[];
 }
 
 /**
@@ -52,7 +69,12 @@ export interface BodyScriptStacks {
  * entry point (bin/bodyscript.ts) and the tests both call this, so the tests
  * check exactly what `cdk synth` produces.
  */
-export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScriptStacks {
+export function buildBodyScriptApp(app: App, config: BodyScriptConfig, options: BuildBodyScriptAppOptions = {}): BodyScriptStacks {
+  const unknownEnvironments = (options.environments ?? []).filter((name) => !ENVIRONMENT_NAMES.includes(name));
+  if (unknownEnvironments.length > 0) {
+    throw new Error(`buildBodyScriptApp environments: must be among ${ENVIRONMENT_NAMES.join(', ')}, got ${unknownEnvironments.map((name) => `'${name}'`).join(', ')}`);
+  }
+  const built = ENVIRONMENT_NAMES.filter((name) => options.environments?.includes(name) ?? true);
   enableComplianceChecks(app);
   Tags.of(app).add('Project', 'BodyScript');
   Tags.of(app).add('ManagedBy', 'aws-cdk');
@@ -65,8 +87,8 @@ export function buildBodyScriptApp(app: App, config: BodyScriptConfig): BodyScri
     throw new Error(`environments ${ENVIRONMENT_NAMES.join(' and ')}: primary.account/primary.region must differ, got ${shared} twice; ECR has one replication configuration per account and region, which BodyScript-<Env>-Registry owns`);
   }
 
-  const environments = {} as Record<EnvironmentName, EnvironmentStacks>;
-  for (const name of ENVIRONMENT_NAMES) {
+  const environments: Partial<Record<EnvironmentName, EnvironmentStacks>> = {};
+  for (const name of built) {
     const environment = config.environments[name];
     const primary = { account: environment.primary.account, region: environment.primary.region };
     const standbyLocation = { account: environment.standby.account, region: environment.standby.region };

@@ -1,6 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { buildBodyScriptApp } from '../lib/app';
+import { type EnvironmentName, loadConfig } from '../lib/config';
 import { stacks, templateJson } from './support/assembly';
+import { cdkJsonContext } from './support/synthesize';
 
 const committedContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.context.json'), 'utf8')) as Record<string, unknown>;
 
@@ -86,6 +90,42 @@ describe('the BodyScript app', () => {
         { Key: 'Environment', Value: 'production' },
         { Key: 'ManagedBy', Value: 'aws-cdk' },
       ]),
+    );
+  });
+});
+
+describe('buildBodyScriptApp with some environments', () => {
+  /** Every construct under the stacks of `environment` (or under BodyScript-GitHub): its path, and for a CloudFormation resource its type and logical ID. */
+  function constructs(app: App, stackPrefix: string): string[] {
+    return app.node
+      .findAll()
+      .filter((c) => c.node.path === stackPrefix || c.node.path.startsWith(`${stackPrefix}-`) || c.node.path.startsWith(`${stackPrefix}/`))
+      .map((c) => (c instanceof CfnResource ? `${c.node.path} ${c.cfnResourceType} ${Stack.of(c).getLogicalId(c)}` : c.node.path));
+  }
+  const build = (environments?: EnvironmentName[]) => {
+    const app = new App({ context: cdkJsonContext() });
+    buildBodyScriptApp(app, loadConfig(), environments ? { environments } : {});
+    return app;
+  };
+
+  test('builds only the stacks of the environments asked for, and BodyScript-GitHub', () => {
+    const stackNames = build(['production']).node.children.filter((c) => c instanceof Stack).map((c) => c.node.id);
+    expect(stackNames).toContain('BodyScript-Production');
+    expect(stackNames).toContain('BodyScript-GitHub');
+    expect(stackNames.filter((name) => name.startsWith('BodyScript-Staging'))).toEqual([]);
+  });
+
+  test("an environment built alone has the constructs, resources and logical IDs it has in the whole app, and so has BodyScript-GitHub", () => {
+    const whole = build();
+    const alone = build(['staging']);
+    expect(constructs(alone, 'BodyScript-Staging')).toEqual(constructs(whole, 'BodyScript-Staging'));
+    expect(constructs(alone, 'BodyScript-GitHub')).toEqual(constructs(whole, 'BodyScript-GitHub'));
+    expect(constructs(alone, 'BodyScript-Staging').length).toBeGreaterThan(1000);
+  });
+
+  test('refuses an environment that does not exist, naming those that do', () => {
+    expect(() => buildBodyScriptApp(new App({ context: cdkJsonContext() }), loadConfig(), { environments: ['production', 'qa' as EnvironmentName] })).toThrow(
+      "buildBodyScriptApp environments: must be among staging, production, got 'qa'",
     );
   });
 });

@@ -234,9 +234,11 @@ describe('environment configuration', () => {
     expect(problemsAfter(mutate)).toEqual([expected]);
   });
 
-  // Configs the schema accepts, each at an edge of what it allows. Every one must build.
+  // Configs the schema accepts, each at an edge of what it allows. Every one must build: the stacks of the
+  // environment changed (an environment's stacks are built from its own configuration and the project's only,
+  // test/app.test.ts), and the whole app for the committed files and for a change to the project file.
   const acceptedConfigs: [string, Mutation, ('staging' | 'production' | 'project')?][] = [
-    ['the committed files', () => undefined],
+    ['the committed files', () => undefined, 'project'],
     ['the smallest VPCs that hold three AZs of subnets', (c) => ((c.network.primaryCidr = '10.20.0.0/17'), (c.network.standbyCidr = '10.20.128.0/17'))],
     ['the smallest VPCs that hold two AZs of subnets', (c) => ((c.network.primaryCidr = '192.168.0.0/18'), (c.network.standbyCidr = '192.168.64.0/18')), 'staging'],
     ['VPCs in 172.16.0.0/12', (c) => ((c.network.primaryCidr = '172.16.0.0/16'), (c.network.standbyCidr = '172.31.0.0/16'))],
@@ -287,7 +289,7 @@ describe('environment configuration', () => {
     // App construction must not throw for a config the schema accepted, and
     // every construct's own validation (what synth runs first) must pass.
     const app = new App({ context: cdkJsonContext() });
-    expect(() => buildBodyScriptApp(app, config!)).not.toThrow();
+    expect(() => buildBodyScriptApp(app, config!, environment === 'project' ? {} : { environments: [environment] })).not.toThrow();
     expect(app.node.findAll().flatMap((c) => c.node.validate().map((error) => `${c.node.path}: ${error}`))).toEqual([]);
   });
 
