@@ -35,8 +35,14 @@ describe('testTimingLog', () => {
 });
 
 describe('recordTiming and readTimingLog', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-timing-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
   test('records append one line each and read back in order', () => {
-    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-timing-')), 'timing.jsonl');
+    const log = path.join(dir, 'timing.jsonl');
     withEnv({ [TEST_TIMING_ENV]: log }, () => {
       recordTiming({ file: 'test/a.test.ts', cpuMs: 1200, wallMs: 3000 });
       recordTiming({ file: '(shared synth)', cpuMs: 40000, wallMs: 30000 });
@@ -48,7 +54,6 @@ describe('recordTiming and readTimingLog', () => {
   });
 
   test('records nothing when timing is off, and a missing log reads as no records', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-timing-'));
     withEnv({ [TEST_TIMING_ENV]: undefined, [TEST_ASSEMBLY_ENV]: path.join(dir, 'assembly') }, () => recordTiming({ file: 'test/a.test.ts', cpuMs: 1, wallMs: 1 }));
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(readTimingLog(path.join(dir, 'none.jsonl'))).toEqual([]);
