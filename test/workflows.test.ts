@@ -116,6 +116,8 @@ const PINNED_ACTIONS: Record<string, [sha: string, version: string]> = {
   'actions/setup-node': ['49933ea5288caeca8642d1e84afbd3f7d6820020', 'v4.4.0'],
   'actions/upload-artifact': ['ea165f8d65b6e75b540449e92b4886f43607fa02', 'v4.6.2'],
   'actions/download-artifact': ['d3f86a106a0bac45b974a628896c90dbdf5c8093', 'v4.3.0'],
+  // ci only: the rule-file-scope proof's remembered cfn-guard answers.
+  'actions/cache': ['5a3ec84eff668545956fd18022155c47e93e2684', 'v4.2.3'],
   'aws-actions/configure-aws-credentials': ['b47578312673ae6fa5b5096b330d9fbac3d116df', 'v4.2.1'],
   // The stateful-change gate's App token (checked against the tag in actions/create-github-app-token).
   'actions/create-github-app-token': ['1b10c78c7865c340bc4f6099eb2f838309f1e8c3', 'v3.1.1'],
@@ -499,6 +501,17 @@ describe('ci', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     const upload = job.steps!.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
     expect(upload?.with).toMatchObject({ name: 'cloud-assembly', path: 'cdk.out', 'if-no-files-found': 'error' });
+  });
+
+  test('restores the remembered cfn-guard answers after npm ci (which deletes node_modules) and before the tests, and only in ci', () => {
+    const job = wf('ci.yml').jobs.check;
+    const steps = job.steps ?? [];
+    const cache = steps.findIndex((s) => s.uses?.startsWith('actions/cache@'));
+    expect(cache).toBeGreaterThan(stepIndex(job, /^npm ci/));
+    expect(cache).toBeLessThan(stepIndex(job, /^npm test$/));
+    expect(steps[cache].with).toEqual({ path: 'node_modules/.cache/bodyscript-test-results', key: 'bodyscript-test-results-${{ github.sha }}', 'restore-keys': 'bodyscript-test-results-' });
+    // A deploy restores nothing another run wrote.
+    for (const file of Object.keys(workflows).filter((f) => f !== 'ci.yml')) expect(`${file}: ${text(file).includes('actions/cache@')}`).toBe(`${file}: false`);
   });
 });
 
