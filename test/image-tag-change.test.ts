@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { diffStack } from '../lib/diff-report/diff';
 import { STATEFUL_RESOURCE_TYPES } from '../lib/diff-report/stateful';
 import { stacks, templateJson } from './support/assembly';
 import { synthesizeBodyScript } from './support/synthesize';
@@ -53,6 +54,12 @@ describe.each(['Staging', 'Production'])('a new api image tag in %s', (env) => {
     expect(after[api]?.Description).toContain(`release ${NEW_TAG}`);
     const processingTask = resourcesOf(templateJson(services), 'AWS::ECS::TaskDefinition').find(([i]) => i.startsWith('ProcessingTaskDefinition'))!;
     expect(released(services).Resources[processingTask[0]]).toEqual(processingTask[1]);
+  });
+
+  test('is an update AWS accepts: nothing ECS refuses on the CODE_DEPLOY api service (the diff report would exit 3)', () => {
+    const diff = diffStack({ artifactId: services, stackName: services, displayName: services, template: released(services) }, { template: templateJson(services) });
+    expect(diff.counts.changed).toBeGreaterThan(0);
+    expect(diff.undeployable).toEqual([]);
   });
 
   test('does not touch the data stack', () => {

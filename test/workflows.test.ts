@@ -877,8 +877,9 @@ describe('the production plan before the approval', () => {
     const deployed = /npx cdk deploy --app cdk\.out (.+?) --require-approval/.exec(runText(deploy()))![1].split(' ');
     expect(planned).toEqual(deployed);
     expect(run).toMatch(/cat plan\.md[\s\S]*>> "\$GITHUB_STEP_SUMMARY"/);
-    // Exit 2 (nothing could be compared) fails the job, so no approval is asked for an unseen change; 1 is shown, first.
+    // Exit 2 (nothing could be compared) and 3 (an update AWS refuses) fail the job, so no approval is asked for an unseen or undeployable change; 1 is shown, first.
     expect(run).toMatch(/\[ "\$code" -le 1 \]\s*$/);
+    expect(run).toMatch(/elif \[ "\$code" -eq 3 \]; then\s+echo "> \[!WARNING\]"\s+echo "> AWS refuses an update below/);
     expect(run).toContain('> [!CAUTION]');
   });
 

@@ -3,6 +3,7 @@ import type { StackBaseline, StackTemplate, Template } from './assembly';
 import { code } from './markdown';
 import { PROTECTION_RESOURCE_TYPES, weakenedProtection } from './protection';
 import { effectivePolicy, isProtectivePolicy, isStatefulType } from './stateful';
+import { findUndeployableChanges, type UndeployableChange } from './undeployable';
 
 /**
  * Turns a template pair into the facts the report needs: what changes per
@@ -68,6 +69,8 @@ export interface StackDiff {
   /** Changes outside Resources (outputs, parameters, conditions...). */
   readonly otherChanges: readonly OtherChange[];
   readonly dangerous: readonly DangerousChange[];
+  /** Updates the deploy would send that AWS refuses (undeployable.ts): the deploy fails whoever allows it. */
+  readonly undeployable: readonly UndeployableChange[];
 }
 
 /** A change outside Resources: a parameter, output, condition, mapping or another top-level section. */
@@ -111,6 +114,7 @@ export function diffStack(stack: StackTemplate, baseline: StackBaseline | undefi
       ...findDangerousChanges(stack.displayName, diff),
       ...redefinedConditions(stack.displayName, baseline?.template, stack.template),
     ],
+    undeployable: findUndeployableChanges(stack.displayName, diff),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { AllowanceDecision, CountedApproval } from './allowance';
 import { type ChangedAttribute, type DangerKind, type DangerousChange, isMetadataOnly, type ResourceChangeRow, type StackDiff } from './diff';
 import { cell, code, codeLines, text } from './markdown';
+import type { UndeployableChange } from './undeployable';
 
 /**
  * Markdown for the pull-request comment and the JSON summary the CI reads.
@@ -36,6 +37,11 @@ export function dangerousChanges(report: DiffReport): DangerousChange[] {
   return report.stacks.flatMap((stack) => stack.dangerous);
 }
 
+/** Updates AWS refuses, over every stack (undeployable.ts): the deploy fails whatever is allowed. */
+export function undeployableChanges(report: DiffReport): UndeployableChange[] {
+  return report.stacks.flatMap((stack) => stack.undeployable);
+}
+
 /** True when the report must fail the pipeline. */
 export function isBlocking(report: DiffReport): boolean {
   return dangerousChanges(report).length > 0 && report.allowance === undefined;
@@ -66,6 +72,8 @@ const DANGER_LABEL: Record<DangerKind, string> = {
 
 export function renderMarkdown(report: DiffReport): string {
   const lines: string[] = [];
+  const undeployable = undeployableChanges(report);
+  if (undeployable.length > 0) lines.push(...renderUndeployable(undeployable), '');
   const dangerous = dangerousChanges(report);
   if (dangerous.length > 0) lines.push(...renderBanner(report, dangerous), '');
 
@@ -81,6 +89,23 @@ export function renderMarkdown(report: DiffReport): string {
   if ((report.notes ?? []).length > 0) lines.push('> [!NOTE]', ...(report.notes ?? []).map((note) => `> - ${note}`), '');
   for (const stack of report.stacks) lines.push(...renderStack(stack), '');
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+function renderUndeployable(changes: readonly UndeployableChange[]): string[] {
+  const count = changes.length;
+  return [
+    '> [!WARNING]',
+    `> **⛔ ${count} ${count === 1 ? 'update' : 'updates'} that AWS refuses: this deploy would fail**`,
+    '>',
+    '> CloudFormation would send the changes below to an API that refuses them, fail the stack update and roll the stack back. No approval or flag changes that: change the template instead.',
+    '>',
+    '> | Stack | Resource | Refused properties | Why |',
+    '> |---|---|---|---|',
+    ...changes.map(
+      (change) =>
+        `> | ${cell(code(change.stack))} | ${cell(resourceName(change.logicalId, change.path))} | ${cell(change.properties.map((p) => code(p)).join(', '))} | ${cell(change.reason)} |`,
+    ),
+  ];
 }
 
 function renderBanner(report: DiffReport, dangerous: readonly DangerousChange[]): string[] {
@@ -233,6 +258,8 @@ export interface JsonSummary {
   readonly stacksOnlyInBaseline: readonly string[];
   readonly notes: readonly string[];
   readonly dangerousChanges: readonly DangerousChange[];
+  /** Updates AWS refuses: the deploy would fail (exit 3). */
+  readonly undeployableChanges: readonly UndeployableChange[];
 }
 
 export function toJsonSummary(report: DiffReport): JsonSummary {
@@ -252,5 +279,6 @@ export function toJsonSummary(report: DiffReport): JsonSummary {
     stacksOnlyInBaseline: report.stacksOnlyInBaseline,
     notes: report.notes ?? [],
     dangerousChanges: dangerousChanges(report),
+    undeployableChanges: undeployableChanges(report),
   };
 }

@@ -4,7 +4,7 @@ import { type BaselineTemplates, InputError, loadAssembly, loadBaselineDirectory
 import { type Baseline, parseDiffReportArgs, USAGE, UsageError } from './cli';
 import { type AwsClients, loadDeployedBaseline } from './deployed';
 import { diffStack } from './diff';
-import { ALLOW_FLAG, allowedBy, dangerousChanges, type DiffReport, isBlocking, renderMarkdown, toJsonSummary } from './render';
+import { ALLOW_FLAG, allowedBy, dangerousChanges, type DiffReport, isBlocking, renderMarkdown, toJsonSummary, undeployableChanges } from './render';
 
 /**
  * The whole `diff-report` command as a function of its inputs, returning the
@@ -17,6 +17,8 @@ export const EXIT_OK = 0;
 export const EXIT_DANGEROUS = 1;
 /** 2: the command could not run: bad arguments, unreadable assembly or baseline, AWS credentials. */
 export const EXIT_INPUT = 2;
+/** 3: an update AWS refuses (undeployable.ts): the deploy would fail and roll back; no allowance changes that. Wins over 1. */
+export const EXIT_UNDEPLOYABLE = 3;
 
 export interface DiffReportDependencies {
   /** Receives the Markdown report. */
@@ -38,18 +40,25 @@ export async function runDiffReport(argv: readonly string[], deps: DiffReportDep
     const markdown = writeReport(report, options.outFile, options.jsonFile);
     deps.stdout(markdown);
 
+    const undeployable = undeployableChanges(report);
+    if (undeployable.length > 0) {
+      deps.stderr(
+        `⛔ ${undeployable.length} update(s) that AWS refuses: ${undeployable.map((u) => `${u.stack}/${u.logicalId} (${u.properties.join(', ')})`).join(', ')}. ` +
+          'The deploy would fail and roll the stack back; no allowance changes that (see the report).',
+      );
+    }
     const dangerous = dangerousChanges(report);
     if (isBlocking(report)) {
       deps.stderr(
         `🛑 ${dangerous.length} dangerous stateful change(s) would replace, remove or weaken the protection of data: ${dangerous.map((d) => `${d.stack}/${d.logicalId}`).join(', ')}. ` +
           `If intended: in a pull request, a code owner of the data stacks approves the commit; on a laptop, pass ${ALLOW_FLAG}.`,
       );
-      return EXIT_DANGEROUS;
+      return undeployable.length > 0 ? EXIT_UNDEPLOYABLE : EXIT_DANGEROUS;
     }
     if (dangerous.length > 0 && options.allowance) {
       deps.stderr(`⚠️ ${dangerous.length} dangerous stateful change(s) explicitly allowed by ${allowedBy(options.allowance)}.`);
     }
-    return EXIT_OK;
+    return undeployable.length > 0 ? EXIT_UNDEPLOYABLE : EXIT_OK;
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) {
       deps.stderr(error.message);

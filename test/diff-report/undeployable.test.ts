@@ -1,0 +1,135 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Template } from '../../lib/diff-report/assembly';
+import { diffStack } from '../../lib/diff-report/diff';
+import type { JsonSummary } from '../../lib/diff-report/render';
+import { EXIT_UNDEPLOYABLE, runDiffReport } from '../../lib/diff-report/run';
+import { CODE_DEPLOY_SERVICE_UPDATABLE_PROPERTIES } from '../../lib/diff-report/undeployable';
+import { templateJson } from '../support/assembly';
+import { testAssemblyDir } from '../support/synthesize';
+
+/**
+ * Changes ECS refuses on the api service (CODE_DEPLOY deployment controller),
+ * modelled after the ECS API reference of UpdateService: "only the desired
+ * count, deployment configuration, health check grace period, task placement
+ * constraints and strategies, enable ECS managed tags option, and propagate
+ * tags can be updated". The deploy review (2026-11-30, R6) names the case: a
+ * security group or a subnet (a new AZ) added to the api service fails the
+ * stack update. The checks run on the app's own Services template, changed
+ * the way such a pull request would change it.
+ */
+
+const SERVICES = 'BodyScript-Staging-Services';
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Resources = Record<string, Resource>;
+
+const original = (): Template => structuredClone(templateJson(SERVICES)) as Template;
+const resourcesOf = (template: Template) => template.Resources as Resources;
+/** The logical id of the stack's ECS service with this deployment controller (exactly one). */
+function serviceId(template: Template, controller: 'CODE_DEPLOY' | 'ECS'): string {
+  const ids = Object.entries(resourcesOf(template))
+    .filter(([, r]) => r.Type === 'AWS::ECS::Service' && (r.Properties?.DeploymentController as { Type?: string } | undefined)?.Type === controller)
+    .map(([id]) => id);
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+function changed(mutate: (resources: Resources, ids: { api: string; processing: string }) => void): Template {
+  const template = original();
+  mutate(resourcesOf(template), { api: serviceId(template, 'CODE_DEPLOY'), processing: serviceId(template, 'ECS') });
+  return template;
+}
+const undeployable = (after: Template, before: Template = original()) =>
+  diffStack({ artifactId: SERVICES, stackName: SERVICES, displayName: SERVICES, template: after }, { template: before }).undeployable;
+const awsvpc = (resource: Resource) => (resource.Properties!.NetworkConfiguration as { AwsvpcConfiguration: { SecurityGroups: unknown[]; Subnets: unknown[] } }).AwsvpcConfiguration;
+
+describe('updates AWS refuses on a CODE_DEPLOY service', () => {
+  test('a security group added to the api service (the review’s case) is refused: NetworkConfiguration', () => {
+    const after = changed((r, { api }) => awsvpc(r[api]).SecurityGroups.push('sg-0123456789abcdef0'));
+    const api = serviceId(after, 'CODE_DEPLOY');
+    expect(undeployable(after)).toEqual([
+      expect.objectContaining({ stack: SERVICES, logicalId: api, type: 'AWS::ECS::Service', properties: ['NetworkConfiguration'] }),
+    ]);
+    expect(undeployable(after)[0].reason).toMatch(/CODE_DEPLOY deployment controller: ECS UpdateService refuses that/);
+  });
+
+  test('a subnet added (a new availability zone), a load balancer, a platform version and a task definition family are refused', () => {
+    const after = changed((r, { api }) => {
+      awsvpc(r[api]).Subnets.push('subnet-0123456789abcdef0');
+      (r[api].Properties!.LoadBalancers as unknown[]).push({ ContainerName: 'api', ContainerPort: 8000, TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/other/1' });
+      r[api].Properties!.PlatformVersion = '1.4.0';
+      r[api].Properties!.TaskDefinition = 'bodyscript-staging-api-renamed';
+    });
+    expect(undeployable(after).map((u) => u.properties)).toEqual([['LoadBalancers', 'NetworkConfiguration', 'PlatformVersion', 'TaskDefinition']]);
+  });
+
+  test('what UpdateService may change on it passes: desired count, deployment configuration, grace period, tags', () => {
+    const after = changed((r, { api }) => {
+      const properties = r[api].Properties!;
+      properties.DesiredCount = 7;
+      properties.HealthCheckGracePeriodSeconds = 121;
+      properties.DeploymentConfiguration = { ...(properties.DeploymentConfiguration as object), MaximumPercent: 150 };
+      properties.Tags = [...((properties.Tags as unknown[] | undefined) ?? []), { Key: 'team', Value: 'platform' }];
+    });
+    expect(undeployable(after)).toEqual([]);
+    expect(CODE_DEPLOY_SERVICE_UPDATABLE_PROPERTIES).toEqual(
+      expect.arrayContaining(['DesiredCount', 'DeploymentConfiguration', 'HealthCheckGracePeriodSeconds', 'PlacementConstraints', 'PlacementStrategies', 'EnableECSManagedTags', 'PropagateTags']),
+    );
+  });
+
+  test('the same network change on the worker (ECS rolling updates) is an ordinary update', () => {
+    const after = changed((r, { processing }) => awsvpc(r[processing]).SecurityGroups.push('sg-0123456789abcdef0'));
+    expect(undeployable(after)).toEqual([]);
+  });
+
+  test('a release changes the api task definition, which reaches ECS through CodeDeploy, not UpdateService', () => {
+    const after = changed((r) => {
+      const [, taskDefinition] = Object.entries(r).find(([id, res]) => res.Type === 'AWS::ECS::TaskDefinition' && id.startsWith('ApiTaskDefinition'))!;
+      (taskDefinition.Properties!.ContainerDefinitions as { Image: unknown }[])[0].Image = '111111111111.dkr.ecr.us-east-1.amazonaws.com/bodyscript/staging/api:2.0.0';
+    });
+    expect(undeployable(after)).toEqual([]);
+  });
+
+  test('a service whose deployed controller is not CODE_DEPLOY is not judged by the new template (changing the controller replaces it)', () => {
+    const before = changed((r, { api }) => (r[api].Properties!.DeploymentController = { Type: 'ECS' }));
+    const after = changed((r, { api }) => awsvpc(r[api]).SecurityGroups.push('sg-0123456789abcdef0'));
+    expect(undeployable(after, before)).toEqual([]);
+  });
+});
+
+describe('npm run diff-report with an update AWS refuses', () => {
+  let work: string;
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-report-undeployable-'));
+    // The deployed api service had one more security group than the app now has: removing it is refused just the same.
+    const deployed = changed((r, { api }) => awsvpc(r[api]).SecurityGroups.push('sg-0123456789abcdef0'));
+    fs.mkdirSync(path.join(work, 'baseline'));
+    fs.writeFileSync(path.join(work, 'baseline', `${SERVICES}.template.json`), JSON.stringify(deployed));
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  async function run(extra: string[] = []) {
+    const stderr: string[] = [];
+    const stdout: string[] = [];
+    const json = path.join(work, 'summary.json');
+    const code = await runDiffReport(
+      ['--assembly', testAssemblyDir(), '--baseline', path.join(work, 'baseline'), '--stack', SERVICES, '--out', path.join(work, 'report.md'), '--json', json, ...extra],
+      { stdout: (text) => stdout.push(text), stderr: (line) => stderr.push(line) },
+    );
+    return { code, markdown: stdout.join(''), stderr: stderr.join('\n'), summary: JSON.parse(fs.readFileSync(json, 'utf8')) as JsonSummary };
+  }
+
+  test('exits 3 with the refusal first in the report, in the JSON summary and on stderr', async () => {
+    const result = await run();
+    const api = serviceId(original(), 'CODE_DEPLOY');
+    expect(result.code).toBe(EXIT_UNDEPLOYABLE);
+    expect(result.markdown.startsWith('> [!WARNING]\n> **⛔ 1 update that AWS refuses: this deploy would fail**')).toBe(true);
+    expect(result.markdown.slice(0, result.markdown.indexOf('# Infrastructure diff'))).toContain(`\`${api}\``);
+    expect(result.summary.undeployableChanges).toEqual([expect.objectContaining({ stack: SERVICES, logicalId: api, properties: ['NetworkConfiguration'] })]);
+    expect(result.stderr).toContain(`${SERVICES}/${api} (NetworkConfiguration)`);
+  });
+
+  test('no allowance makes it deployable: --allow-stateful-changes still exits 3', async () => {
+    expect((await run(['--allow-stateful-changes'])).code).toBe(EXIT_UNDEPLOYABLE);
+  });
+});
