@@ -27,6 +27,7 @@ import {
   RDS_MAINTENANCE_WINDOW,
 } from './aws';
 import { FASTEST_BURN_FACTOR } from '../service-level-objectives';
+import { MIN_BAD_REQUESTS_PER_MINUTE } from '../low-traffic';
 
 /**
  * The schema of one BodyScript environment's configuration.
@@ -444,9 +445,16 @@ const serviceLevelObjectives = z.strictObject({
    * The minimum-failures rule: a burn-rate alert fires only when its short
    * window holds at least this many failed events, so that at night, when the
    * canaries are most of the traffic, one failed request (50 % of a minute's
-   * two) does not page (observability review R13/R14).
+   * two) does not page (observability review R13/R14). Never below
+   * MIN_BAD_REQUESTS_PER_MINUTE (lib/low-traffic.ts), the floor every rate
+   * alarm on user traffic uses: the ServiceLevelObjectives construct refuses
+   * fewer too, and the schema says so first, naming the field.
    */
-  minimumBadEvents: integerBetween(1, 100, 'failed events'),
+  minimumBadEvents: checked<number>((v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= MIN_BAD_REQUESTS_PER_MINUTE && v <= 100
+      ? undefined
+      : `must be an integer ${MIN_BAD_REQUESTS_PER_MINUTE}–100 failed events: the low-traffic rule (lib/low-traffic.ts) counts no fewer than ${MIN_BAD_REQUESTS_PER_MINUTE} failures, since one or two among the canaries' few requests at night are no trend`,
+  ),
   /** Share of api requests answered without a 5xx, the load balancer's own 502/503/504 included. */
   apiAvailability: z.strictObject({ goal: sloGoal }),
   /** Share of api requests answered within thresholdMilliseconds (the product's 500 ms). */
