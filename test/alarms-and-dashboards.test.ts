@@ -165,15 +165,63 @@ function checkMetric(where: string, namespace: string, metricName: string, dimen
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
-const all = () => stacks().map((s) => ({ name: s.displayName, resources: templateJson(s.id).Resources as Record<string, Resource> }));
+type Outputs = Record<string, { Value: unknown; Export?: { Name?: unknown } }>;
+const all = () =>
+  stacks().map((s) => {
+    const json = templateJson(s.id);
+    return { name: s.displayName, resources: json.Resources as Record<string, Resource>, outputs: (json.Outputs ?? {}) as Outputs };
+  });
+
+/**
+ * Tells whether a QueueName, as a template writes it, names a dead-letter queue:
+ * a queue that another queue's RedrivePolicy sends its failed messages to. The
+ * name may be the queue's literal QueueName, `Fn::GetAtt [queue, QueueName]`
+ * in the queue's own stack, or `Fn::ImportValue` of that stack's export of it
+ * (how the monitoring stacks read it), so a graph or alarm on a dead-letter
+ * queue is found whatever the name it was given.
+ */
+function deadLetterQueueNames(): (stack: string, queueName: unknown) => boolean {
+  const literal = new Set<string>();
+  const inStack = new Map<string, Set<string>>();
+  const exported = new Set<string>();
+  for (const t of all()) {
+    const queues = Object.entries(t.resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+    const targets = queues.flatMap(([, r]) => {
+      const arn = (r.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown } | undefined)?.deadLetterTargetArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+      return arn?.['Fn::GetAtt']?.[1] === 'Arn' ? [arn['Fn::GetAtt'][0]] : [];
+    });
+    for (const id of targets) {
+      const name = t.resources[id]?.Properties?.QueueName;
+      if (typeof name === 'string') literal.add(name);
+      inStack.set(t.name, new Set([...(inStack.get(t.name) ?? []), id]));
+      for (const output of Object.values(t.outputs)) {
+        const value = output.Value as { 'Fn::GetAtt'?: [string, string] };
+        if (value?.['Fn::GetAtt']?.[0] === id && value['Fn::GetAtt'][1] === 'QueueName' && typeof output.Export?.Name === 'string') exported.add(output.Export.Name);
+      }
+    }
+  }
+  return (stack, queueName) => {
+    if (typeof queueName === 'string') return literal.has(queueName);
+    const ref = queueName as { 'Fn::ImportValue'?: unknown; 'Fn::GetAtt'?: [string, string] } | undefined;
+    if (typeof ref?.['Fn::ImportValue'] === 'string') return exported.has(ref['Fn::ImportValue']);
+    return ref?.['Fn::GetAtt']?.[1] === 'QueueName' && (inStack.get(stack)?.has(ref['Fn::GetAtt'][0]) ?? false);
+  };
+}
 const dimensionNames = (list: unknown) => ((list as { Name: string }[] | undefined) ?? []).map((d) => d.Name);
+
+/** The QueueName dimension values (as written in the template) of every AWS/SQS metric an alarm reads. */
+function sqsQueueNames(p: Record<string, unknown>): unknown[] {
+  type Metric = { Namespace?: unknown; Dimensions?: { Name: string; Value: unknown }[] };
+  const metrics: Metric[] = Array.isArray(p.Metrics) ? (p.Metrics as { MetricStat?: { Metric: Metric } }[]).flatMap((q) => (q.MetricStat ? [q.MetricStat.Metric] : [])) : [p as Metric];
+  return metrics.filter((m) => m.Namespace === 'AWS/SQS').flatMap((m) => (m.Dimensions ?? []).filter((d) => d.Name === 'QueueName').map((d) => d.Value));
+}
 
 describe('every alarm of every template', () => {
   const alarms = () =>
     all().flatMap((stack) =>
       Object.entries(stack.resources)
         .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
-        .map(([id, r]) => ({ where: `${stack.name}/${id}`, p: r.Properties ?? {} })),
+        .map(([id, r]) => ({ where: `${stack.name}/${id}`, stack: stack.name, p: r.Properties ?? {} })),
     );
 
   test('there are alarms to check', () => {
@@ -244,7 +292,8 @@ describe('every alarm of every template', () => {
 
   test('lessons of the observability review hold everywhere', () => {
     const problems: string[] = [];
-    for (const { where, p } of alarms()) {
+    const isDeadLetterQueue = deadLetterQueueNames();
+    for (const { where, stack, p } of alarms()) {
       const metrics = Array.isArray(p.Metrics)
         ? (p.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string }; Stat: string } }[]).flatMap((q) => (q.MetricStat ? [{ ns: q.MetricStat.Metric.Namespace, name: q.MetricStat.Metric.MetricName, stat: q.MetricStat.Stat }] : []))
         : [{ ns: p.Namespace as string, name: p.MetricName as string, stat: (p.Statistic ?? p.ExtendedStatistic) as string }];
@@ -257,17 +306,26 @@ describe('every alarm of every template', () => {
       if (names.includes('SuccessPercent') && metrics.some((m) => m.stat === 'Average') && p.TreatMissingData === 'notBreaching') problems.push(`${where}: canary alarm reads a silent canary as healthy`);
       // R8: AWS asks replication latency alarms to ignore missing data.
       if (names.includes('ReplicationLatency') && p.TreatMissingData !== 'ignore') problems.push(`${where}: replication latency alarm must ignore missing data`);
-      // R3: SQS stops publishing for a queue idle six hours; a dead-letter alarm must keep its state.
-      if (/DeadLetter/.test(String(p.AlarmName)) && p.TreatMissingData !== 'ignore' && p.TreatMissingData !== 'breaching') problems.push(`${where}: dead-letter alarm clears itself when SQS stops publishing`);
+      // R3: SQS stops publishing for a queue idle six hours; an alarm on a dead-letter queue (found by its queue, or named so) must keep its state.
+      const onDeadLetterQueue = sqsQueueNames(p).some((queue) => isDeadLetterQueue(stack, queue)) || /DeadLetter/.test(String(p.AlarmName));
+      if (onDeadLetterQueue && p.TreatMissingData !== 'ignore' && p.TreatMissingData !== 'breaching') problems.push(`${where}: dead-letter alarm clears itself when SQS stops publishing`);
     }
     expect(problems).toEqual([]);
   });
 });
 
-/** The dashboard JSON with each reference replaced by a placeholder, as CloudWatch receives it after resolution. */
-function dashboardJson(body: unknown): { widgets: Widget[] } {
-  const text = typeof body === 'string' ? body : (body as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
-  return JSON.parse(text);
+/**
+ * The dashboard JSON as CloudWatch receives it after resolution, each reference
+ * replaced by the placeholder `REF#<n>`; `refs[n]` is the reference itself
+ * (what a dimension value names).
+ */
+function dashboardJson(body: unknown): { widgets: Widget[]; refs: unknown[] } {
+  const refs: unknown[] = [];
+  const text =
+    typeof body === 'string'
+      ? body
+      : (body as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : `REF#${refs.push(part) - 1}`)).join('');
+  return { widgets: (JSON.parse(text) as { widgets: Widget[] }).widgets, refs };
 }
 type Row = (string | Record<string, unknown>)[];
 interface Widget {
@@ -316,7 +374,12 @@ describe('every dashboard row of every template', () => {
     all().flatMap((stack) =>
       Object.entries(stack.resources)
         .filter(([, r]) => r.Type === 'AWS::CloudWatch::Dashboard')
-        .flatMap(([id, r]) => dashboardJson(r.Properties!.DashboardBody).widgets.map((w, i) => ({ where: `${stack.name}/${id} widget ${i} '${w.properties.title ?? ''}'`, w }))),
+        .flatMap(([id, r]) => {
+          const { widgets: parsed, refs } = dashboardJson(r.Properties!.DashboardBody);
+          // A dimension value as the template writes it: a literal, or the reference its placeholder stands for.
+          const valueOf = (v: string) => (/^REF#\d+$/.test(v) ? refs[Number(v.slice(4))] : v);
+          return parsed.map((w, i) => ({ where: `${stack.name}/${id} widget ${i} '${w.properties.title ?? ''}'`, stack: stack.name, valueOf, w }));
+        }),
     );
 
   test('there are graphs to check', () => {
@@ -325,7 +388,8 @@ describe('every dashboard row of every template', () => {
 
   test('reads metrics AWS publishes with their dimensions, a statistic that means something for them, no percentile where none exist, and an axis in their unit', () => {
     const problems: string[] = [];
-    for (const { where, w } of widgets().filter(({ w }) => w.type === 'metric' && w.properties.metrics?.length)) {
+    const isDeadLetterQueue = deadLetterQueueNames();
+    for (const { where, stack, valueOf, w } of widgets().filter(({ w }) => w.type === 'metric' && w.properties.metrics?.length)) {
       if (!w.properties.region) problems.push(`${where}: no region`);
       const units = new Map<string, string | undefined>();
       const rows: { unit?: string; axis: 'left' | 'right'; visible: boolean; label: string }[] = [];
@@ -340,8 +404,12 @@ describe('every dashboard row of every template', () => {
         const stat = options.stat ?? w.properties.stat ?? 'Average';
         const checked = checkMetric(where, namespace, metricName, dimensions, stat);
         problems.push(...checked.problems);
-        // B3: SQS does not count in NumberOfMessagesSent the messages it moves to a dead-letter queue.
-        if (metricName === 'NumberOfMessagesSent' && pairs.some((v) => /dead-?letter|dlq/i.test(v))) problems.push(`${where}: NumberOfMessagesSent of a dead-letter queue is always empty`);
+        // B3: SQS does not count in NumberOfMessagesSent the messages it moves to a dead-letter queue
+        // (found by its queue, whether the row names it literally or by reference, or named so).
+        const queues = pairs.filter((_, i) => i % 2 === 1 && pairs[i - 1] === 'QueueName');
+        if (metricName === 'NumberOfMessagesSent' && queues.some((v) => isDeadLetterQueue(stack, valueOf(v)) || /dead-?letter|dlq/i.test(v))) {
+          problems.push(`${where}: NumberOfMessagesSent of a dead-letter queue is always empty`);
+        }
         if (options.id) units.set(options.id, checked.unit);
         rows.push({ unit: checked.unit, axis: options.yAxis ?? 'left', visible: options.visible !== false, label: `${namespace} ${metricName}` });
       }
