@@ -1,7 +1,7 @@
 import { loadConfig } from '../lib/config';
 import { ENVIRONMENT_NAMES } from '../lib/config/schema';
 import { BAD_REQUEST_FLOOR_RULE, badRequestsAtLeast, LOW_TRAFFIC_RULE, lowTrafficCondition, lowTrafficConditionOnCount, MIN_BAD_REQUESTS_PER_MINUTE } from '../lib/low-traffic';
-import { firstAlarm, readAlarms, simulate, type TemplateAlarm, trafficWorld } from './support/alarm-simulation';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate, type TemplateAlarm, trafficWorld } from './support/alarm-simulation';
 import { stacks, templateJson } from './support/assembly';
 import { evaluateExpression, type Series } from './support/cloudwatch-model';
 
@@ -112,6 +112,20 @@ describe.each(ENVIRONMENT_NAMES)('every rate and percentile alarm on user traffi
       const quietest = description.includes(BAD_REQUEST_FLOOR_RULE) ? MIN_BAD_REQUESTS_PER_MINUTE : 1;
       const minute = fires(alarm, quietest, (m) => (m >= 0 ? quietest : 0));
       if (minute === undefined || minute > bound(alarm)) problems.push(`${alarm.stack}/${alarm.name}: every one of ${quietest} requests a minute failing fired at ${minute}, not within ${bound(alarm)} minutes`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('each 5xx rate of a load balancer fires through a total outage at one request a minute: no registered target, every request a 503 of the load balancer and no RequestCount (review W2)', () => {
+    const loadBalancer5xx = ruled().filter(({ alarm }) => alarm.queries.some((q) => q.metric?.metricName === 'HTTPCode_ELB_5XX_Count'));
+    expect(loadBalancer5xx.map(({ alarm }) => alarm.name.replace(`BodyScript-${title}-`, ''))).toEqual(expect.arrayContaining(['api-5xxRate', 'Standby-api-5xxRate']));
+    const registered = { blue: { healthy: 2, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } };
+    const none = { blue: { healthy: 0, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } };
+    const outage: ServiceWorld = { requestsPerMinute: 1, behaviour: () => 'healthy', targets: (m) => (m >= 0 ? none : registered), failedTasks: () => 0, canaryRuns: () => [] };
+    const problems: string[] = [];
+    for (const { alarm } of loadBalancer5xx) {
+      const minute = firstAlarm(simulate(alarm, outage, { publicationDelayMinutes: 1, from: 0, to: 360 }));
+      if (minute === undefined || minute > bound(alarm)) problems.push(`${alarm.stack}/${alarm.name}: a total outage at one request a minute fired at ${minute}, not within ${bound(alarm)} minutes`);
     }
     expect(problems).toEqual([]);
   });
