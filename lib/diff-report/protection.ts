@@ -7,6 +7,10 @@ import { code } from './markdown';
  * objects expiring sooner) or arms its deletion (deletion protection off, a
  * vault lock removed, a key disabled).
  *
+ * Explicit Deny statements of key policies and vault access policies (the
+ * break-glass guards of issue 16.7) count as protection too: one removed or
+ * changed is reported (denyStatementsLost).
+ *
  * Each rule compares the literal values of the old and the new template. A
  * value that is not a literal (an intrinsic function such as `Fn::If` or
  * `Ref`) cannot be judged statically: when the old value protected and the
@@ -156,6 +160,65 @@ function ecrLifecycleRules(properties: Properties): Map<string, { countType: str
   return rules;
 }
 
+/** A policy document's JSON with object keys sorted, so that two equal statements compare equal whatever the key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The Deny statements of a resource policy (a key policy, a vault access
+ * policy) that the new template no longer has word for word: a Deny removed
+ * or changed (an exception added, an action dropped) is how a template undoes
+ * a guard that the Allow statements cannot (an explicit Deny wins over every
+ * Allow, IAM policy evaluation logic), so any change to one is reported. A
+ * policy that is not a literal document in the new template (an `Fn::If`)
+ * cannot be compared and is reported too; a Deny added is not a weakening.
+ */
+function denyStatementsLost(property: string, before: Properties, after: Properties, consequence: string): string[] {
+  const isIntrinsic = (value: object) => Object.keys(value).some((key) => key === 'Ref' || key.startsWith('Fn::'));
+  const statements = (policy: unknown): unknown[] | typeof NOT_LITERAL => {
+    if (policy === undefined || policy === null) return [];
+    let document = policy;
+    if (typeof document === 'string') {
+      // CloudFormation also takes a policy as JSON text.
+      try {
+        document = JSON.parse(document);
+      } catch {
+        return NOT_LITERAL;
+      }
+    }
+    if (!document || typeof document !== 'object' || Array.isArray(document) || isIntrinsic(document)) return NOT_LITERAL;
+    const statement = (document as Record<string, unknown>).Statement;
+    if (statement === undefined) return [];
+    if (Array.isArray(statement)) return statement;
+    return statement && typeof statement === 'object' && !isIntrinsic(statement) ? [statement] : NOT_LITERAL;
+  };
+  const denies = (policy: unknown) => {
+    const all = statements(policy);
+    return all === NOT_LITERAL ? NOT_LITERAL : all.filter((statement) => get(statement, 'Effect') === 'Deny');
+  };
+  const was = denies(before[property]);
+  if (was === NOT_LITERAL || was.length === 0) return [];
+  const now = denies(after[property]);
+  if (now === NOT_LITERAL) return [`${code(property)} becomes a value decided at deploy time: whether its Deny statements stay cannot be judged, and ${consequence}.`];
+  const kept = new Set(now.map(canonical));
+  return was
+    .map((statement, index) => ({ statement, index }))
+    .filter(({ statement }) => !kept.has(canonical(statement)))
+    .map(({ statement, index }) => {
+      const sid = literal(get(statement, 'Sid'));
+      const name = typeof sid === 'string' && sid !== '' ? sid : `Deny #${index + 1}`;
+      return `${code(property)} loses or changes its Deny statement ${code(name)}: ${consequence}.`;
+    });
+}
+
 const RULES: readonly ProtectionRule[] = [
   {
     types: ['AWS::RDS::DBInstance', 'AWS::RDS::DBCluster'],
@@ -199,16 +262,21 @@ const RULES: readonly ProtectionRule[] = [
     check: (before, after) => [
       ...switchedOff('Enabled', before, after, true, 'nothing encrypted with the key can be decrypted while it is disabled'),
       ...shortened('PendingWindowInDays', num(before.PendingWindowInDays, 30), num(after.PendingWindowInDays, 30), ' days', 'a scheduled deletion of the key, which makes its data unreadable for ever, completes sooner'),
+      // The guard of issue 16.7 (security review H7): only the break-glass role may schedule deletion, disable or re-permission the key.
+      ...denyStatementsLost('KeyPolicy', before, after, 'an action it denied (scheduling the key for deletion, disabling it, rewriting its policy, creating grants) may then be allowed'),
     ],
   },
   {
     types: ['AWS::Backup::BackupVault'],
     check: (before, after) => {
+      // The guard of issue 16.7 (security review H7): the vault's access policy denies deleting or shortening a recovery point.
+      const accessPolicy = denyStatementsLost('AccessPolicy', before, after, 'recovery points may then be deleted or their retention shortened through the Backup API');
       const lockWas = get(before, 'LockConfiguration');
       const lockNow = get(after, 'LockConfiguration');
-      if (lockWas === undefined) return [];
-      if (lockNow === undefined) return [`${code('LockConfiguration')} is removed: recovery points can be deleted before their retention ends.`];
+      if (lockWas === undefined) return accessPolicy;
+      if (lockNow === undefined) return [`${code('LockConfiguration')} is removed: recovery points can be deleted before their retention ends.`, ...accessPolicy];
       return [
+        ...accessPolicy,
         ...shortened('LockConfiguration.MinRetentionDays', num(get(lockWas, 'MinRetentionDays'), 0), num(get(lockNow, 'MinRetentionDays'), 0), ' days', 'recovery points can be deleted sooner'),
         ...(get(lockWas, 'ChangeableForDays') !== undefined && get(lockNow, 'ChangeableForDays') === undefined
           ? [`${code('LockConfiguration.ChangeableForDays')} is removed: the lock falls back from compliance to governance mode, which an administrator can delete.`]

@@ -25,6 +25,19 @@ function dangerous(type: string, before: Properties | undefined, after: Properti
 
 const reasonsOf = (changes: readonly DangerousChange[]) => changes.map((c) => `${c.kind}: ${c.reason}`);
 
+/** The Deny statements issue 16.7 put in every key policy and vault access policy (constructs/encryption-key.ts, constructs/daily-backups.ts). */
+const ALLOW_ACCOUNT = { Sid: 'AllowAccount', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: 'kms:*', Resource: '*' };
+const DENY_KEY_DESTRUCTION = {
+  Sid: 'DenyKeyDestructionExceptBreakGlass',
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: ['kms:DisableKey', 'kms:ScheduleKeyDeletion'],
+  Resource: '*',
+  Condition: { ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/BodyScriptBreakGlass' } },
+};
+const DENY_RECOVERY_POINT_DELETION = { Effect: 'Deny', Principal: { AWS: '*' }, Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'], Resource: '*' };
+const keyPolicy = (...statements: unknown[]) => ({ KeyPolicy: { Version: '2012-10-17', Statement: statements } });
+
 describe.each<[string, string, Properties | undefined, Properties | undefined, RegExp]>([
   // RDS
   ['RDS deletion protection switched off', 'AWS::RDS::DBInstance', { DeletionProtection: true }, { DeletionProtection: false }, /`DeletionProtection` changes from `true` to `false`: the database can then be deleted/],
@@ -51,9 +64,11 @@ describe.each<[string, string, Properties | undefined, Properties | undefined, R
   // KMS
   ['a key disabled', 'AWS::KMS::Key', {}, { Enabled: false }, /`Enabled` changes from `true` to `false`: nothing encrypted with the key can be decrypted/],
   ['the deletion window of a key shortened', 'AWS::KMS::Key', { PendingWindowInDays: 30 }, { PendingWindowInDays: 7 }, /`PendingWindowInDays` shortens from `30` days to `7` days/],
+  ['the deletion guard removed from a key policy', 'AWS::KMS::Key', keyPolicy(ALLOW_ACCOUNT, DENY_KEY_DESTRUCTION), keyPolicy(ALLOW_ACCOUNT), /`KeyPolicy` loses or changes its Deny statement `DenyKeyDestructionExceptBreakGlass`: an action it denied \(scheduling the key for deletion, disabling it/],
   // Backup
   ['a vault lock removed', 'AWS::Backup::BackupVault', { LockConfiguration: { MinRetentionDays: 7 } }, {}, /`LockConfiguration` is removed/],
   ['a vault lock shortened', 'AWS::Backup::BackupVault', { LockConfiguration: { MinRetentionDays: 35 } }, { LockConfiguration: { MinRetentionDays: 1 } }, /`LockConfiguration.MinRetentionDays` shortens from `35` days to `1` days/],
+  ['the deny of recovery-point deletion removed from a vault access policy', 'AWS::Backup::BackupVault', { AccessPolicy: { Statement: [DENY_RECOVERY_POINT_DELETION] } }, {}, /`AccessPolicy` loses or changes its Deny statement `Deny #1`: recovery points may then be deleted or their retention shortened/],
   ['a compliance-mode vault lock turned into governance mode', 'AWS::Backup::BackupVault', { LockConfiguration: { MinRetentionDays: 7, ChangeableForDays: 3 } }, { LockConfiguration: { MinRetentionDays: 7 } }, /`LockConfiguration.ChangeableForDays` is removed/],
   ['recovery points kept for a day', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily', Lifecycle: { DeleteAfterDays: 35 } }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily', Lifecycle: { DeleteAfterDays: 1 } }] } }, /`Lifecycle.DeleteAfterDays` shortens from `35` days to `1` days/],
   ['a backup rule removed', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }, { RuleName: 'weekly' }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }] } }, /`BackupPlanRule` loses a rule/],
@@ -92,6 +107,39 @@ describe.each<[string, string, Properties | undefined, Properties | undefined, R
 test('every resource type with a protection rule is covered above', () => {
   const covered = ['AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::Logs::LogGroup', 'AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::SecretsManager::Secret', 'AWS::ECR::Repository', 'AWS::EFS::FileSystem'];
   expect([...PROTECTION_RULE_TYPES].sort()).toEqual([...covered].sort());
+});
+
+describe('Deny statements of key and vault policies (the guards of issue 16.7)', () => {
+  const weakened = (type: string, before: Properties, after: Properties) => reasonsOf(dangerous(type, before, after).filter((c) => c.kind === 'protection-weakened'));
+
+  test('a Deny that gains an exception is a change to the guard: dangerous', () => {
+    const widened = { ...DENY_KEY_DESTRUCTION, Condition: { ArnNotEquals: { 'aws:PrincipalArn': ['arn:aws:iam::222222222222:role/BodyScriptBreakGlass', 'arn:aws:iam::222222222222:role/Anyone'] } } };
+    expect(weakened('AWS::KMS::Key', keyPolicy(ALLOW_ACCOUNT, DENY_KEY_DESTRUCTION), keyPolicy(ALLOW_ACCOUNT, widened))).toEqual([expect.stringMatching(/^protection-weakened: `KeyPolicy` loses or changes its Deny statement `DenyKeyDestructionExceptBreakGlass`/)]);
+  });
+
+  test('the same statements in another key order, or another order of statements, change nothing', () => {
+    const reordered = Object.fromEntries(Object.entries(DENY_KEY_DESTRUCTION).reverse());
+    expect(weakened('AWS::KMS::Key', keyPolicy(ALLOW_ACCOUNT, DENY_KEY_DESTRUCTION), keyPolicy(reordered, ALLOW_ACCOUNT))).toEqual([]);
+  });
+
+  test('a policy given as JSON text is read like the object', () => {
+    expect(weakened('AWS::Backup::BackupVault', { AccessPolicy: { Statement: [DENY_RECOVERY_POINT_DELETION] } }, { AccessPolicy: JSON.stringify({ Statement: [DENY_RECOVERY_POINT_DELETION] }) })).toEqual([]);
+    expect(weakened('AWS::Backup::BackupVault', { AccessPolicy: JSON.stringify({ Statement: [DENY_RECOVERY_POINT_DELETION] }) }, { AccessPolicy: { Statement: [] } })).toHaveLength(1);
+  });
+
+  test('a policy decided at deploy time cannot be judged: dangerous (fail closed)', () => {
+    const conditional = { KeyPolicy: { 'Fn::If': ['Prod', keyPolicy(ALLOW_ACCOUNT, DENY_KEY_DESTRUCTION).KeyPolicy, keyPolicy(ALLOW_ACCOUNT).KeyPolicy] } };
+    expect(weakened('AWS::KMS::Key', keyPolicy(ALLOW_ACCOUNT, DENY_KEY_DESTRUCTION), conditional)).toEqual([expect.stringMatching(/^protection-weakened: `KeyPolicy` becomes a value decided at deploy time/)]);
+  });
+
+  test('a changed Allow statement is not this rule’s business', () => {
+    const narrower = { ...ALLOW_ACCOUNT, Action: ['kms:Decrypt'] };
+    expect(weakened('AWS::KMS::Key', keyPolicy(ALLOW_ACCOUNT, DENY_KEY_DESTRUCTION), keyPolicy(narrower, DENY_KEY_DESTRUCTION))).toEqual([]);
+  });
+
+  test('a vault that loses both its lock and its Deny says both', () => {
+    expect(weakened('AWS::Backup::BackupVault', { LockConfiguration: { MinRetentionDays: 7 }, AccessPolicy: { Statement: [DENY_RECOVERY_POINT_DELETION] } }, {}).map((r) => r.split(' ')[1])).toEqual(['`LockConfiguration`', '`AccessPolicy`']);
+  });
 });
 
 test('switching Object Lock off replaces the bucket: dangerous as a replacement', () => {
