@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as fis from 'aws-cdk-lib/aws-fis';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -124,8 +125,17 @@ export class FaultExperiment extends Construct {
     // Checked when the app is synthesized, when every composite alarm's rule is complete.
     this.node.addValidation({ validate: () => designedSymptomsInStopConditions(props.stopConditions, props.designedSymptoms ?? []) });
 
+    const { account, partition } = Stack.of(this);
     this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('fis.amazonaws.com'),
+      // Only FIS experiments of this account may assume the role (confused deputy, security review L2): AWS's
+      // execution-role trust policy for FIS carries aws:SourceAccount and aws:SourceArn arn:aws:fis:*:<account>:experiment/*
+      // (AWS Resilience Hub User Guide, "Single-account execution role"; IAM User Guide, "The confused deputy problem").
+      assumedBy: new iam.ServicePrincipal('fis.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:${partition}:fis:*:${account}:experiment/*` },
+        },
+      }),
       description: `AWS FIS: ${props.name}`,
     });
     const policy = (this.policy = new iam.ManagedPolicy(this, 'Policy', {

@@ -8,6 +8,7 @@ import { testApp } from './support/synthesize';
 
 const ALARM = 'arn:aws:cloudwatch:us-east-1:111111111111:alarm:Health';
 const DB = 'arn:aws:rds:us-east-1:111111111111:db:test';
+const ACCOUNT = '111111111111';
 
 function alarm(stack: Stack, id: string): cloudwatch.Alarm {
   return new cloudwatch.Alarm(stack, id, { metric: new cloudwatch.Metric({ namespace: 'Test', metricName: id }), threshold: 1, evaluationPeriods: 1 });
@@ -60,6 +61,19 @@ describe('FaultExperiment', () => {
       Roles: [{ Ref: Match.stringLikeRegexp('^RebootRole') }],
     });
     template.resourceCountIs('AWS::IAM::Policy', 0);
+  });
+
+  test("only this account's FIS experiments may assume its role (confused deputy)", () => {
+    const roles = Object.values(template.findResources('AWS::IAM::Role')).filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('fis.amazonaws.com'));
+    expect(roles).toHaveLength(1);
+    expect(roles[0].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'fis.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnLike: { 'aws:SourceArn': `arn:aws:fis:*:${ACCOUNT}:experiment/*` } },
+      },
+    ]);
   });
 
   test('fails when the target names neither resources nor parameters (it would select every resource of the type)', () => {
