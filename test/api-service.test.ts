@@ -17,6 +17,7 @@ const STORAGE = {
   uploadsObjects: 'arn:aws:s3:::test-uploads/*',
   resultsObjects: 'arn:aws:s3:::test-results/*',
   dataKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/data',
+  region: 'us-east-1',
 };
 
 function setup(overrides: Partial<ApiServiceProps> = {}): { stack: Stack; api: ApiService } {
@@ -171,7 +172,14 @@ describe('ApiService', () => {
         Statement: [
           { Sid: 'PutUploads', Action: 's3:PutObject', Effect: 'Allow', Resource: STORAGE.uploadsObjects },
           { Sid: 'GetResults', Action: 's3:GetObject', Effect: 'Allow', Resource: STORAGE.resultsObjects },
-          { Sid: 'UseDataKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: STORAGE.dataKeyArn },
+          {
+            Sid: 'UseDataKey',
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Effect: 'Allow',
+            Resource: STORAGE.dataKeyArn,
+            // Only as S3 uses it for those objects (security review L7), never directly.
+            Condition: { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
+          },
         ],
       },
     });

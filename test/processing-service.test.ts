@@ -16,6 +16,7 @@ const STORAGE = {
   uploadsObjects: 'arn:aws:s3:::test-uploads/*',
   resultsObjects: 'arn:aws:s3:::test-results/*',
   dataKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/data',
+  region: 'us-east-1',
 };
 
 function setup(overrides: Partial<ProcessingServiceProps> = {}): { stack: Stack; processing: ProcessingService } {
@@ -92,6 +93,14 @@ describe('ProcessingService', () => {
     expect(statements.map((s) => s.Sid)).toEqual(['ReadUploads', 'WriteResults', 'ConsumeQueue', 'UseDataKey', 'PublishProcessingMetrics', 'HandJobsBack', 'FollowOwnDeployment', 'ProtectOwnTaskWhileBusy']);
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
     // A job handed back is a fresh message: its receive count starts again, so a release never counts towards the dead-letter limit.
+    // The data key only as S3 and SQS use it for the objects and messages (security review L7), never directly.
+    expect(bySid.UseDataKey).toEqual({
+      Sid: 'UseDataKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: STORAGE.dataKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': ['s3.us-east-1.amazonaws.com', 'sqs.us-east-1.amazonaws.com'] } },
+    });
     expect(bySid.HandJobsBack).toMatchObject({ Action: 'sqs:SendMessage', Resource: 'arn:aws:sqs:us-east-1:111111111111:test-jobs' });
     expect(bySid.FollowOwnDeployment).toMatchObject({ Action: 'ecs:DescribeServices', Resource: { Ref: expect.stringMatching(/^ProcessingService/) } });
     expect(bySid.ProtectOwnTaskWhileBusy).toMatchObject({

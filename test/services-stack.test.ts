@@ -369,6 +369,11 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
         ['UseDataKey', ['kms:Decrypt', 'kms:GenerateDataKey']],
       ]);
     });
+
+    test('both tasks use the data key only through S3 (and the worker through SQS) in us-east-1, never directly (security review L7)', () => {
+      expect(policyOf('ApiTaskPolicy')[2].Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } });
+      expect(policyOf('ProcessingTaskPolicy')[3].Condition).toEqual({ StringEquals: { 'kms:ViaService': ['s3.us-east-1.amazonaws.com', 'sqs.us-east-1.amazonaws.com'] } });
+    });
   });
 
   describe('scaling', () => {

@@ -247,6 +247,12 @@ describe.each(CASES)('%s', (stackName, env, account, multiAz, instanceClass, cid
       }
     });
 
+    test('both standby tasks use the standby data key only through S3 (and the worker through SQS) in us-west-2, never directly (security review L7)', () => {
+      const useDataKey = (prefix: string) => (one(stackName, 'AWS::IAM::ManagedPolicy', prefix)[1].Properties!.PolicyDocument.Statement as { Sid: string; Condition?: unknown }[]).find((s) => s.Sid === 'UseDataKey');
+      expect(useDataKey('ApiTaskPolicy')?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } });
+      expect(useDataKey('ProcessingTaskPolicy')?.Condition).toEqual({ StringEquals: { 'kms:ViaService': ['s3.us-west-2.amazonaws.com', 'sqs.us-west-2.amazonaws.com'] } });
+    });
+
     test('both services reach the replica on its port', () => {
       for (const name of ['Api', 'Processing']) {
         template(stackName).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {

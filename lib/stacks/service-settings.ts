@@ -73,6 +73,28 @@ export interface TaskPolicyResources {
   readonly uploadsObjects: string;
   readonly resultsObjects: string;
   readonly dataKeyArn: string;
+  /** Region of the buckets, the queue and the data key (the services' own): the key is used only through S3 and SQS there. */
+  readonly region: string;
+}
+
+/**
+ * The data key, only as S3 and SQS use it on the task's behalf (security review
+ * L7): a task encrypts and decrypts objects and messages, never arbitrary data
+ * with the key itself. `kms:ViaService` "limits use of a KMS key to requests
+ * from specified AWS services", named `<service>.<region>.amazonaws.com`
+ * (AWS KMS Developer Guide, condition keys, kms:ViaService; S3 and SQS are in
+ * its table of services that support it). S3 calls KMS with the requester's
+ * permissions for SSE-KMS objects, also for requests signed by presigned URLs;
+ * SQS for the messages of an SSE-KMS queue.
+ */
+function useDataKeyThrough(r: TaskPolicyResources, services: readonly ('s3' | 'sqs')[]): iam.PolicyStatement {
+  const via = services.map((service) => `${service}.${r.region}.amazonaws.com`);
+  return new iam.PolicyStatement({
+    sid: 'UseDataKey',
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    resources: [r.dataKeyArn],
+    conditions: { StringEquals: { 'kms:ViaService': via.length === 1 ? via[0] : via } },
+  });
 }
 
 /** The api signs upload URLs into the uploads bucket and download URLs of results (primary and standby alike). */
@@ -80,7 +102,7 @@ export function apiTaskStatements(r: TaskPolicyResources): iam.PolicyStatement[]
   return [
     new iam.PolicyStatement({ sid: 'PutUploads', actions: ['s3:PutObject'], resources: [r.uploadsObjects] }),
     new iam.PolicyStatement({ sid: 'GetResults', actions: ['s3:GetObject'], resources: [r.resultsObjects] }),
-    new iam.PolicyStatement({ sid: 'UseDataKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [r.dataKeyArn] }),
+    useDataKeyThrough(r, ['s3']),
   ];
 }
 
@@ -98,7 +120,8 @@ export function processingTaskStatements(r: TaskPolicyResources & { readonly que
       actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
       resources: [r.queueArn],
     }),
-    new iam.PolicyStatement({ sid: 'UseDataKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [r.dataKeyArn] }),
+    // The queue is encrypted with the data key too (lib/stacks/processing-queues.ts): receiving decrypts, handing a job back encrypts.
+    useDataKeyThrough(r, ['s3', 'sqs']),
     new iam.PolicyStatement({
       sid: 'PublishProcessingMetrics',
       actions: ['cloudwatch:PutMetricData'],

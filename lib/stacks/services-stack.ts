@@ -308,7 +308,7 @@ export class ServicesStack extends Stack {
         }),
       },
       logKey: data.logsKey.key,
-      storage: { uploadsObjects: objects('uploads'), resultsObjects: objects('results'), dataKeyArn: data.dataKey.key.keyArn },
+      storage: { uploadsObjects: objects('uploads'), resultsObjects: objects('results'), dataKeyArn: data.dataKey.key.keyArn, region: this.region },
       database: {
         securityGroup: data.database.instance.connections.securityGroups[0],
         port: POSTGRES_PORT,

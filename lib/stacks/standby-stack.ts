@@ -383,7 +383,7 @@ export class StandbyStack extends Stack {
 
     // Named literally, as in the primary, so the findings below name the buckets.
     const objectsOf = (purpose: 'uploads' | 'results') => `arn:${this.partition}:s3:::${bucketName(env, purpose, this.account, this.region)}/*`;
-    const taskResources = { uploadsObjects: objectsOf('uploads'), resultsObjects: objectsOf('results'), dataKeyArn: standbyData.dataKey.key.keyArn };
+    const taskResources = { uploadsObjects: objectsOf('uploads'), resultsObjects: objectsOf('results'), dataKeyArn: standbyData.dataKey.key.keyArn, region: this.region };
     const apiPolicy = new iam.ManagedPolicy(this, 'ApiTaskPolicy', {
       description: `BodyScript ${env} standby api: sign uploads into the replica uploads bucket and downloads from the replica results bucket`,
       roles: [api.taskDefinition.taskRole],
