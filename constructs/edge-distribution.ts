@@ -257,6 +257,10 @@ export class EdgeDistribution extends Construct {
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'BodyScript security headers: HSTS, frame options, nosniff, referrer policy, CSP',
       securityHeadersBehavior: {
+        // Decided (security review L9): includeSubDomains binds only the subdomains of the host that sends the header
+        // (RFC 6797, 6.1.2), here app.<zone> or the distribution's cloudfront.net name, never the zone apex's other
+        // hosts; `preload` does nothing until the registrable domain itself serves the header and its owner submits it
+        // to the browsers' preload list. Serving the app from the zone apex would change that: decide again then.
         strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
         frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
         contentTypeOptions: { override: true },
