@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SHARED_SYNTH_PID_ENV, synthLog } from './shared-synth-state';
 import { TEST_ASSEMBLY_ENV } from './synthesize';
+import { enterTestRunDirectory } from './test-run-directory';
 
 /**
  * Runs once per `jest` run: starts the synth of the whole app (with every
@@ -14,6 +15,11 @@ import { TEST_ASSEMBLY_ENV } from './synthesize';
  * reads it waits for it (test/support/shared-synth-state.ts).
  */
 export default function globalSetup(): void {
+  // First, so that the assembly, the shared synth and every worker's temporary files live in it (test-run-directory.ts).
+  enterTestRunDirectory();
+  // The suite runs on this machine's Node 20 by choice (README, Node.js); the workflows run the LTS. The SDK's warning
+  // about Node 22 would otherwise print once in every test file that loads a client and bury real warnings.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-test-assembly-'));
   process.env[TEST_ASSEMBLY_ENV] = outdir;
   const log = fs.openSync(synthLog(outdir), 'w');

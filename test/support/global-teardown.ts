@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import { doneMarker, SHARED_SYNTH_PID_ENV, synthLog } from './shared-synth-state';
 import { TEST_ASSEMBLY_ENV, testValidationCacheDir } from './synthesize';
+import { removeTestRunDirectory } from './test-run-directory';
 import { readTimingLog, testTimingLog, TEST_TIMING_ENV, timingSummary } from './test-timing';
 
-/** Stops the shared synth if no test needed it, and removes this run's shared assembly and validation cache. */
+/** Stops the shared synth if no test needed it, and removes this run's shared assembly, validation cache and temporary directory. */
 export default function globalTeardown(): void {
   const dir = process.env[TEST_ASSEMBLY_ENV];
   const pid = Number(process.env[SHARED_SYNTH_PID_ENV]);
@@ -28,5 +29,7 @@ export default function globalTeardown(): void {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(doneMarker(dir), { force: true });
     fs.rmSync(synthLog(dir), { force: true });
+    // Whatever the test files and the processes they started left in their temporary directory.
+    removeTestRunDirectory();
   }
 }
