@@ -3,8 +3,8 @@ import { PROTECTED_BRANCHES } from '../github-repository';
 import { type AllowanceDecision, evaluateAllowance, GateApiError, short } from './allowance';
 import { InputError } from './assembly';
 import { code } from './markdown';
-import { dangerousChanges, type DiffReport, isBlocking } from './render';
-import { compareAssemblies, EXIT_DANGEROUS, EXIT_INPUT, EXIT_OK, writeReport } from './run';
+import { dangerousChanges, type DiffReport, isBlocking, undeployableChanges } from './render';
+import { compareAssemblies, EXIT_DANGEROUS, EXIT_INPUT, EXIT_OK, EXIT_UNDEPLOYABLE, writeReport } from './run';
 
 /**
  * The stateful-change gate of pull requests, run by
@@ -156,7 +156,7 @@ interface Verdict {
   readonly markdown: string;
 }
 
-/** Checks one commit of one pull request and publishes the verdict. Returns 0 (pass), 1 (blocked) or 2 (could not check). */
+/** Checks one commit of one pull request and publishes the verdict. Returns 0 (pass), 1 (blocked), 2 (could not check) or 3 (an update AWS refuses). */
 export async function runGateCheck(github: Octokit, options: GateCheckOptions, io: GateIo): Promise<number> {
   const verdict = await decide(github, options, io);
   io.stdout(verdict.markdown);
@@ -197,6 +197,12 @@ async function decide(github: Octokit, options: GateCheckOptions, io: GateIo): P
   }
 
   const markdown = writeReport(report, options.outFile, options.jsonFile);
+  // A deploy of this commit would fail whoever approves it (undeployable.ts): merging it would stop the next release.
+  const undeployable = undeployableChanges(report);
+  if (undeployable.length > 0) {
+    io.stderr(`⛔ ${undeployable.length} update(s) in ${short(options.headSha)} that AWS refuses: ${undeployable.map((u) => `${u.stack}/${u.logicalId} (${u.properties.join(', ')})`).join(', ')}.`);
+    return { code: EXIT_UNDEPLOYABLE, title: `⛔ ${undeployable.length} update${undeployable.length === 1 ? '' : 's'} that AWS refuses: ${short(options.headSha)} cannot be deployed`, markdown };
+  }
   const dangerous = dangerousChanges(report);
   if (isBlocking(report)) {
     io.stderr(`🛑 ${dangerous.length} dangerous stateful change(s) in ${short(options.headSha)}, not allowed: ${report.refusal?.reason ?? 'no allowance'}.`);

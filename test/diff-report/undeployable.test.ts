@@ -3,9 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Template } from '../../lib/diff-report/assembly';
 import { diffStack } from '../../lib/diff-report/diff';
+import { GATE_CHECK_NAME, runGateCheck } from '../../lib/diff-report/gate';
 import type { JsonSummary } from '../../lib/diff-report/render';
 import { EXIT_UNDEPLOYABLE, runDiffReport } from '../../lib/diff-report/run';
 import { CODE_DEPLOY_SERVICE_UPDATABLE_PROPERTIES } from '../../lib/diff-report/undeployable';
+import { FakeGitHub } from '../github-api-fake';
 import { templateJson } from '../support/assembly';
 import { testAssemblyDir } from '../support/synthesize';
 
@@ -131,5 +133,26 @@ describe('npm run diff-report with an update AWS refuses', () => {
 
   test('no allowance makes it deployable: --allow-stateful-changes still exits 3', async () => {
     expect((await run(['--allow-stateful-changes'])).code).toBe(EXIT_UNDEPLOYABLE);
+  });
+
+  test('the pull-request gate fails its check on it, without asking for an approval that could not help', async () => {
+    const R = '/repos/bodyscript/bodyscript-infrastructure';
+    const head = '1'.repeat(40);
+    const fake = new FakeGitHub()
+      .on(`GET ${R}/pulls/7`, { body: { number: 7, state: 'open', user: { login: 'author' }, head: { sha: head, ref: 'feature/x' }, base: { sha: '3'.repeat(40), ref: 'develop' } } })
+      .on(`POST ${R}/check-runs`, { status: 201, body: { id: 1 } });
+    const stderr: string[] = [];
+    const code = await runGateCheck(
+      fake.client(),
+      { owner: 'bodyscript', repo: 'bodyscript-infrastructure', pullNumber: 7, headSha: head, baseSha: '3'.repeat(40), assemblyDir: testAssemblyDir(), baselineDir: path.join(work, 'baseline'), outFile: path.join(work, 'gate.md'), publish: true },
+      { stdout: () => undefined, stderr: (line) => stderr.push(line) },
+    );
+    const api = serviceId(original(), 'CODE_DEPLOY');
+    expect(code).toBe(EXIT_UNDEPLOYABLE);
+    const checkRun = fake.calls(`POST ${R}/check-runs`)[0].body as { name: string; conclusion: string; output: { title: string; summary: string } };
+    expect(checkRun).toMatchObject({ name: GATE_CHECK_NAME, conclusion: 'failure', output: { title: `⛔ 1 update that AWS refuses: ${head.slice(0, 12)} cannot be deployed` } });
+    expect(checkRun.output.summary.startsWith('> [!WARNING]')).toBe(true);
+    expect(stderr.join('\n')).toContain(`${SERVICES}/${api} (NetworkConfiguration)`);
+    expect(fake.calls(`GET ${R}/pulls/7/reviews`)).toEqual([]);
   });
 });
