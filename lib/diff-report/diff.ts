@@ -1,7 +1,7 @@
 import { fullDiff, ResourceImpact, type ResourceDifference, type TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import type { StackBaseline, StackTemplate, Template } from './assembly';
 import { code } from './markdown';
-import { PROTECTION_RESOURCE_TYPES, weakenedProtection } from './protection';
+import { PROTECTION_RESOURCE_TYPES, protectionLostOnRemoval, weakenedProtection } from './protection';
 import { effectivePolicy, isProtectivePolicy, isStatefulType } from './stateful';
 import { findUndeployableChanges, type UndeployableChange } from './undeployable';
 
@@ -202,7 +202,7 @@ function otherChanges(diff: TemplateDiff): OtherChange[] {
  *   (Resources section, "Condition" attribute; Conditions section reference);
  * - an in-place change that removes or shortens its protection (protection.ts:
  *   deletion protection off, backups shortened, a key disabled, a lock removed...);
- * - for what protects data without holding it (backup plans and selections):
+ * - for what protects data without holding it (backup plans and selections, bucket policies):
  *   removal, and any change that protects less, even through a replacement.
  */
 export function findDangerousChanges(stack: string, diff: TemplateDiff): DangerousChange[] {
@@ -224,7 +224,9 @@ export function findDangerousChanges(stack: string, diff: TemplateDiff): Dangero
       if (change.isRemoval) {
         const successor = pairRemoval(change, additions);
         if (successor === undefined) {
-          entry('remove', 'removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).');
+          // A bucket policy removed with its bucket: the bucket's removal is the finding.
+          if (type === 'AWS::S3::BucketPolicy' && bucketRemovedToo(change, diff)) return;
+          entry('remove', protectionLostOnRemoval(type));
           return;
         }
         const replacement = additions.get(successor)!;
@@ -324,6 +326,13 @@ function conditionName(value: unknown): string | undefined {
 }
 
 /** Stateful resources, and the resources that protect them (backup plans and selections). */
+/** Whether a removed bucket policy's bucket (by `Ref`) is removed from the template as well. */
+function bucketRemovedToo(change: ResourceDifference, diff: TemplateDiff): boolean {
+  const bucket = change.oldValue?.Properties?.Bucket as { Ref?: unknown } | undefined;
+  if (typeof bucket?.Ref !== 'string') return false;
+  return diff.resources.get(bucket.Ref)?.isRemoval === true;
+}
+
 function isGuardedType(type: string | undefined): boolean {
   return isStatefulType(type) || (type !== undefined && PROTECTION_RESOURCE_TYPES.includes(type));
 }

@@ -7,8 +7,8 @@ import { code } from './markdown';
  * objects expiring sooner) or arms its deletion (deletion protection off, a
  * vault lock removed, a key disabled).
  *
- * Explicit Deny statements of key policies and vault access policies (the
- * break-glass guards of issue 16.7) count as protection too: one removed or
+ * Explicit Deny statements of key policies, vault access policies and bucket
+ * policies (the break-glass guards of issue 16.7, TLS only) count as protection too: one removed or
  * changed is reported (denyStatementsLost).
  *
  * Each rule compares the literal values of the old and the new template. A
@@ -312,6 +312,13 @@ const RULES: readonly ProtectionRule[] = [
     },
   },
   {
+    // The bucket policies hold the TLS-only denies and, with an Object Lock default retention, the denies of
+    // s3:BypassGovernanceRetention and PutBucketObjectLockConfiguration to all but break glass (constructs/secure-bucket.ts).
+    types: ['AWS::S3::BucketPolicy'],
+    check: (before, after) =>
+      denyStatementsLost('PolicyDocument', before, after, 'what it denied (plain-HTTP access, bypassing or changing the Object Lock retention) may then be allowed'),
+  },
+  {
     types: ['AWS::Logs::LogGroup'],
     check: (before, after) => shortened('RetentionInDays', num(before.RetentionInDays, Infinity), num(after.RetentionInDays, Infinity), ' days', 'log events are deleted sooner'),
   },
@@ -370,7 +377,14 @@ const RULES: readonly ProtectionRule[] = [
 ];
 
 /** Resource types that protect data without holding it: their removal stops the protection. */
-export const PROTECTION_RESOURCE_TYPES: readonly string[] = ['AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection'];
+export const PROTECTION_RESOURCE_TYPES: readonly string[] = ['AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::S3::BucketPolicy'];
+
+/** What stops when a resource of a PROTECTION_RESOURCE_TYPES type is removed, for the report. */
+export function protectionLostOnRemoval(type: string): string {
+  return type === 'AWS::S3::BucketPolicy'
+    ? 'removed from the template: the bucket loses every statement of its policy, its Deny statements (TLS only, the Object Lock guards) with them.'
+    : 'removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).';
+}
 
 /** Every type a rule knows (the tests cover each one). */
 export const PROTECTION_RULE_TYPES: readonly string[] = [...new Set(RULES.flatMap((rule) => rule.types))];

@@ -37,6 +37,15 @@ const DENY_KEY_DESTRUCTION = {
 };
 const DENY_RECOVERY_POINT_DELETION = { Effect: 'Deny', Principal: { AWS: '*' }, Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'], Resource: '*' };
 const keyPolicy = (...statements: unknown[]) => ({ KeyPolicy: { Version: '2012-10-17', Statement: statements } });
+const DENY_PLAIN_HTTP = { Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
+const DENY_BYPASS_GOVERNANCE = {
+  Sid: 'DenyBypassGovernanceExceptBreakGlass',
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: 's3:BypassGovernanceRetention',
+  Resource: 'arn:aws:s3:::b/*',
+  Condition: { ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/BodyScriptBreakGlass' } },
+};
 
 describe.each<[string, string, Properties | undefined, Properties | undefined, RegExp]>([
   // RDS
@@ -73,6 +82,7 @@ describe.each<[string, string, Properties | undefined, Properties | undefined, R
   ['recovery points kept for a day', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily', Lifecycle: { DeleteAfterDays: 35 } }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily', Lifecycle: { DeleteAfterDays: 1 } }] } }, /`Lifecycle.DeleteAfterDays` shortens from `35` days to `1` days/],
   ['a backup rule removed', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }, { RuleName: 'weekly' }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }] } }, /`BackupPlanRule` loses a rule/],
   ['the cross-region copy of recovery points removed', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily', CopyActions: [{ DestinationBackupVaultArn: 'arn' }] }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }] } }, /`CopyActions` loses a copy/],
+  ['the Object Lock bypass guard removed from a bucket policy', 'AWS::S3::BucketPolicy', { PolicyDocument: { Statement: [DENY_PLAIN_HTTP, DENY_BYPASS_GOVERNANCE] } }, { PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } }, /`PolicyDocument` loses or changes its Deny statement `DenyBypassGovernanceExceptBreakGlass`: what it denied \(plain-HTTP access, bypassing or changing the Object Lock retention\) may then be allowed/],
   ['a database taken out of the backup selection', 'AWS::Backup::BackupSelection', { BackupSelection: { Resources: ['arn:db', 'arn:bucket'] } }, { BackupSelection: { Resources: ['arn:bucket'] } }, /`BackupSelection.Resources` no longer includes `"arn:db"`/],
   // Others
   ['log retention shortened from never', 'AWS::Logs::LogGroup', {}, { RetentionInDays: 7 }, /`RetentionInDays` shortens from never to `7` days/],
@@ -105,7 +115,7 @@ describe.each<[string, string, Properties | undefined, Properties | undefined, R
 });
 
 test('every resource type with a protection rule is covered above', () => {
-  const covered = ['AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::Logs::LogGroup', 'AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::SecretsManager::Secret', 'AWS::ECR::Repository', 'AWS::EFS::FileSystem'];
+  const covered = ['AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::KMS::Key', 'AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::Logs::LogGroup', 'AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::SecretsManager::Secret', 'AWS::ECR::Repository', 'AWS::EFS::FileSystem'];
   expect([...PROTECTION_RULE_TYPES].sort()).toEqual([...covered].sort());
 });
 
@@ -180,6 +190,31 @@ describe('resources that protect data without holding it', () => {
       { template: { Resources: { Plan: plan, Other: { Type: 'AWS::SNS::Topic' } } } },
     ).dangerous;
     expect(reasonsOf(changes)).toEqual(['remove: removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).']);
+  });
+
+  test('removing a bucket policy is dangerous: its Deny statements go with it', () => {
+    const policy = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: 'b', PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } } };
+    const changes = diffStack(
+      { artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Other: { Type: 'AWS::SNS::Topic' } } } },
+      { template: { Resources: { Policy: policy, Other: { Type: 'AWS::SNS::Topic' } } } },
+    ).dangerous;
+    expect(reasonsOf(changes)).toEqual(['remove: removed from the template: the bucket loses every statement of its policy, its Deny statements (TLS only, the Object Lock guards) with them.']);
+  });
+
+  test('a bucket policy removed with its bucket: only the bucket is reported', () => {
+    const bucket = { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain', Properties: {} };
+    const policy = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: { Ref: 'Bucket' }, PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } } };
+    const changes = diffStack(
+      { artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Other: { Type: 'AWS::SNS::Topic' } } } },
+      { template: { Resources: { Bucket: bucket, Policy: policy, Other: { Type: 'AWS::SNS::Topic' } } } },
+    ).dangerous;
+    expect(changes.map((c) => `${c.kind} ${c.logicalId}`)).toEqual(['remove Bucket']);
+  });
+
+  test('a bucket policy that only gains an Allow is not', () => {
+    const before = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: 'b', PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } } };
+    const after = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: 'b', PolicyDocument: { Statement: [DENY_PLAIN_HTTP, { Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::b/*' }] } } };
+    expect(diffStack({ artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Policy: after } } }, { template: { Resources: { Policy: before } } }).dangerous).toEqual([]);
   });
 
   test('replacing a backup plan (a new name) is not, as long as it protects as much', () => {
