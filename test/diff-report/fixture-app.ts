@@ -78,7 +78,7 @@ export function synthVariant(variant: Variant, outdir = fs.mkdtempSync(path.join
     const extra = new Stack(app, EXTRA_STACK, { env: ENV });
     new s3.Bucket(extra, 'Reports', { enforceSSL: true, removalPolicy: RemovalPolicy.RETAIN });
     // `cdk deploy DiffFixture-Extra` deploys the data stack first (for --stack).
-    extra.addDependency(stack);
+    extra.addStackDependency(stack);
   }
 
   app.synth();
