@@ -152,6 +152,17 @@ describe('templateFacts', () => {
   });
 });
 
+describe('the README', () => {
+  test('states how many rule files are scoped, as they are', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const stated = /all (\d+) Control Tower files and (\d+) of the (\d+) project rule files are scoped/.exec(readme);
+    expect(stated).not.toBeNull();
+    const scoped = (files: readonly string[]) => files.filter((file) => scopeOf(file).kind === 'scoped').length;
+    expect(stated!.slice(1).map(Number)).toEqual([CONTROL_TOWER_RULE_FILES.length, scoped(PROJECT_RULE_FILES), PROJECT_RULE_FILES.length]);
+    expect(scoped(CONTROL_TOWER_RULE_FILES)).toBe(CONTROL_TOWER_RULE_FILES.length);
+  });
+});
+
 describe('a rule file whose selection matches is never left out', () => {
   /** Every choice, for each rule, of one type or key from each of its groups (the rule's when is AND of the groups, OR within one). */
   function templatesThatSelect(scope: RuleFileScope): { types: string[]; keys: string[] }[] {
