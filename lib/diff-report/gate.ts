@@ -5,6 +5,7 @@ import { InputError } from './assembly';
 import { code } from './markdown';
 import { dangerousChanges, type DiffReport, isBlocking, undeployableChanges } from './render';
 import { compareAssemblies, EXIT_DANGEROUS, EXIT_INPUT, EXIT_OK, EXIT_UNDEPLOYABLE, writeReport } from './run';
+import { listUndeployable } from './undeployable';
 
 /**
  * The stateful-change gate of pull requests, run by
@@ -200,7 +201,7 @@ async function decide(github: Octokit, options: GateCheckOptions, io: GateIo): P
   // A deploy of this commit would fail whoever approves it (undeployable.ts): merging it would stop the next release.
   const undeployable = undeployableChanges(report);
   if (undeployable.length > 0) {
-    io.stderr(`⛔ ${undeployable.length} update(s) in ${short(options.headSha)} that AWS refuses: ${undeployable.map((u) => `${u.stack}/${u.logicalId} (${u.properties.join(', ')})`).join(', ')}.`);
+    io.stderr(`⛔ ${undeployable.length} update(s) in ${short(options.headSha)} that AWS refuses: ${listUndeployable(undeployable)}.`);
     return { code: EXIT_UNDEPLOYABLE, title: `⛔ ${undeployable.length} update${undeployable.length === 1 ? '' : 's'} that AWS refuses: ${short(options.headSha)} cannot be deployed`, markdown };
   }
   const dangerous = dangerousChanges(report);

@@ -5,6 +5,7 @@ import { type Baseline, parseDiffReportArgs, USAGE, UsageError } from './cli';
 import { type AwsClients, loadDeployedBaseline } from './deployed';
 import { diffStack } from './diff';
 import { ALLOW_FLAG, allowedBy, dangerousChanges, type DiffReport, isBlocking, renderMarkdown, toJsonSummary, undeployableChanges } from './render';
+import { listUndeployable } from './undeployable';
 
 /**
  * The whole `diff-report` command as a function of its inputs, returning the
@@ -43,7 +44,7 @@ export async function runDiffReport(argv: readonly string[], deps: DiffReportDep
     const undeployable = undeployableChanges(report);
     if (undeployable.length > 0) {
       deps.stderr(
-        `⛔ ${undeployable.length} update(s) that AWS refuses: ${undeployable.map((u) => `${u.stack}/${u.logicalId} (${u.properties.join(', ')})`).join(', ')}. ` +
+        `⛔ ${undeployable.length} update(s) that AWS refuses: ${listUndeployable(undeployable)}. ` +
           'The deploy would fail and roll the stack back; no allowance changes that (see the report).',
       );
     }

@@ -58,6 +58,11 @@ const PATH_METADATA = 'aws:cdk:path';
 
 type ServiceResource = { Properties?: { DeploymentController?: { Type?: unknown } }; Metadata?: Record<string, unknown> };
 
+/** The changes in one line, as the command and the gate print them: `stack/LogicalId (Property, …)`, comma-separated. */
+export function listUndeployable(changes: readonly UndeployableChange[]): string {
+  return changes.map((u) => `${u.stack}/${u.logicalId} (${u.properties.join(', ')})`).join(', ');
+}
+
 /** Every in-place update of the diff that AWS is documented to refuse. */
 export function findUndeployableChanges(stack: string, diff: TemplateDiff): UndeployableChange[] {
   const found: UndeployableChange[] = [];

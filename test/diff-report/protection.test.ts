@@ -182,32 +182,29 @@ describe('conditions', () => {
 });
 
 describe('resources that protect data without holding it', () => {
+  /** The dangerous changes when `removed` leaves a stack that keeps one unrelated topic. */
+  const removing = (removed: Record<string, unknown>) =>
+    diffStack(
+      { artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Other: { Type: 'AWS::SNS::Topic' } } } },
+      { template: { Resources: { ...removed, Other: { Type: 'AWS::SNS::Topic' } } } },
+    ).dangerous;
   const plan = { Type: 'AWS::Backup::BackupPlan', Properties: { BackupPlan: { BackupPlanName: 'daily', BackupPlanRule: [{ RuleName: 'daily' }] } } };
 
   test('removing the backup plan is dangerous: the backups stop', () => {
-    const changes = diffStack(
-      { artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Other: { Type: 'AWS::SNS::Topic' } } } },
-      { template: { Resources: { Plan: plan, Other: { Type: 'AWS::SNS::Topic' } } } },
-    ).dangerous;
+    const changes = removing({ Plan: plan });
     expect(reasonsOf(changes)).toEqual(['remove: removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).']);
   });
 
   test('removing a bucket policy is dangerous: its Deny statements go with it', () => {
     const policy = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: 'b', PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } } };
-    const changes = diffStack(
-      { artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Other: { Type: 'AWS::SNS::Topic' } } } },
-      { template: { Resources: { Policy: policy, Other: { Type: 'AWS::SNS::Topic' } } } },
-    ).dangerous;
+    const changes = removing({ Policy: policy });
     expect(reasonsOf(changes)).toEqual(['remove: removed from the template: the bucket loses every statement of its policy, its Deny statements (TLS only, the Object Lock guards) with them.']);
   });
 
   test('a bucket policy removed with its bucket: only the bucket is reported', () => {
     const bucket = { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain', Properties: {} };
     const policy = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: { Ref: 'Bucket' }, PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } } };
-    const changes = diffStack(
-      { artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { Other: { Type: 'AWS::SNS::Topic' } } } },
-      { template: { Resources: { Bucket: bucket, Policy: policy, Other: { Type: 'AWS::SNS::Topic' } } } },
-    ).dangerous;
+    const changes = removing({ Bucket: bucket, Policy: policy });
     expect(changes.map((c) => `${c.kind} ${c.logicalId}`)).toEqual(['remove Bucket']);
   });
 
