@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { limitServiceRoleTrust } from '../lib/service-role-trust';
 
 /** Subnet group names; the database goes in `Database`, tasks in `Application`. */
 export const SUBNET_GROUPS = {
@@ -110,11 +111,16 @@ export class ApplicationVpc extends Construct {
       // Flow logs are audit evidence: keep them if the network stack is ever deleted.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.vpc.addFlowLog('FlowLog', {
+    const flowLog = this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.ALL,
       maxAggregationInterval: ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
     });
+    // Only flow logs of this account and region may use the delivery role (security
+    // review L2). Any flow log of them, not this one: the flow log names the role, so
+    // the role cannot name the flow log's id (the VPC guide's wildcard for "If you
+    // don't know the flow log ID").
+    limitServiceRoleTrust(flowLog.iamRole!, 'vpc-flow-logs.amazonaws.com', { resourceName: '*' });
 
     for (const subnet of this.vpc.publicSubnets) {
       acknowledge(

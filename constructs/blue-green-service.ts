@@ -6,6 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
+import { limitServiceRoleTrust } from '../lib/service-role-trust';
 import { EcsDeploymentTrigger } from './ecs-deployment-trigger';
 import { LoadBalancedFargateService, type LoadBalancedFargateServiceProps } from './load-balanced-fargate-service';
 
@@ -111,6 +112,9 @@ export class BlueGreenService extends LoadBalancedFargateService {
       },
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
+    // Only CodeDeploy deploying this deployment group may assume its service role
+    // (security review L2): the group's ARN from its names (the group names the role).
+    limitServiceRoleTrust(this.deploymentGroup.role, 'codedeploy.amazonaws.com', { resourceName: `${props.applicationName}/${props.deploymentGroupName}` });
     this.deployment = new EcsDeploymentTrigger(this, 'Release', {
       deploymentGroup: this.deploymentGroup,
       service: this.service,

@@ -120,6 +120,11 @@ export class DailyBackups extends Construct {
       ],
     });
     this.role = new iam.Role(this, 'Role', {
+      // No aws:SourceAccount / aws:SourceArn here, unlike the CodeDeploy, flow-log and
+      // monitoring roles (security review L2): AWS Backup documents those conditions for
+      // resource policies (an SNS topic's, a KMS key's) and shows its service role's trust
+      // without them ("IAM service roles"); a condition Backup does not send would stop
+      // every backup job (lib/service-role-trust.ts).
       assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
       description: `AWS Backup (${props.backupPlanName}): back up and restore the database and buckets`,
       managedPolicies: [

@@ -126,6 +126,11 @@ export class DataBuckets extends Construct {
     }
     const lifecycle = { noncurrentVersionExpiration: props.noncurrentVersionExpiration, abortIncompleteMultipartUploadAfter: props.abortIncompleteMultipartUploadAfter };
     this.replicationRole = new iam.Role(this, 'ReplicationRole', {
+      // No aws:SourceAccount / aws:SourceArn (security review L2): the S3 User Guide's
+      // trust policy for the replication role ("Setting up permissions for live
+      // replication") has no condition and names no source ARN for replication; one S3
+      // does not send would stop replication silently (lib/service-role-trust.ts). The
+      // role's permissions name only these buckets and keys.
       assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
       description: `S3 replication of ${names.uploads}, ${names.results} and ${names.frontend} to ${standby.region}`,
     });

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -7,6 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
 import { RDS_BACKUP_WINDOW, RDS_MAINTENANCE_WINDOW } from '../lib/config/aws';
+import { limitServiceRoleTrust } from '../lib/service-role-trust';
 
 /**
  * PostgreSQL listens on this port rather than 5432: scanners looking for
@@ -108,6 +110,17 @@ export function acknowledgeEnhancedMonitoringRole(instance: rds.DatabaseInstance
     ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]'],
     'AmazonRDSEnhancedMonitoringRole is the policy AWS documents for RDS enhanced monitoring; it only lets RDS write OS metrics to the RDSOSMetrics log group.',
   );
+}
+
+/**
+ * Only RDS on behalf of this instance may assume its enhanced-monitoring role
+ * (security review L2): aws:SourceAccount and aws:SourceArn of the instance,
+ * built from its identifier (the instance names the role, so the role cannot
+ * reference the instance).
+ */
+export function limitEnhancedMonitoringTrust(instance: rds.DatabaseInstanceBase, instanceIdentifier: string): void {
+  // RDS stores the identifier in lowercase, and the instance's ARN carries it so.
+  limitServiceRoleTrust(instance.node.findChild('MonitoringRole') as iam.IRole, 'monitoring.rds.amazonaws.com', { resourceName: instanceIdentifier.toLowerCase() });
 }
 
 /**
@@ -280,6 +293,7 @@ export class PostgresDatabase extends Construct {
     restrictDatabaseEgress(this.instance, this.rotation);
 
     acknowledgeEnhancedMonitoringRole(this.instance);
+    limitEnhancedMonitoringTrust(this.instance, props.instanceIdentifier);
     if (!props.multiAz && props.singleAzReason) {
       acknowledge(
         this.instance,

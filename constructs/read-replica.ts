@@ -8,6 +8,7 @@ import { acknowledge } from '../lib/compliance';
 import {
   acknowledgeEnhancedMonitoringRole,
   createPostgresFoundations,
+  limitEnhancedMonitoringTrust,
   NO_EGRESS,
   type PostgresLogGroups,
   POSTGRES_PORT,
@@ -143,6 +144,7 @@ export class PostgresReadReplica extends Construct {
     (replicaGroup.node.defaultChild as ec2.CfnSecurityGroup).securityGroupEgress = [NO_EGRESS];
 
     acknowledgeEnhancedMonitoringRole(this.instance);
+    limitEnhancedMonitoringTrust(this.instance, props.instanceIdentifier);
     acknowledge(
       this.instance,
       ['AwsSolutions-RDS11'],

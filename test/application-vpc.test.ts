@@ -22,6 +22,34 @@ describe('ApplicationVpc', () => {
   });
 });
 
+describe('ApplicationVpc flow logs', () => {
+  test('let only flow logs of this account and region assume the delivery role (confused deputy, review L2)', () => {
+    const stack = new Stack(testApp(), 'Network', { env: { account: '111111111111', region: 'us-east-1' } });
+    new ApplicationVpc(stack, 'Network', {
+      cidr: '10.0.0.0/16',
+      maxAzs: 2,
+      natGateways: 1,
+      interfaceEndpoints: false,
+      logKey: new kms.Key(stack, 'Key'),
+      logRetention: logs.RetentionDays.ONE_YEAR,
+    });
+    const roles = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'vpc-flow-logs.amazonaws.com' } }] } } }));
+    expect(roles.map((role) => role.Properties.AssumeRolePolicyDocument.Statement)).toEqual([
+      [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': '111111111111' },
+            ArnLike: { 'aws:SourceArn': 'arn:aws:ec2:us-east-1:111111111111:vpc-flow-log/*' },
+          },
+        },
+      ],
+    ]);
+  });
+});
+
 describe('ApplicationVpc endpoint policies', () => {
   const stack = new Stack(testApp(), 'Network', { env: { account: '111111111111', region: 'us-east-1' } });
   new ApplicationVpc(stack, 'Network', {

@@ -73,6 +73,24 @@ describe('BlueGreenService', () => {
     expect(JSON.stringify(waiter.Properties.DefinitionString)).toContain('\\"MaxAttempts\\":160');
   });
 
+  test('lets only CodeDeploy deploying its own deployment group assume the deployment group\'s service role (confused deputy, review L2)', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'codedeploy.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '111111111111' },
+              ArnLike: { 'aws:SourceArn': 'arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:Test-worker/Test-worker' },
+            },
+          },
+        ],
+      },
+    });
+  });
+
   test('keeps the task definition revision a release replaces ACTIVE (UpdateReplacePolicy Retain), so ops rollback can deploy it again', () => {
     const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
     expect(definition.UpdateReplacePolicy).toBe('Retain');

@@ -23,6 +23,24 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
     expect(output[1].Value).toEqual({ 'Fn::GetAtt': ['StandbyDatabaseKey2FB370F9', 'Arn'] });
   });
 
+  test('lets only RDS, for this instance, assume its enhanced-monitoring role (confused deputy, review L2)', () => {
+    template('BodyScript-Production-Data').hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'monitoring.rds.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '222222222222' },
+              ArnLike: { 'aws:SourceArn': 'arn:aws:rds:us-east-1:222222222222:db:bodyscript-production-postgres' },
+            },
+          },
+        ],
+      },
+    });
+  });
+
   test('replicates the master credentials to the standby region under the standby key', () => {
     template('BodyScript-Production-Data').hasResourceProperties('AWS::SecretsManager::Secret', {
       ReplicaRegions: [{ Region: 'us-west-2', KmsKeyId: 'arn:aws:kms:us-west-2:222222222222:alias/bodyscript-production/standby-database' }],

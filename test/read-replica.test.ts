@@ -50,6 +50,24 @@ describe('PostgresReadReplica', () => {
     });
   });
 
+  test('lets only RDS, for this replica, assume its enhanced-monitoring role (confused deputy, review L2)', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'monitoring.rds.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '111111111111' },
+              ArnLike: { 'aws:SourceArn': 'arn:aws:rds:us-west-2:111111111111:db:test-replica' },
+            },
+          },
+        ],
+      },
+    });
+  });
+
   test('grows its own storage up to the source\'s maximum (it does not follow the source\'s autoscaling)', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', { MaxAllocatedStorage: 1000, AllocatedStorage: Match.absent(), SourceDBInstanceIdentifier: SOURCE });
   });
