@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { Construct } from 'constructs';
 import { describeAlarm, missingData } from '../lib/alarm-description';
+import { CANARY_SILENCE_CATCH_UP_MINUTES, CANARY_SILENCE_MINUTES, CANARY_SILENCE_PERIOD_SECONDS } from '../lib/canary-silence';
 import { acknowledge } from '../lib/compliance';
 import { canaryArtifactsBucketName } from '../lib/naming';
 import { SecureBucket } from './secure-bucket';
@@ -32,12 +33,6 @@ export const CANARY_INTERVAL = Duration.minutes(1);
  */
 export const CANARY_FAILED_RUNS_TO_ALARM = 2;
 
-/**
- * A canary that has not run for this long (two 5-minute periods without a
- * single run) is silent: its failure alarm can no longer see anything.
- */
-export const CANARY_SILENCE_PERIOD = Duration.minutes(5);
-export const CANARY_SILENT_PERIODS_TO_ALARM = 2;
 
 /** A run must end before the next one starts. */
 export const CANARY_RUN_TIMEOUT = Duration.seconds(50);
@@ -332,20 +327,27 @@ export class HealthCheckCanary extends Construct {
       this.failureAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
       this.failureAlarm.addOkAction(new actions.SnsAction(props.alarmTopic));
     }
-    // Every run publishes one SuccessPercent datapoint, failed or not: their count is the number of runs.
+    // Every run publishes one SuccessPercent datapoint, failed or not: their count per minute is the runs.
+    // One run in the alarm's range keeps it OK; none at all puts it in ALARM (lib/canary-silence.ts).
     this.silenceAlarm = new cloudwatch.Alarm(this, 'SilenceAlarm', {
       alarmName: `${props.alarmName}-Silent`,
       alarmDescription: describeAlarm({
-        what: `The health-check canary ${props.canaryName} has not run for ${CANARY_SILENCE_PERIOD.toMinutes() * CANARY_SILENT_PERIODS_TO_ALARM} minutes (stopped, or it cannot start): its failure alarm sees nothing, so neither deployments nor service health learn of a broken target from it.`,
-        action: `Look at the canary's state in CloudWatch Synthetics; start it again, or fix what stops it (its role, its VPC network interfaces). It is in ALARM for the minute between its creation and the canary's first run.`,
-        missingData: missingData(cloudwatch.TreatMissingData.BREACHING, 'No datapoint is exactly what this alarm looks for: a canary that runs publishes one every minute.'),
+        what: `The health-check canary ${props.canaryName} has not run for ${CANARY_SILENCE_MINUTES} minutes (stopped, or it cannot start): its failure alarm sees nothing, so neither deployments nor service health learn of a broken target from it.`,
+        action:
+          `Look at the canary's state in CloudWatch Synthetics; start it again, or fix what stops it (its role, its VPC network interfaces). ` +
+          `A canary created or started a moment ago has this alarm in ALARM until its first run is counted, ${CANARY_SILENCE_CATCH_UP_MINUTES} minutes at most; ops verify allows for that.`,
+        missingData: missingData(
+          cloudwatch.TreatMissingData.BREACHING,
+          'No datapoint is exactly what this alarm looks for: a canary that runs publishes one every minute, and a single run in the range keeps the alarm OK.',
+        ),
         runbook,
       }),
-      metric: this.canary.metricSuccessPercent({ period: CANARY_SILENCE_PERIOD, statistic: cloudwatch.Stats.SAMPLE_COUNT }),
+      metric: this.canary.metricSuccessPercent({ period: Duration.seconds(CANARY_SILENCE_PERIOD_SECONDS), statistic: cloudwatch.Stats.SAMPLE_COUNT }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: CANARY_SILENT_PERIODS_TO_ALARM,
-      datapointsToAlarm: CANARY_SILENT_PERIODS_TO_ALARM,
+      // Every period needed: the alarm fires only when no run at all is in its range.
+      evaluationPeriods: CANARY_SILENCE_MINUTES,
+      datapointsToAlarm: CANARY_SILENCE_MINUTES,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     const silenceTopic = props.silenceAlarmTopic ?? props.alarmTopic;

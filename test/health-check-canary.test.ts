@@ -7,7 +7,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CANARY_SCRIPT_FILE, HealthCheckCanary, type HealthCheckCanaryProps } from '../constructs/health-check-canary';
+import { CANARY_SILENCE_CATCH_UP_MINUTES, CANARY_SILENCE_MINUTES, CANARY_SILENCE_PERIOD_SECONDS } from '../lib/canary-silence';
 import { handler } from '../constructs/health-check-canary-script.cjs';
+import { firstAlarm, readAlarms, type ServiceWorld, simulate } from './support/alarm-simulation';
 import { testApp } from './support/synthesize';
 
 const env = { account: '111111111111', region: 'us-east-1' };
@@ -250,16 +252,58 @@ describe('HealthCheckCanary', () => {
       AlarmName: 'BodyScript-Staging-Canary-api-Silent',
       Namespace: 'CloudWatchSynthetics',
       MetricName: 'SuccessPercent',
+      Dimensions: [{ Name: 'CanaryName', Value: { Ref: Match.stringLikeRegexp('^ApiCanary') } }],
       Statistic: 'SampleCount',
-      Period: 300,
-      EvaluationPeriods: 2,
-      DatapointsToAlarm: 2,
+      Period: CANARY_SILENCE_PERIOD_SECONDS,
+      EvaluationPeriods: CANARY_SILENCE_MINUTES,
+      DatapointsToAlarm: CANARY_SILENCE_MINUTES,
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
       AlarmActions: [Match.anyValue()],
+      AlarmDescription: Match.stringLikeRegexp(`has not run for ${CANARY_SILENCE_MINUTES} minutes`),
     });
     expect(publicCanary.silenceAlarm).toBeDefined();
+  });
+
+  /**
+   * The silence alarm run on CloudWatch's documented evaluation
+   * (test/support/cloudwatch-model.ts) against a canary that publishes one
+   * SuccessPercent datapoint per run, as Synthetics does.
+   */
+  describe('silence, on CloudWatch’s evaluation rules', () => {
+    const silence = () => readAlarms('Canaries', template.toJSON().Resources).find((a) => a.name === 'BodyScript-Staging-Canary-api-Silent')!;
+    const canary = (runs: (minute: number) => boolean): ServiceWorld => ({
+      requestsPerMinute: 0,
+      behaviour: () => 'healthy',
+      targets: () => ({ blue: { healthy: 1, unhealthy: 0 }, green: { healthy: 0, unhealthy: 0 } }),
+      failedTasks: () => 0,
+      canaryRuns: (minute) => (runs(minute) ? [minute % 7 !== 3] : []),
+    });
+
+    test.each([0, 1, 2])('a canary that stops is in ALARM after ten minutes without a run, not before (datapoints %i minute(s) late)', (delay) => {
+      // Runs every minute (some of them failing: a failed run is a run) until minute 0, then none.
+      const states = simulate(silence(), canary((m) => m < 0), { publicationDelayMinutes: delay, from: 0, to: 60, history: 60 });
+      const at = firstAlarm(states)!;
+      expect(at).toBeGreaterThanOrEqual(CANARY_SILENCE_MINUTES);
+      // CloudWatch retrieves a few datapoints more than the evaluation periods (the model: 2), and the last run's arrives late.
+      expect(at).toBeLessThanOrEqual(CANARY_SILENCE_MINUTES + 2 + delay);
+      expect([...states.values()].slice(at)).not.toContain('OK');
+    });
+
+    test('a canary that runs is never in ALARM, even with a run missing now and then', () => {
+      const states = simulate(silence(), canary((m) => m % 4 !== 0), { publicationDelayMinutes: 1, from: 0, to: 120, history: 60 });
+      expect(firstAlarm(states)).toBeUndefined();
+    });
+
+    test.each([1, 2])('a canary created a moment ago: ALARM until its first run is counted, OK within the catch-up ops verify allows (datapoints %i minute(s) late)', (delay) => {
+      // The alarm exists before the canary's first run (minute 0): it has never seen a run.
+      const states = simulate(silence(), canary((m) => m >= 0), { publicationDelayMinutes: delay, from: -5, to: 30, history: 0 });
+      expect(states.get(-1)).toBe('ALARM');
+      const ok = [...states.entries()].find(([minute, state]) => minute >= 0 && state === 'OK')![0];
+      expect(ok).toBeLessThanOrEqual(CANARY_SILENCE_CATCH_UP_MINUTES);
+      expect([...states.entries()].filter(([minute]) => minute >= ok).map(([, state]) => state)).not.toContain('ALARM');
+    });
   });
 
   test('an internal target is checked from the VPC through its own security group', () => {

@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { canarySilenceAlarmName } from '../lib/canary-silence';
+import type { EnvironmentName } from '../lib/config';
 import { ENVIRONMENT_NAMES } from '../lib/config/schema';
+import { alarmNamePrefix, stackNames } from '../lib/naming';
 import { stacks, templateJson } from './support/assembly';
 
 /**
@@ -222,3 +225,209 @@ describe('runbooks/metrics.md, the metric contract', () => {
     expect(problems).toEqual([]);
   });
 });
+
+/**
+ * Metrics that exist only while their producer runs, by namespace: the
+ * metric names and the dimension that names the producer. A Synthetics canary
+ * publishes SuccessPercent and Duration once per run, passed or failed
+ * (CloudWatch_Synthetics_Canaries_metrics), so a canary that stopped or cannot
+ * start publishes nothing, and an alarm on them that reads missing data as
+ * anything but breaching (notBreaching: OK; ignore: the last state, OK for a
+ * canary that stopped after passing; missing: INSUFFICIENT_DATA, which
+ * `ops verify` and a composite take as not in ALARM) says nothing when the
+ * canary stops (observability review R12). The worker's metrics are not here:
+ * they are one datapoint per job (runbooks/metrics.md), whose absence means no
+ * job ended, and a stopped worker shows in the queue's age, which SQS
+ * publishes whether or not anything consumes.
+ */
+const PRODUCER_DRIVEN: Record<string, { readonly metrics: readonly string[]; readonly producer: string }> = {
+  CloudWatchSynthetics: { metrics: ['SuccessPercent', 'Duration'], producer: 'CanaryName' },
+};
+
+type AlarmProperties = Record<string, Json>;
+interface StackTemplate {
+  readonly name: string;
+  readonly env?: string;
+  readonly resources: Record<string, Resource>;
+  readonly outputs: Record<string, { Value: Json; Export?: { Name: Json } }>;
+}
+const stackTemplates = (): StackTemplate[] =>
+  stacks().map((s) => {
+    const t = templateJson(s.id) as { Resources: Record<string, Resource>; Outputs?: StackTemplate['outputs'] };
+    return { name: s.displayName, env: environmentOf(s.displayName), resources: t.Resources, outputs: t.Outputs ?? {} };
+  });
+
+/**
+ * The producer a dimension value names: a canary's name, whether the value is
+ * the name itself, a Ref to the canary, or the import of another stack's
+ * export of that Ref; anything else as its JSON.
+ */
+function producerOf(stack: string, value: Json, all: readonly StackTemplate[]): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, Json>;
+  const template = all.find((t) => t.name === stack);
+  if (typeof v.Ref === 'string' && template) {
+    const resource = template.resources[v.Ref];
+    const name = resource?.Type === 'AWS::Synthetics::Canary' ? resource.Properties?.Name : undefined;
+    return typeof name === 'string' ? name : `${stack}/${v.Ref}`;
+  }
+  if (typeof v['Fn::ImportValue'] === 'string') {
+    for (const t of all) for (const output of Object.values(t.outputs)) if (output.Export?.Name === v['Fn::ImportValue']) return producerOf(t.name, output.Value, all);
+  }
+  return JSON.stringify(value);
+}
+
+interface MetricStat {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly stat: string;
+  /** The producer it reads (producerOf), for a producer-driven metric. */
+  readonly producer?: string;
+}
+
+/** The metrics an alarm reads (one, or every MetricStat of its math). */
+function alarmMetrics(stack: string, p: AlarmProperties, all: readonly StackTemplate[]): MetricStat[] {
+  const read = (namespace: Json, metricName: Json, dimensions: Json, stat: Json): MetricStat => {
+    const spec = PRODUCER_DRIVEN[namespace as string];
+    const producer = spec && ((dimensions as { Name: string; Value: Json }[] | undefined) ?? []).find((d) => d.Name === spec.producer)?.Value;
+    return { namespace: namespace as string, metricName: metricName as string, stat: stat as string, producer: producer === undefined ? undefined : producerOf(stack, producer, all) };
+  };
+  if (Array.isArray(p.Metrics)) {
+    return (p.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: Json }; Stat: string } }[]).flatMap((q) =>
+      q.MetricStat ? [read(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions, q.MetricStat.Stat)] : [],
+    );
+  }
+  return [read(p.Namespace, p.MetricName, p.Dimensions, p.Statistic ?? p.ExtendedStatistic)];
+}
+
+const isProducerDriven = (m: MetricStat) => PRODUCER_DRIVEN[m.namespace]?.metrics.includes(m.metricName) ?? false;
+
+/**
+ * Alarms on a producer-driven metric whose producer can stop without any alarm
+ * of their environment going to ALARM, one line each. An alarm is safe when it
+ * treats missing data as breaching itself, or when its environment has a
+ * silence alarm for the same producer: SampleCount of one of its metrics (the
+ * runs), below 1, missing data breaching, named `<environment prefix>…`
+ * (ops verify reads every alarm of that prefix) and notifying someone.
+ */
+function silentProducerProblems(all: readonly StackTemplate[]): string[] {
+  const alarms = all.flatMap((t) =>
+    Object.entries(t.resources)
+      .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map(([id, r]) => ({ stack: t.name, env: t.env, id, p: r.Properties as AlarmProperties, metrics: alarmMetrics(t.name, r.Properties as AlarmProperties, all) })),
+  );
+  const isSilenceAlarmOf = (producer: string, namespace: string, env: string | undefined) => (a: (typeof alarms)[number]) => {
+    const [m, ...more] = a.metrics;
+    const prefix = env ? alarmNamePrefix(env as EnvironmentName) : undefined;
+    return (
+      a.env === env &&
+      more.length === 0 &&
+      m.namespace === namespace &&
+      isProducerDriven(m) &&
+      m.producer === producer &&
+      m.stat === 'SampleCount' &&
+      a.p.TreatMissingData === 'breaching' &&
+      a.p.ComparisonOperator === 'LessThanThreshold' &&
+      (a.p.Threshold as number) > 0 &&
+      (a.p.Threshold as number) <= 1 &&
+      prefix !== undefined &&
+      typeof a.p.AlarmName === 'string' &&
+      a.p.AlarmName.startsWith(prefix) &&
+      Array.isArray(a.p.AlarmActions) &&
+      a.p.AlarmActions.length > 0
+    );
+  };
+  const problems: string[] = [];
+  for (const a of alarms) {
+    if (a.p.TreatMissingData === 'breaching') continue;
+    for (const m of a.metrics.filter(isProducerDriven)) {
+      const where = `${a.stack}/${a.id} (${m.namespace} ${m.metricName} ${m.stat}, missing data ${String(a.p.TreatMissingData ?? 'missing')})`;
+      if (m.producer === undefined) problems.push(`${where}: names no ${PRODUCER_DRIVEN[m.namespace].producer}, so no silence alarm can be matched to it`);
+      else if (!alarms.some(isSilenceAlarmOf(m.producer, m.namespace, a.env))) problems.push(`${where}: reads a producer that stops as healthy, and no silence alarm of ${m.producer} in its environment goes to ALARM when it does`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+describe('alarms on metrics that exist only while their producer runs (observability review R12)', () => {
+  /** Every template, with the staging Services template changed as `change` says. */
+  const withStagingServices = (change: (resources: Record<string, Resource>) => void): StackTemplate[] =>
+    stackTemplates().map((t) => {
+      if (t.name !== stackNames.services('staging')) return t;
+      const resources = structuredClone(t.resources);
+      change(resources);
+      return { ...t, resources };
+    });
+  const servicesResources = (env: EnvironmentName) => stackTemplates().find((t) => t.name === stackNames.services(env))!.resources;
+
+  test('every one goes to ALARM when its producer stops: it reads missing data as breaching, or a silence alarm of the same producer does', () => {
+    const all = stackTemplates();
+    expect(silentProducerProblems(all)).toEqual([]);
+    // It checked something: in each environment the three canaries' failure alarms (missing data ignored) and the
+    // web app SLO's failure counts in the environment's own stack (notBreaching: no run is no failure), matched across stacks.
+    for (const env of ENVIRONMENT_NAMES) {
+      const checked = all
+        .filter((t) => t.env === env)
+        .flatMap((t) => Object.values(t.resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties!.TreatMissingData !== 'breaching' && JSON.stringify(r.Properties).includes('"CloudWatchSynthetics"')));
+      expect({ env, checked: checked.length >= 6 }).toEqual({ env, checked: true });
+    }
+  });
+
+  test.each<[string, (resources: Record<string, Resource>) => void]>([
+    ['the silence alarm is gone', (r) => delete r[silenceAlarmId(r, 'api')]],
+    ['the silence alarm averages the runs instead of counting them', (r) => (r[silenceAlarmId(r, 'api')].Properties!.Statistic = 'Average')],
+    ['the silence alarm tells nobody', (r) => delete r[silenceAlarmId(r, 'api')].Properties!.AlarmActions],
+    ['the silence alarm is named outside the environment (ops verify does not read it)', (r) => (r[silenceAlarmId(r, 'api')].Properties!.AlarmName = 'Canary-api-Silent')],
+    ['the silence alarm counts another canary', (r) => (r[silenceAlarmId(r, 'api')].Properties!.Dimensions = r[silenceAlarmId(r, 'frontend')].Properties!.Dimensions)],
+  ])('fails when %s', (_, change) => {
+    expect(silentProducerProblems(withStagingServices(change))).toEqual([expect.stringMatching(/^BodyScript-Staging-Services\/ApiCanaryFailureAlarm\w+ .*reads a producer that stops as healthy, and no silence alarm of bs-stg-api/)]);
+  });
+
+  test('fails when the silence alarm reads missing data as OK: then it is blind itself', () => {
+    const problems = silentProducerProblems(withStagingServices((r) => (r[silenceAlarmId(r, 'api')].Properties!.TreatMissingData = 'notBreaching')));
+    expect(problems).toEqual([expect.stringMatching(/\/ApiCanaryFailureAlarm\w+ .*missing data ignore\): reads a producer/), expect.stringMatching(/\/ApiCanarySilenceAlarm\w+ .*missing data notBreaching\): reads a producer/)]);
+  });
+
+  test('fails on a failure alarm that reads a stopped canary as OK (notBreaching, the R12 finding) when no silence alarm covers it, and on the SLO’s failure counts when the web app canary has none', () => {
+    const problems = silentProducerProblems(
+      withStagingServices((r) => {
+        delete r[silenceAlarmId(r, 'api')];
+        r[failureAlarmId(r, 'api')].Properties!.TreatMissingData = 'notBreaching';
+        delete r[silenceAlarmId(r, 'frontend')];
+      }),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/\/ApiCanaryFailureAlarm\w+ .*missing data notBreaching\): reads a producer that stops as healthy/));
+    // The SLO alarms read the canary through an export of the Services stack: matched to it all the same.
+    expect(problems).toContainEqual(expect.stringMatching(/^BodyScript-Staging\/ServiceLevelObjectives\w+ .*no silence alarm of bs-stg-frontend/));
+    expect(problems.every((p) => p.startsWith('BodyScript-Staging'))).toBe(true);
+  });
+
+  test('each canary’s silence alarm is named as ops verify looks for it, and no composite alarm waits on one (verify judges them alone: lib/canary-silence.ts)', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const names = Object.values(servicesResources(env))
+        .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties!.Statistic === 'SampleCount' && r.Properties!.MetricName === 'SuccessPercent')
+        .map((r) => r.Properties!.AlarmName)
+        .sort();
+      expect(names).toEqual(['api', 'frontend', 'processing'].map((target) => canarySilenceAlarmName(env, target)).sort());
+    }
+    const composites = stackTemplates().flatMap((t) => Object.values(t.resources).filter((r) => r.Type === 'AWS::CloudWatch::CompositeAlarm'));
+    expect(composites.length).toBeGreaterThan(0);
+    for (const composite of composites) expect(JSON.stringify(composite.Properties!.AlarmRule)).not.toMatch(/SilenceAlarm|-Silent/);
+  });
+});
+
+/** Logical ID of the silence alarm (SampleCount of SuccessPercent) of a canary of a Services template. */
+function silenceAlarmId(resources: Record<string, Resource>, target: string): string {
+  return canaryAlarmId(resources, target, 'SampleCount');
+}
+function failureAlarmId(resources: Record<string, Resource>, target: string): string {
+  return canaryAlarmId(resources, target, 'Average');
+}
+function canaryAlarmId(resources: Record<string, Resource>, target: string, statistic: string): string {
+  const id = Object.keys(resources).find((k) => {
+    const p = resources[k].Properties ?? {};
+    return resources[k].Type === 'AWS::CloudWatch::Alarm' && p.MetricName === 'SuccessPercent' && p.Statistic === statistic && JSON.stringify(p.Dimensions).includes(`${target.charAt(0).toUpperCase()}${target.slice(1)}Canary`);
+  });
+  if (!id) throw new Error(`no ${statistic} SuccessPercent alarm of the ${target} canary`);
+  return id;
+}

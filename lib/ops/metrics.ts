@@ -5,7 +5,7 @@ export interface MetricQuery {
   readonly namespace: string;
   readonly metricName: string;
   readonly dimensions: Record<string, string>;
-  readonly stat: 'Maximum' | 'Sum' | 'Average';
+  readonly stat: 'Maximum' | 'Sum' | 'Average' | 'SampleCount';
   /** How far back to look. Replication metrics are published once a minute at best. */
   readonly lookbackMinutes: number;
   readonly periodSeconds: number;

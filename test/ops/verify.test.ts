@@ -1,8 +1,9 @@
 import { BatchGetServiceLevelObjectiveBudgetReportCommand } from '@aws-sdk/client-application-signals';
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { BatchGetDeploymentTargetsCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, ListDeploymentTargetsCommand } from '@aws-sdk/client-codedeploy';
 import { ListServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { CANARY_SILENCE_CATCH_UP_MINUTES, CANARY_SILENCE_MINUTES } from '../../lib/canary-silence';
 import { alarmRuleMembers, insufficientDataMeaning, judgeAlarms, runVerify } from '../../lib/ops/commands/verify';
 import { ExitCode } from '../../lib/ops/exit-codes';
 import { awsError, DescribeCanariesLastRun, harness, START, type Harness } from './helpers';
@@ -326,5 +327,82 @@ describe('ops verify', () => {
     healthy(h2);
     h2.mocks.primary.synthetics.on(DescribeCanariesLastRun).resolves({ CanariesLastRun: canaryRuns('PASSED').CanariesLastRun.slice(1) });
     await expect(runVerify(h2.ctx, { timeoutMinutes: 0 })).rejects.toThrow('Synthetics canary bs-stg-frontend not found');
+  });
+});
+
+/**
+ * A canary's silence alarm (lib/canary-silence.ts) is in ALARM from its first
+ * evaluation until it counts the canary's first run: a release that creates a
+ * canary (or starts one again) finds it in ALARM for a few minutes though the
+ * canary runs. Verify reads the runs the alarm counts (SampleCount of
+ * SuccessPercent, GetMetricData) and lets the alarm catch up only while those
+ * runs began less than CANARY_SILENCE_CATCH_UP_MINUTES ago.
+ */
+describe('ops verify and a canary’s silence alarm', () => {
+  const SILENT = 'BodyScript-Staging-api-Canary-Silent';
+  /** Runs of bs-stg-api per minute, as GetMetricData answers (newest first when asked so); minutes before START. */
+  const runs = (h: Harness, minutesAgo: number[]) =>
+    h.mocks.primary.cloudWatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [{ Id: 'm', Timestamps: minutesAgo.map((m) => new Date(START - m * 60_000)), Values: minutesAgo.map(() => 1), StatusCode: 'Complete' }],
+    });
+  const silentAlarm = (h: Harness) =>
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'BodyScript-Staging-api-Canary', StateValue: 'INSUFFICIENT_DATA', TreatMissingData: 'ignore' },
+        { AlarmName: SILENT, StateValue: 'ALARM', TreatMissingData: 'breaching', StateReason: 'Threshold Crossed: no datapoints were received for 10 periods and 10 missing datapoints were treated as [Breaching].' },
+      ],
+    });
+
+  test('a canary created a moment ago: its silence alarm has not counted the first runs yet, and the release is healthy at once', async () => {
+    const h = harness();
+    healthy(h);
+    silentAlarm(h);
+    runs(h, [0, 1, 2]);
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(result.checks[0]).toMatchObject({ state: 'ok', detail: expect.stringContaining(`${SILENT} in ALARM only until it counts the first runs of bs-stg-api`) });
+    // It read the runs the alarm counts: SampleCount of the canary's SuccessPercent per minute, over the alarm's window and the catch-up.
+    const query = h.mocks.primary.cloudWatch.commandCalls(GetMetricDataCommand)[0].args[0].input;
+    expect(query.MetricDataQueries![0].MetricStat).toEqual({
+      Metric: { Namespace: 'CloudWatchSynthetics', MetricName: 'SuccessPercent', Dimensions: [{ Name: 'CanaryName', Value: 'bs-stg-api' }] },
+      Period: 60,
+      Stat: 'SampleCount',
+    });
+    expect(START - query.StartTime!.getTime()).toBe((CANARY_SILENCE_MINUTES + CANARY_SILENCE_CATCH_UP_MINUTES) * 60_000);
+  });
+
+  test.each([
+    ['the canary has run for longer than the alarm needs to count a run', [0, 1, 2, 3, 4, 5, 6, 7]],
+    ['the canary published no run at all', []],
+  ])('a silence alarm in ALARM is failing when %s: exit UNHEALTHY (1) at the timeout', async (_, minutesAgo) => {
+    const h = harness();
+    healthy(h);
+    silentAlarm(h);
+    runs(h, minutesAgo);
+    const result = await runVerify(h.ctx, { timeoutMinutes: 0 });
+    expect(result.exitCode).toBe(ExitCode.UNHEALTHY);
+    expect(result.checks[0]).toMatchObject({ state: 'failing', detail: expect.stringContaining(SILENT) });
+  });
+
+  test('the first run counted is the one that decides: just inside the catch-up is healthy, just outside is not', async () => {
+    for (const [minutesAgo, code] of [
+      [CANARY_SILENCE_CATCH_UP_MINUTES, ExitCode.OK],
+      [CANARY_SILENCE_CATCH_UP_MINUTES + 1, ExitCode.UNHEALTHY],
+    ] as const) {
+      const h = harness();
+      healthy(h);
+      silentAlarm(h);
+      runs(h, Array.from({ length: minutesAgo + 1 }, (_, i) => i));
+      expect({ minutesAgo, code: (await runVerify(h.ctx, { timeoutMinutes: 0 })).exitCode }).toEqual({ minutesAgo, code });
+    }
+  });
+
+  test('no other alarm in ALARM is explained away, and none costs a metric read', async () => {
+    const h = harness();
+    healthy(h);
+    h.mocks.primary.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'BodyScript-Staging-api-5xxRate', StateValue: 'ALARM', TreatMissingData: 'notBreaching' }] });
+    runs(h, [0]);
+    expect((await runVerify(h.ctx, { timeoutMinutes: 0 })).exitCode).toBe(ExitCode.UNHEALTHY);
+    expect(h.mocks.primary.cloudWatch.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 });

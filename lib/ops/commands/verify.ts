@@ -1,6 +1,7 @@
 import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { DescribeCanariesLastRunCommand } from '@aws-sdk/client-synthetics';
 import { insufficientDataMeaning } from '../../alarm-description';
+import { CANARY_RUN_METRIC, CANARY_SILENCE_CATCH_UP_MINUTES, CANARY_SILENCE_MINUTES, CANARY_SILENCE_PERIOD_SECONDS, canarySilenceAlarmName } from '../../canary-silence';
 import { SERVICE_DEPLOYMENT_MODELS } from '../../deployment-model';
 import { alarmNamePrefix, canaryName, ecsServiceName, SERVICE_NAMES, type ServiceName } from '../../naming';
 import { OpsError } from '../aws-errors';
@@ -10,6 +11,7 @@ import { ExitCode } from '../exit-codes';
 import { SLO_TITLES } from '../../service-level-objectives';
 import { readBudgets } from './slo';
 import { checkIdentity } from '../identity';
+import { metricPoints } from '../metrics';
 import { formatDuration } from '../progress';
 
 /**
@@ -37,6 +39,13 @@ import { formatDuration } from '../progress';
  *   TreatMissingData and its state reason;
  * - a composite alarm in INSUFFICIENT_DATA (not evaluated since it was
  *   created) is judged by the member alarms its rule names.
+ * A canary's silence alarm (lib/canary-silence.ts) is in ALARM from its first
+ * evaluation until it counts the canary's first run, so a release that created
+ * a canary (or started one again) finds it in ALARM for a few minutes while
+ * the canary runs. Verify reads the runs that alarm counts and takes it as
+ * catching up, not failing, while they began no longer ago than the alarm
+ * needs to count one; runs that began earlier, or none at all, leave it
+ * failing.
  * ALARM, a failed/stopped/rolled-back last deployment and a failed canary run
  * are "failing": we keep polling (alarms recover, canaries re-run), and if
  * anything is still failing at the timeout verify exits UNHEALTHY (1).
@@ -96,7 +105,7 @@ export interface AlarmView {
 }
 
 /** How verify classifies one alarm. */
-export type AlarmVerdict = 'ok' | 'quiet' | 'not-evaluated-yet' | 'no-data-expected' | 'alarm';
+export type AlarmVerdict = 'ok' | 'quiet' | 'catching-up' | 'not-evaluated-yet' | 'no-data-expected' | 'alarm';
 
 /** Alarm names (or ARNs) a composite alarm rule refers to: `ALARM("name")`, `OK(arn)`, `INSUFFICIENT_DATA("name")`. */
 export function alarmRuleMembers(rule: string | undefined): string[] {
@@ -117,16 +126,20 @@ export function metricAlarmVerdict(alarm: AlarmView): AlarmVerdict {
   return meaning === 'quiet' ? 'quiet' : meaning === 'not-evaluated-yet' ? 'not-evaluated-yet' : 'no-data-expected';
 }
 
-/** Every alarm's verdict; a composite alarm that has not been evaluated takes the worst verdict of its members. */
-export function judgeAlarms(alarms: readonly AlarmView[]): Map<string, AlarmVerdict> {
+/**
+ * Every alarm's verdict; a composite alarm that has not been evaluated takes
+ * the worst verdict of its members. `overrides` gives metric alarms a verdict
+ * verify found from other evidence (a canary silence alarm catching up).
+ */
+export function judgeAlarms(alarms: readonly AlarmView[], overrides: ReadonlyMap<string, AlarmVerdict> = new Map()): Map<string, AlarmVerdict> {
   const byName = new Map(alarms.map((a) => [a.name, a]));
   const verdicts = new Map<string, AlarmVerdict>();
-  const order: AlarmVerdict[] = ['ok', 'quiet', 'not-evaluated-yet', 'no-data-expected', 'alarm'];
+  const order: AlarmVerdict[] = ['ok', 'quiet', 'catching-up', 'not-evaluated-yet', 'no-data-expected', 'alarm'];
   const judge = (alarm: AlarmView, seen: Set<string>): AlarmVerdict => {
     const known = verdicts.get(alarm.name);
     if (known) return known;
     let verdict: AlarmVerdict;
-    if (alarm.kind === 'metric') verdict = metricAlarmVerdict(alarm);
+    if (alarm.kind === 'metric') verdict = overrides.get(alarm.name) ?? metricAlarmVerdict(alarm);
     else if (alarm.state === 'ALARM') verdict = 'alarm';
     else if (alarm.state === 'OK') verdict = 'ok';
     else {
@@ -176,13 +189,17 @@ export async function checkAlarms(ctx: OpsContext): Promise<CheckResult> {
       `missing resource: no CloudWatch alarms named ${alarmNamePrefix(ctx.env)}* in ${ctx.config.primary.region} of account ${ctx.config.primary.account}: is ${ctx.env} deployed?`,
     );
   }
-  const verdicts = judgeAlarms(alarms);
+  const catchingUp = await silenceAlarmsCatchingUp(ctx, alarms);
+  const verdicts = judgeAlarms(alarms, new Map([...catchingUp.keys()].map((name) => [name, 'catching-up' as const])));
   const named = (verdict: AlarmVerdict) => alarms.filter((a) => verdicts.get(a.name) === verdict);
   const inAlarm = named('alarm');
   const expected = named('no-data-expected');
   const unevaluated = named('not-evaluated-yet');
   const quiet = named('quiet');
-  const quietNote = quiet.length > 0 ? `; ${quiet.length} without data, which their TreatMissingData says is healthy` : '';
+  const catching = named('catching-up');
+  const quietNote =
+    (quiet.length > 0 ? `; ${quiet.length} without data, which their TreatMissingData says is healthy` : '') +
+    catching.map((a) => `; ${a.name} in ALARM only until it counts the first runs of ${catchingUp.get(a.name)}`).join('');
   const reason = (a: AlarmView) => `${a.name} (${a.kind === 'composite' ? 'composite, not evaluated yet' : `TreatMissingData ${a.treatMissingData}`}${a.stateReason ? `: ${a.stateReason}` : ''})`;
   if (inAlarm.length > 0) return { name: 'alarms', state: 'failing', detail: `${inAlarm.length}/${alarms.length} in ALARM: ${inAlarm.map((a) => a.name).join(', ')}` };
   if (expected.length > 0 || unevaluated.length > 0) {
@@ -192,7 +209,40 @@ export async function checkAlarms(ctx: OpsContext): Promise<CheckResult> {
     ];
     return { name: 'alarms', state: 'pending', detail: `${parts.join('; ')}${quietNote}` };
   }
-  return { name: 'alarms', state: 'ok', detail: `${alarms.length - quiet.length} OK${quietNote}` };
+  return { name: 'alarms', state: 'ok', detail: `${alarms.length - quiet.length - catching.length} OK${quietNote}` };
+}
+
+/**
+ * The canary silence alarms in ALARM only because their canary started a
+ * moment ago, each with what verify read (`<canary> (they began <age> ago)`):
+ * the runs the alarm counts (SampleCount of the canary's SuccessPercent per
+ * minute, GetMetricData) began no longer ago than the alarm needs to count the
+ * first (CANARY_SILENCE_CATCH_UP_MINUTES). Such an alarm leaves ALARM at one of
+ * its next evaluations by itself. Runs that began earlier should have cleared
+ * it, and no run at all is what it reports: both stay in ALARM for verify.
+ */
+export async function silenceAlarmsCatchingUp(ctx: OpsContext, alarms: readonly AlarmView[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const target of CANARY_TARGETS) {
+    const name = canarySilenceAlarmName(ctx.env, target);
+    if (!alarms.some((a) => a.name === name && a.kind === 'metric' && a.state === 'ALARM')) continue;
+    const canary = canaryName(ctx.env, target);
+    const runs = await metricPoints(ctx, 'primary', {
+      namespace: CANARY_RUN_METRIC.namespace,
+      metricName: CANARY_RUN_METRIC.metricName,
+      dimensions: { [CANARY_RUN_METRIC.dimension]: canary },
+      stat: 'SampleCount',
+      // Longer than the catch-up, so runs that began before it are seen as such.
+      lookbackMinutes: CANARY_SILENCE_MINUTES + CANARY_SILENCE_CATCH_UP_MINUTES,
+      periodSeconds: CANARY_SILENCE_PERIOD_SECONDS,
+    });
+    const counted = runs.filter((p) => p.value > 0);
+    if (counted.length === 0) continue;
+    // Newest first: the last is the minute the runs began.
+    const began = ctx.clock.now() - counted[counted.length - 1].timestamp.getTime();
+    if (began <= CANARY_SILENCE_CATCH_UP_MINUTES * 60_000) found.set(name, `${canary} (they began ${formatDuration(began)} ago)`);
+  }
+  return found;
 }
 
 /** The api: its CodeDeploy deployment group. A release in its termination wait is live (traffic moved). */
