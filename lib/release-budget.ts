@@ -38,6 +38,11 @@ export const TYPICAL_MINUTES = {
   jobSetup: 1.25,
   /** `ops preflight` before anything else: two credential steps (the deploy role, then the lookup role) and some forty reads in two regions. */
   preflight: 0.25,
+  /**
+   * Staging's plan, beside the preflight: `diff-report --baseline deployed` of the stacks the deploy deploys, one
+   * GetTemplate each in turn and the comparison (production's plan runs before the approval, outside the budget).
+   */
+  plan: 0.2,
   /** Assuming the operations role and CreateDBSnapshot; the wait for `available` runs after verify (the snapshot is of the moment it started). */
   snapshotStart: 0.5,
   /** The CLI finds an unchanged stack's template identical and skips it. */
@@ -174,7 +179,14 @@ export function releaseBudget(config: EnvironmentConfig): DurationEstimate {
   const env = config.name;
   const production = env === 'production';
   const parts: DurationPart[] = [{ what: 'job set-up (checkout, npm ci, assembly, credentials)', minutes: TYPICAL_MINUTES.jobSetup }];
-  parts.push({ what: 'ops preflight: every prerequisite, read-only, as the lookup role', minutes: TYPICAL_MINUTES.preflight });
+  parts.push(
+    production
+      ? { what: 'ops preflight: every prerequisite, read-only, as the lookup role', minutes: TYPICAL_MINUTES.preflight }
+      : {
+          what: 'ops preflight and the plan (diff-report against the deployed templates) side by side, read-only, as the lookup role: the slower counts',
+          minutes: Math.max(TYPICAL_MINUTES.preflight, TYPICAL_MINUTES.plan),
+        },
+  );
   if (production) parts.push({ what: 'release snapshot started (its wait runs after verify)', minutes: TYPICAL_MINUTES.snapshotStart });
   // The chain of stacks that ends last, each started when the one before it ended (a dependency, or a freed slot).
   const schedule = scheduleRelease(config, { withStandby: production });

@@ -303,7 +303,8 @@ describe('deploy jobs', () => {
   });
 
   test.each([
-    ['deploy-staging.yml', 'deploy', /^npm run ops -- preflight --env staging --assembly cdk\.out$/],
+    // Staging runs its plan beside the preflight, in the same step (below).
+    ['deploy-staging.yml', 'deploy', /^npm run ops -- preflight --env staging --assembly cdk\.out$/m],
     ['deploy-production.yml', 'deploy', /^npm run ops -- preflight --env production --assembly cdk\.out --expect-deployed all$/],
     ['dr-drill.yml', 'drill', /^npm run ops -- preflight --env "\$DR_ENV" --assembly cdk\.out --expect-deployed environment$/],
   ])('%s (job %s) runs ops preflight on the downloaded assembly before anything else touches AWS, and stops if it fails', (file, jobId, command) => {
@@ -918,4 +919,114 @@ describe('the production plan before the approval', () => {
     expect(digestOf({ ...assembly, 'A.template.json': '{"Resources":{"B":{}}}' })).not.toBe(digest);
     expect(digestOf({ ...assembly, 'asset.2/index.js': 'y' })).not.toBe(digest);
   });
+});
+
+/**
+ * Staging shows what it deploys too (it deployed blind before): the same
+ * stateful-change report against the deployed templates, read with the
+ * read-only lookup role beside the preflight, for exactly the stacks
+ * `cdk deploy BodyScript-Staging` deploys, into the run's summary, before the
+ * deploy; and it stops where the production plan stops: exit 2 (the deployed
+ * templates could not be read) and 3 (an update AWS refuses,
+ * lib/diff-report/undeployable.ts). Staging has no approver, so exit 1 (a
+ * stateful change the pull request's gate already had a data owner allow) is
+ * shown first and deployed.
+ */
+describe('the staging plan before the deploy', () => {
+  const job = () => wf('deploy-staging.yml').jobs.deploy;
+  const PLAN = /^npm run diff-report -- --baseline deployed --assembly cdk\.out ((?:--stack \S+ )+)--out plan\.md --json plan\.json > plan\.log 2>&1 &$/m;
+
+  test('runs beside the preflight, in its step, before the deploy, with the read-only lookup role, with no way around it', () => {
+    const plan = stepIndex(job(), PLAN);
+    expect(plan).toBe(stepIndex(job(), /^npm run ops -- preflight --env staging --assembly cdk\.out$/m));
+    expect(plan).toBeLessThan(stepIndex(job(), /cdk deploy/));
+    const step = job().steps![plan];
+    expect(step).not.toHaveProperty('if');
+    expect(step).not.toHaveProperty('continue-on-error');
+    const credentials = job().steps!.slice(0, plan).filter((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+    expect(credentials.at(-1)?.with).toMatchObject({ 'role-to-assume': '${{ env.LOOKUP_ROLE_ARN }}', 'role-chaining': true });
+    // The step's time is the preflight's and the plan's, not the deploy's (lib/delivery-metrics.ts reads steps by name).
+    expect(Object.values(DELIVERY_STEPS).some((p) => p.step.test(step.name ?? ''))).toBe(false);
+  });
+
+  test('compares exactly the stacks the deploy job deploys', () => {
+    const planned = [...PLAN.exec(runText(job()))![1].matchAll(/--stack (\S+)/g)].map((m) => m[1]);
+    const deployed = /npx cdk deploy --app cdk\.out (.+?) --require-approval/.exec(runText(job()))![1].split(' ');
+    expect(planned).toEqual(deployed);
+  });
+});
+
+/**
+ * The plan steps run as GitHub runs them (bash -e), with `npm` replaced by a
+ * stand-in that writes a report and exits as diff-report would (and, for
+ * `npm run ops`, as the preflight would): what reaches the run's summary, and
+ * whether the job goes on.
+ */
+describe.each([
+  ['deploy-staging.yml', 'deploy'],
+  ['deploy-production.yml', 'plan'],
+])('the plan step of %s (job %s), run with each exit code of diff-report', (file, jobId) => {
+  const step = () => wf(file).jobs[jobId].steps!.find((s) => /npm run diff-report -- --baseline deployed/.test(s.run ?? ''))!;
+  const run = (planExit: number, preflightExit = 0) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-plan-step-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'bin'));
+      fs.writeFileSync(
+        path.join(dir, 'bin', 'npm'),
+        ['#!/bin/sh', 'if [ "$2" = diff-report ]; then echo "## the report" > plan.md; exit "$PLAN_EXIT"; fi', 'if [ "$2" = ops ]; then echo "preflight: $*"; exit "$PREFLIGHT_EXIT"; fi', 'exit 99', ''].join('\n'),
+        { mode: 0o755 },
+      );
+      const summary = path.join(dir, 'summary.md');
+      fs.writeFileSync(summary, '');
+      let status = 0;
+      let stdout: string;
+      try {
+        stdout = execFileSync('bash', ['-e', '-c', step().run!], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: summary, DIGEST: 'abc123', PLAN_EXIT: String(planExit), PREFLIGHT_EXIT: String(preflightExit) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } catch (error) {
+        status = (error as { status: number }).status;
+        stdout = String((error as { stdout: string }).stdout);
+      }
+      return { status, summary: fs.readFileSync(summary, 'utf8'), stdout };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test('0: nothing dangerous; the report is in the summary and the job goes on', () => {
+    const { status, summary } = run(0);
+    expect(status).toBe(0);
+    expect(summary).toContain('## the report');
+    expect(summary).not.toMatch(/CAUTION|WARNING|could not be compared/);
+  });
+
+  test('1: a dangerous stateful change heads the summary with a caution, is warned about, and the job goes on', () => {
+    const { status, summary, stdout } = run(1);
+    expect(status).toBe(0);
+    expect(summary.indexOf('> [!CAUTION]')).toBeGreaterThanOrEqual(0);
+    expect(summary.indexOf('> [!CAUTION]')).toBeLessThan(summary.indexOf('## the report'));
+    expect(stdout).toContain('::warning title=Dangerous stateful change::');
+  });
+
+  test('2: the deployed templates could not be read; the job stops, nothing is deployed unseen', () => {
+    const { status, summary } = run(2);
+    expect(status).not.toBe(0);
+    expect(summary).toContain('could not be compared (diff-report exit 2');
+  });
+
+  test('3: AWS refuses an update; the job stops before anything is deployed', () => {
+    const { status, summary } = run(3);
+    expect(status).not.toBe(0);
+    expect(summary).toMatch(/> \[!WARNING\]\n> AWS refuses an update below/);
+  });
+
+  if (file === 'deploy-staging.yml') {
+    test('a failed preflight stops the step whatever the plan says', () => {
+      expect(run(0, 1).status).not.toBe(0);
+    });
+  }
 });
