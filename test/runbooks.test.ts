@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES, loadConfig } from '../lib/config';
-import { bucketName, githubDeployRoleName, operationsRoleName, repositoryName, SERVICE_NAMES } from '../lib/naming';
+import { bucketName, deploymentGroupName, githubDeployRoleName, operationsRoleName, repositoryName, SERVICE_NAMES } from '../lib/naming';
 import { parseArgs as parseOpsArgs } from '../lib/ops/cli';
 import { BURN_RATE_ALERTS, budgetConsumedAtFiring, detectionMinutes, serviceLevelObjectiveName, SLO_KINDS } from '../lib/service-level-objectives';
 import { stacks, templateJson } from './support/assembly';
@@ -315,5 +317,78 @@ describe('the runbook checks themselves', () => {
     const file = 'rollback.md';
     const restore = lines(file).find((l) => l.text.includes('restore-db-instance-from-db-snapshot'));
     expect(restore?.text).toContain('--db-snapshot-identifier bodyscript-production-pre-v1-d4-d0');
+  });
+});
+
+/**
+ * Deploy review R6: the api service (CODE_DEPLOY) cannot take a network change
+ * through CloudFormation; the deployment guide rolls one out with a CodeDeploy
+ * deployment whose AppSpec carries NetworkConfiguration. Its commands are run
+ * here (jq, as the runbook has them) on the AppSpec the deployment trigger
+ * writes, as the synthesized Services template has it.
+ */
+describe('deployment-guide.md: a network change of the api rolled out through CodeDeploy', () => {
+  const SERVICES = 'BodyScript-Staging-Services';
+  const section = () => {
+    const text = read('deployment-guide.md');
+    const start = text.indexOf('## Changes AWS refuses');
+    expect(start).toBeGreaterThanOrEqual(0);
+    return text.slice(start, text.indexOf('\n## ', start + 1));
+  };
+  /** The shell lines of the section's code block, continuations joined. */
+  const commands = () => {
+    const block = /```bash\n([\s\S]*?)```/.exec(section())![1];
+    return block.replace(/\\\n\s*/g, '').split('\n').map((l) => l.trim());
+  };
+  const resources = () => templateJson(SERVICES).Resources;
+  /** The trigger's AppSpec as CodeDeploy gets it: references stand in for what they resolve to. */
+  const triggerAppSpec = () => {
+    const [trigger] = Object.values(resources()).filter((r) => r.Type === 'Custom::EcsDeploymentTrigger' && JSON.stringify(r.Properties).includes('"api'));
+    const value = trigger.Properties!.AppSpec as string | { 'Fn::Join': [string, unknown[]] };
+    const text = typeof value === 'string' ? value : value['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'arn:aws:ecs:us-east-1:111111111111:task-definition/bodyscript-staging-api:42')).join(value['Fn::Join'][0]);
+    return JSON.parse(text) as { Resources: { TargetService: { Properties: Record<string, unknown> } }[] };
+  };
+  const apiService = () => Object.values(resources()).find((r) => r.Type === 'AWS::ECS::Service' && (r.Properties!.DeploymentController as { Type: string }).Type === 'CODE_DEPLOY')!;
+
+  test('the AppSpec it deploys keeps the running task definition, container and port, and names every network setting (CodeDeploy takes all or none), in the service’s own public-IP setting', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-appspec-'));
+    try {
+      const original = triggerAppSpec();
+      fs.writeFileSync(path.join(dir, 'appspec.json'), JSON.stringify(original));
+      const jq = commands().filter((l) => /^jq /.test(l));
+      expect(jq.length).toBeGreaterThan(0);
+      for (const line of jq) execFileSync('bash', ['-e', '-o', 'pipefail', '-c', line], { cwd: dir, encoding: 'utf8' });
+      const changed = JSON.parse(fs.readFileSync(path.join(dir, 'appspec-network.json'), 'utf8')) as ReturnType<typeof triggerAppSpec>;
+      const { NetworkConfiguration, ...rest } = changed.Resources[0].TargetService.Properties as { NetworkConfiguration: { AwsvpcConfiguration: Record<string, unknown> } };
+      expect(rest).toEqual(original.Resources[0].TargetService.Properties);
+      expect(Object.keys(NetworkConfiguration.AwsvpcConfiguration).sort()).toEqual(['AssignPublicIp', 'SecurityGroups', 'Subnets']);
+      const service = (apiService().Properties!.NetworkConfiguration as { AwsvpcConfiguration: { AssignPublicIp: string } }).AwsvpcConfiguration;
+      expect(NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp).toBe(service.AssignPublicIp);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the deployment it creates carries that AppSpec as AppSpecContent, for the api’s deployment group, and is verified after', () => {
+    const create = commands().find((l) => l.startsWith('aws deploy create-deployment'))!;
+    expect(create).toMatch(/--application-name "\$GROUP" --deployment-group-name "\$GROUP"/);
+    const revision = /--revision "\$\((jq -n .+ '.+')\)"/.exec(create)![1];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-appspec-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'appspec-network.json'), '{"version":"0.0"}\n');
+      const sent = JSON.parse(execFileSync('bash', ['-c', revision], { cwd: dir, encoding: 'utf8' })) as { revisionType: string; appSpecContent: { content: string } };
+      expect(sent.revisionType).toBe('AppSpecContent');
+      expect(JSON.parse(sent.appSpecContent.content)).toEqual({ version: '0.0' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(commands().some((l) => /^GROUP="BodyScript-\$TITLE-api"/.test(l))).toBe(true);
+    expect(['Staging', 'Production'].map((title) => `BodyScript-${title}-api`)).toEqual(ENVIRONMENT_NAMES.map((env) => deploymentGroupName(env, 'api')));
+    expect(commands().findIndex((l) => /^npm run ops -- verify/.test(l))).toBeGreaterThan(commands().findIndex((l) => l.startsWith('aws deploy create-deployment')));
+  });
+
+  test('its RISK holds: the trigger’s own AppSpec names no network, so a later release runs in “the current network” settings', () => {
+    expect(triggerAppSpec().Resources[0].TargetService.Properties).not.toHaveProperty('NetworkConfiguration');
+    expect(section()).toMatch(/RISK/);
   });
 });

@@ -79,6 +79,18 @@ describe('updates AWS refuses on a CODE_DEPLOY service', () => {
     );
   });
 
+  test('new network access for the api as a rule of its security group (runbooks/deployment-guide.md, the first way) is an ordinary update', () => {
+    const after = changed((r, { api }) => {
+      const group = (awsvpc(r[api]).SecurityGroups[0] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(r[group].Type).toBe('AWS::EC2::SecurityGroup');
+      r.ApiTasksToPartnerHttps = {
+        Type: 'AWS::EC2::SecurityGroupEgress',
+        Properties: { GroupId: { 'Fn::GetAtt': [group, 'GroupId'] }, IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '203.0.113.0/24', Description: 'partner API' },
+      };
+    });
+    expect(undeployable(after)).toEqual([]);
+  });
+
   test('the same network change on the worker (ECS rolling updates) is an ordinary update', () => {
     const after = changed((r, { processing }) => awsvpc(r[processing]).SecurityGroups.push('sg-0123456789abcdef0'));
     expect(undeployable(after)).toEqual([]);
