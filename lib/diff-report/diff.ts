@@ -114,7 +114,7 @@ export function diffStack(stack: StackTemplate, baseline: StackBaseline | undefi
       ...findDangerousChanges(stack.displayName, diff),
       ...redefinedConditions(stack.displayName, baseline?.template, stack.template),
     ],
-    undeployable: findUndeployableChanges(stack.displayName, diff),
+    undeployable: findUndeployableChanges(stack.displayName, diff, stack.template),
   };
 }
 

@@ -91,6 +91,28 @@ describe('updates AWS refuses on a CODE_DEPLOY service', () => {
     expect(undeployable(after)).toEqual([]);
   });
 
+  /** The target group in a service's LoadBalancers (its only one). */
+  const targetGroupOf = (r: Resources, service: string) => ((r[service].Properties!.LoadBalancers as { TargetGroupArn: { Ref: string } }[])[0].TargetGroupArn.Ref);
+
+  test('replacing the api’s target group (a new port) is refused: the service’s load balancers change through the reference, and the production rule CodeDeploy moves would be re-pointed (R7)', () => {
+    let group = '';
+    const after = changed((r, { api }) => {
+      group = targetGroupOf(r, api);
+      r[group].Properties!.Port = 8081;
+    });
+    // The service's own text is unchanged (it names the group by Ref): the refusal is found through the reference.
+    expect(resourcesOf(after)[serviceId(after, 'CODE_DEPLOY')]).toEqual(resourcesOf(original())[serviceId(after, 'CODE_DEPLOY')]);
+    expect(undeployable(after)).toEqual([expect.objectContaining({ stack: SERVICES, logicalId: group, type: 'AWS::ElasticLoadBalancingV2::TargetGroup', properties: ['Port'] })]);
+    expect(undeployable(after)[0].reason).toMatch(/ECS UpdateService refuses, and the api's production rule/);
+  });
+
+  test('a target group change made in place (its health check) and the worker’s target group replaced are ordinary updates', () => {
+    const inPlace = changed((r, { api }) => (r[targetGroupOf(r, api)].Properties!.HealthCheckIntervalSeconds = 20));
+    expect(undeployable(inPlace)).toEqual([]);
+    const worker = changed((r, { processing }) => (r[targetGroupOf(r, processing)].Properties!.Port = 8081));
+    expect(undeployable(worker)).toEqual([]);
+  });
+
   test('the same network change on the worker (ECS rolling updates) is an ordinary update', () => {
     const after = changed((r, { processing }) => awsvpc(r[processing]).SecurityGroups.push('sg-0123456789abcdef0'));
     expect(undeployable(after)).toEqual([]);
