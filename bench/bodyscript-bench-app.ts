@@ -26,7 +26,7 @@ function gatesFrom(value: string | undefined): readonly ComplianceGate[] {
 const gates = gatesFrom(process.env.BENCH_GATES);
 // Without our CloudFormation gate, aws-cdk-lib would add its own default validator.
 const app = new App({ builtinCloudFormationValidation: gates.includes('cloudformation') });
-enableComplianceChecks(app, { gates, validationCache: validationCacheSetting(process.env[VALIDATION_CACHE_VARIABLE]) });
+enableComplianceChecks(app, { gates, validationCache: validationCacheSetting(process.env[VALIDATION_CACHE_VARIABLE]), cloudFormationValidatorThread: true });
 buildBodyScriptApp(app, loadConfig({}));
 const touch = process.env.BENCH_TOUCH;
 if (touch) {

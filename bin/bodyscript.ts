@@ -33,8 +33,9 @@ function main(): void {
   // `new App()` creates the output directory, so it is inside the guard too.
   const app = buildWithoutResidue(process.env[cxapi.OUTDIR_ENV], () => {
     const built = new App();
-    // Before buildBodyScriptApp, which would otherwise register the gates with the default cache.
-    enableComplianceChecks(built, { validationCache });
+    // Before buildBodyScriptApp, which would otherwise register the gates with the default cache. One synth per
+    // process: the CloudFormation validator builds its engine on a second thread while the app is built.
+    enableComplianceChecks(built, { validationCache, cloudFormationValidatorThread: true });
     buildBodyScriptApp(built, config);
     return built;
   });

@@ -3,6 +3,7 @@ import { type App, type IPolicyValidationPlugin, Validations } from 'aws-cdk-lib
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { ConfigError } from './config';
+import { BeforeValidating } from './validation/before-validating';
 import { CfnGuardPlugin, CONTROL_TOWER_RULES_DIRECTORY, guardRuleFiles } from './validation/cfn-guard-plugin';
 import { EveryFindingFails } from './validation/every-finding-fails';
 import { StrictCloudFormationValidatePlugin } from './validation/strict-cloudformation-validate-plugin';
@@ -59,6 +60,20 @@ export interface ComplianceOptions {
    * @default - every gate
    */
   readonly gates?: readonly ComplianceGate[];
+  /**
+   * Runs aws-cdk-lib's CloudFormation validator on a worker thread started
+   * here, so that its engine (a 9 MB WebAssembly module, about 2.5 s of CPU to
+   * build at idle, and the whole cost of the gate when one template changed)
+   * is built on the second core while the app is built, and the templates
+   * the cache cannot answer are validated there while the other gates run
+   * (it starts on them when the first gate does). The findings are the
+   * same: the thread runs aws-cdk-lib's own plugin. For a process that
+   * synthesizes once (`cdk synth`, the benchmark, the test suite's shared
+   * synth); test files leave it off, their jest worker shares one engine.
+   *
+   * @default false: the engine is built in the main thread when a template needs it
+   */
+  readonly cloudFormationValidatorThread?: boolean;
 }
 
 /** The environment variable that bin/bodyscript.ts reads for `validationCache`. */
@@ -99,13 +114,16 @@ export function enableComplianceChecks(app: App, options: ComplianceOptions = {}
   const unknown = gates.filter((g) => !COMPLIANCE_GATES.includes(g));
   if (unknown.length > 0) throw new Error(`unknown compliance gate(s) ${unknown.join(', ')}; known: ${COMPLIANCE_GATES.join(', ')}`);
   const cacheDirectory = options.validationCache ?? DEFAULT_CACHE_DIRECTORY;
-  const signature = JSON.stringify({ cacheDirectory, gates: [...gates].sort() });
+  const thread = options.cloudFormationValidatorThread ?? false;
+  const signature = JSON.stringify({ cacheDirectory, gates: [...gates].sort(), thread });
   const previous = enabledOn.get(app);
   if (previous !== undefined) {
     if (previous.signature === signature || Object.keys(options).length === 0) return;
     throw new Error('compliance checks are already enabled on this app with other options: call enableComplianceChecks(app, options) once, before buildBodyScriptApp()');
   }
   const cache = cacheDirectory === false ? undefined : new VerdictCache(cacheDirectory);
+  // First, so that its thread (if any) starts building the engine as early as possible.
+  const cloudformation = gates.includes('cloudformation') ? new StrictCloudFormationValidatePlugin(cache, { thread }) : undefined;
   const plugins: IPolicyValidationPlugin[] = [];
   if (gates.includes('cdk-nag')) {
     plugins.push(...[new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new HIPAASecurityChecks(app)].map((pack) => new EveryFindingFails(pack)));
@@ -133,7 +151,11 @@ export function enableComplianceChecks(app: App, options: ComplianceOptions = {}
   // Registered by us rather than left to aws-cdk-lib's default: its warnings stop
   // the synth too, it uses the cache, and neither `cdk synth --no-validation` nor
   // CDK_VALIDATION=false can switch it off.
-  if (gates.includes('cloudformation')) plugins.push(new StrictCloudFormationValidatePlugin(cache));
+  if (cloudformation) {
+    // With the thread, the first gate to run hands it the templates: it validates them while the other gates run.
+    if (thread && plugins.length > 0) plugins[0] = new BeforeValidating(plugins[0], (context) => cloudformation.start(context));
+    plugins.push(cloudformation);
+  }
   Validations.of(app).addPlugins(...plugins);
   enabledOn.set(app, { signature, plugins });
 }

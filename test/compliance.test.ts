@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type IPolicyValidationPlugin, Stack } from 'aws-cdk-lib';
 import {
   acknowledge,
   COMPLIANCE_GATES,
@@ -16,6 +16,7 @@ import {
 } from '../lib/compliance';
 import { guardRuleFiles } from '../lib/validation/cfn-guard-plugin';
 import { GATE_DID_NOT_RUN_RULE } from '../lib/validation/fails-closed';
+import type { StrictCloudFormationValidatePlugin } from '../lib/validation/strict-cloudformation-validate-plugin';
 import { VerdictCache } from '../lib/validation/verdict-cache';
 import { type Acknowledgement, acknowledgements as allAcknowledgements, stacks, templateJson, validationPlugins, violations } from './support/assembly';
 import { testValidationCacheDir } from './support/synthesize';
@@ -111,6 +112,21 @@ describe('enableComplianceChecks', () => {
     const app = new App();
     enableComplianceChecks(app);
     expect(() => enableComplianceChecks(app, { gates: ['cdk-nag'] })).toThrow(/already enabled on this app with other options/);
+  });
+
+  test('with the CloudFormation validator on a thread: the same gates in the same order, and the first gate hands it the templates', () => {
+    const app = new App();
+    enableComplianceChecks(app, { validationCache: false, gates: ['project-rules', 'cloudformation'], cloudFormationValidatorThread: true });
+    const [first, cloudformation] = compliancePlugins(app) as [IPolicyValidationPlugin, StrictCloudFormationValidatePlugin];
+    expect(registeredPlugins(app)).toEqual([PROJECT_RULES_PLUGIN_NAME, 'CloudFormation Validate']);
+    const start = jest.spyOn(cloudformation, 'start').mockImplementation(() => undefined);
+    cloudformation.close();
+    const templatePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bodyscript-first-gate-')), 'S.template.json');
+    fs.writeFileSync(templatePath, '{"Resources":{}}');
+    const context = { templatePaths: [templatePath], stackTemplates: [{ templatePath, stackConstructPath: 'S', accountId: undefined, region: undefined }], appConstruct: app };
+    expect(first.validate(context).success).toBe(true);
+    expect(start).toHaveBeenCalledWith(context);
+    fs.rmSync(path.dirname(templatePath), { recursive: true, force: true });
   });
 
   test('refuses an unknown gate', () => {

@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, type IPolicyValidationContext, type PolicyViolation, Stack } from 'aws-cdk-lib';
+import { App, type CfnResource, type IPolicyValidationContext, type PolicyViolation, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { acknowledge, CONTROL_TOWER_PLUGIN_NAME, enableComplianceChecks } from '../lib/compliance';
 import { CfnGuardPlugin, CONTROL_TOWER_RULES_DIRECTORY, guardRuleFiles } from '../lib/validation/cfn-guard-plugin';
 import { groupBySize, planGuardRuns, runCfnGuard } from '../lib/validation/cfn-guard-run';
+import { CloudFormationValidateThread } from '../lib/validation/cloudformation-validate-thread';
 import { StrictCloudFormationValidatePlugin } from '../lib/validation/strict-cloudformation-validate-plugin';
 import { CACHE_FORMAT, fingerprint, VerdictCache } from '../lib/validation/verdict-cache';
 
@@ -21,7 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+type Template = { Resources: Record<string, { Type: string; DependsOn?: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown }> };
 const logGroup = (retentionInDays?: number): Template => ({
   Resources: { Logs: { Type: 'AWS::Logs::LogGroup', Properties: { KmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/1', ...(retentionInDays ? { RetentionInDays: retentionInDays } : {}) } } },
 });
@@ -186,6 +188,110 @@ describe('the CloudFormation validator', () => {
     expect(verdicts.hits.get('CloudFormation Validate')).toBe(1);
     writeTemplate('A', ssmParameter('Unlimited'));
     expect(ruleNames(new StrictCloudFormationValidatePlugin(verdicts).validate(context(template)).violations)).toEqual(['W3030']);
+  });
+
+  test('another engine version is not answered from the cache', () => {
+    const verdicts = cache();
+    const template = writeTemplate('A', ssmParameter('Standard'));
+    new StrictCloudFormationValidatePlugin(verdicts).validate(context(template));
+    class NextEngine extends StrictCloudFormationValidatePlugin {
+      public override get version(): string {
+        return 'a later engine';
+      }
+    }
+    new NextEngine(verdicts).validate(context(template));
+    expect(verdicts.hits.get('CloudFormation Validate')).toBeUndefined();
+    expect(verdicts.misses.get('CloudFormation Validate')).toBe(2);
+  });
+
+  // Why verdicts are kept per template, not per resource: many of the validator's rules read more than one resource
+  // (F1020 Ref/GetAtt target must exist, E3005 DependsOn, E9004 GetAtt attribute of the target's type, F3004 circular
+  // dependency) or other sections (E6001/F6101 outputs, E8002 conditions, W2001 unused parameters).
+  test('a resource whose own JSON is unchanged is validated again when the template changes around it', () => {
+    const verdicts = cache();
+    const queue = { Type: 'AWS::SQS::Queue', DependsOn: 'Other' };
+    const template = writeTemplate('A', { Resources: { Queue: queue, Other: { Type: 'AWS::SQS::Queue' } } });
+    expect(new StrictCloudFormationValidatePlugin(verdicts).validate(context(template)).success).toBe(true);
+    writeTemplate('A', { Resources: { Queue: queue } });
+    const report = new StrictCloudFormationValidatePlugin(verdicts).validate(context(template));
+    expect(report.violations.map((v) => [v.ruleName, v.violatingResources.map((r) => r.resourceLogicalId)])).toEqual([['E3005', ['Queue']]]);
+  });
+
+  test('an output added to an unchanged set of resources is validated again', () => {
+    const verdicts = cache();
+    const resources = { Queue: { Type: 'AWS::SQS::Queue' } };
+    const template = writeTemplate('A', { Resources: resources });
+    expect(new StrictCloudFormationValidatePlugin(verdicts).validate(context(template)).success).toBe(true);
+    writeTemplate('A', { Resources: resources, Outputs: { QueueUrl: { Value: { Ref: 'Queue' } }, Broken: { Value: ['not', 'a', 'string'] } } });
+    expect(ruleNames(new StrictCloudFormationValidatePlugin(verdicts).validate(context(template)).violations)).toEqual(['F6101']);
+  });
+});
+
+describe('the CloudFormation validator on a thread of its own', () => {
+  const ssmParameter = (tier: string): Template => ({ Resources: { Parameter: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x', Tier: tier } } } });
+  const broken: Template = {
+    Resources: { Queue: { Type: 'AWS::SQS::Queue', DependsOn: 'Missing', Properties: { DelaySeconds: 'soon' } } },
+    Outputs: { Broken: { Value: ['not', 'a', 'string'] } },
+  };
+
+  test('reports exactly what aws-cdk-lib\'s validator reports in the main thread, and validates in the main thread once closed', () => {
+    const templates = context(writeTemplate('A', ssmParameter('Unlimited')), writeTemplate('B', broken), writeTemplate('C', ssmParameter('Standard')));
+    const inMainThread = new StrictCloudFormationValidatePlugin().validate(templates);
+    const threaded = new StrictCloudFormationValidatePlugin(undefined, { thread: true });
+    const report = threaded.validate(templates);
+    expect(report).toEqual(inMainThread);
+    expect(ruleNames(report.violations)).toEqual(['E3005', 'F3012', 'F6101', 'W3030']);
+    expect(report.violations.every((v) => v.severity === 'error')).toBe(true);
+    expect(threaded.version).toBe(new StrictCloudFormationValidatePlugin().version);
+    // One synth, one thread: it is closed after validating, and a second validation runs here with the same result.
+    expect(threaded.validate(templates)).toEqual(inMainThread);
+  });
+
+  test('start() sends only what the cache cannot answer, and validate() collects it: a changed template gets its finding', () => {
+    const verdicts = cache();
+    const [a, b] = [writeTemplate('A', ssmParameter('Standard')), writeTemplate('B', ssmParameter('Standard'))];
+    expect(new StrictCloudFormationValidatePlugin(verdicts).validate(context(a, b)).success).toBe(true);
+    writeTemplate('B', ssmParameter('Unlimited'));
+    const threaded = new StrictCloudFormationValidatePlugin(verdicts, { thread: true });
+    threaded.start(context(a, b));
+    const report = threaded.validate(context(a, b));
+    expect(report.violations.map((v) => [v.ruleName, v.violatingResources.map((r) => r.templatePath)])).toEqual([['W3030', [b]]]);
+    expect(verdicts.hits.get('CloudFormation Validate')).toBe(1);
+  });
+
+  test('a job the thread cannot complete is an error, never a report', () => {
+    const thread = new CloudFormationValidateThread();
+    try {
+      const missing = path.join(workDir, 'Missing.template.json');
+      const job = thread.submit([{ templatePath: missing, stackConstructPath: 'Missing', accountId: '111111111111', region: 'us-east-1' }]);
+      expect(() => thread.collect(job)).toThrow(/CloudFormation validator thread: .*Missing\.template\.json/);
+    } finally {
+      thread.close();
+    }
+  });
+
+  test('in a synth: its findings stop the synth and acknowledgements still apply to them', () => {
+    function synth(acknowledged: boolean): Record<string, string> {
+      const outdir = fs.mkdtempSync(path.join(workDir, 'out-'));
+      // cdk.json's flag: without it, aws-cdk-lib turns the validator's errors into warnings.
+      const app = new App({ outdir, context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+      enableComplianceChecks(app, { validationCache: false, gates: ['project-rules', 'cloudformation'], cloudFormationValidatorThread: true });
+      const stack = new Stack(app, 'Threaded', { env: { account: '111111111111', region: 'us-east-1' } });
+      const parameter = new ssm.StringParameter(stack, 'Parameter', { stringValue: 'x' });
+      // A property AWS::SSM::Parameter does not have: F3002, an error of the validator.
+      (parameter.node.defaultChild as CfnResource).addPropertyOverride('Tiers', 'Standard');
+      if (acknowledged) acknowledge(parameter, ['CloudFormation-Validate::F3002'], 'acknowledged in this test only, to show acknowledgements apply to the thread\'s findings');
+      try {
+        app.synth();
+      } catch {
+        // The report says why.
+      }
+      const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[] };
+      return Object.fromEntries(report.pluginReports.map((p) => [p.pluginName, `${p.conclusion} ${p.violations.map((v) => v.ruleName).join(',')}`.trim()]));
+    }
+    // The report lists the plugins that found something: the project rules found nothing on this stack.
+    expect(synth(false)).toEqual({ 'CloudFormation Validate': 'failure F3002' });
+    expect(synth(true)['CloudFormation Validate'] ?? 'success').toMatch(/^success/);
   });
 });
 

@@ -17,7 +17,8 @@ if (!outdir) {
 }
 const started = Date.now();
 try {
-  synthesizeBodyScript(outdir);
+  // One synth in this process: the CloudFormation validator's engine is built on a second thread meanwhile.
+  synthesizeBodyScript(outdir, {}, { cloudFormationValidatorThread: true });
 } catch (error) {
   fs.mkdirSync(outdir, { recursive: true });
   fs.writeFileSync(`${outdir}/synth-error.txt`, String(error instanceof Error ? error.stack : error));

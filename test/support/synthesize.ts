@@ -60,6 +60,13 @@ export interface SynthesizeOptions {
    * @default every gate (COMPLIANCE_GATES)
    */
   readonly gates?: readonly ComplianceGate[];
+  /**
+   * The CloudFormation validator on a worker thread of its own (ComplianceOptions):
+   * for the shared synth, a process of its own that synthesizes once; a test
+   * file's synths share its jest worker's engine instead.
+   * @default false
+   */
+  readonly cloudFormationValidatorThread?: boolean;
 }
 
 /**
@@ -71,7 +78,11 @@ export interface SynthesizeOptions {
 export function synthesizeBodyScript(outdir: string, overrides: SynthOverrides = {}, options: SynthesizeOptions = {}): void {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir, context: { ...cdkJsonContext(), ...overrides }, builtinCloudFormationValidation: options.gates?.includes('cloudformation') ?? true });
-  enableComplianceChecks(app, { validationCache: testValidationCacheDir(), ...(options.gates ? { gates: options.gates } : {}) });
+  enableComplianceChecks(app, {
+    validationCache: testValidationCacheDir(),
+    ...(options.gates ? { gates: options.gates } : {}),
+    ...(options.cloudFormationValidatorThread ? { cloudFormationValidatorThread: true } : {}),
+  });
   buildBodyScriptApp(app, loadConfig(overrides));
   try {
     app.synth();
