@@ -22,4 +22,10 @@ module.exports = {
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 120000,
   maxWorkers: 2,
+  // How long a jest worker may take to exit after its last file before jest kills it and prints "A worker process has
+  // failed to exit gracefully" (default 500 ms). A worker that holds the shared CloudFormation validator engine
+  // (test/support/shared-cloudformation-validate.ts) takes longer than that to exit, with nothing left open: a process
+  // that built the engine took 1.4-1.8 s to exit at load 12-13, one that did not 0.04-0.27 s
+  // (`node bench/validator-exit-time.cjs`). A worker that does not exit at all is still killed, and reported, after this.
+  workerGracefulExitTimeout: 10000,
 };
