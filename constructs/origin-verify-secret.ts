@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { guardSecretResourcePolicy } from '../lib/secret-policy-guard';
 
 /**
  * Properties of an OriginVerifySecret.
@@ -47,6 +48,10 @@ export class OriginVerifySecret extends Construct {
       replicaRegions: [{ region: props.replica.region, encryptionKey: props.replica.encryptionKey }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Nobody but the break-glass role deletes it or rewrites its policy (CloudFormation
+    // may rewrite the policy: it applies it); a rewritten policy could hand the header
+    // value to another account (security review L8, H5).
+    guardSecretResourcePolicy(this.secret, { denyDeletion: true });
     this.encryptionKey = props.encryptionKey;
     this.headerValue = this.secret.secretValue.unsafeUnwrap();
   }

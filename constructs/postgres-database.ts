@@ -8,6 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
 import { RDS_BACKUP_WINDOW, RDS_MAINTENANCE_WINDOW } from '../lib/config/aws';
+import { guardSecretResourcePolicy } from '../lib/secret-policy-guard';
 import { limitServiceRoleTrust } from '../lib/service-role-trust';
 
 /**
@@ -289,6 +290,11 @@ export class PostgresDatabase extends Construct {
       automaticallyAfter: props.credentialRotation,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
+    // The rotation denies DeleteSecret to the account in the secret's policy; without
+    // more, any administrator could first replace or remove that policy (security
+    // review L8). Only the break-glass role may delete the secret or change its policy,
+    // and CloudFormation's execution role may change the policy (it applies it).
+    guardSecretResourcePolicy(this.secret, { denyDeletion: true });
 
     restrictDatabaseEgress(this.instance, this.rotation);
 

@@ -33,6 +33,39 @@ describe('OriginVerifySecret', () => {
     expect(stack.getLogicalId(secret.secret.node.defaultChild as secretsmanager.CfnSecret)).toBe(reference.getLogicalId(direct.node.defaultChild as secretsmanager.CfnSecret));
   });
 
+  test('lets only the break-glass role delete it, and only it and CloudFormation change its resource policy (review L8)', () => {
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: { Ref: stack.getLogicalId(secret.secret.node.defaultChild as secretsmanager.CfnSecret) },
+      ResourcePolicy: {
+        Statement: [
+          {
+            Sid: 'DenyPolicyChangesExceptBreakGlassAndCloudFormation',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ['secretsmanager:DeleteResourcePolicy', 'secretsmanager:PutResourcePolicy'],
+            Resource: '*',
+            Condition: {
+              ArnNotEquals: {
+                'aws:PrincipalArn': [
+                  'arn:aws:iam::111111111111:role/BodyScriptBreakGlass',
+                  { 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-us-east-1' },
+                ],
+              },
+            },
+          },
+          {
+            Sid: 'DenyDeletionExceptBreakGlass',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'secretsmanager:DeleteSecret',
+            Resource: '*',
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::111111111111:role/BodyScriptBreakGlass' } },
+          },
+        ],
+      },
+    });
+  });
+
   test('hands out the value as a dynamic reference, never the value itself', () => {
     expect(stack.resolve(secret.headerValue)).toEqual({ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: expect.stringMatching(/^OriginVerifySecret/) }, ':SecretString:::}}']] });
   });

@@ -41,6 +41,33 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
     });
   });
 
+  test('lets only the break-glass role delete the master secret, and only it and CloudFormation change the secret\'s resource policy (review L8)', () => {
+    const [policy] = Object.values(template('BodyScript-Production-Data').findResources('AWS::SecretsManager::ResourcePolicy'));
+    expect(policy.Properties.SecretId).toEqual({ Ref: expect.stringMatching(/DatabaseInstanceSecret/) });
+    const breakGlass = 'arn:aws:iam::222222222222:role/BodyScriptBreakGlass';
+    const cloudFormation = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-222222222222-us-east-1' };
+    expect(policy.Properties.ResourcePolicy.Statement).toEqual([
+      // The rotation's own guard (CDK): kept.
+      { Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: 'secretsmanager:DeleteSecret', Resource: '*' },
+      {
+        Sid: 'DenyPolicyChangesExceptBreakGlassAndCloudFormation',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['secretsmanager:DeleteResourcePolicy', 'secretsmanager:PutResourcePolicy'],
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [breakGlass, cloudFormation] } },
+      },
+      {
+        Sid: 'DenyDeletionExceptBreakGlass',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'secretsmanager:DeleteSecret',
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': breakGlass } },
+      },
+    ]);
+  });
+
   test('replicates the master credentials to the standby region under the standby key', () => {
     template('BodyScript-Production-Data').hasResourceProperties('AWS::SecretsManager::Secret', {
       ReplicaRegions: [{ Region: 'us-west-2', KmsKeyId: 'arn:aws:kms:us-west-2:222222222222:alias/bodyscript-production/standby-database' }],
