@@ -3,6 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
 
+/** The one scalable dimension the role may register: an ECS service's desired count (what `ops dr failover` scales). */
+export const ECS_SERVICE_DESIRED_COUNT = 'ecs:service:DesiredCount';
+
 /** An account and region the role may act in. */
 export interface OperationsRegion {
   readonly account: string;
@@ -212,8 +215,7 @@ export class OperationsRole extends Construct {
       );
     }
     // These APIs cannot be limited to a resource (the IAM service reference lists
-    // no resource type for them), so they are granted on '*', read-only except
-    // RegisterScalableTarget, which is limited to ECS services by a condition.
+    // no resource type for them), so they are granted on '*', read-only.
     const unscoped = new iam.PolicyStatement({
       sid: 'ReadsWithoutResourceLevelPermissions',
       actions: [
@@ -231,11 +233,26 @@ export class OperationsRole extends Construct {
       ],
       resources: ['*'],
     });
+    // `ops dr failover` opens the standby services' scaling (RegisterScalableTarget).
+    // A scalable target's ARN ends in an id Application Auto Scaling assigns
+    // (arn:<partition>:application-autoscaling:<region>:<account>:scalable-target/<id>),
+    // so the resource names the account and the regions of serviceRegions, not the
+    // services; the condition keys Application Auto Scaling documents
+    // (application-autoscaling:service-namespace, :scalable-dimension) limit it to the
+    // desired count of ECS services, and aws:RequestedRegion to those regions
+    // (security review L4: it was any ECS scalable target, in any region).
+    const scalingRegions = [...new Set(props.serviceRegions.map((where) => where.region))];
     const registerScalableTarget = new iam.PolicyStatement({
-      sid: 'RegisterEcsScalableTargets',
+      sid: 'RegisterEcsServiceScalableTargets',
       actions: ['application-autoscaling:RegisterScalableTarget'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'ecs' } },
+      resources: [...new Set(props.serviceRegions.map((where) => `arn:${partition}:application-autoscaling:${where.region}:${where.account}:scalable-target/*`))],
+      conditions: {
+        StringEquals: {
+          'application-autoscaling:service-namespace': 'ecs',
+          'application-autoscaling:scalable-dimension': ECS_SERVICE_DESIRED_COUNT,
+          'aws:RequestedRegion': scalingRegions,
+        },
+      },
     });
     // Bounded clean-up of the task definition revisions the services' UpdateReplacePolicy Retain keeps (`ops task-definitions`):
     // DeregisterTaskDefinition has no resource-level permission. A deregistered revision keeps its running tasks.
@@ -258,8 +275,9 @@ export class OperationsRole extends Construct {
           ),
         ),
         `AwsSolutions-IAM5[Resource::${props.failover.planArnPattern}]`,
+        ...[...new Set(props.serviceRegions.map((where) => `AwsSolutions-IAM5[Resource::arn:${partition}:application-autoscaling:${where.region}:${where.account}:scalable-target/*]`))],
       ],
-      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB, ECS task definition and Auto Scaling describe calls and Region switch list calls that have no resource-level permissions; RegisterScalableTarget restricted to the ECS namespace; PutMetricData restricted to the delivery metrics namespace; DeregisterTaskDefinition (no resource-level permission; a deregistered revision keeps its running tasks, and ops task-definitions never deregisters one a service runs); snapshots named <env>-pre-<release>; the service deployments and revisions of the rolling services; the deployment configs CreateDeployment must read; and the one Region switch plan of the environment, whose ARN ends in a suffix AWS assigns.',
+      'Wildcards are limited to: read-only CloudWatch, Synthetics, ELB, ECS task definition and Auto Scaling describe calls and Region switch list calls that have no resource-level permissions; RegisterScalableTarget on the scalable targets of the service regions (their ARNs end in an id AWS assigns), restricted to the desired count of ECS services in those regions; PutMetricData restricted to the delivery metrics namespace; DeregisterTaskDefinition (no resource-level permission; a deregistered revision keeps its running tasks, and ops task-definitions never deregisters one a service runs); snapshots named <env>-pre-<release>; the service deployments and revisions of the rolling services; the deployment configs CreateDeployment must read; and the one Region switch plan of the environment, whose ARN ends in a suffix AWS assigns.',
     );
   }
 }

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { parse } from 'yaml';
-import { OperationsRole, type OperationsRoleProps } from '../constructs/operations-role';
+import { ECS_SERVICE_DESIRED_COUNT, OperationsRole, type OperationsRoleProps } from '../constructs/operations-role';
 import { ENVIRONMENT_FILES, loadConfig } from '../lib/config';
+import { scalableDimension } from '../lib/ops/dr/standby';
 import { serviceLevelObjectiveName, SLO_KINDS } from '../lib/service-level-objectives';
 import { OperationsStack } from '../lib/stacks/operations-stack';
 import { actionMatches, iamActionOfCommand, OpsSourceGraph } from './ops/aws-actions';
@@ -130,7 +131,31 @@ describe('the operations role of production', () => {
     });
   });
 
-  test('grants nothing on * except read-only describes, ECS scalable targets, delivery metrics and the bounded task definition clean-up', () => {
+  test('may register scalable targets only for the desired count of ECS services, in the primary and the standby region (review L4)', () => {
+    template(STACK).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'RegisterEcsServiceScalableTargets',
+            Effect: 'Allow',
+            Action: 'application-autoscaling:RegisterScalableTarget',
+            Resource: ['arn:aws:application-autoscaling:us-east-1:222222222222:scalable-target/*', 'arn:aws:application-autoscaling:us-west-2:222222222222:scalable-target/*'],
+            Condition: {
+              StringEquals: {
+                'application-autoscaling:service-namespace': 'ecs',
+                'application-autoscaling:scalable-dimension': 'ecs:service:DesiredCount',
+                'aws:RequestedRegion': ['us-east-1', 'us-west-2'],
+              },
+            },
+          },
+        ]),
+      },
+    });
+    // The dimension ops dr failover registers is the one the role allows.
+    expect(ECS_SERVICE_DESIRED_COUNT).toBe(scalableDimension);
+  });
+
+  test('grants nothing on * except read-only describes, delivery metrics and the bounded task definition clean-up', () => {
     const policies = Object.values(template(STACK).findResources('AWS::IAM::ManagedPolicy')) as {
       Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] } };
     }[];
@@ -138,9 +163,7 @@ describe('the operations role of production', () => {
       const resources = ([] as string[]).concat(statement.Resource);
       if (!resources.includes('*')) continue;
       for (const action of ([] as string[]).concat(statement.Action)) {
-        if (action === 'application-autoscaling:RegisterScalableTarget') {
-          expect(statement.Condition).toEqual({ StringEquals: { 'application-autoscaling:service-namespace': 'ecs' } });
-        } else if (action === 'cloudwatch:PutMetricData') {
+        if (action === 'cloudwatch:PutMetricData') {
           expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'BodyScript/Delivery' } });
         } else if (action === 'ecs:DeregisterTaskDefinition') {
           // No resource-level permission exists; ops task-definitions never deregisters a revision a service runs.
