@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as fis from 'aws-cdk-lib/aws-fis';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -143,18 +143,30 @@ export class FaultExperiment extends Construct {
       roles: [this.role],
       statements: [
         ...props.permissions,
-        // FIS delivers the experiment log through CloudWatch Logs vended delivery.
+        // FIS delivers the experiment log through CloudWatch Logs vended delivery, which
+        // needs these four to set up delivery to a log group. CreateLogDelivery has no
+        // resource; the other three are limited to this account and region as CloudWatch
+        // Logs documents ("set the ARN of its Resource line to use a * wildcard, instead of
+        // specifying only a single log group name. For example, arn:aws:logs:us-east-1:
+        // 111122223333:log-group:*", "Logs sent to CloudWatch Logs"; security review L3).
+        // The log resource policy PutResourcePolicy writes is still one of the account and
+        // region, not of the experiment's log group: CloudWatch Logs has no narrower form.
         new iam.PolicyStatement({
           sid: 'DeliverExperimentLog',
-          actions: ['logs:CreateLogDelivery', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups'],
+          actions: ['logs:CreateLogDelivery'],
           resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'AllowLogDeliveryToLogGroupsOfThisRegion',
+          actions: ['logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups'],
+          resources: [`arn:${partition}:logs:${Stack.of(this).region}:${account}:log-group:*`],
         }),
       ],
     }));
     acknowledge(
       policy,
-      ['AwsSolutions-IAM5[Resource::*]'],
-      'Only the CloudWatch Logs vended-delivery actions (and FIS describe calls) use "*": they do not support resource-level permissions; every action that changes a resource is limited to the experiment\'s targets.',
+      ['AwsSolutions-IAM5[Resource::*]', `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(partition) ? '<AWS::Partition>' : partition}:logs:${Stack.of(this).region}:${account}:log-group:*]`],
+      'Only logs:CreateLogDelivery (and FIS describe calls) use "*": they do not support resource-level permissions; the log resource policy actions vended delivery needs are limited to the log groups of this account and region, the form CloudWatch Logs documents for them; every action that changes a resource is limited to the experiment\'s targets.',
     );
 
     this.template = new fis.CfnExperimentTemplate(this, 'Template', {

@@ -258,12 +258,27 @@ export class HealthCheckCanary extends Construct {
       new iam.PolicyStatement({ actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroupArn, `${logGroupArn}:*`] }),
     ];
     if (props.vpc) {
-      // What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the canary's network interfaces.
+      // What AWSLambdaVPCAccessExecutionRole grants, Lambda managing the canary's network
+      // interfaces, scoped (security review L3) as far as AWS documents:
+      // - a new interface only in a subnet and with security groups of the canary's VPC
+      //   (ec2:Vpc on the subnet and security-group resources of CreateNetworkInterface,
+      //   as the EC2 guide's "launch into a specific VPC" and security-group examples do);
+      // - the interfaces themselves named by this account and region: Lambda's guide says to
+      //   give DeleteNetworkInterface "a unique resource ID, or include all resource IDs, for
+      //   example arn:aws:ec2:us-west-2:123456789012:*/*", or the function may lose the VPC;
+      // - DescribeNetworkInterfaces "only works if it's allowed on all resources".
+      const ec2Arn = (resource: string) => `arn:${Aws.PARTITION}:ec2:${stack.region}:${stack.account}:${resource}`;
       statements.push(
         new iam.PolicyStatement({
-          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-          resources: ['*'],
+          actions: ['ec2:CreateNetworkInterface'],
+          resources: [ec2Arn('subnet/*'), ec2Arn('security-group/*')],
+          conditions: { ArnEquals: { 'ec2:Vpc': props.vpc.vpcArn } },
         }),
+        new iam.PolicyStatement({
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: [ec2Arn('network-interface/*')],
+        }),
+        new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }),
       );
     }
     const policy = new iam.ManagedPolicy(this, 'ServicePolicy', { roles: [role], statements });
@@ -374,11 +389,12 @@ export class HealthCheckCanary extends Construct {
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucketName}/*]`,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${stack.region}:${stack.account}:log-group:/aws/lambda/cwsyn-${props.canaryName}-*]`,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${stack.region}:${stack.account}:log-group:/aws/lambda/cwsyn-${props.canaryName}-*:*]`,
+      ...(props.vpc ? ['subnet', 'security-group', 'network-interface'].map((type) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${stack.region}:${stack.account}:${type}/*]`) : []),
     ];
     acknowledge(
       policy,
       policyFindings,
-      'The canary writes artifacts under generated keys of its own bucket and logs to the log group of the Lambda function Synthetics names cwsyn-<canary>-<id>; s3:ListAllMyBuckets, cloudwatch:PutMetricData (limited to the CloudWatchSynthetics namespace) and VPC network-interface actions have no resource-level permissions.',
+      'The canary writes artifacts under generated keys of its own bucket and logs to the log group of the Lambda function Synthetics names cwsyn-<canary>-<id>; s3:ListAllMyBuckets, cloudwatch:PutMetricData (limited to the CloudWatchSynthetics namespace) and DescribeNetworkInterfaces have no resource-level permissions; Lambda creates the canary network interfaces only in subnets and with security groups of its VPC (ec2:Vpc), and manages network interfaces of this account and region, whose ids AWS assigns.',
     );
     if (!silenceTopic) {
       acknowledge(

@@ -55,12 +55,24 @@ describe('FaultExperiment', () => {
       PolicyDocument: {
         Statement: [
           Match.objectLike({ Action: 'rds:RebootDBInstance', Resource: DB }),
-          Match.objectLike({ Sid: 'DeliverExperimentLog', Action: Match.arrayWith(['logs:CreateLogDelivery']) }),
+          Match.objectLike({ Sid: 'DeliverExperimentLog', Action: 'logs:CreateLogDelivery', Resource: '*' }),
+          Match.objectLike({ Sid: 'AllowLogDeliveryToLogGroupsOfThisRegion' }),
         ],
       },
       Roles: [{ Ref: Match.stringLikeRegexp('^RebootRole') }],
     });
     template.resourceCountIs('AWS::IAM::Policy', 0);
+  });
+
+  test('may write log resource policies only in its own account and region, in the form CloudWatch Logs documents for vended delivery (review L3)', () => {
+    const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    const statements = policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: string | string[] }[];
+    const granting = (action: string) => statements.filter((s) => ([] as string[]).concat(s.Action).includes(action));
+    for (const action of ['logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups']) {
+      expect(granting(action).map((s) => s.Resource)).toEqual([`arn:aws:logs:us-east-1:${ACCOUNT}:log-group:*`]);
+    }
+    // CreateLogDelivery has no resource-level permission.
+    expect(granting('logs:CreateLogDelivery').map((s) => s.Resource)).toEqual(['*']);
   });
 
   test("only this account's FIS experiments may assume its role (confused deputy)", () => {

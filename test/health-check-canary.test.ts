@@ -318,6 +318,27 @@ describe('HealthCheckCanary', () => {
     expect(JSON.stringify(internalPolicy)).toContain('ec2:CreateNetworkInterface');
   });
 
+  test('lets Lambda create the internal canary\'s network interfaces only in its VPC, and manage interfaces of its account and region only (review L3)', () => {
+    const internalPolicy = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).find((p) => JSON.stringify(p).includes('bs-stg-processing'))!;
+    const statements = internalPolicy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: { ArnEquals?: Record<string, unknown> } }[];
+    const actionsOf = (statement: { Action: string | string[] }) => ([] as string[]).concat(statement.Action);
+    const ec2 = (type: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ec2:us-east-1:111111111111:${type}/*`]] });
+    const creating = statements.filter((statement) => actionsOf(statement).includes('ec2:CreateNetworkInterface'));
+    expect(creating).toEqual([
+      { Effect: 'Allow', Action: 'ec2:CreateNetworkInterface', Resource: [ec2('security-group'), ec2('subnet')], Condition: { ArnEquals: { 'ec2:Vpc': expect.anything() } } },
+      {
+        Effect: 'Allow',
+        Action: ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:UnassignPrivateIpAddresses'],
+        Resource: ec2('network-interface'),
+      },
+    ]);
+    // The canary's own VPC (of the base stack here, so an import of its id).
+    expect(JSON.stringify(creating[0].Condition?.ArnEquals?.['ec2:Vpc'])).toMatch(/:ec2:us-east-1:111111111111:vpc\/.*Vpc/);
+    // On '*' only the describe that works on nothing narrower.
+    const onEverything = statements.filter((statement) => ([] as unknown[]).concat(statement.Resource).includes('*')).flatMap(actionsOf);
+    expect(onEverything.filter((action) => action.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces']);
+  });
+
   test('adds a Route 53 HTTPS health check every 30 seconds where a domain exists', () => {
     template.resourceCountIs('AWS::Route53::HealthCheck', 1);
     template.hasResourceProperties('AWS::Route53::HealthCheck', {
