@@ -11,7 +11,19 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../lib/compliance';
-import { BOT_CONTROL, EDGE_RULE_GROUPS, managedRuleGroupRule, visibility } from '../lib/waf-rules';
+import {
+  API_RATE_LIMIT_PER_IP_PER_5_MINUTES,
+  BOT_CONTROL,
+  capacityOf,
+  EDGE_RULE_GROUPS,
+  managedRuleGroupRule,
+  PATH_PREFIX_MATCH_CAPACITY,
+  pathPrefixStatement,
+  RATE_BASED_RULE_CAPACITY,
+  RATE_LIMIT_BOUNDS,
+  visibility,
+  WEB_ACL_INCLUDED_CAPACITY,
+} from '../lib/waf-rules';
 
 /** Path pattern that CloudFront sends to the api instead of the frontend bucket. */
 export const API_PATH_PATTERN = '/api/*';
@@ -131,6 +143,15 @@ export interface EdgeDistributionProps {
    */
   readonly maxRequestsPerIpPer5Minutes?: number;
   /**
+   * Requests to `/api/` one IP address may make in five minutes before its api
+   * requests are blocked: tighter than `maxRequestsPerIpPer5Minutes`, which
+   * counts the web app's static files too, and every api request reaches the
+   * tasks and the database (security review M6). At most that limit.
+   *
+   * @default API_RATE_LIMIT_PER_IP_PER_5_MINUTES (1000)
+   */
+  readonly maxApiRequestsPerIpPer5Minutes?: number;
+  /**
    * Further origins the web app may call, fetch media from and show images from
    * (e.g. presigned S3 upload and download hosts), as `https://host` sources.
    *
@@ -155,13 +176,16 @@ export interface EdgeDistributionProps {
  * policy) with a custom certificate, standard access logs, a response headers
  * policy (HSTS, frame options DENY, nosniff, referrer policy, Content Security
  * Policy), and an AWS WAF web ACL (AWS managed common and known-bad-inputs
- * rules, rate limit per IP) that logs to an encrypted log group.
+ * rules, rate limits per IP on everything and, tighter, on `/api/`) that logs to an
+ * encrypted log group.
  */
 export class EdgeDistribution extends Construct {
   /** The distribution. */
   public readonly distribution: cloudfront.Distribution;
   /** The web ACL (scope CLOUDFRONT, so it must be in us-east-1). */
   public readonly webAcl: wafv2.CfnWebACL;
+  /** Web ACL capacity units its rules use (AWS's published figures, lib/waf-rules.ts); at most WEB_ACL_INCLUDED_CAPACITY. */
+  public readonly webAclCapacity: number;
   /** Log group of the web ACL's decisions. */
   public readonly webAclLogGroup: logs.LogGroup;
   /** Security headers on every response. */
@@ -192,8 +216,14 @@ export class EdgeDistribution extends Construct {
       throw new Error(`EdgeDistribution ${this.node.path}: webAclLogGroupName must start with 'aws-waf-logs-' (AWS WAF refuses other log groups), got '${props.webAclLogGroupName}'`);
     }
     const rateLimit = props.maxRequestsPerIpPer5Minutes ?? 2000;
-    if (!Number.isInteger(rateLimit) || rateLimit < 10 || rateLimit > 2_000_000_000) {
+    if (!Number.isInteger(rateLimit) || rateLimit < RATE_LIMIT_BOUNDS.min || rateLimit > RATE_LIMIT_BOUNDS.max) {
       throw new Error(`EdgeDistribution ${this.node.path}: maxRequestsPerIpPer5Minutes must be an integer 10–2000000000 (AWS WAF's bounds), got ${rateLimit}`);
+    }
+    const apiRateLimit = props.maxApiRequestsPerIpPer5Minutes ?? API_RATE_LIMIT_PER_IP_PER_5_MINUTES;
+    if (!Number.isInteger(apiRateLimit) || apiRateLimit < RATE_LIMIT_BOUNDS.min || apiRateLimit > rateLimit) {
+      throw new Error(
+        `EdgeDistribution ${this.node.path}: maxApiRequestsPerIpPer5Minutes must be an integer from ${RATE_LIMIT_BOUNDS.min} (AWS WAF's lowest limit) to maxRequestsPerIpPer5Minutes (${rateLimit}: the /api/ limit is the tighter one), got ${apiRateLimit}`,
+      );
     }
 
     // --- Web ACL ---------------------------------------------------------
@@ -207,15 +237,30 @@ export class EdgeDistribution extends Construct {
       statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
       visibilityConfig: visibility('RateLimitPerIp'),
     };
+    // Every api request reaches the tasks and the database: a tighter limit there,
+    // counted only on /api/ (an IP that loads the app's files is not charged for them).
+    const apiRateLimitRule: wafv2.CfnWebACL.RuleProperty = {
+      name: 'RateLimitApiPerIp',
+      priority: 4,
+      action: { block: {} },
+      statement: { rateBasedStatement: { limit: apiRateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300, scopeDownStatement: pathPrefixStatement(API_PATH_PREFIX) } },
+      visibilityConfig: visibility('RateLimitApiPerIp'),
+    };
     const groupRules = [ipReputation, ...inspection].map((group, index) =>
-      managedRuleGroupRule(group, index < 3 ? index : index + 1, group === BOT_CONTROL ? API_PATH_PREFIX : undefined),
+      managedRuleGroupRule(group, index < 3 ? index : index + 2, group === BOT_CONTROL ? API_PATH_PREFIX : undefined),
     );
+    const capacity =
+      capacityOf(EDGE_RULE_GROUPS) + PATH_PREFIX_MATCH_CAPACITY /* Bot Control's scope-down */ + RATE_BASED_RULE_CAPACITY + (RATE_BASED_RULE_CAPACITY + PATH_PREFIX_MATCH_CAPACITY);
+    if (capacity > WEB_ACL_INCLUDED_CAPACITY) {
+      throw new Error(`EdgeDistribution ${this.node.path}: the web ACL's rules use ${capacity} capacity units, more than the ${WEB_ACL_INCLUDED_CAPACITY} a web ACL includes`);
+    }
+    this.webAclCapacity = capacity;
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       name: props.webAclName,
       scope: 'CLOUDFRONT',
       defaultAction: { allow: {} },
       visibilityConfig: visibility(props.webAclName),
-      rules: [...groupRules.slice(0, 3), rateLimitRule, ...groupRules.slice(3)],
+      rules: [...groupRules.slice(0, 3), rateLimitRule, apiRateLimitRule, ...groupRules.slice(3)],
     });
     this.webAclLogGroup = new logs.LogGroup(this, 'WebAclLogs', {
       logGroupName: props.webAclLogGroupName,

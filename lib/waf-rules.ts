@@ -76,6 +76,43 @@ export const REGIONAL_RULE_GROUPS: readonly ManagedRuleGroup[] = [COMMON, KNOWN_
 /** A web ACL may use this many capacity units before AWS charges more (and at most 5,000). */
 export const WEB_ACL_INCLUDED_CAPACITY = 1500;
 
+/**
+ * Capacity of a rate-based rule: "2, as a base cost", plus its scope-down
+ * statement (AWS WAF Developer Guide, "Using rate-based rule statements").
+ */
+export const RATE_BASED_RULE_CAPACITY = 2;
+
+/**
+ * Capacity of `pathPrefixStatement`: a string match that starts with a string
+ * costs 2, and each text transformation adds 10 (counted for its one NONE, to
+ * stay on the safe side of the budget) (AWS WAF Developer Guide, "Using match
+ * rule statements").
+ */
+export const PATH_PREFIX_MATCH_CAPACITY = 2 + 10;
+
+/**
+ * Default per-IP limit of the edge web ACL's `/api/` rate rule, per five
+ * minutes: half the whole-site default (2000), whose count includes the web
+ * app's static files; about three api requests a second, sustained for five
+ * minutes, from one address (users behind one NAT share it).
+ */
+export const API_RATE_LIMIT_PER_IP_PER_5_MINUTES = 1000;
+
+/** AWS WAF's bounds of a rate-based rule's limit (RateBasedStatement Limit). */
+export const RATE_LIMIT_BOUNDS = { min: 10, max: 2_000_000_000 } as const;
+
+/** Requests whose path starts with `prefix` (case-sensitive, no transformation). */
+export function pathPrefixStatement(prefix: string): wafv2.CfnWebACL.StatementProperty {
+  return {
+    byteMatchStatement: {
+      fieldToMatch: { uriPath: {} },
+      positionalConstraint: 'STARTS_WITH',
+      searchString: prefix,
+      textTransformations: [{ priority: 0, type: 'NONE' }],
+    },
+  };
+}
+
 /** CloudWatch metrics and sampled requests for a rule or a web ACL. */
 export function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
   return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true };
@@ -90,17 +127,7 @@ export function managedRuleGroupRule(group: ManagedRuleGroup, priority: number, 
     vendorName: 'AWS',
     name: group.name,
     managedRuleGroupConfigs: group === BOT_CONTROL ? [{ awsManagedRulesBotControlRuleSet: { inspectionLevel: 'COMMON' } }] : undefined,
-    scopeDownStatement:
-      scopeDownPathPrefix === undefined
-        ? undefined
-        : {
-            byteMatchStatement: {
-              fieldToMatch: { uriPath: {} },
-              positionalConstraint: 'STARTS_WITH',
-              searchString: scopeDownPathPrefix,
-              textTransformations: [{ priority: 0, type: 'NONE' }],
-            },
-          },
+    scopeDownStatement: scopeDownPathPrefix === undefined ? undefined : pathPrefixStatement(scopeDownPathPrefix),
   };
   return {
     name: group.name,

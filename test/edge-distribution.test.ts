@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { EdgeDistribution, type EdgeDistributionProps, FRONTEND_FAILOVER_STATUS_CODES, SPA_ROUTING_FUNCTION } from '../constructs/edge-distribution';
+import { WEB_ACL_INCLUDED_CAPACITY } from '../lib/waf-rules';
 import { testApp } from './support/synthesize';
 
 /**
@@ -39,6 +40,7 @@ function build(overrides: Partial<EdgeDistributionProps> = {}, standby: 'replica
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'bodyscript.example' }),
     webAclName: 'test-edge',
     maxRequestsPerIpPer5Minutes: 500,
+    maxApiRequestsPerIpPer5Minutes: 200,
     logKey: new kms.Key(stack, 'Key'),
     logRetention: logs.RetentionDays.ONE_YEAR,
     webAclLogGroupName: 'aws-waf-logs-test',
@@ -140,6 +142,25 @@ describe('EdgeDistribution', () => {
     expect(rate.Statement.RateBasedStatement).toEqual({ Limit: 500, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
   });
 
+  test('rate-limits each IP on /api/ more tightly, counting only its /api/ requests (review M6)', () => {
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const rate = acl.Properties.Rules.find((r: { Name: string }) => r.Name === 'RateLimitApiPerIp');
+    expect(rate).toMatchObject({ Priority: 4, Action: { Block: {} }, VisibilityConfig: { MetricName: 'RateLimitApiPerIp' } });
+    expect(rate.Statement.RateBasedStatement).toEqual({
+      Limit: 200,
+      AggregateKeyType: 'IP',
+      EvaluationWindowSec: 300,
+      ScopeDownStatement: { ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', SearchString: '/api/', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+    });
+  });
+
+  test('keeps the web ACL within the capacity a web ACL includes, counting both rate rules and both scope-downs', () => {
+    const { edge } = build();
+    // 1,175 for the managed groups, 2 for the whole-site rate rule, 2 + 12 for the /api/ one, 12 for Bot Control's scope-down.
+    expect(edge.webAclCapacity).toBe(1203);
+    expect(edge.webAclCapacity).toBeLessThanOrEqual(WEB_ACL_INCLUDED_CAPACITY);
+  });
+
   test('runs IP reputation, common and known-bad-inputs rules blocking, SQL injection and Bot Control (on /api/ only) counting first', () => {
     const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
     const rules = acl.Properties.Rules as { Name: string; Priority: number; OverrideAction?: Record<string, unknown>; Statement: { ManagedRuleGroupStatement?: Record<string, unknown> } }[];
@@ -148,15 +169,16 @@ describe('EdgeDistribution', () => {
       [1, 'AWSManagedRulesCommonRuleSet', 'None'],
       [2, 'AWSManagedRulesKnownBadInputsRuleSet', 'None'],
       [3, 'RateLimitPerIp', undefined],
-      [4, 'AWSManagedRulesSQLiRuleSet', 'Count'],
-      [5, 'AWSManagedRulesBotControlRuleSet', 'Count'],
+      [4, 'RateLimitApiPerIp', undefined],
+      [5, 'AWSManagedRulesSQLiRuleSet', 'Count'],
+      [6, 'AWSManagedRulesBotControlRuleSet', 'Count'],
     ]);
-    expect(rules[5].Statement.ManagedRuleGroupStatement).toMatchObject({
+    expect(rules[6].Statement.ManagedRuleGroupStatement).toMatchObject({
       VendorName: 'AWS',
       ManagedRuleGroupConfigs: [{ AWSManagedRulesBotControlRuleSet: { InspectionLevel: 'COMMON' } }],
       ScopeDownStatement: { ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', SearchString: '/api/' } },
     });
-    for (const rule of rules.slice(0, 5)) expect(rule.Statement.ManagedRuleGroupStatement?.ScopeDownStatement).toBeUndefined();
+    for (const rule of [...rules.slice(0, 3), rules[5]]) expect(rule.Statement.ManagedRuleGroupStatement?.ScopeDownStatement).toBeUndefined();
   });
 
   test('can reach the api privately through a VPC origin of an internal load balancer (HTTP inside the AWS network)', () => {
@@ -193,6 +215,9 @@ describe('EdgeDistribution', () => {
     ['a hosted zone without domain names', { domainNames: undefined, certificate: undefined }, /hostedZone is only used for alias records of domainNames/],
     ['a WAF log group without the aws-waf-logs- prefix', { webAclLogGroupName: '/waf/test' }, /webAclLogGroupName must start with 'aws-waf-logs-'/],
     ['a rate limit below what AWS WAF accepts', { maxRequestsPerIpPer5Minutes: 5 }, /maxRequestsPerIpPer5Minutes must be an integer 10–2000000000/],
+    ['an /api/ rate limit looser than the whole site\'s', { maxApiRequestsPerIpPer5Minutes: 501 }, /maxApiRequestsPerIpPer5Minutes must be an integer from 10 \(AWS WAF's lowest limit\) to maxRequestsPerIpPer5Minutes \(500: the \/api\/ limit is the tighter one\), got 501/],
+    ['an /api/ rate limit below what AWS WAF accepts', { maxApiRequestsPerIpPer5Minutes: 9 }, /maxApiRequestsPerIpPer5Minutes must be an integer from 10 .* got 9/],
+    ['an /api/ rate limit that is not a whole number', { maxApiRequestsPerIpPer5Minutes: 100.5 }, /maxApiRequestsPerIpPer5Minutes must be an integer .* got 100\.5/],
   ])('fails with %s', (_case, overrides, message) => {
     expect(() => build(overrides)).toThrow(message);
   });

@@ -549,7 +549,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
       expect(taskDefinition.Properties.ContainerDefinitions[0].Environment).toContainEqual({ Name: 'AWS_S3_US_EAST_1_REGIONAL_ENDPOINT', Value: 'regional' });
     });
 
-    test('the web ACL (CLOUDFRONT scope) runs IP reputation, the common and known-bad-inputs rules and a rate limit per IP blocking, SQL injection and Bot Control counting, and logs to an encrypted log group', () => {
+    test('the web ACL (CLOUDFRONT scope) runs IP reputation, the common and known-bad-inputs rules and rate limits per IP (everything, and /api/ more tightly) blocking, SQL injection and Bot Control counting, and logs to an encrypted log group', () => {
       const [, acl] = one(stack, 'AWS::WAFv2::WebACL', 'EdgeWebAcl');
       expect(acl.Properties).toMatchObject({ Name: `bodyscript-${env}-edge`, Scope: 'CLOUDFRONT', DefaultAction: { Allow: {} } });
       const rules = acl.Properties.Rules as { Name: string; OverrideAction?: Record<string, unknown>; Action?: Record<string, unknown> }[];
@@ -558,6 +558,7 @@ describe.each(ENVIRONMENTS)('BodyScript-$title-Services', ({ env, title, account
         'AWSManagedRulesCommonRuleSet:None',
         'AWSManagedRulesKnownBadInputsRuleSet:None',
         'RateLimitPerIp:Block',
+        'RateLimitApiPerIp:Block',
         'AWSManagedRulesSQLiRuleSet:Count',
         'AWSManagedRulesBotControlRuleSet:Count',
       ]);
