@@ -114,24 +114,10 @@ export class EncryptionKey extends Construct {
 
     const breakGlassRoleArn = breakGlassRoleArnIn(stack, props.breakGlassRoleName);
     this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyKeyDestructionExceptBreakGlass',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: [...KEY_DESTRUCTION_ACTIONS],
-        resources: ['*'],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': breakGlassRoleArn } },
-      }),
+      denyAllPrincipalsExcept('DenyKeyDestructionExceptBreakGlass', [...KEY_DESTRUCTION_ACTIONS], ['*'], [breakGlassRoleArn]),
     );
     this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyKeyPolicyChangesExceptBreakGlassAndCloudFormation',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:PutKeyPolicy'],
-        resources: ['*'],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [breakGlassRoleArn, cloudFormationExecutionRoleArn(stack)] } },
-      }),
+      denyAllPrincipalsExcept('DenyKeyPolicyChangesExceptBreakGlassAndCloudFormation', ['kms:PutKeyPolicy'], ['*'], [breakGlassRoleArn, cloudFormationExecutionRoleArn(stack)]),
     );
 
     for (const account of props.backupCopyAccounts ?? []) {
@@ -194,6 +180,23 @@ export class EncryptionKey extends Construct {
 /** The break-glass role of the stack's account: created by the organization, not by this app (runbooks/break-glass.md). */
 export function breakGlassRoleArnIn(stack: Stack, roleName: string = BREAK_GLASS_ROLE_NAME): string {
   return `arn:${stack.partition}:iam::${stack.account}:role/${roleName}`;
+}
+
+/**
+ * A Deny of `actions` on `resources` for every principal but the roles named
+ * (matched on aws:PrincipalArn, not named as principals: the break-glass role
+ * is created outside this app, and a principal that does not exist would be
+ * refused). One ARN is written as a string, several as a list.
+ */
+export function denyAllPrincipalsExcept(sid: string, actions: readonly string[], resources: string[], exceptRoleArns: readonly string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: [...actions],
+    resources,
+    conditions: { ArnNotEquals: { 'aws:PrincipalArn': exceptRoleArns.length === 1 ? exceptRoleArns[0] : [...exceptRoleArns] } },
+  });
 }
 
 /**

@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, MINIMUM_REASON_LENGTH } from '../lib/compliance';
-import { breakGlassRoleArnIn, cloudFormationExecutionRoleArn } from './encryption-key';
+import { breakGlassRoleArnIn, cloudFormationExecutionRoleArn, denyAllPrincipalsExcept } from './encryption-key';
 
 /**
  * Why an access-log bucket has no Object Lock at all, not even without a
@@ -277,24 +277,10 @@ export class SecureBucket extends Construct {
     const stack = Stack.of(this);
     const breakGlassRoleArn = breakGlassRoleArnIn(stack);
     this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyGovernanceBypassExceptBreakGlass',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:BypassGovernanceRetention'],
-        resources: [this.bucket.arnForObjects('*')],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': breakGlassRoleArn } },
-      }),
+      denyAllPrincipalsExcept('DenyGovernanceBypassExceptBreakGlass', ['s3:BypassGovernanceRetention'], [this.bucket.arnForObjects('*')], [breakGlassRoleArn]),
     );
     this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyObjectLockChangesExceptBreakGlassAndCloudFormation',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutBucketObjectLockConfiguration'],
-        resources: [this.bucket.bucketArn],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [breakGlassRoleArn, cloudFormationExecutionRoleArn(stack)] } },
-      }),
+      denyAllPrincipalsExcept('DenyObjectLockChangesExceptBreakGlassAndCloudFormation', ['s3:PutBucketObjectLockConfiguration'], [this.bucket.bucketArn], [breakGlassRoleArn, cloudFormationExecutionRoleArn(stack)]),
     );
   }
 }

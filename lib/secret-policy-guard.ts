@@ -1,7 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { BREAK_GLASS_ROLE_NAME, breakGlassRoleArnIn, cloudFormationExecutionRoleArn } from '../constructs/encryption-key';
+import { BREAK_GLASS_ROLE_NAME, breakGlassRoleArnIn, cloudFormationExecutionRoleArn, denyAllPrincipalsExcept } from '../constructs/encryption-key';
 
 /**
  * Who may replace or remove a secret's resource policy: nobody but the
@@ -28,24 +27,10 @@ export function guardSecretResourcePolicy(secret: secretsmanager.ISecret, option
   const stack = Stack.of(secret);
   const breakGlass = breakGlassRoleArnIn(stack, options.breakGlassRoleName ?? BREAK_GLASS_ROLE_NAME);
   const statements = [
-    new iam.PolicyStatement({
-      sid: 'DenyPolicyChangesExceptBreakGlassAndCloudFormation',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: [...SECRET_POLICY_ACTIONS],
-      resources: ['*'],
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': [breakGlass, cloudFormationExecutionRoleArn(stack)] } },
-    }),
+    denyAllPrincipalsExcept('DenyPolicyChangesExceptBreakGlassAndCloudFormation', [...SECRET_POLICY_ACTIONS], ['*'], [breakGlass, cloudFormationExecutionRoleArn(stack)]),
     ...(options.denyDeletion
       ? [
-          new iam.PolicyStatement({
-            sid: 'DenyDeletionExceptBreakGlass',
-            effect: iam.Effect.DENY,
-            principals: [new iam.AnyPrincipal()],
-            actions: ['secretsmanager:DeleteSecret'],
-            resources: ['*'],
-            conditions: { ArnNotEquals: { 'aws:PrincipalArn': breakGlass } },
-          }),
+          denyAllPrincipalsExcept('DenyDeletionExceptBreakGlass', ['secretsmanager:DeleteSecret'], ['*'], [breakGlass]),
         ]
       : []),
   ];

@@ -4,6 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ApplicationVpc } from '../constructs/application-vpc';
+import { limitedServiceTrustStatement } from './support/service-role-trust';
 
 describe('ApplicationVpc', () => {
   test('fails when asked for more NAT gateways than availability zones', () => {
@@ -36,15 +37,7 @@ describe('ApplicationVpc flow logs', () => {
     const roles = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'vpc-flow-logs.amazonaws.com' } }] } } }));
     expect(roles.map((role) => role.Properties.AssumeRolePolicyDocument.Statement)).toEqual([
       [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: {
-            StringEquals: { 'aws:SourceAccount': '111111111111' },
-            ArnLike: { 'aws:SourceArn': 'arn:aws:ec2:us-east-1:111111111111:vpc-flow-log/*' },
-          },
-        },
+        limitedServiceTrustStatement('vpc-flow-logs.amazonaws.com', '111111111111', 'arn:aws:ec2:us-east-1:111111111111:vpc-flow-log/*'),
       ],
     ]);
   });

@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { BlueGreenService, type BlueGreenServiceProps } from '../constructs/blue-green-service';
 import { testApp } from './support/synthesize';
+import { limitedServiceTrustStatement } from './support/service-role-trust';
 
 function setup(overrides: Partial<BlueGreenServiceProps> = {}, withAlarm = true): { stack: Stack; service: BlueGreenService } {
   const stack = new Stack(testApp(), 'Service', { env: { account: '111111111111', region: 'us-east-1' } });
@@ -77,15 +78,7 @@ describe('BlueGreenService', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
         Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'codedeploy.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': '111111111111' },
-              ArnLike: { 'aws:SourceArn': 'arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:Test-worker/Test-worker' },
-            },
-          },
+          limitedServiceTrustStatement('codedeploy.amazonaws.com', '111111111111', 'arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:Test-worker/Test-worker'),
         ],
       },
     });

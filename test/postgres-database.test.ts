@@ -7,6 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { PostgresDatabase, type PostgresDatabaseProps } from '../constructs/postgres-database';
 import { template, templateJson } from './support/assembly';
 import { testApp } from './support/synthesize';
+import { limitedServiceTrustStatement } from './support/service-role-trust';
 
 describe('PostgresDatabase in BodyScript-Production-Data', () => {
   test('replicates its automated backups to the standby region for the whole recovery window, encrypted with the standby database key by key ARN (read from BodyScript-Production-StandbyData)', () => {
@@ -27,15 +28,7 @@ describe('PostgresDatabase in BodyScript-Production-Data', () => {
     template('BodyScript-Production-Data').hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
         Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'monitoring.rds.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': '222222222222' },
-              ArnLike: { 'aws:SourceArn': 'arn:aws:rds:us-east-1:222222222222:db:bodyscript-production-postgres' },
-            },
-          },
+          limitedServiceTrustStatement('monitoring.rds.amazonaws.com', '222222222222', 'arn:aws:rds:us-east-1:222222222222:db:bodyscript-production-postgres'),
         ],
       },
     });

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { PostgresReadReplica, type PostgresReadReplicaProps } from '../constructs/read-replica';
 import { testApp } from './support/synthesize';
+import { limitedServiceTrustStatement } from './support/service-role-trust';
 
 const SOURCE = 'arn:aws:rds:us-east-1:111111111111:db:source-db';
 
@@ -54,15 +55,7 @@ describe('PostgresReadReplica', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
         Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'monitoring.rds.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': '111111111111' },
-              ArnLike: { 'aws:SourceArn': 'arn:aws:rds:us-west-2:111111111111:db:test-replica' },
-            },
-          },
+          limitedServiceTrustStatement('monitoring.rds.amazonaws.com', '111111111111', 'arn:aws:rds:us-west-2:111111111111:db:test-replica'),
         ],
       },
     });

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { limitServiceRoleTrust } from '../lib/service-role-trust';
 import { testApp } from './support/synthesize';
+import { limitedServiceTrustStatement } from './support/service-role-trust';
 
 function stack(): Stack {
   return new Stack(testApp(), 'Roles', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -17,15 +18,7 @@ describe('limitServiceRoleTrust', () => {
     limitServiceRoleTrust(role, 'codedeploy.amazonaws.com', { resourceName: 'App/Group' });
     expect(trustOf(scope)).toEqual([
       [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'codedeploy.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: {
-            StringEquals: { 'aws:SourceAccount': '111111111111' },
-            ArnLike: { 'aws:SourceArn': 'arn:aws:codedeploy:eu-west-1:111111111111:deploymentgroup:App/Group' },
-          },
-        },
+        limitedServiceTrustStatement('codedeploy.amazonaws.com', '111111111111', 'arn:aws:codedeploy:eu-west-1:111111111111:deploymentgroup:App/Group'),
       ],
     ]);
     // The same resource: a trust policy is updated in place.
