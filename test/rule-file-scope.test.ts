@@ -110,6 +110,35 @@ describe('ruleFileScope', () => {
     expect(mayApply(scope, template(resourcesOfTypes(['AWS::KMS::Key'])))).toBe(false);
   });
 
+  test('a clause that begins with some, not, ! or % on the line after a type comparison is another AND-ed clause', () => {
+    for (const clause of [
+      "some Properties.AssumeRolePolicyDocument.Statement[*].Principal.Service == 'fis.amazonaws.com'",
+      'some Properties.Statement[*] {\n        Effect == "Allow"\n        Principal.AWS exists\n    }',
+      'not Properties.FifoQueue exists',
+      '!Properties.FifoQueue empty',
+      '%RESOURCE_TYPE exists',
+    ]) {
+      const scope = ruleFileScope(ruleFile(`Resources.*[\n    Type == %RESOURCE_TYPE\n    ${clause}\n]`));
+      expect({ clause, types: scopeResourceTypes(scope) }).toEqual({ clause, types: ['AWS::SQS::Queue'] });
+      expect(mayApply(scope, template(resourcesOfTypes(['AWS::S3::Bucket'])))).toBe(false);
+    }
+  });
+
+  test('a path or filter into another file-level selection selects only that selection\'s types', () => {
+    const text = [
+      "let targets = Resources.*[ Type == 'AWS::ApplicationAutoScaling::ScalableTarget' ]",
+      "let ids = %targets.Properties.ResourceId.'Fn::Join'[1][3].'Fn::GetAtt'[0]",
+      "let policies = Resources.*[ Type in ['AWS::IAM::ManagedPolicy', 'AWS::IAM::Policy'] ]",
+      "let deletions = %policies.Properties.PolicyDocument.Statement[\n    Effect == 'Allow'\n    Action == 'rds:*' or\n    some Action[*] == 'rds:*'\n]",
+      'rule ZERO when %ids !empty { Resources exists }',
+      'rule DELETIONS when %deletions !empty { Resources exists }',
+    ].join('\n');
+    const scope = ruleFileScope(text);
+    expect(scopeResourceTypes(scope)).toEqual(['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Policy']);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::IAM::Policy'])))).toBe(true);
+    expect(mayApply(scope, template(resourcesOfTypes(['AWS::IAM::Role'])))).toBe(false);
+  });
+
   test.each([
     ['a rule without when', 'rule ANY { Resources exists }\n'],
     ['an or that joins a clause it cannot judge', ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]', 'is_cfn_template(%INPUT_DOCUMENT) or\n    %selected not empty')],
@@ -127,6 +156,12 @@ describe('ruleFileScope', () => {
     ['a constant defined twice', `${ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]')}let RESOURCE_TYPE = "AWS::S3::Bucket"\n`],
     ['a statement that is neither let nor rule', `${ruleFile('Resources.*[ Type == %RESOURCE_TYPE ]')}Resources.*.Type exists\n`],
     ['no rule that runs on its own', 'rule check(value) { %value exists }\n'],
+    ['a type comparison the next line carries on', ruleFile("Resources.*[\n    Type == %RESOURCE_TYPE\n    == 'AWS::SNS::Topic'\n]")],
+    ['a selection of a variable that is not a file-level selection', ruleFile('%INPUT_DOCUMENT.Resources.*')],
+    ['a selection of a variable it does not define', ruleFile('%queues.Properties')],
+    ['selections that refer to each other', 'let a = %b.Properties\nlet b = %a.Properties\nrule R when %a !empty { Resources exists }\n'],
+    ['a selection of a selection followed by something other than a path', ruleFile("%INPUT_DOCUMENT or Resources.*[ Type == 'AWS::SQS::Queue' ]")],
+
   ])('runs on every template when it finds %s', (_case, text) => {
     const scope = ruleFileScope(text);
     expect(scope.kind).toBe('every-template');
@@ -137,6 +172,14 @@ describe('ruleFileScope', () => {
     const unread = CONTROL_TOWER_RULE_FILES.map((file) => [ruleFileId(file), scopeOf(file)] as const).filter(([, scope]) => scope.kind !== 'scoped');
     expect(unread.map(([id, scope]) => `${id}: ${(scope as { reason: string }).reason}`)).toEqual([]);
     expect(CONTROL_TOWER_RULE_FILES.length).toBeGreaterThan(200);
+  });
+});
+
+describe('the project\'s rule files', () => {
+  test('are all read as scoped (policy/README.md says how to write one that is)', () => {
+    const unread = PROJECT_RULE_FILES.map((file) => [ruleFileId(file), scopeOf(file)] as const).filter(([, scope]) => scope.kind !== 'scoped');
+    expect(unread.map(([id, scope]) => `${id}: ${(scope as { reason: string }).reason}`)).toEqual([]);
+    expect(PROJECT_RULE_FILES.length).toBeGreaterThan(30);
   });
 });
 

@@ -26,6 +26,8 @@
  *   made only of `Type == <string>` / `Type in [<strings>]` comparisons (a
  *   constant may stand for the string or list): such a selection can only
  *   hold resources of those types, so it is empty on a template with none;
+ *   `let sel = %other.Path[ filter ]` goes on from such a selection and can
+ *   only hold what is inside it, so it has that selection's types;
  * - `is_cfn_hook(%INPUT_DOCUMENT, %TYPE)` with `INPUT_DOCUMENT = this` and
  *   the file's own `is_cfn_hook(doc, T) { %doc.%T.resourceProperties exists }`:
  *   false unless the template has a top-level key named like the type;
@@ -267,6 +269,15 @@ function isSingleString(name: Token | undefined, lets: ParsedFile['lets']): bool
 /** Tokens that leave a clause unfinished at the end of a line (the next line continues it). */
 const CONTINUING = new Set(['==', '!=', '<', '>', '<=', '>=', '.', ',', '!', '%', 'in', 'not', 'some', 'is', '|OR|', 'or', 'OR']);
 const continues = (t: Token | undefined) => t !== undefined && (t.kind === 'punct' || t.kind === 'word') && CONTINUING.has(t.text);
+/**
+ * Tokens that, first on a line, carry on the clause of the line before (an
+ * operator, a path step, a list). `some`, `not`, `!` and `%` are not among them:
+ * first on a line they begin a clause of their own (`some X[*] == 'y'`,
+ * `not X exists`, `!X empty`, `%var ...`), since a complete comparison such as
+ * `Type == 'AWS::IAM::Role'` cannot be followed by any of them in one clause.
+ */
+const CONTINUING_FROM_START = new Set(['==', '!=', '<', '>', '<=', '>=', '.', ',', 'in', 'is', '|OR|', 'or', 'OR', '[']);
+const continuesFromStart = (t: Token | undefined) => t !== undefined && (t.kind === 'punct' || t.kind === 'word') && CONTINUING_FROM_START.has(t.text);
 
 /**
  * Splits tokens into their lines at bracket depth 0 (a bracket's content
@@ -317,21 +328,34 @@ function typeComparison(tokens: readonly Token[], lets: ParsedFile['lets']): str
  * groups say. Anything unexpected (a line that ends unfinished, a group
  * that mixes a type comparison with something else) gives undefined.
  */
-function selectedTypes(given: readonly Token[], lets: ParsedFile['lets']): Set<string> | undefined {
+function selectedTypes(given: readonly Token[], lets: ParsedFile['lets'], seen: readonly string[] = []): Set<string> | undefined {
   const expression = withoutNewlines(given);
+  /** Whether the tokens from `k` on only go further into what was selected: `.Name`, `.'Quoted Name'`, `.*`, `[ filter ]`. */
+  const onlyNarrows = (k: number): boolean => {
+    try {
+      while (k < expression.length) {
+        if (isPunct(expression[k], '.') && (isWord(expression[k + 1]) || expression[k + 1]?.kind === 'string' || isPunct(expression[k + 1], '*'))) k += 2;
+        else if (isPunct(expression[k], '[')) k = closingIndex(expression, k);
+        else return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // `%other.Path[ filter ]`: a path into a file-level selection holds only what that selection holds, so its types.
+  if (isPunct(expression[0], '%') && isWord(expression[1])) {
+    const name = expression[1].text;
+    const base = lets.get(name);
+    if (!base || seen.includes(name) || !onlyNarrows(2)) return undefined;
+    return selectedTypes(base, lets, [...seen, name]);
+  }
   let i = 0;
   if (!isWord(expression[i++], 'Resources')) return undefined;
   if (isPunct(expression[i], '.') && isPunct(expression[i + 1], '*')) i += 2;
   if (!isPunct(expression[i], '[')) return undefined;
-  let end: number;
   try {
-    end = closingIndex(expression, i);
-    // What follows may only go further into the selected resources: `.Name`, `.*`, `[ filter ]`.
-    for (let k = end; k < expression.length; ) {
-      if (isPunct(expression[k], '.') && (isWord(expression[k + 1]) || isPunct(expression[k + 1], '*'))) k += 2;
-      else if (isPunct(expression[k], '[')) k = closingIndex(expression, k);
-      else return undefined;
-    }
+    if (!onlyNarrows(closingIndex(expression, i))) return undefined;
   } catch {
     return undefined;
   }
@@ -361,7 +385,7 @@ function selectedTypes(given: readonly Token[], lets: ParsedFile['lets']): Set<s
   for (const group of groups) {
     const previous = lines[group.first - 1]?.line;
     const next = lines[group.last + 1]?.line;
-    if ((previous && continues(previous[previous.length - 1])) || (next && continues(next[0]) && !isDisjunction(next[0]))) continue;
+    if ((previous && continues(previous[previous.length - 1])) || (next && continuesFromStart(next[0]) && !isDisjunction(next[0]))) continue;
     const segments = group.segments.filter((segment) => segment.length > 0);
     const types = segments.map((segment) => typeComparison(segment, lets));
     if (segments.length > 0 && types.every((t) => t !== undefined)) return new Set(types.flat() as string[]);
