@@ -224,8 +224,9 @@ export function findDangerousChanges(stack: string, diff: TemplateDiff): Dangero
       if (change.isRemoval) {
         const successor = pairRemoval(change, additions);
         if (successor === undefined) {
-          // A bucket policy removed with its bucket: the bucket's removal is the finding.
-          if (type === 'AWS::S3::BucketPolicy' && bucketRemovedToo(change, diff)) return;
+          // A bucket policy removed with its bucket, a secret's policy with its secret: the holder's removal is the finding.
+          if (type === 'AWS::S3::BucketPolicy' && holderRemovedToo(change, 'Bucket', diff)) return;
+          if (type === 'AWS::SecretsManager::ResourcePolicy' && holderRemovedToo(change, 'SecretId', diff)) return;
           entry('remove', protectionLostOnRemoval(type));
           return;
         }
@@ -327,10 +328,11 @@ function conditionName(value: unknown): string | undefined {
 
 /** Stateful resources, and the resources that protect them (backup plans and selections). */
 /** Whether a removed bucket policy's bucket (by `Ref`) is removed from the template as well. */
-function bucketRemovedToo(change: ResourceDifference, diff: TemplateDiff): boolean {
-  const bucket = change.oldValue?.Properties?.Bucket as { Ref?: unknown } | undefined;
-  if (typeof bucket?.Ref !== 'string') return false;
-  return diff.resources.get(bucket.Ref)?.isRemoval === true;
+/** Whether the resource a policy names by `Ref` in `property` (its bucket, its secret) is removed in the same diff. */
+function holderRemovedToo(change: ResourceDifference, property: string, diff: TemplateDiff): boolean {
+  const holder = change.oldValue?.Properties?.[property] as { Ref?: unknown } | undefined;
+  if (typeof holder?.Ref !== 'string') return false;
+  return diff.resources.get(holder.Ref)?.isRemoval === true;
 }
 
 function isGuardedType(type: string | undefined): boolean {

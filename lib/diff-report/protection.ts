@@ -7,8 +7,9 @@ import { code } from './markdown';
  * objects expiring sooner) or arms its deletion (deletion protection off, a
  * vault lock removed, a key disabled).
  *
- * Explicit Deny statements of key policies, vault access policies and bucket
- * policies (the break-glass guards of issue 16.7, TLS only) count as protection too: one removed or
+ * Explicit Deny statements of key policies, vault access policies, bucket
+ * policies and secret resource policies (the break-glass guards of issue 16.7
+ * and security review L8, TLS only) count as protection too: one removed or
  * changed is reported (denyStatementsLost).
  *
  * Each rule compares the literal values of the old and the new template. A
@@ -319,6 +320,17 @@ const RULES: readonly ProtectionRule[] = [
       denyStatementsLost('PolicyDocument', before, after, 'what it denied (plain-HTTP access, bypassing or changing the Object Lock retention) may then be allowed'),
   },
   {
+    // The secret policies deny DeleteSecret and changing the policy itself to all but break glass (and CloudFormation's
+    // execution role for the policy: lib/secret-policy-guard.ts); turning BlockPublicPolicy off lets a later
+    // PutResourcePolicy grant the secret to other accounts. Absent counts as off: the CloudFormation reference says
+    // Secrets Manager blocks by default, the PutResourcePolicy API reference that it does not; the stricter reading fails closed.
+    types: ['AWS::SecretsManager::ResourcePolicy'],
+    check: (before, after) => [
+      ...denyStatementsLost('ResourcePolicy', before, after, 'what it denied (deleting the secret, rewriting or removing its policy) may then be allowed'),
+      ...switchedOff('BlockPublicPolicy', before, after, false, 'a policy that grants the secret to other accounts or to everyone is no longer refused'),
+    ],
+  },
+  {
     types: ['AWS::Logs::LogGroup'],
     check: (before, after) => shortened('RetentionInDays', num(before.RetentionInDays, Infinity), num(after.RetentionInDays, Infinity), ' days', 'log events are deleted sooner'),
   },
@@ -377,13 +389,15 @@ const RULES: readonly ProtectionRule[] = [
 ];
 
 /** Resource types that protect data without holding it: their removal stops the protection. */
-export const PROTECTION_RESOURCE_TYPES: readonly string[] = ['AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::S3::BucketPolicy'];
+export const PROTECTION_RESOURCE_TYPES: readonly string[] = ['AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::S3::BucketPolicy', 'AWS::SecretsManager::ResourcePolicy'];
 
 /** What stops when a resource of a PROTECTION_RESOURCE_TYPES type is removed, for the report. */
 export function protectionLostOnRemoval(type: string): string {
-  return type === 'AWS::S3::BucketPolicy'
-    ? 'removed from the template: the bucket loses every statement of its policy, its Deny statements (TLS only, the Object Lock guards) with them.'
-    : 'removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).';
+  if (type === 'AWS::S3::BucketPolicy') return 'removed from the template: the bucket loses every statement of its policy, its Deny statements (TLS only, the Object Lock guards) with them.';
+  if (type === 'AWS::SecretsManager::ResourcePolicy') {
+    return 'removed from the template: CloudFormation deletes the secret\'s policy (DeleteResourcePolicy), its Deny statements (deleting the secret, changing the policy, all but break glass) with it.';
+  }
+  return 'removed from the template: the backups it takes or the copies it makes stop (recovery points already taken stay in their vault).';
 }
 
 /** Every type a rule knows (the tests cover each one). */

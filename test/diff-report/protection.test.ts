@@ -37,6 +37,15 @@ const DENY_KEY_DESTRUCTION = {
 };
 const DENY_RECOVERY_POINT_DELETION = { Effect: 'Deny', Principal: { AWS: '*' }, Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'], Resource: '*' };
 const keyPolicy = (...statements: unknown[]) => ({ KeyPolicy: { Version: '2012-10-17', Statement: statements } });
+/** The guard lib/secret-policy-guard.ts puts in the database and origin-verify secrets' policies (security review L8). */
+const DENY_SECRET_DELETION = {
+  Sid: 'DenySecretDeletionExceptBreakGlass',
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: 'secretsmanager:DeleteSecret',
+  Resource: '*',
+  Condition: { ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/BodyScriptBreakGlass' } },
+};
 const DENY_PLAIN_HTTP = { Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
 const DENY_BYPASS_GOVERNANCE = {
   Sid: 'DenyBypassGovernanceExceptBreakGlass',
@@ -83,6 +92,8 @@ describe.each<[string, string, Properties | undefined, Properties | undefined, R
   ['a backup rule removed', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }, { RuleName: 'weekly' }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }] } }, /`BackupPlanRule` loses a rule/],
   ['the cross-region copy of recovery points removed', 'AWS::Backup::BackupPlan', { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily', CopyActions: [{ DestinationBackupVaultArn: 'arn' }] }] } }, { BackupPlan: { BackupPlanRule: [{ RuleName: 'daily' }] } }, /`CopyActions` loses a copy/],
   ['the Object Lock bypass guard removed from a bucket policy', 'AWS::S3::BucketPolicy', { PolicyDocument: { Statement: [DENY_PLAIN_HTTP, DENY_BYPASS_GOVERNANCE] } }, { PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } }, /`PolicyDocument` loses or changes its Deny statement `DenyBypassGovernanceExceptBreakGlass`: what it denied \(plain-HTTP access, bypassing or changing the Object Lock retention\) may then be allowed/],
+  ['the deletion guard removed from a secret policy', 'AWS::SecretsManager::ResourcePolicy', { SecretId: 's', BlockPublicPolicy: true, ResourcePolicy: { Statement: [DENY_SECRET_DELETION] } }, { SecretId: 's', BlockPublicPolicy: true, ResourcePolicy: { Statement: [] } }, /`ResourcePolicy` loses or changes its Deny statement `DenySecretDeletionExceptBreakGlass`: what it denied \(deleting the secret, rewriting or removing its policy\) may then be allowed/],
+  ['public secret policies no longer refused', 'AWS::SecretsManager::ResourcePolicy', { SecretId: 's', BlockPublicPolicy: true, ResourcePolicy: { Statement: [DENY_SECRET_DELETION] } }, { SecretId: 's', BlockPublicPolicy: false, ResourcePolicy: { Statement: [DENY_SECRET_DELETION] } }, /`BlockPublicPolicy` changes from `true` to `false`: a policy that grants the secret to other accounts or to everyone is no longer refused/],
   ['a database taken out of the backup selection', 'AWS::Backup::BackupSelection', { BackupSelection: { Resources: ['arn:db', 'arn:bucket'] } }, { BackupSelection: { Resources: ['arn:bucket'] } }, /`BackupSelection.Resources` no longer includes `"arn:db"`/],
   // Others
   ['log retention shortened from never', 'AWS::Logs::LogGroup', {}, { RetentionInDays: 7 }, /`RetentionInDays` shortens from never to `7` days/],
@@ -115,7 +126,7 @@ describe.each<[string, string, Properties | undefined, Properties | undefined, R
 });
 
 test('every resource type with a protection rule is covered above', () => {
-  const covered = ['AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::KMS::Key', 'AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::Logs::LogGroup', 'AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::SecretsManager::Secret', 'AWS::ECR::Repository', 'AWS::EFS::FileSystem'];
+  const covered = ['AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SecretsManager::ResourcePolicy', 'AWS::KMS::Key', 'AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection', 'AWS::Logs::LogGroup', 'AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::SecretsManager::Secret', 'AWS::ECR::Repository', 'AWS::EFS::FileSystem'];
   expect([...PROTECTION_RULE_TYPES].sort()).toEqual([...covered].sort());
 });
 
@@ -206,6 +217,27 @@ describe('resources that protect data without holding it', () => {
     const policy = { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: { Ref: 'Bucket' }, PolicyDocument: { Statement: [DENY_PLAIN_HTTP] } } };
     const changes = removing({ Bucket: bucket, Policy: policy });
     expect(changes.map((c) => `${c.kind} ${c.logicalId}`)).toEqual(['remove Bucket']);
+  });
+
+  test('removing a secret policy is dangerous: CloudFormation deletes the policy, its Deny statements with it', () => {
+    const policy = { Type: 'AWS::SecretsManager::ResourcePolicy', Properties: { SecretId: 'arn:aws:secretsmanager:us-east-1:222222222222:secret:db', ResourcePolicy: { Statement: [DENY_SECRET_DELETION] } } };
+    const changes = removing({ Policy: policy });
+    expect(reasonsOf(changes)).toEqual([
+      "remove: removed from the template: CloudFormation deletes the secret's policy (DeleteResourcePolicy), its Deny statements (deleting the secret, changing the policy, all but break glass) with it.",
+    ]);
+  });
+
+  test('a secret policy removed with its secret: only the secret is reported', () => {
+    const secret = { Type: 'AWS::SecretsManager::Secret', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: {} };
+    const policy = { Type: 'AWS::SecretsManager::ResourcePolicy', Properties: { SecretId: { Ref: 'Secret' }, ResourcePolicy: { Statement: [DENY_SECRET_DELETION] } } };
+    const changes = removing({ Secret: secret, Policy: policy });
+    expect(changes.map((c) => `${c.kind} ${c.logicalId}`)).toEqual(['remove Secret']);
+  });
+
+  test('a secret policy moved to a new logical ID with the same statements is not', () => {
+    const policy = { Type: 'AWS::SecretsManager::ResourcePolicy', Properties: { SecretId: 's', BlockPublicPolicy: true, ResourcePolicy: { Statement: [DENY_SECRET_DELETION] } } };
+    const changes = diffStack({ artifactId: STACK, stackName: STACK, displayName: STACK, template: { Resources: { PolicyV2: policy } } }, { template: { Resources: { Policy: policy } } }).dangerous;
+    expect(changes).toEqual([]);
   });
 
   test('a bucket policy that only gains an Allow is not', () => {
