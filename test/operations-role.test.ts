@@ -220,8 +220,8 @@ describe('what the operator CLI sends while it holds the operations role', () =>
     return graph.reach(path.relative(path.join(__dirname, '..'), entry.file), entry.name);
   };
 
-  test('the workflows run snapshot, rollback, delivery and the DR deploy check and failover as the operations role, each an ops command the CLI knows', () => {
-    expect([...asOperationsRole.keys()].sort()).toEqual(['delivery', 'dr deploy-check', 'dr failover', 'rollback', 'snapshot']);
+  test('the workflows run snapshot, rollback, delivery, the error-budget gate and the DR deploy check and failover as the operations role, each an ops command the CLI knows', () => {
+    expect([...asOperationsRole.keys()].sort()).toEqual(['delivery', 'dr deploy-check', 'dr failover', 'rollback', 'slo', 'snapshot']);
     for (const command of asOperationsRole.keys()) expect(entries.has(command)).toBe(true);
   });
 
@@ -248,8 +248,8 @@ describe('what the operator CLI sends while it holds the operations role', () =>
     expect(names('dr failover')).toEqual(expect.arrayContaining(['application-signals:BatchGetServiceLevelObjectiveBudgetReport', 'arc-region-switch:StartPlanExecution', 'rds:ModifyDBInstance']));
     expect(names('snapshot')).toEqual(expect.arrayContaining(['rds:CreateDBSnapshot', 'rds:DeleteDBSnapshot']));
     expect(names('rollback')).toEqual(expect.arrayContaining(['codedeploy:CreateDeployment', 'cloudwatch:DescribeAlarms', 'application-signals:BatchGetServiceLevelObjectiveBudgetReport']));
-    // ops slo itself runs with the lookup role (ReadOnlyAccess), not this one.
-    expect(asOperationsRole.has('slo')).toBe(false);
+    // The production deploy's error-budget gate runs ops slo as this role too (deploy-production.yml).
+    expect(names('slo')).toEqual(expect.arrayContaining(['application-signals:BatchGetServiceLevelObjectiveBudgetReport']));
   });
 
   test('an SDK command maps to its IAM action; an unknown client is refused, naming it; wildcards match as IAM does', () => {

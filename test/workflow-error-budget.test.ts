@@ -52,9 +52,9 @@ describe('deploy-production.yml: the error-budget gate', () => {
     expect(parseOpsArgs(line.replace('npm run ops -- ', '').split(/\s+/))).toEqual({ name: 'slo', env: 'production', deployGate: true });
   });
 
-  test('runs with the read-only lookup role (ReadOnlyAccess includes application-signals:BatchGetServiceLevelObjectiveBudgetReport)', () => {
+  test('runs as the operations role, whose own policy grants the budget read (test/operations-role.test.ts checks every action ops slo reaches), not as the lookup role, which has only what ReadOnlyAccess happens to include', () => {
     const credentials = deploy.steps.slice(0, gateIndex()).filter(isCredentials);
-    expect(credentials[credentials.length - 1].with?.['role-to-assume']).toBe('${{ env.LOOKUP_ROLE_ARN }}');
+    expect(credentials[credentials.length - 1].with?.['role-to-assume']).toBe('${{ env.OPERATIONS_ROLE_ARN }}');
   });
 
   test('a refusal stops the job (no continue-on-error, no "|| true")', () => {
